@@ -1,0 +1,154 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// config is the operator's configuration: environment variables, overridden
+// by flags.
+type config struct {
+	Addr             string
+	DataDir          string
+	PublicURL        string
+	SessionKey       string
+	AkoolAPIKey      string
+	AkoolClientID    string
+	AkoolBaseURL     string
+	AllowPrivateURLs bool
+	AdminEmail       string
+	AdminPassword    string
+}
+
+const defaultAkoolBaseURL = "https://openapi.akool.com"
+
+// bindConfig registers the flags that override env settings on fs and
+// returns a function that finishes and validates the configuration.
+func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (config, error) {
+	c := config{
+		Addr:          envOr(getenv, "SWAPDESK_ADDR", ":8080"),
+		DataDir:       envOr(getenv, "SWAPDESK_DATA_DIR", "./data"),
+		PublicURL:     getenv("SWAPDESK_PUBLIC_URL"),
+		SessionKey:    getenv("SWAPDESK_SESSION_KEY"),
+		AkoolAPIKey:   getenv("AKOOL_API_KEY"),
+		AkoolClientID: getenv("AKOOL_CLIENT_ID"),
+		AkoolBaseURL:  envOr(getenv, "AKOOL_BASE_URL", defaultAkoolBaseURL),
+		AdminEmail:    getenv("SWAPDESK_ADMIN_EMAIL"),
+		AdminPassword: getenv("SWAPDESK_ADMIN_PASSWORD"),
+	}
+	allowPrivate := getenv("SWAPDESK_ALLOW_PRIVATE_URLS")
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (SWAPDESK_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory (SWAPDESK_DATA_DIR)")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL people and Akool reach this server at (SWAPDESK_PUBLIC_URL)")
+	fs.StringVar(&c.AkoolBaseURL, "akool-base-url", c.AkoolBaseURL, "Akool API base URL (AKOOL_BASE_URL)")
+	fs.StringVar(&allowPrivate, "allow-private-urls", allowPrivate, "let media URLs reach private addresses; tests and sandbox only (SWAPDESK_ALLOW_PRIVATE_URLS)")
+	return func() (config, error) {
+		if allowPrivate != "" {
+			v, err := strconv.ParseBool(allowPrivate)
+			if err != nil {
+				return c, usagef("SWAPDESK_ALLOW_PRIVATE_URLS: %q is not true or false", allowPrivate)
+			}
+			c.AllowPrivateURLs = v
+		}
+		return c, c.validate()
+	}
+}
+
+// dataOnly registers just --data-dir, for the admin commands.
+func dataDirFlag(fs *flag.FlagSet, getenv func(string) string) *string {
+	return fs.String("data-dir", envOr(getenv, "SWAPDESK_DATA_DIR", "./data"), "data directory (SWAPDESK_DATA_DIR)")
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// validate checks every setting and names the first bad one in one line.
+func (c *config) validate() error {
+	if err := checkAddr(c.Addr); err != nil {
+		return usagef("SWAPDESK_ADDR: %v", err)
+	}
+	if c.PublicURL != "" {
+		if err := checkHTTPURL(c.PublicURL); err != nil {
+			return usagef("SWAPDESK_PUBLIC_URL: %v", err)
+		}
+		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	}
+	if err := checkHTTPURL(c.AkoolBaseURL); err != nil {
+		return usagef("AKOOL_BASE_URL: %v", err)
+	}
+	c.AkoolBaseURL = strings.TrimRight(c.AkoolBaseURL, "/")
+	if c.SessionKey != "" && len(c.SessionKey) < 32 {
+		return usagef("SWAPDESK_SESSION_KEY: use at least 32 characters (64 random hex digits is good)")
+	}
+	if (c.AdminEmail == "") != (c.AdminPassword == "") {
+		return usagef("SWAPDESK_ADMIN_EMAIL and SWAPDESK_ADMIN_PASSWORD: set both or neither")
+	}
+	if err := checkDataDir(c.DataDir); err != nil {
+		return usagef("SWAPDESK_DATA_DIR: %v", err)
+	}
+	return nil
+}
+
+func checkAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (for example :8080 or 127.0.0.1:8080)", addr)
+	}
+	if host != "" && host != "localhost" && net.ParseIP(host) == nil {
+		return fmt.Errorf("%q: host must be an IP address, localhost or empty", addr)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q: port must be a number from 0 to 65535", addr)
+	}
+	return nil
+}
+
+func checkHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL like https://swapdesk.example.com", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q: leave out credentials, query and fragment", raw)
+	}
+	return nil
+}
+
+// checkDataDir creates dir if needed and proves it is writable.
+func checkDataDir(dir string) error {
+	if dir == "" {
+		return errors.New("must not be empty")
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("cannot create %s: %v", dir, unwrapPathErr(err))
+	}
+	f, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("%s is not writable: %v", dir, unwrapPathErr(err))
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func dbPath(dataDir string) string { return filepath.Join(dataDir, "swapdesk.db") }

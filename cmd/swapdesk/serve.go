@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"swapdesk/db"
+	"swapdesk/handlers"
+	"swapdesk/internal/accounts"
+	"swapdesk/static"
+)
+
+const (
+	defaultAdminEmail = "admin@localhost"
+	settingSessionKey = "session_key"
+)
+
+// serve runs the web app until ctx is cancelled, then shuts down in reverse
+// order of start-up.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+	fs := newFlags("serve", stdout)
+	finish := bindConfig(fs, getenv)
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	cfg, err := finish()
+	if err != nil {
+		return err
+	}
+
+	store, err := db.Open(ctx, dbPath(cfg.DataDir))
+	if err != nil {
+		return fmt.Errorf("database %s: %w", dbPath(cfg.DataDir), err)
+	}
+	defer store.Close()
+
+	sessionKey, err := loadSessionKey(ctx, store, cfg.SessionKey)
+	if err != nil {
+		return err
+	}
+	accts := accounts.New(store, log, nil)
+	firstLogin, err := ensureFirstAdmin(ctx, store, accts, cfg)
+	if err != nil {
+		return err
+	}
+
+	assets, err := static.New()
+	if err != nil {
+		return err
+	}
+	if missing := assets.Missing(); len(missing) > 0 {
+		log.Warn("front-end assets missing; run `make vendor` (pages still work, without live updates)", "missing", missing)
+	}
+	sandbox := cfg.AkoolAPIKey == ""
+	if cfg.AllowPrivateURLs {
+		log.Warn("SWAPDESK_ALLOW_PRIVATE_URLS is on: media URLs may reach private and loopback addresses. Use only for tests and the sandbox.")
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	app := handlers.New(handlers.Config{
+		Log:           log,
+		Users:         store,
+		Auth:          accts,
+		Audit:         store,
+		Directory:     store,
+		Health:        store,
+		Assets:        assets,
+		SessionKey:    sessionKey,
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Sandbox:       sandbox,
+		Registry:      reg,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return usagef("SWAPDESK_ADDR: cannot listen on %s: %v", cfg.Addr, unwrapOpErr(err))
+	}
+	srv := &http.Server{
+		Handler:           app,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	base := listenURL(ln.Addr(), cfg.PublicURL)
+	if firstLogin != "" {
+		fmt.Fprintf(stdout, "Swapdesk is running at %s — sign in as %s\n", base, firstLogin)
+	} else {
+		fmt.Fprintf(stdout, "Swapdesk is running at %s\n", base)
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "url", base, "sandbox", sandbox, "data_dir", cfg.DataDir)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Error("graceful shutdown", "err", err)
+	}
+	return nil
+}
+
+// loadSessionKey uses SWAPDESK_SESSION_KEY when set; otherwise the key
+// stored in the database, generated on first start, so restarts keep people
+// signed in.
+func loadSessionKey(ctx context.Context, store *db.DB, fromEnv string) ([]byte, error) {
+	if fromEnv != "" {
+		return []byte(fromEnv), nil
+	}
+	key, err := store.SettingOrCreate(ctx, settingSessionKey, func() (string, error) {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(b), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session key: %w", err)
+	}
+	return []byte(key), nil
+}
+
+// ensureFirstAdmin creates the first admin when there are no users, and
+// returns "email / password" to print once (empty when nothing was created).
+func ensureFirstAdmin(ctx context.Context, store *db.DB, accts *accounts.Service, cfg config) (string, error) {
+	n, err := store.CountUsers(ctx)
+	if err != nil {
+		return "", err
+	}
+	if n > 0 {
+		return "", nil
+	}
+	email, password := cfg.AdminEmail, cfg.AdminPassword
+	if email == "" {
+		email = defaultAdminEmail
+		if password, err = accounts.RandomPassword(); err != nil {
+			return "", err
+		}
+	}
+	if _, err := accts.CreateUser(ctx, 0, accounts.NewUser{Email: email, Name: "Admin", Admin: true, Password: password}); err != nil {
+		return "", usagef("SWAPDESK_ADMIN_EMAIL/SWAPDESK_ADMIN_PASSWORD: cannot create the first admin: %v", err)
+	}
+	if cfg.AdminPassword != "" {
+		return email + " / (the password in SWAPDESK_ADMIN_PASSWORD)", nil
+	}
+	return email + " / " + password, nil
+}
+
+// listenURL is the URL to print: the public URL when configured, else the
+// listener's address with a friendly host.
+func listenURL(addr net.Addr, public string) string {
+	if public != "" {
+		return public
+	}
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return (&url.URL{Scheme: "http", Host: net.JoinHostPort(host, port)}).String()
+}
+
+func unwrapOpErr(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Err
+	}
+	return err
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+
+	"swapdesk/db"
+	"swapdesk/internal/accounts"
+	"swapdesk/internal/apperr"
+)
+
+// userCommand runs `swapdesk user add|list|passwd|disable`.
+func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
+	if len(args) == 0 {
+		return usagef("user: say add, list, passwd or disable")
+	}
+	sub, args := args[0], args[1:]
+	fs := newFlags("user "+sub, stdout)
+	dataDir := dataDirFlag(fs, getenv)
+	var (
+		email       = fs.String("email", "", "account email")
+		name        = fs.String("name", "", "display name (add)")
+		admin       = fs.Bool("admin", false, "make the account an admin (add)")
+		pwStdin     = fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+		enable      = fs.Bool("enable", false, "re-enable instead of disable (disable)")
+		needsEmail  = sub != "list"
+		allowedSubs = map[string]bool{"add": true, "list": true, "passwd": true, "disable": true}
+	)
+	if !allowedSubs[sub] {
+		return usagef("user: unknown subcommand %q (add, list, passwd, disable)", sub)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if needsEmail && *email == "" {
+		return usagef("user %s: --email is required", sub)
+	}
+	if err := checkDataDir(*dataDir); err != nil {
+		return usagef("SWAPDESK_DATA_DIR: %v", err)
+	}
+	store, err := db.Open(ctx, dbPath(*dataDir))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	accts := accounts.New(store, log, nil)
+
+	switch sub {
+	case "add":
+		pw, generated, err := readPassword(stdin, *pwStdin)
+		if err != nil {
+			return err
+		}
+		u, err := accts.CreateUser(ctx, 0, accounts.NewUser{Email: *email, Name: *name, Admin: *admin, Password: pw})
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "Added %s <%s> (%s).\n", u.Name, u.Email, u.Role)
+		if generated {
+			fmt.Fprintf(stdout, "Password: %s\n", pw)
+		}
+	case "list":
+		users, err := store.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "EMAIL\tNAME\tROLE\tSTATUS")
+		for _, u := range users {
+			status := "active"
+			if u.Disabled() {
+				status = "disabled"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Email, u.Name, u.Role, status)
+		}
+		return tw.Flush()
+	case "passwd":
+		pw, generated, err := readPassword(stdin, *pwStdin)
+		if err != nil {
+			return err
+		}
+		if err := accts.SetPassword(ctx, 0, *email, pw); err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "Password changed for %s; their open sessions are signed out.\n", accounts.NormalizeEmail(*email))
+		if generated {
+			fmt.Fprintf(stdout, "Password: %s\n", pw)
+		}
+	case "disable":
+		if err := accts.SetDisabled(ctx, 0, *email, !*enable); err != nil {
+			return cliError(err)
+		}
+		if *enable {
+			fmt.Fprintf(stdout, "Enabled %s.\n", accounts.NormalizeEmail(*email))
+		} else {
+			fmt.Fprintf(stdout, "Disabled %s; their open sessions are signed out.\n", accounts.NormalizeEmail(*email))
+		}
+	}
+	return nil
+}
+
+// readPassword reads one line from stdin, or generates a password when
+// --password-stdin was not given.
+func readPassword(stdin io.Reader, fromStdin bool) (pw string, generated bool, err error) {
+	if !fromStdin {
+		pw, err = accounts.RandomPassword()
+		return pw, true, err
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", false, fmt.Errorf("read password: %w", err)
+	}
+	pw = strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", false, usagef("--password-stdin: standard input was empty")
+	}
+	return pw, false, nil
+}
+
+// cliError turns service errors into one clear line.
+func cliError(err error) error {
+	var invalid *apperr.Invalid
+	if errors.As(err, &invalid) {
+		if len(invalid.Fields) > 0 {
+			var parts []string
+			for _, f := range []string{"email", "name", "password"} {
+				if m, ok := invalid.Fields[f]; ok {
+					parts = append(parts, "--"+f+": "+m)
+				}
+			}
+			return usagef("%s", strings.Join(parts, "; "))
+		}
+		return usagef("%s", invalid.Message)
+	}
+	if errors.Is(err, apperr.ErrNotFound) {
+		return usagef("no account with that email")
+	}
+	return err
+}

@@ -1,0 +1,131 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Roles.
+const (
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// User is an account. PasswordHash never leaves the server.
+type User struct {
+	ID             int64
+	Email          string
+	Name           string
+	Role           string
+	PasswordHash   string
+	SessionVersion int64
+	DisabledAt     time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// IsAdmin reports whether u has the admin role.
+func (u User) IsAdmin() bool { return u.Role == RoleAdmin }
+
+// Disabled reports whether the account is disabled.
+func (u User) Disabled() bool { return !u.DisabledAt.IsZero() }
+
+const userColumns = `id, email, name, role, password_hash, session_version, disabled_at, created_at, updated_at`
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var disabled sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.SessionVersion, &disabled, &created, &updated)
+	if err != nil {
+		return User{}, mapErr(err)
+	}
+	u.DisabledAt = fromNullMS(disabled)
+	u.CreatedAt = fromMS(created)
+	u.UpdatedAt = fromMS(updated)
+	return u, nil
+}
+
+// CreateUser inserts u and returns it with its id. It returns an error
+// wrapping apperr.ErrConflict when the email is taken.
+func (d *DB) CreateUser(ctx context.Context, email, name, role, passwordHash string) (User, error) {
+	now := ms(d.Now())
+	row := d.sql.QueryRowContext(ctx, `INSERT INTO users (email, name, role, password_hash, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING `+userColumns, email, name, role, passwordHash, now, now)
+	u, err := scanUser(row)
+	if err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// UserByID returns the user with id, or an error wrapping apperr.ErrNotFound.
+func (d *DB) UserByID(ctx context.Context, id int64) (User, error) {
+	return scanUser(d.sql.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+}
+
+// UserByEmail returns the user with email (case-insensitive), or an error
+// wrapping apperr.ErrNotFound.
+func (d *DB) UserByEmail(ctx context.Context, email string) (User, error) {
+	return scanUser(d.sql.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
+}
+
+// ListUsers returns every user ordered by email.
+func (d *DB) ListUsers(ctx context.Context) ([]User, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY email`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var us []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		us = append(us, u)
+	}
+	return us, rows.Err()
+}
+
+// CountUsers returns how many accounts exist.
+func (d *DB) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := d.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+// SetPassword replaces the password hash of user id and ends that user's
+// sessions. It returns an error wrapping apperr.ErrNotFound for no such user.
+func (d *DB) SetPassword(ctx context.Context, id int64, passwordHash string) error {
+	return d.updateUser(ctx, `UPDATE users SET password_hash = ?, session_version = session_version + 1, updated_at = ? WHERE id = ?`,
+		passwordHash, ms(d.Now()), id)
+}
+
+// SetDisabled disables (or re-enables) user id; disabling ends its sessions.
+// It returns an error wrapping apperr.ErrNotFound for no such user.
+func (d *DB) SetDisabled(ctx context.Context, id int64, disabled bool) error {
+	now := ms(d.Now())
+	if disabled {
+		return d.updateUser(ctx, `UPDATE users SET disabled_at = COALESCE(disabled_at, ?), session_version = session_version + 1, updated_at = ? WHERE id = ?`,
+			now, now, id)
+	}
+	return d.updateUser(ctx, `UPDATE users SET disabled_at = NULL, updated_at = ? WHERE id = ?`, now, id)
+}
+
+func (d *DB) updateUser(ctx context.Context, query string, args ...any) error {
+	res, err := d.sql.ExecContext(ctx, query, args...)
+	if err != nil {
+		return mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return mapErr(sql.ErrNoRows)
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"swapdesk/db"
+	"swapdesk/internal/apperr"
+	"swapdesk/views"
+)
+
+type loginInput struct {
+	Email    string `form:"email"`
+	Password string `form:"password"`
+	Next     string `form:"next"`
+}
+
+func (s *Server) loginForm(c echo.Context) error {
+	next := safeNext(c.QueryParam("next"))
+	if currentUser(c) != nil {
+		return c.Redirect(http.StatusSeeOther, next)
+	}
+	if next == "/" {
+		next = ""
+	}
+	return render(c, http.StatusOK, views.Login(s.page(c, "Sign in", ""), views.LoginForm{Next: next}))
+}
+
+func (s *Server) login(c echo.Context) error {
+	var in loginInput
+	if err := c.Bind(&in); err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest)
+	}
+	u, err := s.cfg.Auth.Authenticate(c.Request().Context(), in.Email, in.Password, c.RealIP())
+	if err != nil {
+		var invalid *apperr.Invalid
+		var tooMany *apperr.TooMany
+		form := views.LoginForm{Email: truncate(in.Email, 254), Next: in.Next}
+		switch {
+		case errors.As(err, &tooMany):
+			form.Error = tooMany.Message
+			return render(c, http.StatusTooManyRequests, views.Login(s.page(c, "Sign in", ""), form))
+		case errors.As(err, &invalid):
+			form.Error = invalid.Message
+			return render(c, http.StatusUnprocessableEntity, views.Login(s.page(c, "Sign in", ""), form))
+		}
+		return err
+	}
+	signIn(c, u)
+	return c.Redirect(http.StatusSeeOther, safeNext(in.Next))
+}
+
+func (s *Server) logout(c echo.Context) error {
+	if u := currentUser(c); u != nil {
+		if err := s.cfg.Audit.Audit(c.Request().Context(), db.AuditEntry{
+			ActorID: u.ID, Action: db.AuditLogout, Subject: u.Email, IP: c.RealIP(),
+		}); err != nil {
+			s.log.Error("audit logout", "err", err)
+		}
+	}
+	endSession(c)
+	return redirect(c, "/login")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,95 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"swapdesk/internal/apperr"
+	"swapdesk/views"
+)
+
+// handleError is the one place errors become HTTP answers. Users see a
+// heading and a message chosen here (or an apperr message written to be
+// shown); err.Error() never reaches a browser. Errors >= 500 are logged with
+// the request id shown on the page.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	e := classify(err)
+	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
+	if e.Status >= 500 {
+		s.log.Error("request failed", "id", reqID, "method", c.Request().Method,
+			"path", c.Request().URL.Path, "status", e.Status, "err", err)
+	} else {
+		e.RequestID = ""
+	}
+	if e.Status >= 500 {
+		e.RequestID = reqID
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(e.Status)
+		return
+	}
+	p := s.page(c, e.Heading, "")
+	if rerr := render(c, e.Status, views.Error(p, e)); rerr != nil {
+		s.log.Error("render error page", "id", reqID, "err", rerr)
+		_ = c.String(e.Status, e.Heading)
+	}
+}
+
+// classify maps an error to a status and user-safe words.
+func classify(err error) views.ErrorPage {
+	var (
+		invalid *apperr.Invalid
+		tooMany *apperr.TooMany
+		public  *apperr.Public
+		csrfErr *csrfError
+		he      *echo.HTTPError
+	)
+	switch {
+	case errors.As(err, &csrfErr):
+		return views.ErrorPage{Status: http.StatusForbidden, Heading: "This form has expired",
+			Message: "For your security the form could not be accepted. Go back, reload the page and try again."}
+	case errors.Is(err, apperr.ErrForbidden):
+		return views.ErrorPage{Status: http.StatusForbidden, Heading: "Not allowed",
+			Message: "Your account does not have access to this page. Ask an admin if you need it."}
+	case errors.Is(err, apperr.ErrNotFound):
+		return notFound()
+	case errors.As(err, &tooMany):
+		return views.ErrorPage{Status: http.StatusTooManyRequests, Heading: "Slow down", Message: tooMany.Message}
+	case errors.As(err, &invalid):
+		return views.ErrorPage{Status: http.StatusUnprocessableEntity, Heading: "Something is not right", Message: invalid.Message}
+	case errors.Is(err, apperr.ErrInsufficientCredits):
+		return views.ErrorPage{Status: http.StatusPaymentRequired, Heading: "Not enough credits",
+			Message: "Your credit balance does not cover this. Ask an admin for more credits."}
+	case errors.As(err, &public):
+		return views.ErrorPage{Status: http.StatusBadGateway, Heading: "That did not work", Message: public.Message}
+	case errors.Is(err, context.Canceled):
+		return views.ErrorPage{Status: 499, Heading: "Request cancelled", Message: "The request was cancelled."}
+	case errors.As(err, &he):
+		switch he.Code {
+		case http.StatusNotFound:
+			return notFound()
+		case http.StatusMethodNotAllowed:
+			return views.ErrorPage{Status: he.Code, Heading: "Not allowed here", Message: "This address does not accept that kind of request."}
+		case http.StatusRequestEntityTooLarge:
+			return views.ErrorPage{Status: he.Code, Heading: "Too large", Message: "That request is too large."}
+		case http.StatusBadRequest:
+			return views.ErrorPage{Status: he.Code, Heading: "Bad request", Message: "The request could not be read."}
+		}
+		if he.Code < 500 {
+			return views.ErrorPage{Status: he.Code, Heading: http.StatusText(he.Code), Message: "The request could not be completed."}
+		}
+	}
+	return views.ErrorPage{Status: http.StatusInternalServerError, Heading: "Something went wrong",
+		Message: "An unexpected error stopped this page. It has been logged; please try again in a moment."}
+}
+
+func notFound() views.ErrorPage {
+	return views.ErrorPage{Status: http.StatusNotFound, Heading: "Page not found",
+		Message: "There is nothing at this address. It may have been deleted, or the link is mistyped."}
+}

@@ -1,0 +1,40 @@
+package handlers
+
+import (
+	"bytes"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"swapdesk/views"
+)
+
+// render writes comp with status. It renders into a buffer first, so a
+// failed render becomes a clean 500 instead of half a page.
+func render(c echo.Context, status int, comp templ.Component) error {
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// page builds the layout model for the current request. It consumes the
+// session's flash messages.
+func (s *Server) page(c echo.Context, title, nav string) views.Page {
+	p := views.Page{
+		Title:   title,
+		Nav:     nav,
+		CSRF:    csrfToken(c),
+		Flashes: takeFlashes(c),
+		Sandbox: s.cfg.Sandbox,
+		Asset:   s.cfg.Assets.URL,
+	}
+	if u := currentUser(c); u != nil {
+		p.User = &views.User{Name: u.Name, Email: u.Email, Admin: u.IsAdmin()}
+	}
+	return p
+}
+
+func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
+

@@ -1,0 +1,39 @@
+package handlers
+
+import (
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"swapdesk/static"
+)
+
+// routes lists every route of the application, top to bottom.
+func (s *Server) routes() {
+	e := s.echo
+	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: 308}))
+	e.Use(
+		middleware.RequestID(),
+		s.recoverPanics,
+		s.observe,
+		securityHeaders,
+		middleware.BodyLimit("1M"),
+	)
+
+	// Machine routes: no session, no CSRF.
+	e.GET("/healthz", s.healthz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))
+	e.GET(static.Prefix+"*", echo.WrapHandler(s.cfg.Assets))
+
+	// Pages: session and CSRF on everything below.
+	web := e.Group("", s.loadSession, s.csrf)
+	web.GET("/login", s.loginForm)
+	web.POST("/login", s.login)
+	web.POST("/logout", s.logout)
+
+	member := web.Group("", s.requireUser)
+	member.GET("/", s.dashboard)
+
+	admin := member.Group("/admin", s.requireAdmin)
+	admin.GET("/users", s.adminUsers)
+}

@@ -1,0 +1,104 @@
+// Package handlers is Swapdesk's web layer: the Echo router, middleware,
+// forms and the one error handler. Handlers hold small interfaces declared
+// next to them, never *sql.DB.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"swapdesk/db"
+	"swapdesk/static"
+)
+
+// userStore loads the signed-in user on every request.
+type userStore interface {
+	UserByID(ctx context.Context, id int64) (db.User, error)
+}
+
+// authenticator signs people in.
+type authenticator interface {
+	Authenticate(ctx context.Context, email, password, ip string) (db.User, error)
+}
+
+// auditor records sign-outs.
+type auditor interface {
+	Audit(ctx context.Context, e db.AuditEntry) error
+}
+
+// directory lists accounts for admins.
+type directory interface {
+	ListUsers(ctx context.Context) ([]db.User, error)
+}
+
+// pinger checks the database for /healthz.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config is everything the web layer needs. All fields are required unless
+// marked optional.
+type Config struct {
+	Log        *slog.Logger
+	Users      userStore
+	Auth       authenticator
+	Audit      auditor
+	Directory  directory
+	Health     pinger
+	Assets     *static.Assets
+	SessionKey []byte
+	// SecureCookies marks the session cookie Secure (public URL is https).
+	SecureCookies bool
+	// Sandbox shows the "results are simulated" banner.
+	Sandbox bool
+	// Registry receives the HTTP metrics; /metrics serves it.
+	Registry *prometheus.Registry
+	// Now is the clock (optional; time.Now).
+	Now func() time.Time
+}
+
+// Server is the web application.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	echo     *echo.Echo
+	sessions *sessions.CookieStore
+	metrics  *httpMetrics
+	now      func() time.Time
+}
+
+// New builds the router with every route and middleware.
+func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Log,
+		sessions: newCookieStore(cfg.SessionKey, cfg.SecureCookies),
+		metrics:  newHTTPMetrics(cfg.Registry),
+		now:      cfg.Now,
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	// Never trust X-Forwarded-For from arbitrary clients: rate limits key on
+	// the address that actually connected.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = s.handleError
+	s.echo = e
+	s.routes()
+	return s
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }

@@ -1,0 +1,259 @@
+// Package accounts signs people in and manages their accounts: password
+// hashing, login rate limits, validation of account fields, and the audit
+// trail of each act.
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"swapdesk/db"
+	"swapdesk/internal/apperr"
+)
+
+// Limits on account fields.
+const (
+	MaxEmailLen    = 254
+	MaxNameLen     = 100
+	MinPasswordLen = 10
+	MaxPasswordLen = 256
+)
+
+// Login rate limits: failures per account and per client address, each in a
+// 15-minute window.
+const (
+	accountFailures = 5
+	ipFailures      = 20
+	limitWindow     = 15 * time.Minute
+)
+
+// ErrBadCredentials is returned for any failed sign-in, whatever the reason,
+// so the answer does not reveal which accounts exist or are disabled.
+var ErrBadCredentials = &apperr.Invalid{Message: "That email and password do not match an active account."}
+
+// Store is what the service needs from the database.
+type Store interface {
+	CreateUser(ctx context.Context, email, name, role, passwordHash string) (db.User, error)
+	UserByEmail(ctx context.Context, email string) (db.User, error)
+	UserByID(ctx context.Context, id int64) (db.User, error)
+	SetPassword(ctx context.Context, id int64, passwordHash string) error
+	SetDisabled(ctx context.Context, id int64, disabled bool) error
+	Audit(ctx context.Context, e db.AuditEntry) error
+}
+
+// Service signs people in and changes accounts.
+type Service struct {
+	store  Store
+	log    *slog.Logger
+	now    func() time.Time
+	byUser *limiter
+	byIP   *limiter
+	// dummyHash is checked for unknown emails so a miss costs as much time
+	// as a wrong password.
+	dummyHash string
+}
+
+// New returns a Service over store. now may be nil for time.Now.
+func New(store Store, log *slog.Logger, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h, _ := HashPassword("swapdesk-timing-equaliser")
+	return &Service{
+		store: store, log: log, now: now,
+		byUser:    newLimiter(accountFailures, limitWindow),
+		byIP:      newLimiter(ipFailures, limitWindow),
+		dummyHash: h,
+	}
+}
+
+// NormalizeEmail trims and lower-cases an email address.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// Authenticate checks email and password from ip. It returns the user on
+// success; ErrBadCredentials for a wrong password, unknown email or disabled
+// account; *apperr.TooMany when the account or address must wait.
+func (s *Service) Authenticate(ctx context.Context, email, password, ip string) (db.User, error) {
+	email = NormalizeEmail(email)
+	now := s.now()
+	if len(email) > MaxEmailLen || len(password) > MaxPasswordLen {
+		s.byIP.fail(ip, now)
+		return db.User{}, ErrBadCredentials
+	}
+	if blocked, wait := s.byIP.blocked(ip, now); blocked {
+		return db.User{}, tooMany(wait)
+	}
+	if blocked, wait := s.byUser.blocked(email, now); blocked {
+		return db.User{}, tooMany(wait)
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	hash := s.dummyHash
+	switch {
+	case err == nil:
+		hash = u.PasswordHash
+	case !errors.Is(err, apperr.ErrNotFound):
+		return db.User{}, fmt.Errorf("look up user: %w", err)
+	}
+	ok, herr := CheckPassword(hash, password)
+	if herr != nil {
+		s.log.Error("unreadable password hash", "user_id", u.ID, "err", herr)
+	}
+	if err != nil || !ok || u.Disabled() {
+		s.byUser.fail(email, now)
+		s.byIP.fail(ip, now)
+		s.audit(ctx, db.AuditEntry{ActorID: u.ID, Action: db.AuditLoginFailed, Subject: email, IP: ip})
+		return db.User{}, ErrBadCredentials
+	}
+	s.byUser.reset(email)
+	s.audit(ctx, db.AuditEntry{ActorID: u.ID, Action: db.AuditLogin, Subject: email, IP: ip})
+	return u, nil
+}
+
+func tooMany(wait time.Duration) error {
+	mins := int(math.Ceil(wait.Minutes()))
+	unit := "minutes"
+	if mins <= 1 {
+		mins, unit = 1, "minute"
+	}
+	return &apperr.TooMany{Message: fmt.Sprintf("Too many sign-in attempts. Try again in %d %s.", mins, unit)}
+}
+
+// NewUser is the input to CreateUser.
+type NewUser struct {
+	Email    string
+	Name     string
+	Admin    bool
+	Password string
+}
+
+// Validate returns *apperr.Invalid with field messages for a bad account.
+func (n NewUser) Validate() error {
+	fe := apperr.FieldErrors{}
+	validateEmail(fe, n.Email)
+	validateName(fe, n.Name)
+	validatePassword(fe, n.Password)
+	return apperr.Fields(fe)
+}
+
+func validateEmail(fe apperr.FieldErrors, email string) {
+	switch {
+	case email == "":
+		fe.Add("email", "Enter an email address.")
+	case len(email) > MaxEmailLen:
+		fe.Add("email", fmt.Sprintf("Use an email address of at most %d characters.", MaxEmailLen))
+	default:
+		a, err := mail.ParseAddress(email)
+		if err != nil || a.Address != email || a.Name != "" {
+			fe.Add("email", "Enter an email address like name@example.com.")
+		}
+	}
+}
+
+func validateName(fe apperr.FieldErrors, name string) {
+	switch {
+	case name == "":
+		fe.Add("name", "Enter a name.")
+	case utf8.RuneCountInString(name) > MaxNameLen:
+		fe.Add("name", fmt.Sprintf("Use a name of at most %d characters.", MaxNameLen))
+	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+		fe.Add("name", "The name contains characters that cannot be shown.")
+	}
+}
+
+func validatePassword(fe apperr.FieldErrors, pw string) {
+	switch {
+	case utf8.RuneCountInString(pw) < MinPasswordLen:
+		fe.Add("password", fmt.Sprintf("Use a password of at least %d characters.", MinPasswordLen))
+	case len(pw) > MaxPasswordLen:
+		fe.Add("password", fmt.Sprintf("Use a password of at most %d bytes.", MaxPasswordLen))
+	}
+}
+
+// CreateUser validates and creates an account. actorID is the admin acting,
+// or 0 for the command line. It returns *apperr.Invalid for bad fields
+// (including a taken email).
+func (s *Service) CreateUser(ctx context.Context, actorID int64, n NewUser) (db.User, error) {
+	n.Email = NormalizeEmail(n.Email)
+	n.Name = strings.TrimSpace(n.Name)
+	if err := n.Validate(); err != nil {
+		return db.User{}, err
+	}
+	hash, err := HashPassword(n.Password)
+	if err != nil {
+		return db.User{}, err
+	}
+	role := db.RoleMember
+	if n.Admin {
+		role = db.RoleAdmin
+	}
+	u, err := s.store.CreateUser(ctx, n.Email, n.Name, role, hash)
+	if errors.Is(err, apperr.ErrConflict) {
+		return db.User{}, apperr.Fields(apperr.FieldErrors{"email": "An account with this email already exists."})
+	}
+	if err != nil {
+		return db.User{}, err
+	}
+	s.audit(ctx, db.AuditEntry{ActorID: actorID, Action: db.AuditUserCreated, Subject: u.Email, Detail: "role=" + role})
+	return u, nil
+}
+
+// SetPassword changes the password of the account with email, ending its
+// sessions. It returns *apperr.Invalid for a weak password and an error
+// wrapping apperr.ErrNotFound for an unknown email.
+func (s *Service) SetPassword(ctx context.Context, actorID int64, email, password string) error {
+	fe := apperr.FieldErrors{}
+	validatePassword(fe, password)
+	if err := apperr.Fields(fe); err != nil {
+		return err
+	}
+	u, err := s.store.UserByEmail(ctx, NormalizeEmail(email))
+	if err != nil {
+		return err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetPassword(ctx, u.ID, hash); err != nil {
+		return err
+	}
+	s.audit(ctx, db.AuditEntry{ActorID: actorID, Action: db.AuditPasswordReset, Subject: u.Email})
+	return nil
+}
+
+// SetDisabled disables or re-enables the account with email. Disabling ends
+// its sessions at their next request. It returns an error wrapping
+// apperr.ErrNotFound for an unknown email.
+func (s *Service) SetDisabled(ctx context.Context, actorID int64, email string, disabled bool) error {
+	u, err := s.store.UserByEmail(ctx, NormalizeEmail(email))
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetDisabled(ctx, u.ID, disabled); err != nil {
+		return err
+	}
+	action := db.AuditUserEnabled
+	if disabled {
+		action = db.AuditUserDisabled
+	}
+	s.audit(ctx, db.AuditEntry{ActorID: actorID, Action: action, Subject: u.Email})
+	return nil
+}
+
+// audit records e; a failure to audit is logged, not fatal to the act.
+func (s *Service) audit(ctx context.Context, e db.AuditEntry) {
+	if err := s.store.Audit(ctx, e); err != nil {
+		s.log.Error("audit", "action", e.Action, "err", err)
+	}
+}
