@@ -48,22 +48,22 @@ func (c Category) String() string {
 // Akool business codes (AKOOL-API.md §6.1). Only the ones callers commonly
 // test for are named; every code in the table is classified by codeTable.
 const (
-	CodeSuccess             = 1000
-	CodeParameterError      = 1003
-	CodeFrequentOperation   = 1005
-	CodeQuotaNotEnough      = 1006
-	CodeContentNotExist     = 1008
-	CodePermissionDenied    = 1009
-	CodeResourceNotExist    = 1014
-	CodeVideoProcessing     = 1015
-	CodeIllegalToken        = 1101
-	CodeTokenEmpty          = 1102
-	CodeNotPaid             = 1103
-	CodeInsufficientCredit  = 1104
-	CodeAccountBlocked      = 1200
+	CodeSuccess              = 1000
+	CodeParameterError       = 1003
+	CodeFrequentOperation    = 1005
+	CodeQuotaNotEnough       = 1006
+	CodeContentNotExist      = 1008
+	CodePermissionDenied     = 1009
+	CodeResourceNotExist     = 1014
+	CodeVideoProcessing      = 1015
+	CodeIllegalToken         = 1101
+	CodeTokenEmpty           = 1102
+	CodeNotPaid              = 1103
+	CodeInsufficientCredit   = 1104
+	CodeAccountBlocked       = 1200
 	CodeRequiresSubscription = 1213
 	CodeAccountNotSubscribed = 1221
-	CodeServerError         = 2001
+	CodeServerError          = 2001
 )
 
 // Messages shown to team members. They must never contain Akool's raw text,
