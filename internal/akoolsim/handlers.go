@@ -1,0 +1,434 @@
+package akoolsim
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"swapdesk/internal/akool"
+)
+
+// routes lists every route, relative to wherever the Sim is mounted.
+func (s *Sim) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("POST /api/open/v3/getToken", s.handleToken)
+	m.HandleFunc("POST /api/open/v4/characterSwap/create", s.handleCreate)
+	m.HandleFunc("GET /api/open/v3/content/video/infobymodelid", s.handleResult)
+	m.HandleFunc("GET /api/open/v3/faceswap/quota/info", s.handleQuota)
+	m.HandleFunc("GET /results/{file}", s.handleVideo)
+	s.mux = m
+}
+
+// Akool's documented descriptions, used as msg (the real strings are not
+// documented; AKOOL-API.md §1.6).
+var codeMsg = map[int]string{
+	1003: "Parameter error or Parameter cannot be empty",
+	1005: "Operation is too frequent",
+	1006: "Your quota is not enough",
+	1008: "The content you get does not exist",
+	1009: "You do not have permission to operate",
+	1015: "Create video error, please try again later",
+	1101: "Invalid authorization or The request token has expired",
+	1102: "Authorization cannot be empty",
+	1104: "Insufficient credit balance",
+	1200: "The account has been banned",
+	1213: "Requires subscription user to use",
+	1221: "Account not subscribed",
+	2001: "Server error",
+}
+
+func msgFor(code int) string {
+	if m, ok := codeMsg[code]; ok {
+		return m
+	}
+	return "error"
+}
+
+type envelope struct {
+	Code int    `json:"code"`
+	Msg  string `json:"msg,omitempty"`
+	Data any    `json:"data,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK) // Akool answers 200 and puts the outcome in code
+	_, _ = w.Write(buf.Bytes())
+}
+
+func writeCode(w http.ResponseWriter, code int, detail string) {
+	msg := msgFor(code)
+	if detail != "" {
+		msg += ": " + detail
+	}
+	writeJSON(w, envelope{Code: code, Msg: msg})
+}
+
+// authorize applies AKOOL-API.md §3: a Bearer header wins over x-api-key
+// (and a bad one is 1101 even with a good key); neither is 1102; an unknown
+// key is 1101; a banned account is 1200. It returns 1000 when allowed.
+func (s *Sim) authorizeLocked(r *http.Request, now time.Time) int {
+	if h := r.Header.Get("Authorization"); h != "" {
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		exp, known := s.tokens[strings.TrimSpace(tok)]
+		if !ok || !known || !now.Before(exp) {
+			return akool.CodeIllegalToken
+		}
+	} else {
+		key := r.Header.Get("x-api-key")
+		if key == "" {
+			return akool.CodeTokenEmpty
+		}
+		if s.cfg.APIKey == "" || subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.APIKey)) != 1 {
+			return akool.CodeIllegalToken
+		}
+	}
+	if s.faults.banned {
+		return akool.CodeAccountBlocked
+	}
+	return akool.CodeSuccess
+}
+
+// answerFault answers the way an injected fault says. Call it without s.mu.
+func (s *Sim) answerFault(w http.ResponseWriter, r *http.Request, f CallFault) {
+	switch {
+	case f.Hang:
+		select {
+		case <-r.Context().Done():
+		case <-s.ctx.Done():
+		}
+	case f.HTTPStatus != 0:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(f.HTTPStatus)
+		t := http.StatusText(f.HTTPStatus)
+		_, _ = io.WriteString(w, "<html><head><title>"+t+"</title></head><body><h1>"+t+"</h1></body></html>\n")
+	default:
+		writeCode(w, f.Code, "")
+	}
+}
+
+// gate runs auth and injected faults. When it returns true the handler goes
+// on with s.mu held; otherwise it has answered and released s.mu.
+func (s *Sim) gate(w http.ResponseWriter, r *http.Request, ep Endpoint) (time.Time, bool) {
+	s.mu.Lock()
+	now := s.now()
+	if code := s.authorizeLocked(r, now); code != akool.CodeSuccess {
+		s.mu.Unlock()
+		writeCode(w, code, "")
+		return now, false
+	}
+	if f, ok := s.takeCallFaultLocked(ep); ok {
+		s.mu.Unlock()
+		s.answerFault(w, r, f)
+		return now, false
+	}
+	return now, true
+}
+
+func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		ClientID     string `json:"clientId"`
+		ClientSecret string `json:"clientSecret"`
+	}
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	_ = json.Unmarshal(raw, &body) // a bad body is just empty credentials
+	s.mu.Lock()
+	switch {
+	case body.ClientID == "" || body.ClientSecret == "":
+		s.mu.Unlock()
+		writeCode(w, akool.CodeTokenEmpty, "")
+		return
+	case s.cfg.ClientID == "" ||
+		subtle.ConstantTimeCompare([]byte(body.ClientID), []byte(s.cfg.ClientID)) != 1 ||
+		subtle.ConstantTimeCompare([]byte(body.ClientSecret), []byte(s.cfg.ClientSecret)) != 1:
+		s.mu.Unlock()
+		writeCode(w, akool.CodeIllegalToken, "")
+		return
+	case s.faults.banned:
+		s.mu.Unlock()
+		writeCode(w, akool.CodeAccountBlocked, "")
+		return
+	}
+	if f, ok := s.takeCallFaultLocked(EndpointToken); ok {
+		s.mu.Unlock()
+		s.answerFault(w, r, f)
+		return
+	}
+	tok := randomHex(32)
+	s.tokens[tok] = s.now().Add(s.cfg.TokenTTL)
+	s.mu.Unlock()
+	// The token is at the top level, not in data (§3.2).
+	writeJSON(w, struct {
+		Code  int    `json:"code"`
+		Token string `json:"token"`
+	}{akool.CodeSuccess, tok})
+}
+
+func (s *Sim) handleQuota(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.gate(w, r, EndpointQuota); !ok {
+		return
+	}
+	bal := s.balance
+	s.mu.Unlock()
+	writeJSON(w, envelope{Code: akool.CodeSuccess, Msg: "OK", Data: map[string]int{"credit": bal}})
+}
+
+// createReq is a validated create request.
+type createReq struct {
+	image, video, resolution, mode, prompt, model, webhookURL string
+	duration                                                  float64
+}
+
+// parseCreate validates like Akool (§1.3) and returns a detail for 1003.
+func parseCreate(raw []byte) (createReq, string) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return createReq{}, "body must be a JSON object"
+	}
+	str := func(key string) (string, bool) {
+		v, ok := m[key]
+		if !ok || string(v) == "null" {
+			return "", true
+		}
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			return "", false
+		}
+		return strings.TrimSpace(s), true
+	}
+	var c createReq
+	var ok bool
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{
+		{"image", &c.image}, {"video", &c.video}, {"resolution", &c.resolution}, {"mode", &c.mode},
+		{"prompt", &c.prompt}, {"model_name", &c.model}, {"webhookurl", &c.webhookURL},
+	} {
+		if *f.dst, ok = str(f.key); !ok {
+			return createReq{}, f.key + " must be a string"
+		}
+	}
+	if c.webhookURL == "" {
+		if c.webhookURL, ok = str("webhookUrl"); !ok {
+			return createReq{}, "webhookUrl must be a string"
+		}
+	}
+	switch {
+	case c.image == "":
+		return createReq{}, "image cannot be empty"
+	case c.video == "":
+		return createReq{}, "video cannot be empty"
+	}
+	if v, present := m["duration"]; present && string(v) != "null" {
+		if json.Unmarshal(v, &c.duration) != nil || c.duration < 1 || c.duration > 120 {
+			return createReq{}, "duration must be a number between 1 and 120"
+		}
+	}
+	if c.resolution == "" {
+		c.resolution = "720p"
+	}
+	if _, known := rates[c.resolution]; !known {
+		return createReq{}, "resolution must be 480p, 720p or 1080p"
+	}
+	if c.mode == "" {
+		c.mode = "animate"
+	}
+	if c.mode != "animate" && c.mode != "replace" {
+		return createReq{}, "mode must be animate or replace"
+	}
+	if utf8.RuneCountInString(c.prompt) > 500 {
+		return createReq{}, "prompt must be at most 500 characters"
+	}
+	if c.model == "" {
+		c.model = akool.ModelWan
+	}
+	if c.model != akool.ModelWan {
+		return createReq{}, "unsupported model_name"
+	}
+	return c, ""
+}
+
+// createData and pollData list the fields in the docs' order (§1.5, §2.2).
+type createData struct {
+	ID              string  `json:"_id"`
+	CreateTime      int64   `json:"create_time"`
+	UID             int64   `json:"uid"`
+	TeamID          string  `json:"team_id"`
+	Status          int     `json:"status"`
+	VideoDuration   float64 `json:"video_duration"`
+	DeductionCredit int     `json:"deduction_credit"`
+	Resolution      string  `json:"resolution"`
+	FileName        string  `json:"file_name"`
+	ImageURL        string  `json:"image_url"`
+	VideoURL        string  `json:"video_url"`
+	Prompt          string  `json:"prompt"`
+	Mode            string  `json:"mode"`
+	ModelName       string  `json:"model_name"`
+	WebhookURL      string  `json:"webhookUrl"`
+}
+
+type pollData struct {
+	ID              string  `json:"_id"`
+	CreateTime      int64   `json:"create_time"`
+	UID             int64   `json:"uid"`
+	TeamID          string  `json:"team_id"`
+	UpdateTime      int64   `json:"update_time,omitempty"`
+	VideoDuration   float64 `json:"video_duration"`
+	WebhookURL      string  `json:"webhookUrl"`
+	FileName        string  `json:"file_name"`
+	ImageURL        string  `json:"image_url"`
+	Video           string  `json:"video,omitempty"`
+	VideoURL        string  `json:"video_url"`
+	Prompt          string  `json:"prompt"`
+	Resolution      string  `json:"resolution"`
+	DeductionCredit int     `json:"deduction_credit"`
+	VideoStatus     int     `json:"video_status"`
+	FailReason      string  `json:"faceswap_fail_reason,omitempty"`
+}
+
+func fileName(created time.Time) string {
+	return "CharacterSwap_" + strconv.FormatInt(created.UnixMilli(), 10) + ".mp4"
+}
+
+func (s *Sim) handleCreate(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	now, ok := s.gate(w, r, EndpointCreate)
+	if !ok {
+		return
+	}
+	if s.faults.unsubscribed {
+		s.mu.Unlock()
+		writeCode(w, akool.CodeRequiresSubscription, "")
+		return
+	}
+	req, bad := parseCreate(raw)
+	if bad != "" {
+		s.mu.Unlock()
+		writeCode(w, akool.CodeParameterError, bad)
+		return
+	}
+	d := req.duration
+	if d == 0 {
+		d = s.cfg.DefaultDuration // an estimate until the video is probed
+	}
+	price := cost(d, req.resolution)
+	if price > s.balance {
+		s.mu.Unlock()
+		writeCode(w, akool.CodeInsufficientCredit, "")
+		return
+	}
+	s.balance -= price
+	base := s.cfg.BaseURL
+	if base == "" {
+		base = baseFromRequest(r)
+	}
+	j := &job{
+		id: s.newIDLocked(now), created: now, status: akool.StatusQueued,
+		image: req.image, video: req.video, resolution: req.resolution, mode: req.mode,
+		prompt: req.prompt, model: req.model, webhookURL: req.webhookURL,
+		base: strings.TrimRight(base, "/"), reqDuration: req.duration, duration: d, charged: price,
+	}
+	if len(s.faults.failNext) > 0 {
+		j.forceFail, s.faults.failNext = s.faults.failNext[0], s.faults.failNext[1:]
+	} else if strings.Contains(req.prompt, MagicFailPrompt) {
+		j.forceFail = "Failed to process the video. (akoolsim: magic prompt)"
+	}
+	s.jobs[j.id] = j
+	s.order = append(s.order, j.id)
+	s.mu.Unlock()
+	s.log.Info("akoolsim job created", "id", j.id, "credits", price, "resolution", req.resolution)
+	s.poke()
+	writeJSON(w, envelope{Code: akool.CodeSuccess, Msg: "OK", Data: createData{
+		ID: j.id, CreateTime: now.UnixMilli(), UID: s.cfg.UID, TeamID: s.cfg.TeamID,
+		Status: int(akool.StatusQueued), VideoDuration: d, DeductionCredit: price,
+		Resolution: req.resolution, FileName: fileName(now), ImageURL: req.image, VideoURL: req.video,
+		Prompt: req.prompt, Mode: req.mode, ModelName: req.model, WebhookURL: req.webhookURL,
+	}})
+}
+
+func (s *Sim) handleResult(w http.ResponseWriter, r *http.Request) {
+	now, ok := s.gate(w, r, EndpointResult)
+	if !ok {
+		return
+	}
+	id := r.URL.Query().Get("video_model_id")
+	if id == "" {
+		s.mu.Unlock()
+		writeCode(w, akool.CodeParameterError, "video_model_id cannot be empty")
+		return
+	}
+	j, found := s.jobs[id]
+	if !found {
+		s.mu.Unlock()
+		writeCode(w, akool.CodeContentNotExist, "")
+		return
+	}
+	s.advanceLocked(j, now)
+	d := pollData{
+		ID: j.id, CreateTime: j.created.UnixMilli(), UID: s.cfg.UID, TeamID: s.cfg.TeamID,
+		VideoDuration: j.duration, WebhookURL: j.webhookURL, FileName: fileName(j.created),
+		ImageURL: j.image, Video: j.resultURL(), VideoURL: j.video, Prompt: j.prompt,
+		Resolution: j.resolution, DeductionCredit: j.charged, VideoStatus: int(j.status),
+		FailReason: j.failReason,
+	}
+	if !j.updated.IsZero() {
+		d.UpdateTime = j.updated.UnixMilli()
+	}
+	s.mu.Unlock()
+	writeJSON(w, envelope{Code: akool.CodeSuccess, Msg: "OK", Data: d})
+}
+
+// handleVideo serves a completed job's result with Range support, until it
+// expires. Like a CDN URL it needs no credentials.
+func (s *Sim) handleVideo(w http.ResponseWriter, r *http.Request) {
+	id, ok := strings.CutSuffix(r.PathValue("file"), ".mp4")
+	s.mu.Lock()
+	now := s.now()
+	j := s.jobs[id]
+	if j != nil {
+		s.advanceLocked(j, now)
+	}
+	if !ok || j == nil || j.status != akool.StatusCompleted || j.expiredEarly || !now.Before(j.expires) {
+		s.mu.Unlock()
+		http.NotFound(w, r)
+		return
+	}
+	data, mod := j.result, j.updated
+	s.mu.Unlock()
+	if data == nil {
+		data = sampleMP4
+	}
+	w.Header().Set("Content-Type", "video/mp4")
+	http.ServeContent(w, r, id+".mp4", mod, bytes.NewReader(data))
+}
+
+// baseFromRequest rebuilds the public URL of the Sim's root from a request:
+// scheme, Host, and the prefix http.StripPrefix removed from the path.
+func baseFromRequest(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	prefix := ""
+	if orig, _, _ := strings.Cut(r.RequestURI, "?"); strings.HasSuffix(orig, r.URL.EscapedPath()) {
+		prefix = strings.TrimSuffix(orig, r.URL.EscapedPath())
+	}
+	if strings.Contains(prefix, "://") { // absolute-form request URI (proxies)
+		prefix = ""
+	}
+	return scheme + "://" + r.Host + prefix
+}

@@ -1,0 +1,320 @@
+// Package akoolsim is a faithful emulator of Akool's Character Swap API (v4):
+// the routes, envelopes, auth precedence, validation codes, credit balance,
+// job lifecycle, signed and encrypted webhooks and 7-day result expiry that
+// shared/AKOOL-API.md documents, plus typed fault injection for tests.
+//
+// A Sim is an http.Handler. It works at the root of a server or under a
+// prefix with http.StripPrefix:
+//
+//	sim := akoolsim.New(akoolsim.Config{APIKey: key, ClientID: id, ClientSecret: key,
+//		BaseURL: "http://127.0.0.1:8080/sandbox/akool"})
+//	defer sim.Close()
+//	mux.Handle("/sandbox/akool/", http.StripPrefix("/sandbox/akool", sim))
+//
+// Where the docs are silent the emulator picks the behaviour documented on
+// Config and in AKOOL-API.md's [INF] notes; see DECISIONS in doc comments.
+package akoolsim
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"swapdesk/internal/akool"
+)
+
+// sampleMP4 is a 2-second 160x120 H.264 test pattern (ffmpeg testsrc,
+// +faststart), served as the result when the input video was not fetched or
+// is too large to echo back.
+//
+//go:embed sample.mp4
+var sampleMP4 []byte
+
+// SampleMP4 returns a copy of the bundled sample video. The sandbox can offer
+// it as an input; it is also a valid result video.
+func SampleMP4() []byte { return append([]byte(nil), sampleMP4...) }
+
+// Config configures a Sim. Zero values get the defaults noted on each field.
+type Config struct {
+	// The emulated account. Akool's API key is the same value as the
+	// clientSecret, so an empty APIKey defaults to ClientSecret and an empty
+	// ClientSecret to APIKey. ClientSecret must be 16, 24 or 32 bytes for
+	// webhooks to be sent (GenerateCredentials makes valid ones).
+	APIKey, ClientID, ClientSecret string
+
+	Credits int    // starting balance; 0 is an empty account
+	UID     int64  // reported uid; default 101400 (the docs' example)
+	TeamID  string // reported team_id; default random 24 hex
+
+	// BaseURL is the emulator's public URL including any mount prefix, used
+	// to build result URLs (BaseURL + "/results/<id>.mp4"). When empty it is
+	// derived from each create request's scheme, Host and the prefix that
+	// http.StripPrefix removed.
+	BaseURL string
+
+	Now func() time.Time // default time.Now; see FakeClock
+
+	QueueDelay      time.Duration // status 1 -> 2; default 2s; NoDelay for none
+	ProcessDelay    time.Duration // status 2 -> 3/4; default 20s (Akool's example took 110s); NoDelay for none
+	ResultTTL       time.Duration // result URLs 404 this long after completion; default 7 days
+	TokenTTL        time.Duration // getToken lifetime; default 400 days ("more than 1 year")
+	DefaultDuration float64       // seconds assumed when none is given or detected; default 10
+
+	// SkipInputFetch stops the emulator from downloading the image and video:
+	// every job then succeeds (unless a fault says otherwise), with the
+	// sample as result and DefaultDuration as length.
+	SkipInputFetch bool
+	MaxResultBytes int64 // input videos up to this size are echoed as the result; default 50 MB
+
+	WebhookStatuses []akool.Status // statuses that trigger a webhook; default 3 and 4
+	WebhookType     string         // decrypted `type`; default "character_swap" (undocumented by Akool)
+	WebhookAttempts int            // attempts per webhook until an HTTP 200; default 5
+	WebhookBackoff  time.Duration  // delay before the 2nd attempt, doubling after; emulator clock; default 5s
+	WebhookTimeout  time.Duration  // per attempt, real time; default 10s
+
+	// HTTPClient fetches inputs and sends webhooks. Default: 30s timeout.
+	// Acting as Akool, the emulator may fetch any URL, private ones included.
+	HTTPClient *http.Client
+
+	Tick   time.Duration // background loop period (real time); default 200ms
+	Logger *slog.Logger  // nil discards
+}
+
+// Sim is the emulator. It is safe for concurrent use. Create it with New and
+// stop it with Close.
+type Sim struct {
+	cfg  Config
+	now  func() time.Time
+	hc   *http.Client
+	log  *slog.Logger
+	mux  *http.ServeMux
+	wake chan struct{}
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+
+	idRand [5]byte
+
+	mu         sync.Mutex
+	closed     bool
+	balance    int
+	jobs       map[string]*job
+	order      []string
+	tokens     map[string]time.Time // token -> expiry
+	idCounter  uint32
+	faults     faults
+	pending    []*delivery
+	deliveries []Delivery
+}
+
+// New fills defaults, starts the background loop (lifecycle and webhooks)
+// and returns the Sim. It never fails; a bad ClientSecret length only makes
+// webhook deliveries fail (recorded in Deliveries and logged).
+func New(cfg Config) *Sim {
+	if cfg.APIKey == "" {
+		cfg.APIKey = cfg.ClientSecret
+	}
+	if cfg.ClientSecret == "" {
+		cfg.ClientSecret = cfg.APIKey
+	}
+	if cfg.UID == 0 {
+		cfg.UID = 101400
+	}
+	if cfg.TeamID == "" {
+		cfg.TeamID = randomHex(12)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.QueueDelay = delayOr(cfg.QueueDelay, 2*time.Second)
+	cfg.ProcessDelay = delayOr(cfg.ProcessDelay, 20*time.Second)
+	if cfg.ResultTTL <= 0 {
+		cfg.ResultTTL = 7 * 24 * time.Hour
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = 400 * 24 * time.Hour
+	}
+	if cfg.DefaultDuration <= 0 {
+		cfg.DefaultDuration = 10
+	}
+	if cfg.MaxResultBytes <= 0 {
+		cfg.MaxResultBytes = 50 << 20
+	}
+	if cfg.WebhookStatuses == nil {
+		cfg.WebhookStatuses = []akool.Status{akool.StatusCompleted, akool.StatusFailed}
+	}
+	if cfg.WebhookType == "" {
+		cfg.WebhookType = "character_swap"
+	}
+	if cfg.WebhookAttempts <= 0 {
+		cfg.WebhookAttempts = 5
+	}
+	if cfg.WebhookBackoff <= 0 {
+		cfg.WebhookBackoff = 5 * time.Second
+	}
+	if cfg.WebhookTimeout <= 0 {
+		cfg.WebhookTimeout = 10 * time.Second
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = 200 * time.Millisecond
+	}
+	s := &Sim{
+		cfg:     cfg,
+		now:     cfg.Now,
+		hc:      cfg.HTTPClient,
+		log:     cfg.Logger,
+		wake:    make(chan struct{}, 1),
+		balance: cfg.Credits,
+		jobs:    make(map[string]*job),
+		tokens:  make(map[string]time.Time),
+	}
+	if s.hc == nil {
+		s.hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if n := len(cfg.ClientSecret); n != 16 && n != 24 && n != 32 {
+		s.log.Warn("akoolsim: clientSecret is not 16, 24 or 32 bytes; webhooks cannot be encrypted", "len", n)
+	}
+	_, _ = rand.Read(s.idRand[:])
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.routes()
+	s.wg.Add(1)
+	go s.run()
+	return s
+}
+
+// NoDelay, as QueueDelay or ProcessDelay, means no delay at all (New turns
+// 0 into the default).
+const NoDelay time.Duration = -1
+
+func delayOr(d, def time.Duration) time.Duration {
+	switch {
+	case d < 0:
+		return 0
+	case d == 0:
+		return def
+	}
+	return d
+}
+
+// Close stops the background loop, cancels in-flight fetches, webhook
+// deliveries and hanging requests, and waits for them. It is idempotent.
+func (s *Sim) Close() {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.cancel()
+		s.wg.Wait()
+	})
+}
+
+// ServeHTTP serves the Akool routes and the result videos.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Balance returns the account's credit balance.
+func (s *Sim) Balance() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.balance
+}
+
+// SetBalance sets the account's credit balance (a top-up or a drain).
+func (s *Sim) SetBalance(credits int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.balance = credits
+}
+
+// Step advances every job to the emulator clock's now and starts the
+// webhook deliveries that are due. The background loop calls it every Tick;
+// tests driving a FakeClock call it after Advance to act at once.
+func (s *Sim) Step() {
+	s.mu.Lock()
+	now := s.now()
+	s.advanceAllLocked(now)
+	due := s.dueDeliveriesLocked(now)
+	s.mu.Unlock()
+	for _, d := range due {
+		go s.send(d)
+	}
+}
+
+// poke makes the loop Step soon without blocking.
+func (s *Sim) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Sim) run() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+		s.Step()
+	}
+}
+
+// goLocked starts f tracked by the WaitGroup unless the Sim is closed.
+// The caller holds s.mu, which orders it before Close's Wait.
+func (s *Sim) goLocked(f func()) bool {
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// newIDLocked returns a 24-hex ObjectId: 4 bytes of seconds, 5 random bytes
+// fixed per Sim, 3 bytes of counter (MongoDB's layout, as Akool's ids look).
+func (s *Sim) newIDLocked(now time.Time) string {
+	var b [12]byte
+	binary.BigEndian.PutUint32(b[0:4], uint32(now.Unix()))
+	copy(b[4:9], s.idRand[:])
+	s.idCounter++
+	b[9], b[10], b[11] = byte(s.idCounter>>16), byte(s.idCounter>>8), byte(s.idCounter)
+	return hex.EncodeToString(b[:])
+}
+
+// GenerateCredentials returns a fresh account: a 24-hex clientID and a
+// 32-character clientSecret, with apiKey equal to clientSecret as on Akool
+// ("API Key … is the same value as your previous clientSecret").
+func GenerateCredentials() (apiKey, clientID, clientSecret string) {
+	clientSecret = randomHex(16)
+	return clientSecret, randomHex(12), clientSecret
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails since Go 1.24
+	return hex.EncodeToString(b)
+}
+
+// ErrUnknownJob is returned by the fault methods for an id the Sim never issued.
+var ErrUnknownJob = errors.New("akoolsim: unknown job id")
+
+// ErrJobFinal is returned by FailJob for a job that has already completed or failed.
+var ErrJobFinal = errors.New("akoolsim: job already final")

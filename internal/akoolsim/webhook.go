@@ -1,0 +1,167 @@
+package akoolsim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"swapdesk/internal/akool"
+)
+
+// delivery is one webhook body on its way to one URL.
+type delivery struct {
+	jobID    string
+	status   akool.Status
+	url      string
+	body     []byte
+	badSig   bool
+	attempt  int // attempts made
+	due      time.Time
+	inflight bool
+}
+
+// Delivery records one webhook attempt (or a decision not to send).
+type Delivery struct {
+	JobID        string
+	Status       akool.Status // the event's status
+	URL          string
+	Attempt      int       // 1-based; 0 when nothing was sent
+	At           time.Time // emulator clock
+	HTTPStatus   int       // 0 when no response
+	Err          string    // transport error, or why nothing was sent
+	Dropped      bool      // a WebhookFault dropped it
+	BadSignature bool      // sent with a corrupted signature on purpose
+	Final        bool      // the last attempt: delivered (200) or given up
+}
+
+// Deliveries returns every webhook attempt so far, oldest first.
+func (s *Sim) Deliveries() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.deliveries)
+}
+
+// enqueueWebhookLocked schedules the webhook for j's current status if the
+// job has a webhook URL and the status is one Config.WebhookStatuses lists.
+// The body is built once, so retries resend the same bytes (same timestamp
+// and nonce), which is what a receiver de-duplicating on them expects.
+func (s *Sim) enqueueWebhookLocked(j *job, at time.Time) {
+	if j.webhookURL == "" || !slices.Contains(s.cfg.WebhookStatuses, j.status) {
+		return
+	}
+	rec := Delivery{JobID: j.id, Status: j.status, URL: j.webhookURL, At: at}
+	f := s.takeWebhookFaultLocked(j.id)
+	if f.Drop {
+		rec.Dropped, rec.Final, rec.Err = true, true, "dropped by fault injection"
+		s.deliveries = append(s.deliveries, rec)
+		return
+	}
+	if u, err := url.Parse(j.webhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		rec.Final, rec.Err = true, "webhook URL is not an absolute http(s) URL"
+		s.deliveries = append(s.deliveries, rec)
+		return
+	}
+	ev := akool.WebhookEvent{ID: j.id, Status: j.status, Type: s.cfg.WebhookType, URL: j.resultURL()}
+	nonce := strconv.Itoa(1000 + rand.IntN(9000))
+	body, err := akool.NewWebhookBody(ev, s.cfg.ClientID, s.cfg.ClientSecret, at.UnixMilli(), nonce)
+	if err == nil && f.BadSignature {
+		body, err = corruptSignature(body)
+	}
+	if err != nil {
+		rec.Final, rec.Err = true, "cannot build webhook: "+err.Error()
+		s.deliveries = append(s.deliveries, rec)
+		s.log.Error("akoolsim webhook not sent", "job", j.id, "err", err)
+		return
+	}
+	n := 1
+	if f.Duplicate {
+		n = 2
+	}
+	for range n {
+		s.pending = append(s.pending, &delivery{
+			jobID: j.id, status: j.status, url: j.webhookURL, body: body,
+			badSig: f.BadSignature, due: at.Add(f.Delay),
+		})
+	}
+	s.poke()
+}
+
+func corruptSignature(body []byte) ([]byte, error) {
+	b, err := akool.ParseWebhookBody(body)
+	if err != nil {
+		return nil, err
+	}
+	sig := []byte(b.Signature)
+	if sig[0] == '0' {
+		sig[0] = '1'
+	} else {
+		sig[0] = '0'
+	}
+	b.Signature = string(sig)
+	return json.Marshal(b)
+}
+
+// dueDeliveriesLocked marks due deliveries in flight and returns them.
+func (s *Sim) dueDeliveriesLocked(now time.Time) []*delivery {
+	var due []*delivery
+	for _, d := range s.pending {
+		if d.inflight || now.Before(d.due) || s.closed {
+			continue
+		}
+		d.inflight = true
+		s.wg.Add(1) // Done in send; under s.mu and not closed, so before Close's Wait
+		due = append(due, d)
+	}
+	return due
+}
+
+// send makes one attempt and schedules the next on failure, with backoff by
+// the emulator clock: WebhookBackoff, then doubling.
+func (s *Sim) send(d *delivery) {
+	defer s.wg.Done()
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.WebhookTimeout)
+	defer cancel()
+	status, errText := 0, ""
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(d.body))
+	if err == nil {
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("User-Agent", "akoolsim")
+		var resp *http.Response
+		if resp, err = s.hc.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+			status = resp.StatusCode
+		}
+	}
+	if err != nil {
+		errText = err.Error()
+	}
+
+	s.mu.Lock()
+	now := s.now()
+	d.attempt++
+	ok := status == http.StatusOK // Akool: "it must be 200"
+	final := ok || d.attempt >= s.cfg.WebhookAttempts || s.closed
+	s.deliveries = append(s.deliveries, Delivery{
+		JobID: d.jobID, Status: d.status, URL: d.url, Attempt: d.attempt, At: now,
+		HTTPStatus: status, Err: errText, BadSignature: d.badSig, Final: final,
+	})
+	if final {
+		s.pending = slices.DeleteFunc(s.pending, func(p *delivery) bool { return p == d })
+	} else {
+		d.inflight = false
+		d.due = now.Add(s.cfg.WebhookBackoff << min(d.attempt-1, 16))
+	}
+	s.mu.Unlock()
+	s.log.Info("akoolsim webhook", "job", d.jobID, "status", d.status.String(), "attempt", d.attempt, "http", status, "err", errText)
+	if !final {
+		s.poke()
+	}
+}
