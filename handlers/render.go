@@ -37,4 +37,3 @@ func (s *Server) page(c echo.Context, title, nav string) views.Page {
 }
 
 func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
-

@@ -52,7 +52,20 @@ func DashboardPage(p Page, d Dashboard) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</h1><p class=\"muted\">Turn a character image and a motion video into a new video, and keep every result.</p></div></div><section class=\"grid\" aria-label=\"Overview\"><div class=\"card\"><h2>Running jobs</h2><p class=\"stat\">0</p><p class=\"muted\">Jobs update here by themselves.</p></div><div class=\"card\"><h2>Finished this week</h2><p class=\"stat\">0</p><p class=\"muted\">Results are kept in the team gallery.</p></div></section><section class=\"card section\" aria-labelledby=\"recent-heading\"><h2 id=\"recent-heading\">Recent jobs</h2><div class=\"empty\"><span class=\"empty-icon\" aria-hidden=\"true\">🎬</span><p>No swaps yet. Your jobs will appear here.</p></div></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</h1><p class=\"muted\">Turn a character image and a motion video into a new video, and keep every result.</p></div></div><section class=\"grid\" aria-label=\"Overview\"><div class=\"card\"><h2>Running jobs</h2><p class=\"stat\">0</p><p class=\"muted\">Jobs update here by themselves.</p></div><div class=\"card\"><h2>Finished this week</h2><p class=\"stat\">0</p><p class=\"muted\">Results are kept in the team gallery.</p></div></section><section class=\"card section\" aria-labelledby=\"recent-heading\"><h2 id=\"recent-heading\">Recent jobs</h2><div class=\"empty\"><img class=\"empty-icon\" src=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var4 string
+			templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(p.asset("icon.svg")).ResolveURL(ctx)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 27, Col: 53}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\" alt=\"\" width=\"40\" height=\"40\"><p>No swaps yet. Your jobs will appear here.</p></div></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

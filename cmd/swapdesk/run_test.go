@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+)
+
+// env builds a getenv over m.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// server is a running `swapdesk serve`.
+type server struct {
+	URL      string
+	Password string // the first-run admin password, when printed
+	stop     func()
+}
+
+var runningLine = regexp.MustCompile(`^Swapdesk is running at (\S+)(?: — sign in as (\S+) / (\S+))?`)
+
+// startServe runs the real app on 127.0.0.1:0 and waits for its URL line.
+func startServe(t *testing.T, vars map[string]string) *server {
+	t.Helper()
+	if vars["SWAPDESK_ADDR"] == "" {
+		vars["SWAPDESK_ADDR"] = "127.0.0.1:0"
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, env(vars), strings.NewReader(""), pw, io.Discard)
+		pw.Close()
+	}()
+	lines := make(chan string, 4)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		io.Copy(io.Discard, pr)
+	}()
+	s := &server{}
+	select {
+	case line, ok := <-lines:
+		m := runningLine.FindStringSubmatch(line)
+		if !ok || m == nil {
+			cancel()
+			t.Fatalf("serve printed %q, want the running line (err %v)", line, <-done)
+		}
+		s.URL, s.Password = m[1], m[3]
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve exited early: %v", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("serve did not start within 60 s")
+	}
+	stopped := false
+	s.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve returned %v after shutdown", err)
+		}
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+// browser is an HTTP client with cookies that does not follow redirects.
+func browser(jar http.CookieJar) *http.Client {
+	if jar == nil {
+		jar, _ = cookiejar.New(nil)
+	}
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func signIn(t *testing.T, c *http.Client, base, email, password string) int {
+	t.Helper()
+	res, err := c.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := goquery.NewDocumentFromReader(res.Body)
+	res.Body.Close()
+	tok, _ := doc.Find(`input[name="csrf"]`).Attr("value")
+	res, err = c.PostForm(base+"/login", url.Values{"csrf": {tok}, "email": {email}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func status(t *testing.T, c *http.Client, u string) int {
+	t.Helper()
+	res, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func TestFirstRunPrintsAdminLoginThatWorks(t *testing.T) {
+	dir := t.TempDir()
+	s := startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir})
+	if s.Password == "" || !strings.HasPrefix(s.URL, "http://127.0.0.1:") {
+		t.Fatalf("running line gave URL %q password %q", s.URL, s.Password)
+	}
+	c := browser(nil)
+	if got := signIn(t, c, s.URL, "admin@localhost", s.Password); got != http.StatusSeeOther {
+		t.Fatalf("sign in with printed password: status %d", got)
+	}
+	if got := status(t, c, s.URL+"/admin/users"); got != http.StatusOK {
+		t.Errorf("first admin GET /admin/users = %d", got)
+	}
+	s.stop()
+	// A second start prints no password: the admin exists.
+	s2 := startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir})
+	if s2.Password != "" {
+		t.Errorf("second start printed a password again")
+	}
+}
+
+func TestAdminFromEnvironment(t *testing.T) {
+	s := startServe(t, map[string]string{
+		"SWAPDESK_DATA_DIR":       t.TempDir(),
+		"SWAPDESK_ADMIN_EMAIL":    "boss@example.com",
+		"SWAPDESK_ADMIN_PASSWORD": "a long enough password",
+	})
+	if got := signIn(t, browser(nil), s.URL, "boss@example.com", "a long enough password"); got != http.StatusSeeOther {
+		t.Fatalf("sign in as env admin: status %d", got)
+	}
+}
+
+func TestSessionSurvivesRestartWithStoredKey(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"SWAPDESK_DATA_DIR": dir, "SWAPDESK_ADMIN_EMAIL": "boss@example.com", "SWAPDESK_ADMIN_PASSWORD": "a long enough password"}
+	s := startServe(t, vars)
+	jar, _ := cookiejar.New(nil)
+	c := browser(jar)
+	if got := signIn(t, c, s.URL, "boss@example.com", "a long enough password"); got != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", got)
+	}
+	s.stop()
+
+	// Same port is not guaranteed; carry the cookies over to the new URL.
+	s2 := startServe(t, vars)
+	old, _ := url.Parse(s.URL)
+	nu, _ := url.Parse(s2.URL)
+	jar.SetCookies(nu, jar.Cookies(old))
+	if got := status(t, c, s2.URL+"/"); got != http.StatusOK {
+		t.Fatalf("after restart GET / = %d, want 200 (still signed in)", got)
+	}
+}
+
+func TestInvalidConfigStopsWithOneLineAndExit2(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	os.WriteFile(file, []byte("x"), 0o600)
+	tests := []struct {
+		name    string
+		vars    map[string]string
+		args    []string
+		setting string
+	}{
+		{"bad address", map[string]string{"SWAPDESK_ADDR": "not-an-address"}, nil, "SWAPDESK_ADDR"},
+		{"bad port", map[string]string{"SWAPDESK_ADDR": ":99999"}, nil, "SWAPDESK_ADDR"},
+		{"bad address flag", nil, []string{"--addr", "nope"}, "SWAPDESK_ADDR"},
+		{"data dir is a file", map[string]string{"SWAPDESK_DATA_DIR": file}, nil, "SWAPDESK_DATA_DIR"},
+		{"malformed public url", map[string]string{"SWAPDESK_PUBLIC_URL": "ftp://x"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url without host", map[string]string{"SWAPDESK_PUBLIC_URL": "https://"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"malformed akool url", map[string]string{"AKOOL_BASE_URL": "openapi.akool.com"}, nil, "AKOOL_BASE_URL"},
+		{"allow private not a bool", map[string]string{"SWAPDESK_ALLOW_PRIVATE_URLS": "maybe"}, nil, "SWAPDESK_ALLOW_PRIVATE_URLS"},
+		{"short session key", map[string]string{"SWAPDESK_SESSION_KEY": "short"}, nil, "SWAPDESK_SESSION_KEY"},
+		{"admin email without password", map[string]string{"SWAPDESK_ADMIN_EMAIL": "a@b.c"}, nil, "SWAPDESK_ADMIN_EMAIL"},
+		{"unknown flag", nil, []string{"--nope"}, "serve"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]string{"SWAPDESK_DATA_DIR": t.TempDir()}
+			for k, v := range tt.vars {
+				vars[k] = v
+			}
+			var out bytes.Buffer
+			err := run(context.Background(), append([]string{"serve"}, tt.args...), env(vars), strings.NewReader(""), &out, io.Discard)
+			var ue *usageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("err = %v, want a usage error (exit 2)", err)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, tt.setting) || strings.Contains(msg, "\n") {
+				t.Errorf("message %q should be one line starting with %s", msg, tt.setting)
+			}
+		})
+	}
+}
+
+func TestCLIUserAddThenLogin(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"SWAPDESK_DATA_DIR": dir}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"user", "add", "--email", "Mo@Example.com", "--name", "Mo", "--password-stdin"},
+		env(vars), strings.NewReader("mo's long password\n"), &out, io.Discard)
+	if err != nil {
+		t.Fatalf("user add: %v", err)
+	}
+	if !strings.Contains(out.String(), "Added Mo <mo@example.com> (member)") {
+		t.Errorf("user add printed %q", out.String())
+	}
+	// Adding the same email again is a clear usage error.
+	err = run(context.Background(), []string{"user", "add", "--email", "mo@example.com", "--name", "Mo", "--password-stdin"},
+		env(vars), strings.NewReader("another password\n"), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("duplicate add: err = %v", err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"user", "list"}, env(vars), nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "mo@example.com") {
+		t.Errorf("user list = %q", out.String())
+	}
+
+	s := startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir})
+	c := browser(nil)
+	if got := signIn(t, c, s.URL, "mo@example.com", "mo's long password"); got != http.StatusSeeOther {
+		t.Fatalf("sign in as CLI-added user: %d", got)
+	}
+	if got := status(t, c, s.URL+"/admin/users"); got != http.StatusForbidden {
+		t.Errorf("member GET /admin/users = %d, want 403", got)
+	}
+
+	// Disabling from the CLI ends the live session at its next request.
+	if err := run(context.Background(), []string{"user", "disable", "--email", "mo@example.com"}, env(vars), nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(t, c, s.URL+"/"); got != http.StatusSeeOther {
+		t.Errorf("disabled user GET / = %d, want 303 to login", got)
+	}
+}
+
+func TestCLIBadInput(t *testing.T) {
+	vars := map[string]string{"SWAPDESK_DATA_DIR": t.TempDir()}
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+		want  string
+	}{
+		{"no email", []string{"user", "add", "--name", "X", "--password-stdin"}, "long password 1\n", "--email is required"},
+		{"bad email", []string{"user", "add", "--email", "nope", "--name", "X", "--password-stdin"}, "long password 1\n", "--email"},
+		{"short password", []string{"user", "add", "--email", "x@example.com", "--name", "X", "--password-stdin"}, "short\n", "--password"},
+		{"empty stdin", []string{"user", "add", "--email", "x@example.com", "--name", "X", "--password-stdin"}, "", "standard input was empty"},
+		{"unknown user", []string{"user", "disable", "--email", "ghost@example.com"}, "", "no account"},
+		{"unknown subcommand", []string{"user", "rename"}, "", "unknown subcommand"},
+		{"unknown command", []string{"frobnicate"}, "", "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(context.Background(), tt.args, env(vars), strings.NewReader(tt.stdin), io.Discard, io.Discard)
+			var ue *usageError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want a usage error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, env(nil), nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "swapdesk ") {
+		t.Errorf("version printed %q", out.String())
+	}
+}

@@ -1,0 +1,174 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	_ "modernc.org/sqlite"
+
+	"swapdesk/db"
+	"swapdesk/internal/apperr"
+)
+
+func openTest(t *testing.T) (*db.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "swapdesk.db")
+	d, err := db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d, path
+}
+
+func TestMigrationsTwiceAreANoOp(t *testing.T) {
+	ctx := context.Background()
+	d, path := openTest(t)
+	v1, err := d.SchemaVersion(ctx)
+	if err != nil || v1 < 1 {
+		t.Fatalf("version after first open = %d, %v", v1, err)
+	}
+	if _, err := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h"); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	d2, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("second open: %v", err)
+	}
+	defer d2.Close()
+	v2, _ := d2.SchemaVersion(ctx)
+	if v2 != v1 {
+		t.Errorf("version changed on reopen: %d -> %d", v1, v2)
+	}
+	if n, _ := d2.CountUsers(ctx); n != 1 {
+		t.Errorf("users after reopen = %d, want 1 (data kept)", n)
+	}
+}
+
+func TestRefusesDatabaseNewerThanBinary(t *testing.T) {
+	ctx := context.Background()
+	d, path := openTest(t)
+	d.Close()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, '0999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	_, err = db.Open(ctx, path)
+	if !errors.Is(err, db.ErrTooNew) {
+		t.Fatalf("open newer database: err = %v, want ErrTooNew", err)
+	}
+}
+
+func TestPragmasApplyToEveryConnection(t *testing.T) {
+	_, path := openTest(t)
+	raw, err := sql.Open("sqlite", db.DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetMaxOpenConns(3)
+	ctx := context.Background()
+	var conns []*sql.Conn
+	for i := 0; i < 3; i++ {
+		c, err := raw.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var mode string
+		var fk, busy int
+		if err := c.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		c.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk)
+		c.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy)
+		if mode != "wal" || fk != 1 || busy != 10000 {
+			t.Errorf("conn %d: journal_mode=%s foreign_keys=%d busy_timeout=%d", i, mode, fk, busy)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+func TestUserErrorsMapToSentinels(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openTest(t)
+	if _, err := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := d.CreateUser(ctx, "A@EXAMPLE.COM", "A2", db.RoleMember, "h")
+	if !errors.Is(err, apperr.ErrConflict) {
+		t.Errorf("duplicate email (other case): err = %v, want ErrConflict", err)
+	}
+	if _, err := d.UserByID(ctx, 42); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("missing user: err = %v, want ErrNotFound", err)
+	}
+	if err := d.SetPassword(ctx, 42, "x"); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("SetPassword missing user: err = %v, want ErrNotFound", err)
+	}
+	if _, err := d.CreateUser(ctx, "b@example.com", "B", "owner", "h"); err == nil {
+		t.Error("role outside admin/member accepted")
+	}
+}
+
+func TestSessionVersionBumps(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openTest(t)
+	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
+	if err := d.SetPassword(ctx, u.ID, "h2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetDisabled(ctx, u.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := d.UserByID(ctx, u.ID)
+	if got.SessionVersion != u.SessionVersion+2 || !got.Disabled() || got.PasswordHash != "h2" {
+		t.Errorf("after passwd+disable: version %d (from %d), disabled %v, hash %q",
+			got.SessionVersion, u.SessionVersion, got.Disabled(), got.PasswordHash)
+	}
+}
+
+func TestSettingOrCreateKeepsFirstValue(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openTest(t)
+	calls := 0
+	gen := func() (string, error) { calls++; return "v" + string(rune('0'+calls)), nil }
+	a, err := d.SettingOrCreate(ctx, "k", gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := d.SettingOrCreate(ctx, "k", gen)
+	if a != "v1" || b != "v1" || calls != 1 {
+		t.Errorf("got %q then %q after %d generations, want v1 twice and one generation", a, b, calls)
+	}
+	if _, err := d.Setting(ctx, "absent"); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("absent setting: %v", err)
+	}
+}
+
+func TestBackupWritesAReadableCopy(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openTest(t)
+	d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
+	to := filepath.Join(t.TempDir(), "copy.db")
+	if err := d.Backup(ctx, to); err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.Open(ctx, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if n, _ := c.CountUsers(ctx); n != 1 {
+		t.Errorf("copy has %d users, want 1", n)
+	}
+}

@@ -1,0 +1,195 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"swapdesk/db"
+	"swapdesk/handlers"
+	"swapdesk/internal/accounts"
+	"swapdesk/static"
+)
+
+const testPassword = "correct horse battery"
+
+// testApp is the real router over a real SQLite database in a temp dir.
+type testApp struct {
+	t     *testing.T
+	store *db.DB
+	accts *accounts.Service
+	srv   *httptest.Server
+	clock *fakeClock
+}
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newTestApp(t *testing.T) *testApp {
+	t.Helper()
+	ctx := context.Background()
+	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "swapdesk.db"))
+	if err != nil {
+		t.Fatalf("open db: %v", err)
+	}
+	t.Cleanup(func() { store.Close() })
+	clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	accts := accounts.New(store, nil, clock.Now)
+	assets, err := static.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := handlers.New(handlers.Config{
+		Users:      store,
+		Auth:       accts,
+		Audit:      store,
+		Directory:  store,
+		Health:     store,
+		Assets:     assets,
+		SessionKey: []byte("test-session-key-of-at-least-32-bytes!"),
+		Sandbox:    true,
+		Registry:   prometheus.NewRegistry(),
+	})
+	srv := httptest.NewServer(app)
+	t.Cleanup(srv.Close)
+	return &testApp{t: t, store: store, accts: accts, srv: srv, clock: clock}
+}
+
+// addUser creates an account with testPassword.
+func (a *testApp) addUser(email, name string, admin bool) db.User {
+	a.t.Helper()
+	u, err := a.accts.CreateUser(context.Background(), 0, accounts.NewUser{Email: email, Name: name, Admin: admin, Password: testPassword})
+	if err != nil {
+		a.t.Fatalf("add user %s: %v", email, err)
+	}
+	return u
+}
+
+// client is a browser-like HTTP client: a cookie jar, no automatic redirects.
+type client struct {
+	t    *testing.T
+	app  *testApp
+	http *http.Client
+}
+
+func (a *testApp) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: a.t, app: a, http: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+type response struct {
+	*http.Response
+	body string
+	doc  *goquery.Document
+}
+
+func (c *client) do(req *http.Request) *response {
+	c.t.Helper()
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	doc, _ := goquery.NewDocumentFromReader(strings.NewReader(string(b)))
+	return &response{Response: res, body: string(b), doc: doc}
+}
+
+func (c *client) get(path string) *response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.app.srv.URL+path, nil)
+	return c.do(req)
+}
+
+// post sends form values as-is (add "csrf" yourself, or use submit).
+func (c *client) post(path string, form url.Values, headers ...string) *response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.app.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return c.do(req)
+}
+
+// csrf loads page and returns the CSRF token from its form.
+func (c *client) csrf(page string) string {
+	c.t.Helper()
+	res := c.get(page)
+	tok, ok := res.doc.Find(`input[name="csrf"]`).First().Attr("value")
+	if !ok || tok == "" {
+		c.t.Fatalf("no csrf field on %s (status %d)", page, res.StatusCode)
+	}
+	return tok
+}
+
+// submit posts form to action with the CSRF token taken from page.
+func (c *client) submit(page, action string, form url.Values) *response {
+	c.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("csrf", c.csrf(page))
+	return c.post(action, form)
+}
+
+func (c *client) login(email, password string) *response {
+	c.t.Helper()
+	return c.submit("/login", "/login", url.Values{"email": {email}, "password": {password}})
+}
+
+// signedIn returns a client signed in as a new account.
+func (a *testApp) signedIn(email string, admin bool) *client {
+	a.t.Helper()
+	a.addUser(email, "User "+email, admin)
+	c := a.client()
+	if res := c.login(email, testPassword); res.StatusCode != http.StatusSeeOther {
+		a.t.Fatalf("login %s: status %d", email, res.StatusCode)
+	}
+	return c
+}
+
+func wantStatus(t *testing.T, res *response, want int) {
+	t.Helper()
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: got status %d, want %d\n%s", res.Request.Method, res.Request.URL.Path, res.StatusCode, want, snippet(res.body))
+	}
+}
+
+func snippet(s string) string {
+	if len(s) > 600 {
+		return s[:600] + "…"
+	}
+	return s
+}

@@ -1,0 +1,413 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"swapdesk/db"
+)
+
+func TestLoginSuccessLandsOnDashboard(t *testing.T) {
+	app := newTestApp(t)
+	app.addUser("ana@example.com", "Ana", false)
+	c := app.client()
+
+	res := c.login("ANA@example.com ", testPassword)
+	wantStatus(t, res, http.StatusSeeOther)
+	if got := res.Header.Get("Location"); got != "/" {
+		t.Errorf("Location = %q, want /", got)
+	}
+	home := c.get("/")
+	wantStatus(t, home, http.StatusOK)
+	if got := strings.TrimSpace(home.doc.Find(".account .name").Text()); got != "Ana" {
+		t.Errorf("nav name = %q, want Ana", got)
+	}
+	if got := home.doc.Find(".account .role").Text(); got != "Member" {
+		t.Errorf("role badge = %q, want Member", got)
+	}
+	if home.doc.Find(`a[href="/admin/users"]`).Length() != 0 {
+		t.Error("member sees the admin link")
+	}
+	cookie := res.Header.Get("Set-Cookie")
+	for _, want := range []string{"HttpOnly", "SameSite=Lax", "Path=/"} {
+		if !strings.Contains(cookie, want) {
+			t.Errorf("session cookie %q lacks %s", cookie, want)
+		}
+	}
+	if strings.Contains(cookie, "Secure") {
+		t.Errorf("cookie is Secure without an https public URL: %q", cookie)
+	}
+}
+
+func TestLoginFailuresGiveOneGenericAnswer(t *testing.T) {
+	app := newTestApp(t)
+	app.addUser("ana@example.com", "Ana", false)
+	app.addUser("off@example.com", "Off", false)
+	if err := app.accts.SetDisabled(context.Background(), 0, "off@example.com", true); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, email, password string
+	}{
+		{"wrong password", "ana@example.com", "not the password"},
+		{"unknown email", "nobody@example.com", testPassword},
+		{"disabled account", "off@example.com", testPassword},
+		{"empty fields", "", ""},
+		{"over-long email", strings.Repeat("a", 300) + "@example.com", testPassword},
+		{"over-long password", "ana@example.com", strings.Repeat("p", 5000)},
+	}
+	var messages []string
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := app.client()
+			res := c.login(tt.email, tt.password)
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			msg := strings.TrimSpace(res.doc.Find("#login-error").Text())
+			if msg == "" {
+				t.Fatal("no error message shown")
+			}
+			messages = append(messages, msg)
+			if got, _ := res.doc.Find("#email").Attr("value"); len(got) > 254 {
+				t.Errorf("echoed email is %d bytes, want at most 254", len(got))
+			}
+			if c.get("/").StatusCode != http.StatusSeeOther {
+				t.Error("failed login left a signed-in session")
+			}
+		})
+	}
+	for _, m := range messages[1:] {
+		if m != messages[0] {
+			t.Errorf("messages differ, which reveals accounts: %q vs %q", m, messages[0])
+		}
+	}
+}
+
+func TestLoginRateLimitedPerAccountAndPerIP(t *testing.T) {
+	t.Run("per account", func(t *testing.T) {
+		app := newTestApp(t)
+		app.addUser("ana@example.com", "Ana", false)
+		c := app.client()
+		for i := 0; i < 5; i++ {
+			wantStatus(t, c.login("ana@example.com", "wrong-password"), http.StatusUnprocessableEntity)
+		}
+		// Even the right password waits now.
+		res := c.login("ana@example.com", testPassword)
+		wantStatus(t, res, http.StatusTooManyRequests)
+		if msg := res.doc.Find("#login-error").Text(); !strings.Contains(msg, "Try again in 15 minutes") {
+			t.Errorf("429 message = %q", msg)
+		}
+		app.clock.Advance(15*time.Minute + time.Second)
+		wantStatus(t, c.login("ana@example.com", testPassword), http.StatusSeeOther)
+	})
+	t.Run("per IP across accounts", func(t *testing.T) {
+		app := newTestApp(t)
+		app.addUser("ana@example.com", "Ana", false)
+		c := app.client()
+		for i := 0; i < 20; i++ {
+			wantStatus(t, c.login(fmt.Sprintf("guess%d@example.com", i), "wrong-password"), http.StatusUnprocessableEntity)
+		}
+		wantStatus(t, c.login("ana@example.com", testPassword), http.StatusTooManyRequests)
+	})
+}
+
+func TestLogoutIsAPostThatEndsTheSession(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedIn("ana@example.com", false)
+	if got := c.get("/logout").StatusCode; got < 400 {
+		t.Errorf("GET /logout = %d, want a 4xx (logout is a POST)", got)
+	}
+	wantStatus(t, c.get("/"), http.StatusOK)
+
+	res := c.submit("/", "/logout", nil)
+	wantStatus(t, res, http.StatusSeeOther)
+	if !strings.Contains(res.Header.Get("Set-Cookie"), "Max-Age=0") {
+		t.Errorf("logout cookie = %q, want it expired", res.Header.Get("Set-Cookie"))
+	}
+	if got := c.get("/").StatusCode; got != http.StatusSeeOther {
+		t.Errorf("after logout GET / = %d, want 303 to login", got)
+	}
+}
+
+func TestCSRFMissingOrWrongIs403AndChangesNothing(t *testing.T) {
+	app := newTestApp(t)
+	app.addUser("ana@example.com", "Ana", false)
+	tests := []struct {
+		name  string
+		token string
+	}{
+		{"missing", ""},
+		{"wrong", "not-the-token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := app.client()
+			c.get("/login") // a session with a token exists, but we do not send it
+			form := url.Values{"email": {"ana@example.com"}, "password": {testPassword}}
+			if tt.token != "" {
+				form.Set("csrf", tt.token)
+			}
+			res := c.post("/login", form)
+			wantStatus(t, res, http.StatusForbidden)
+			if c.get("/").StatusCode != http.StatusSeeOther {
+				t.Error("a login without a valid CSRF token signed in")
+			}
+		})
+	}
+	t.Run("logout without token keeps the session", func(t *testing.T) {
+		c := app.signedIn("bo@example.com", false)
+		wantStatus(t, c.post("/logout", nil), http.StatusForbidden)
+		wantStatus(t, c.get("/"), http.StatusOK)
+	})
+	t.Run("htmx header is accepted", func(t *testing.T) {
+		c := app.signedIn("cy@example.com", false)
+		tok := c.csrf("/")
+		res := c.post("/logout", nil, "X-CSRF-Token", tok, "HX-Request", "true")
+		wantStatus(t, res, http.StatusOK)
+		if got := res.Header.Get("HX-Redirect"); got != "/login" {
+			t.Errorf("HX-Redirect = %q, want /login", got)
+		}
+	})
+	t.Run("token from another session is refused", func(t *testing.T) {
+		a := app.signedIn("di@example.com", false)
+		b := app.signedIn("ed@example.com", false)
+		res := b.post("/logout", url.Values{"csrf": {a.csrf("/")}})
+		wantStatus(t, res, http.StatusForbidden)
+	})
+}
+
+func TestRequireUserRedirectsWithNext(t *testing.T) {
+	app := newTestApp(t)
+	c := app.client()
+	res := c.get("/admin/users?x=1")
+	wantStatus(t, res, http.StatusSeeOther)
+	if got, want := res.Header.Get("Location"), "/login?next="+url.QueryEscape("/admin/users?x=1"); got != want {
+		t.Errorf("Location = %q, want %q", got, want)
+	}
+}
+
+func TestOpenRedirectRefused(t *testing.T) {
+	app := newTestApp(t)
+	app.addUser("ana@example.com", "Ana", true)
+	tests := []struct{ next, want string }{
+		{"/admin/users", "/admin/users"},
+		{"https://evil.example", "/"},
+		{"//evil.example/x", "/"},
+		{"/\\evil.example", "/"},
+		{"javascript:alert(1)", "/"},
+		{"/login", "/"},
+		{"http:/evil.example", "/"},
+		{"/%0d%0aSet-Cookie:x=y", "/%0d%0aSet-Cookie:x=y"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.next, func(t *testing.T) {
+			c := app.client()
+			page := "/login?next=" + url.QueryEscape(tt.next)
+			form := url.Values{"email": {"ana@example.com"}, "password": {testPassword}, "next": {tt.next}}
+			res := c.submit(page, "/login", form)
+			wantStatus(t, res, http.StatusSeeOther)
+			if got := res.Header.Get("Location"); got != tt.want {
+				t.Errorf("Location = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMemberGets403OnAdminPages(t *testing.T) {
+	app := newTestApp(t)
+	member := app.signedIn("ana@example.com", false)
+	res := member.get("/admin/users")
+	wantStatus(t, res, http.StatusForbidden)
+	if strings.Contains(res.body, "ana@example.com</td>") {
+		t.Error("403 page leaks the member list")
+	}
+	admin := app.signedIn("boss@example.com", true)
+	res = admin.get("/admin/users")
+	wantStatus(t, res, http.StatusOK)
+	if got := res.doc.Find("tbody tr").Length(); got != 2 {
+		t.Errorf("admin sees %d users, want 2", got)
+	}
+}
+
+func TestUserTextIsEscaped(t *testing.T) {
+	app := newTestApp(t)
+	const evil = `<script>alert("x")</script>`
+	app.addUser("evil@example.com", evil, false)
+	admin := app.signedIn("boss@example.com", true)
+	for _, c := range []*client{admin} {
+		res := c.get("/admin/users")
+		wantStatus(t, res, http.StatusOK)
+		if strings.Contains(res.body, evil) {
+			t.Fatal("raw <script> from a user name reached the page")
+		}
+		if !strings.Contains(res.body, "&lt;script&gt;") {
+			t.Error("escaped name not shown")
+		}
+	}
+	evilClient := app.client()
+	wantStatus(t, evilClient.login("evil@example.com", testPassword), http.StatusSeeOther)
+	res := evilClient.get("/")
+	if strings.Contains(res.body, evil) {
+		t.Fatal("raw <script> in the nav")
+	}
+	// The login form echoes the email the person typed: escaped too.
+	res = app.client().login(`"><script>x</script>@example.com`, "whatever")
+	if strings.Contains(res.body, "<script>x</script>") {
+		t.Fatal("typed email echoed unescaped")
+	}
+}
+
+func TestDisabledOrPasswordChangedEndsSessions(t *testing.T) {
+	ctx := context.Background()
+	t.Run("disabled", func(t *testing.T) {
+		app := newTestApp(t)
+		c := app.signedIn("ana@example.com", false)
+		wantStatus(t, c.get("/"), http.StatusOK)
+		if err := app.accts.SetDisabled(ctx, 0, "ana@example.com", true); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, c.get("/"), http.StatusSeeOther)
+		// Re-enabling does not revive the old session.
+		if err := app.accts.SetDisabled(ctx, 0, "ana@example.com", false); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, c.get("/"), http.StatusSeeOther)
+	})
+	t.Run("password changed", func(t *testing.T) {
+		app := newTestApp(t)
+		c := app.signedIn("ana@example.com", false)
+		if err := app.accts.SetPassword(ctx, 0, "ana@example.com", "a brand new password"); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, c.get("/"), http.StatusSeeOther)
+		wantStatus(t, c.login("ana@example.com", "a brand new password"), http.StatusSeeOther)
+	})
+}
+
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	app := newTestApp(t)
+	c := app.client()
+	for _, path := range []string{"/login", "/healthz", "/nope", "/static/app.css"} {
+		res := c.get(path)
+		h := res.Header
+		csp := h.Get("Content-Security-Policy")
+		for _, want := range []string{"script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP %q lacks %q", path, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("%s: CSP allows unsafe script: %q", path, csp)
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" {
+			t.Errorf("%s: missing nosniff or Referrer-Policy", path)
+		}
+	}
+	// No inline scripts or styles on our pages, so the CSP can stay strict.
+	page := c.get("/login")
+	page.doc.Find("script").Each(func(_ int, s *goquery.Selection) {
+		if _, ok := s.Attr("src"); !ok {
+			t.Error("inline <script> on the login page")
+		}
+	})
+	if page.doc.Find("[style]").Length() > 0 || page.doc.Find("style").Length() > 0 {
+		t.Error("inline style on the login page")
+	}
+}
+
+func TestErrorPagesNeverShowInternalErrors(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedIn("ana@example.com", false)
+	res := c.get("/no/such/page")
+	wantStatus(t, res, http.StatusNotFound)
+	if got := res.doc.Find("h1").Text(); got != "Page not found" {
+		t.Errorf("404 heading = %q", got)
+	}
+	// A broken database is a 500 page with a reference, not a Go error.
+	app.store.Close()
+	res = c.get("/")
+	if res.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500", res.StatusCode)
+	}
+	if strings.Contains(res.body, "sql") || strings.Contains(res.body, "database is closed") {
+		t.Errorf("500 page leaks the error: %s", snippet(res.body))
+	}
+	if res.doc.Find(".error-page code").Text() == "" {
+		t.Error("500 page has no request reference")
+	}
+	wantStatus(t, app.client().get("/healthz"), http.StatusServiceUnavailable)
+}
+
+func TestHealthzAndMetrics(t *testing.T) {
+	app := newTestApp(t)
+	c := app.client()
+	res := c.get("/healthz")
+	wantStatus(t, res, http.StatusOK)
+	if !strings.Contains(res.body, `"ok"`) {
+		t.Errorf("healthz body = %q", res.body)
+	}
+	c.get("/login")
+	c.get("/nope")
+	c.get("/other/nope")
+	m := c.get("/metrics")
+	wantStatus(t, m, http.StatusOK)
+	for _, want := range []string{
+		`swapdesk_http_requests_total{method="GET",route="/login",status="200"} 1`,
+		// Unknown paths share one label, so scanners cannot blow up the series.
+		`swapdesk_http_requests_total{method="GET",route="/*",status="303"} 2`,
+		`swapdesk_http_request_duration_seconds_bucket{method="GET",route="/healthz"`,
+	} {
+		if !strings.Contains(m.body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestStaticAssetsHashedAndCached(t *testing.T) {
+	app := newTestApp(t)
+	c := app.client()
+	page := c.get("/login")
+	href, _ := page.doc.Find(`link[rel="stylesheet"]`).Attr("href")
+	if !strings.HasPrefix(href, "/static/app.") || href == "/static/app.css" {
+		t.Fatalf("stylesheet href %q is not content-hashed", href)
+	}
+	res := c.get(href)
+	wantStatus(t, res, http.StatusOK)
+	if got := res.Header.Get("Cache-Control"); !strings.Contains(got, "immutable") {
+		t.Errorf("Cache-Control = %q, want immutable", got)
+	}
+	if got := res.Header.Get("Content-Type"); !strings.HasPrefix(got, "text/css") {
+		t.Errorf("Content-Type = %q", got)
+	}
+	js, _ := page.doc.Find(`script[src*="htmx"]`).Attr("src")
+	wantStatus(t, c.get(js), http.StatusOK)
+	wantStatus(t, c.get("/static/static.go"), http.StatusNotFound)
+	wantStatus(t, c.get("/static/../db/db.go"), http.StatusNotFound)
+}
+
+func TestAuditRecordsLogins(t *testing.T) {
+	app := newTestApp(t)
+	app.addUser("ana@example.com", "Ana", false)
+	c := app.client()
+	c.login("ana@example.com", "wrong-password")
+	c.login("ana@example.com", testPassword)
+	c.submit("/", "/logout", nil)
+	entries, err := app.store.RecentAudit(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Action)
+	}
+	want := []string{db.AuditLogout, db.AuditLogin, db.AuditLoginFailed, db.AuditUserCreated}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("audit actions = %v, want %v", got, want)
+	}
+}
