@@ -172,3 +172,13 @@ func TestBackupWritesAReadableCopy(t *testing.T) {
 		t.Errorf("copy has %d users, want 1", n)
 	}
 }
+
+func rawOpen(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open("sqlite", db.DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return raw
+}

@@ -30,6 +30,7 @@ Commands:
   user list             list accounts
   user passwd           set a password: --email E [--password-stdin]
   user disable          disable an account: --email E [--enable to undo]
+  user grant            grant credits: --email E --credits N [--note T]
   backup                copy the database: --to FILE
   version               print the version
 

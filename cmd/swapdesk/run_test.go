@@ -274,6 +274,10 @@ func TestCLIBadInput(t *testing.T) {
 		{"empty stdin", []string{"user", "add", "--email", "x@example.com", "--name", "X", "--password-stdin"}, "", "standard input was empty"},
 		{"unknown user", []string{"user", "disable", "--email", "ghost@example.com"}, "", "no account"},
 		{"unknown subcommand", []string{"user", "rename"}, "", "unknown subcommand"},
+		{"grant zero", []string{"user", "grant", "--email", "x@example.com", "--credits", "0"}, "", "--credits must be"},
+		{"grant negative", []string{"user", "grant", "--email", "x@example.com", "--credits", "-5"}, "", "--credits must be"},
+		{"grant not a number", []string{"user", "grant", "--email", "x@example.com", "--credits", "lots"}, "", "invalid value"},
+		{"grant unknown user", []string{"user", "grant", "--email", "ghost@example.com", "--credits", "5"}, "", "no account"},
 		{"unknown command", []string{"frobnicate"}, "", "unknown command"},
 	}
 	for _, tt := range tests {
@@ -294,5 +298,23 @@ func TestVersion(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "swapdesk ") {
 		t.Errorf("version printed %q", out.String())
+	}
+}
+
+func TestCLIGrant(t *testing.T) {
+	vars := map[string]string{"SWAPDESK_DATA_DIR": t.TempDir()}
+	ctx := context.Background()
+	if err := run(ctx, []string{"user", "add", "--email", "mo@example.com", "--name", "Mo"}, env(vars), nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	for _, n := range []string{"30", "12"} {
+		out.Reset()
+		if err := run(ctx, []string{"user", "grant", "--email", "mo@example.com", "--credits", n, "--note", "welcome"}, env(vars), nil, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := strings.TrimSpace(out.String()), "Granted 12 credits to mo@example.com; available now 42."; got != want {
+		t.Errorf("grant printed %q, want %q", got, want)
 	}
 }

@@ -16,10 +16,13 @@ import (
 	"swapdesk/internal/apperr"
 )
 
+// maxGrant bounds one grant, so a typo cannot mint millions of credits.
+const maxGrant = 1_000_000
+
 // userCommand runs `swapdesk user add|list|passwd|disable`.
 func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
 	if len(args) == 0 {
-		return usagef("user: say add, list, passwd or disable")
+		return usagef("user: say add, list, passwd, disable or grant")
 	}
 	sub, args := args[0], args[1:]
 	fs := newFlags("user "+sub, stdout)
@@ -30,11 +33,13 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		admin       = fs.Bool("admin", false, "make the account an admin (add)")
 		pwStdin     = fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 		enable      = fs.Bool("enable", false, "re-enable instead of disable (disable)")
+		credits     = fs.Int64("credits", 0, "credits to grant, 1 to 1000000 (grant)")
+		note        = fs.String("note", "", "why, for the ledger (grant)")
 		needsEmail  = sub != "list"
-		allowedSubs = map[string]bool{"add": true, "list": true, "passwd": true, "disable": true}
+		allowedSubs = map[string]bool{"add": true, "list": true, "passwd": true, "disable": true, "grant": true}
 	)
 	if !allowedSubs[sub] {
-		return usagef("user: unknown subcommand %q (add, list, passwd, disable)", sub)
+		return usagef("user: unknown subcommand %q (add, list, passwd, disable, grant)", sub)
 	}
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -96,6 +101,25 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if generated {
 			fmt.Fprintf(stdout, "Password: %s\n", pw)
 		}
+	case "grant":
+		if *credits < 1 || *credits > maxGrant {
+			return usagef("user grant: --credits must be a whole number from 1 to %d", maxGrant)
+		}
+		if len(*note) > 500 {
+			return usagef("user grant: --note must be at most 500 characters")
+		}
+		u, err := store.UserByEmail(ctx, accounts.NormalizeEmail(*email))
+		if err != nil {
+			return cliError(err)
+		}
+		if _, err := store.Grant(ctx, u.ID, 0, db.LedgerGrant, *credits, *note); err != nil {
+			return err
+		}
+		bal, err := store.Balance(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Granted %d credits to %s; available now %d.\n", *credits, u.Email, bal.Available)
 	case "disable":
 		if err := accts.SetDisabled(ctx, 0, *email, !*enable); err != nil {
 			return cliError(err)

@@ -1,0 +1,251 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"swapdesk/internal/apperr"
+)
+
+// Job states (DESIGN.md "Job states").
+const (
+	JobSubmitting  = "submitting"
+	JobQueued      = "queued"
+	JobProcessing  = "processing"
+	JobSucceeded   = "succeeded"
+	JobFailed      = "failed"
+	JobRejected    = "rejected"
+	JobInterrupted = "interrupted"
+)
+
+// Job is one character swap.
+type Job struct {
+	ID                int64
+	UserID            int64
+	IdempotencyKey    string
+	Status            string
+	ImageURL          string
+	VideoURL          string
+	Mode              string
+	Resolution        string
+	DurationRequested *float64
+	DurationDetected  *float64
+	BilledSeconds     float64
+	EstimateCredits   int64
+	ChargedCredits    *int64
+	Prompt            string
+	AkoolID           string
+	ErrorMessage      string
+	ResultURL         string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	FinishedAt        time.Time
+}
+
+// Final reports whether the job will not change state again.
+func (j Job) Final() bool {
+	switch j.Status {
+	case JobSucceeded, JobFailed, JobRejected, JobInterrupted:
+		return true
+	}
+	return false
+}
+
+const jobColumns = `id, user_id, idempotency_key, status, image_url, video_url, mode, resolution,
+	duration_requested, duration_detected, billed_seconds, estimate_credits, charged_credits, prompt,
+	COALESCE(akool_id, ''), error_message, result_url, created_at, updated_at, finished_at`
+
+func scanJob(row interface{ Scan(...any) error }) (Job, error) {
+	var j Job
+	var req, det sql.NullFloat64
+	var charged, finished sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&j.ID, &j.UserID, &j.IdempotencyKey, &j.Status, &j.ImageURL, &j.VideoURL, &j.Mode, &j.Resolution,
+		&req, &det, &j.BilledSeconds, &j.EstimateCredits, &charged, &j.Prompt,
+		&j.AkoolID, &j.ErrorMessage, &j.ResultURL, &created, &updated, &finished)
+	if err != nil {
+		return Job{}, mapErr(err)
+	}
+	if req.Valid {
+		j.DurationRequested = &req.Float64
+	}
+	if det.Valid {
+		j.DurationDetected = &det.Float64
+	}
+	if charged.Valid {
+		j.ChargedCredits = &charged.Int64
+	}
+	j.CreatedAt, j.UpdatedAt, j.FinishedAt = fromMS(created), fromMS(updated), fromNullMS(finished)
+	return j, nil
+}
+
+// NewJob is what CreateJobWithHold writes.
+type NewJob struct {
+	UserID            int64
+	IdempotencyKey    string
+	ImageURL          string
+	VideoURL          string
+	Mode              string
+	Resolution        string
+	DurationRequested *float64
+	DurationDetected  *float64
+	BilledSeconds     float64
+	EstimateCredits   int64
+	Prompt            string
+}
+
+// InsufficientCredits is returned (wrapping apperr.ErrInsufficientCredits)
+// when a hold would take a balance below zero.
+type InsufficientCredits struct {
+	Available int64
+	Needed    int64
+}
+
+func (e *InsufficientCredits) Error() string {
+	return fmt.Sprintf("insufficient credits: %d available, %d needed", e.Available, e.Needed)
+}
+
+func (e *InsufficientCredits) Unwrap() error { return apperr.ErrInsufficientCredits }
+
+// CreateJobWithHold writes the job as submitting and holds its estimate in
+// one IMMEDIATE transaction, so concurrent submits by one member can never
+// take the balance below zero. When the member already submitted this
+// idempotency key it returns that job and created == false, holding nothing
+// more. It returns *InsufficientCredits when the balance is short.
+func (d *DB) CreateJobWithHold(ctx context.Context, n NewJob) (job Job, created bool, err error) {
+	err = d.tx(ctx, func(tx *sql.Tx) error {
+		existing, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE user_id = ? AND idempotency_key = ?`,
+			n.UserID, n.IdempotencyKey))
+		if err == nil {
+			job = existing
+			return nil
+		}
+		if !errors.Is(err, apperr.ErrNotFound) {
+			return err
+		}
+		bal, err := balanceTx(ctx, tx, n.UserID)
+		if err != nil {
+			return err
+		}
+		if bal.Available < n.EstimateCredits {
+			return &InsufficientCredits{Available: bal.Available, Needed: n.EstimateCredits}
+		}
+		now := d.Now()
+		job, err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs (user_id, idempotency_key, status, image_url, video_url,
+				mode, resolution, duration_requested, duration_detected, billed_seconds, estimate_credits, prompt,
+				created_at, updated_at)
+			VALUES (?, ?, 'submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+jobColumns,
+			n.UserID, n.IdempotencyKey, n.ImageURL, n.VideoURL, n.Mode, n.Resolution, n.DurationRequested, n.DurationDetected,
+			n.BilledSeconds, n.EstimateCredits, n.Prompt, ms(now), ms(now)))
+		if err != nil {
+			return err
+		}
+		_, err = insertLedger(ctx, tx, now, LedgerEntry{UserID: n.UserID, Kind: LedgerHold, Amount: -n.EstimateCredits, JobID: job.ID,
+			Note: "hold for job"})
+		created = true
+		return err
+	})
+	return job, created, err
+}
+
+// MarkSubmitted records Akool's id for a submitting job and moves it to
+// status (queued or processing). It returns an error wrapping
+// apperr.ErrConflict when the job is no longer submitting.
+func (d *DB) MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string) error {
+	if status != JobQueued && status != JobProcessing {
+		return fmt.Errorf("mark submitted: status %q", status)
+	}
+	res, err := d.sql.ExecContext(ctx, `UPDATE jobs SET akool_id = ?, status = ?, updated_at = ?
+		WHERE id = ? AND status = 'submitting'`, akoolID, status, ms(d.Now()), jobID)
+	return expectOne(res, err, "job is no longer submitting")
+}
+
+// RejectJob marks a submitting job rejected with a user-safe message and
+// releases its hold, in one transaction.
+func (d *DB) RejectJob(ctx context.Context, jobID int64, message string) error {
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		now := d.Now()
+		var userID int64
+		err := tx.QueryRowContext(ctx, `UPDATE jobs SET status = 'rejected', error_message = ?, updated_at = ?, finished_at = ?
+			WHERE id = ? AND status = 'submitting' RETURNING user_id`, message, ms(now), ms(now), jobID).Scan(&userID)
+		if err != nil {
+			return fmt.Errorf("reject job %d: %w", jobID, err)
+		}
+		_, err = releaseHold(ctx, tx, now, userID, jobID, "Akool refused the job")
+		return err
+	})
+}
+
+// InterruptSubmitting marks every job still submitting (the process died
+// between the hold and Akool's answer) as interrupted and releases its hold.
+// It returns the jobs it changed.
+func (d *DB) InterruptSubmitting(ctx context.Context) ([]Job, error) {
+	var out []Job
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		now := d.Now()
+		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET status = 'interrupted', updated_at = ?, finished_at = ?,
+				error_message = 'Swapdesk stopped while sending this job to Akool. Your credits were returned; please submit it again.'
+			WHERE status = 'submitting' RETURNING `+jobColumns, ms(now), ms(now))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			j, err := scanJob(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, j)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, j := range out {
+			if _, err := releaseHold(ctx, tx, now, j.UserID, j.ID, "interrupted at start-up"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// JobForViewer returns job id when viewerID owns it or is an admin, and an
+// error wrapping apperr.ErrNotFound otherwise (never revealing that another
+// member's job exists).
+func (d *DB) JobForViewer(ctx context.Context, id, viewerID int64, admin bool) (Job, error) {
+	if admin {
+		return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+	}
+	return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ? AND user_id = ?`, id, viewerID))
+}
+
+// JobByID returns job id for internal use (no ownership check).
+func (d *DB) JobByID(ctx context.Context, id int64) (Job, error) {
+	return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+}
+
+// CountJobs returns how many jobs exist (all states).
+func (d *DB) CountJobs(ctx context.Context) (int, error) {
+	var n int
+	err := d.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs`).Scan(&n)
+	return n, err
+}
+
+func expectOne(res sql.Result, err error, conflict string) error {
+	if err != nil {
+		return mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return fmt.Errorf("%w: %s", apperr.ErrConflict, conflict)
+	}
+	return nil
+}
