@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // sniff names the format of a file from its first bytes, never from its
@@ -52,7 +53,7 @@ func sniff(head []byte) string {
 	switch {
 	case strings.HasPrefix(ct, "text/html"):
 		return "html"
-	case strings.HasPrefix(ct, "text/"), strings.HasPrefix(ct, "application/json"):
+	case (strings.HasPrefix(ct, "text/") || strings.HasPrefix(ct, "application/json")) && validUTF8Prefix(head):
 		return "text"
 	}
 	return "unknown"
@@ -66,4 +67,15 @@ func isTopLevelMP4Box(t string) bool {
 		return true
 	}
 	return false
+}
+
+// validUTF8Prefix is utf8.Valid, forgiving a rune cut off by the sniff window.
+func validUTF8Prefix(b []byte) bool {
+	for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
+		if utf8.Valid(b) {
+			return true
+		}
+		b = b[:len(b)-1]
+	}
+	return utf8.Valid(b)
 }

@@ -242,7 +242,7 @@ func (s *rangedSource) bytesAt(off, n int64) ([]byte, error) {
 	for int64(len(s.data)) < n {
 		at := off + int64(len(s.data))
 		want := n - int64(len(s.data))
-		if n <= peekBytes {
+		if n <= 16 {
 			// Reading a box header: guess at how much more will be needed.
 			switch {
 			case s.total >= 0 && s.total-at <= tailGuessBytes:
