@@ -1,0 +1,320 @@
+package akool
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// step is one scripted answer: an HTTP status and a body; hang waits for
+// the client to go away; drop closes the connection without answering.
+type step struct {
+	status int
+	body   string
+	hang   bool
+	drop   bool
+}
+
+// script serves answers in order per path (the last one repeats) and
+// counts the calls.
+type script struct {
+	mu    sync.Mutex
+	steps map[string][]step
+	calls map[string]int
+	auth  []string // Authorization or x-api-key of each non-token call
+}
+
+func newScript(t *testing.T, steps map[string][]step) (*script, *httptest.Server) {
+	t.Helper()
+	s := &script{steps: steps, calls: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		s.mu.Lock()
+		n := s.calls[r.URL.Path]
+		s.calls[r.URL.Path]++
+		if r.URL.Path != PathToken {
+			s.auth = append(s.auth, r.Header.Get("Authorization")+r.Header.Get("x-api-key"))
+		}
+		list := s.steps[r.URL.Path]
+		s.mu.Unlock()
+		if len(list) == 0 {
+			http.NotFound(w, r)
+			return
+		}
+		st := list[min(n, len(list)-1)]
+		switch {
+		case st.hang:
+			<-r.Context().Done()
+			return
+		case st.drop:
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		w.WriteHeader(st.status)
+		_, _ = io.WriteString(w, st.body)
+	}))
+	t.Cleanup(srv.Close)
+	return s, srv
+}
+
+func (s *script) count(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[path]
+}
+
+func fastClient(t *testing.T, base string, mut func(*Config)) *Client {
+	t.Helper()
+	cfg := Config{BaseURL: base, APIKey: "key", Timeout: 2 * time.Second,
+		Retry: RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}}
+	if mut != nil {
+		mut(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+const (
+	okQuota  = `{"code":1000,"msg":"OK","data":{"credit":42}}`
+	okJob    = `{"code":1000,"msg":"OK","data":{"_id":"abc","status":1,"video_status":1}}`
+	html502  = `<html><body>502 Bad Gateway</body></html>`
+	busy1005 = `{"code":1005,"msg":"Operation is too frequent"}`
+)
+
+func TestGETsRetry(t *testing.T) {
+	tests := []struct {
+		name      string
+		steps     []step
+		wantCalls int
+		wantErr   any // nil, or a pointer to the wanted error type
+		wantCode  int
+	}{
+		{"ok", []step{{status: 200, body: okQuota}}, 1, nil, 0},
+		{"502 then ok", []step{{status: 502, body: html502}, {status: 200, body: okQuota}}, 2, nil, 0},
+		{"1005 then ok", []step{{status: 200, body: busy1005}, {status: 200, body: okQuota}}, 2, nil, 0},
+		{"2001 then ok", []step{{status: 200, body: `{"code":2001}`}, {status: 200, body: okQuota}}, 2, nil, 0},
+		{"dropped connection then ok", []step{{drop: true}, {status: 200, body: okQuota}}, 2, nil, 0},
+		{"429 then ok", []step{{status: 429}, {status: 200, body: okQuota}}, 2, nil, 0},
+		{"502 forever stops at MaxAttempts", []step{{status: 502, body: html502}}, 3, new(*HTTPError), 0},
+		{"1005 forever", []step{{status: 200, body: busy1005}}, 3, new(*Error), 1005},
+		{"1101 is not retried", []step{{status: 200, body: `{"code":1101,"msg":"x"}`}}, 1, new(*Error), 1101},
+		{"404 without envelope is not retried", []step{{status: 404, body: "not found"}}, 1, new(*HTTPError), 0},
+		{"envelope in a 500 is Akool's code", []step{{status: 500, body: `{"code":1104,"msg":"x"}`}}, 1, new(*Error), 1104},
+		{"success in a 500 is success", []step{{status: 500, body: okQuota}}, 1, nil, 0},
+		{"garbage 200 is a ResponseError", []step{{status: 200, body: "<html>ok</html>"}}, 1, new(*ResponseError), 0},
+		{"success without credit", []step{{status: 200, body: `{"code":1000,"data":{}}`}}, 1, new(*ResponseError), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv := newScript(t, map[string][]step{PathQuota: tt.steps})
+			c := fastClient(t, srv.URL, nil)
+			credit, err := c.Quota(context.Background())
+			if got := s.count(PathQuota); got != tt.wantCalls {
+				t.Errorf("calls: got %d, want %d", got, tt.wantCalls)
+			}
+			if tt.wantErr == nil {
+				if err != nil || credit != 42 {
+					t.Fatalf("got (%v, %v), want (42, nil)", credit, err)
+				}
+				return
+			}
+			if !errors.As(err, tt.wantErr) {
+				t.Fatalf("error: got %T %v, want %T", err, err, tt.wantErr)
+			}
+			if code, _ := Code(err); code != tt.wantCode {
+				t.Errorf("code: got %d, want %d", code, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestCreateIsNeverRetriedBlindly(t *testing.T) {
+	tests := []struct {
+		name    string
+		steps   []step
+		wantErr any
+	}{
+		{"502", []step{{status: 502, body: html502}, {status: 200, body: okJob}}, new(*HTTPError)},
+		{"1005", []step{{status: 200, body: busy1005}, {status: 200, body: okJob}}, new(*Error)},
+		{"1015", []step{{status: 200, body: `{"code":1015}`}, {status: 200, body: okJob}}, new(*Error)},
+		{"dropped connection", []step{{drop: true}, {status: 200, body: okJob}}, new(*TransportError)},
+		{"timeout", []step{{hang: true}, {status: 200, body: okJob}}, new(*TransportError)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv := newScript(t, map[string][]step{PathCreate: tt.steps})
+			c := fastClient(t, srv.URL, func(c *Config) { c.Timeout = 50 * time.Millisecond })
+			job, err := c.CreateCharacterSwap(context.Background(), CreateRequest{Image: "i", Video: "v"})
+			if !errors.As(err, tt.wantErr) {
+				t.Fatalf("got (%v, %T %v), want %T", job, err, err, tt.wantErr)
+			}
+			if got := s.count(PathCreate); got != 1 {
+				t.Errorf("create calls: got %d, want exactly 1", got)
+			}
+		})
+	}
+}
+
+func TestTimeoutAndCancel(t *testing.T) {
+	_, srv := newScript(t, map[string][]step{PathQuota: {{hang: true}}})
+	c := fastClient(t, srv.URL, func(c *Config) { c.Timeout = 20 * time.Millisecond; c.Retry.MaxAttempts = 2 })
+	_, err := c.Quota(context.Background())
+	var te *TransportError
+	if !errors.As(err, &te) || !te.Timeout() || !te.Retryable() {
+		t.Fatalf("got %T %v, want a retryable *TransportError that timed out", err, err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = c.Quota(ctx)
+	if !errors.As(err, &te) || !errors.Is(err, context.Canceled) || te.Retryable() {
+		t.Fatalf("cancelled: got %T %v, want a non-retryable *TransportError wrapping context.Canceled", err, err)
+	}
+	if got := UserMessage(err); got == "" || strings.Contains(got, "context") {
+		t.Errorf("UserMessage: got %q", got)
+	}
+}
+
+func TestTokenFlow(t *testing.T) {
+	tests := []struct {
+		name       string
+		token      []step
+		quota      []step
+		wantErr    any
+		wantTokens int
+		wantQuotas int
+	}{
+		{"fetched once, cached", []step{{status: 200, body: `{"code":1000,"token":"T1"}`}},
+			[]step{{status: 200, body: okQuota}}, nil, 1, 3},
+		{"refreshed once on 1101", []step{{status: 200, body: `{"code":1000,"token":"T1"}`}, {status: 200, body: `{"code":1000,"token":"T2"}`}},
+			[]step{{status: 200, body: `{"code":1101}`}, {status: 200, body: okQuota}}, nil, 2, 4},
+		{"gives up after one refresh", []step{{status: 200, body: `{"code":1000,"token":"T1"}`}, {status: 200, body: `{"code":1000,"token":"T2"}`}},
+			[]step{{status: 200, body: `{"code":1101}`}}, new(*Error), 2, 2},
+		{"bad credentials", []step{{status: 200, body: `{"code":1101,"msg":"x"}`}}, nil, new(*Error), 1, 0},
+		{"getToken retried on 502", []step{{status: 502}, {status: 200, body: `{"code":1000,"token":"T1"}`}},
+			[]step{{status: 200, body: okQuota}}, nil, 2, 3},
+		{"success without token", []step{{status: 200, body: `{"code":1000,"data":{"token":"T"}}`}}, nil, new(*ResponseError), 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv := newScript(t, map[string][]step{PathToken: tt.token, PathQuota: tt.quota})
+			c := fastClient(t, srv.URL, func(c *Config) { c.APIKey, c.ClientID, c.ClientSecret = "", "id", "secret" })
+			var err error
+			for range 3 {
+				if _, err = c.Quota(context.Background()); err != nil {
+					break
+				}
+			}
+			if tt.wantErr == nil && err != nil {
+				t.Fatalf("Quota: %v", err)
+			}
+			if tt.wantErr != nil && !errors.As(err, tt.wantErr) {
+				t.Fatalf("error: got %T %v, want %T", err, err, tt.wantErr)
+			}
+			if got := s.count(PathToken); got != tt.wantTokens {
+				t.Errorf("getToken calls: got %d, want %d", got, tt.wantTokens)
+			}
+			if got := s.count(PathQuota); got != tt.wantQuotas {
+				t.Errorf("quota calls: got %d, want %d", got, tt.wantQuotas)
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			for _, a := range s.auth {
+				if !strings.HasPrefix(a, "Bearer T") {
+					t.Errorf("auth header: got %q, want Bearer and no x-api-key", a)
+				}
+			}
+		})
+	}
+}
+
+func TestConcurrentCallsShareOneToken(t *testing.T) {
+	var tokens atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == PathToken {
+			tokens.Add(1)
+			_, _ = io.WriteString(w, `{"code":1000,"token":"T"}`)
+			return
+		}
+		_, _ = io.WriteString(w, okQuota)
+	}))
+	defer srv.Close()
+	c := fastClient(t, srv.URL, func(c *Config) { c.APIKey, c.ClientID, c.ClientSecret = "", "id", "secret" })
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if _, err := c.Quota(context.Background()); err != nil {
+				t.Errorf("Quota: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := tokens.Load(); got != 1 {
+		t.Errorf("getToken calls: got %d, want 1", got)
+	}
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     Config
+		wantErr bool
+	}{
+		{"api key", Config{APIKey: "k"}, false},
+		{"client credentials", Config{ClientID: "i", ClientSecret: "s"}, false},
+		{"nothing", Config{}, true},
+		{"clientId only", Config{ClientID: "i"}, true},
+		{"relative base", Config{APIKey: "k", BaseURL: "openapi.akool.com"}, true},
+		{"ftp base", Config{APIKey: "k", BaseURL: "ftp://x"}, true},
+		{"base with prefix", Config{APIKey: "k", BaseURL: "http://127.0.0.1:8080/sandbox/akool/"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.cfg)
+			if (err != nil) != tt.wantErr {
+				t.Errorf("got %v, want error %v", err, tt.wantErr)
+			}
+		})
+	}
+	if _, err := New(Config{}); !errors.Is(err, ErrNoCredentials) {
+		t.Errorf("got %v, want ErrNoCredentials", err)
+	}
+	c := fastClient(t, "http://127.0.0.1:1", nil)
+	if _, err := c.GetResult(context.Background(), " "); !errors.Is(err, ErrEmptyID) {
+		t.Errorf("GetResult empty id: got %v, want ErrEmptyID", err)
+	}
+}
+
+// An unreachable host gives a TransportError with a user message that does
+// not leak the address.
+func TestUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	c := fastClient(t, "http://"+addr, nil)
+	_, err = c.Quota(context.Background())
+	var te *TransportError
+	if !errors.As(err, &te) {
+		t.Fatalf("got %T %v, want *TransportError", err, err)
+	}
+	if msg := UserMessage(err); strings.Contains(msg, addr) || msg == "" {
+		t.Errorf("UserMessage: got %q", msg)
+	}
+}
