@@ -1,7 +1,6 @@
 package media
 
 import (
-	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -114,16 +113,4 @@ func hasScheme(s string) bool {
 func isHTTPScheme(s string) bool {
 	l := strings.ToLower(s)
 	return strings.HasPrefix(l, "http:") || strings.HasPrefix(l, "https:")
-}
-
-// hostPort returns u's host and port, defaulting the port from the scheme.
-func hostPort(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-	}
-	return net.JoinHostPort(u.Hostname(), port)
 }

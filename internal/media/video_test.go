@@ -5,6 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"testing"
 )
 
@@ -250,5 +253,43 @@ func TestVirtualFile(t *testing.T) {
 	b, _ = io.ReadAll(v)
 	if string(b) != "\x00\x00xyz" {
 		t.Errorf("after Seek(6) = %q", b)
+	}
+}
+
+// Some servers answer ranges without the total size ("bytes 0-65535/*").
+func TestProbeVideoUnknownTotalSize(t *testing.T) {
+	const total = 1 << 30
+	open, moovSize := bigMP4(t, total, false, false)
+	var ranges []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ranges = append(ranges, r.Header.Get("Range"))
+		var a, b int64
+		if _, err := fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-%d", &a, &b); err != nil {
+			t.Errorf("bad Range %q", r.Header.Get("Range"))
+			return
+		}
+		b = min(b, total-1)
+		f := open()
+		f.Seek(a, io.SeekStart)
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/*", a, b))
+		w.Header().Set("Content-Length", strconv.FormatInt(b-a+1, 10))
+		w.WriteHeader(http.StatusPartialContent)
+		io.CopyN(w, f, b-a+1)
+	}))
+	defer srv.Close()
+	p := localProber(t, ProberOptions{})
+	got, err := p.ProbeVideo(context.Background(), srv.URL+"/v.mp4")
+	if err != nil {
+		t.Fatalf("error = %v", err)
+	}
+	want := VideoInfo{Duration: 2, Width: 64, Height: 48, Codec: "avc1", Size: -1}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if len(ranges) != 2 {
+		t.Errorf("ranges = %q, want 2 requests", ranges)
+	}
+	if n, max := p.Fetcher().Stats().BytesRead, int64(64<<10)+moovSize; n > max {
+		t.Errorf("read %d bytes, want at most %d", n, max)
 	}
 }
