@@ -204,7 +204,7 @@ func parseCreate(raw []byte) (createReq, string) {
 		if json.Unmarshal(v, &s) != nil {
 			return "", false
 		}
-		return strings.TrimSpace(s), true
+		return s, true
 	}
 	var c createReq
 	var ok bool
@@ -225,9 +225,9 @@ func parseCreate(raw []byte) (createReq, string) {
 		}
 	}
 	switch {
-	case c.image == "":
+	case strings.TrimSpace(c.image) == "":
 		return createReq{}, "image cannot be empty"
-	case c.video == "":
+	case strings.TrimSpace(c.video) == "":
 		return createReq{}, "video cannot be empty"
 	}
 	if v, present := m["duration"]; present && string(v) != "null" {

@@ -11,8 +11,36 @@
 //	defer sim.Close()
 //	mux.Handle("/sandbox/akool/", http.StripPrefix("/sandbox/akool", sim))
 //
-// Where the docs are silent the emulator picks the behaviour documented on
-// Config and in AKOOL-API.md's [INF] notes; see DECISIONS in doc comments.
+// Where Akool's docs are silent, the emulator decides as follows:
+//
+//   - Every answer is HTTP 200 with a body code, except injected HTTP faults
+//     and unknown routes (404). Error envelopes are {"code","msg"} without data;
+//     msg is the docs' description of the code, sometimes with a detail.
+//   - Auth (§3): a Bearer header is checked first and a bad one is 1101 even
+//     with a valid x-api-key; no header is 1102; an unknown key is 1101; a
+//     banned account is 1200 once authenticated.
+//   - Validation (§1.3): image and video must be non-blank strings (image_url
+//     and video_url are not aliases); duration a number in [1, 120]; resolution
+//     480p/720p/1080p (default 720p); mode animate/replace (default animate);
+//     prompt at most 500 runes; model_name empty or ModelWan; webhookurl and
+//     webhookUrl both accepted (lowercase wins). Anything else is 1003.
+//   - Credits: ceil(d/5) * 5/10/15 for 480p/720p/1080p, deducted at create,
+//     1104 when short, fully refunded when the job fails (deduction_credit 0).
+//     With a duration in the request, the charge stays on it and the poll
+//     reports the detected length (the docs' 10 -> 10.5 example). Without
+//     one, create charges and shows DefaultDuration as an estimate; when the
+//     job finishes the detected length is priced and the difference settled:
+//     refunded if cheaper, charged if dearer, and the job fails (refunded) if
+//     the balance cannot cover it or the video is over 120 s.
+//   - Inputs are fetched when the job starts processing: the image must answer
+//     200 and start with PNG or JPEG magic, the video must answer 200 and start
+//     with an ftyp box; its duration comes from moov/mvhd. Failures become
+//     status 4 with the docs' reason text plus a detail in parentheses.
+//   - Results are the input video when it was at most MaxResultBytes, else
+//     the bundled sample; they need no credentials and 404 after ResultTTL.
+//   - Webhooks carry {"_id","status","type","url"} (url empty unless status
+//     3), a millisecond timestamp (number) and a 4-digit nonce (string); a
+//     retry resends the same bytes; only HTTP 200 counts as delivered.
 package akoolsim
 
 import (

@@ -547,3 +547,75 @@ func FuzzMP4Duration(f *testing.F) {
 		}
 	})
 }
+
+// With the real clock and nobody polling, the background loop alone moves
+// the job along and delivers the webhook.
+func TestBackgroundLoopDeliversWithoutPolling(t *testing.T) {
+	in := newInputs(t)
+	got := make(chan []byte, 1)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- b
+	}))
+	defer hook.Close()
+	sim := New(Config{APIKey: testKey, ClientID: testClient, Credits: 100,
+		QueueDelay: NoDelay, ProcessDelay: time.Millisecond, Tick: 2 * time.Millisecond})
+	defer sim.Close()
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	h := &harness{sim: sim, srv: srv, in: in}
+	id := h.create(t, h.okBody(`"webhookurl":"`+hook.URL+`"`)).mustOK(t).str(t, "_id")
+	select {
+	case b := <-got:
+		ev, err := akool.VerifyWebhook(b, testClient, testKey)
+		if err != nil || ev.ID != id || ev.Status != akool.StatusCompleted {
+			t.Errorf("webhook: got (%+v, %v), want completed %s", ev, err, id)
+		}
+	case <-time.After(20 * time.Second): // a liveness bound, not a timing assertion
+		t.Fatal("no webhook arrived")
+	}
+}
+
+func TestCloseIsIdempotentAndReleasesHangingRequests(t *testing.T) {
+	sim := New(Config{APIKey: testKey, ClientID: testClient})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	sim.InjectCall(EndpointQuota, CallFault{Hang: true})
+	done := make(chan int)
+	go func() {
+		req, _ := http.NewRequest("GET", srv.URL+quotaPath, nil)
+		req.Header.Set("x-api-key", testKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- -1
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	waitFor(t, "the request to hang", func() bool {
+		sim.mu.Lock()
+		defer sim.mu.Unlock()
+		return len(sim.faults.calls[EndpointQuota]) == 0
+	})
+	sim.Close()
+	sim.Close()
+	if got := <-done; got != 200 {
+		t.Errorf("hanging request after Close: got %d, want 200 (an empty answer)", got)
+	}
+}
+
+func FuzzParseCreate(f *testing.F) {
+	f.Add([]byte(`{"image":"https://x/i.png","video":"https://x/v.mp4","duration":10,"resolution":"720p","mode":"animate","prompt":"p","webhookurl":"https://h"}`))
+	f.Add([]byte(`{"image_url":"a","video_url":"b"}`))
+	f.Add([]byte(`{"image":"a","video":"b","duration":1e999}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, bad := parseCreate(body)
+		if bad != "" {
+			return
+		}
+		if c.image == "" || c.video == "" || rates[c.resolution] == 0 || (c.duration != 0 && (c.duration < 1 || c.duration > 120)) {
+			t.Fatalf("accepted an invalid request: %+v", c)
+		}
+	})
+}

@@ -109,10 +109,15 @@ func corruptSignature(body []byte) ([]byte, error) {
 }
 
 // dueDeliveriesLocked marks due deliveries in flight and returns them.
+// A job's events go out in order: one waits while an earlier one for the
+// same job is still pending (in flight or waiting to retry).
 func (s *Sim) dueDeliveriesLocked(now time.Time) []*delivery {
 	var due []*delivery
+	busy := map[string]bool{}
 	for _, d := range s.pending {
-		if d.inflight || now.Before(d.due) || s.closed {
+		earlier := busy[d.jobID]
+		busy[d.jobID] = true
+		if earlier || d.inflight || now.Before(d.due) || s.closed {
 			continue
 		}
 		d.inflight = true
