@@ -157,16 +157,9 @@ type createBody struct {
 // 1005 busy, 1015 create failed, 1101/1102 auth, 1200 banned…), *HTTPError,
 // *TransportError, *ResponseError (success without data._id).
 func (c *Client) CreateCharacterSwap(ctx context.Context, req CreateRequest) (*Job, error) {
-	body := createBody{
-		Image:      req.Image,
-		Video:      req.Video,
-		Duration:   req.Duration,
-		Resolution: req.Resolution,
-		Mode:       req.Mode,
-		Prompt:     req.Prompt,
-		WebhookURL: req.WebhookURL,
-		ModelName:  req.ModelName,
-	}
+	// A conversion, so a field added to CreateRequest without a wire tag
+	// fails to compile.
+	body := createBody(req)
 	if body.ModelName == "" && !c.omitModel {
 		body.ModelName = ModelWan
 	}
