@@ -478,3 +478,41 @@ func TestContractFailedJobAndWebhook(t *testing.T) {
 		t.Errorf("bad-signature webhook: got %+v, want ErrWebhookSignature", d)
 	}
 }
+
+// The sandbox is mounted under a prefix inside swapdesk serve; the client
+// must keep the prefix in every path.
+func TestContractUnderPrefix(t *testing.T) {
+	sim := akoolsim.New(akoolsim.Config{APIKey: simKey, ClientID: simClient, Credits: 50,
+		SkipInputFetch: true, QueueDelay: akoolsim.NoDelay, ProcessDelay: akoolsim.NoDelay})
+	defer sim.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/sandbox/akool/", http.StripPrefix("/sandbox/akool", sim))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, style := range []authStyle{apiKeyStyle, tokenStyle} {
+		t.Run(string(style), func(t *testing.T) {
+			e := &env{sim: sim, srv: &httptest.Server{URL: srv.URL + "/sandbox/akool/"}, rec: &recorder{next: http.DefaultTransport}}
+			c := e.client(t, style, nil)
+			ctx := context.Background()
+			if _, err := c.Quota(ctx); err != nil {
+				t.Fatalf("Quota: %v", err)
+			}
+			job, err := c.CreateCharacterSwap(ctx, akool.CreateRequest{Image: "https://x/i.png", Video: "https://x/v.mp4", Duration: 5})
+			if err != nil {
+				t.Fatalf("Create: %v", err)
+			}
+			got, err := c.GetResult(ctx, job.ID)
+			if err != nil || got.Status != akool.StatusCompleted {
+				t.Fatalf("GetResult: got (%+v, %v), want completed", got, err)
+			}
+			if want := srv.URL + "/sandbox/akool/results/" + job.ID + ".mp4"; got.ResultURL != want {
+				t.Errorf("result URL: got %q, want %q", got.ResultURL, want)
+			}
+			for _, r := range e.rec.all() {
+				if !strings.HasPrefix(r.Path, "/sandbox/akool/api/open/") {
+					t.Errorf("path %q lost the prefix", r.Path)
+				}
+			}
+		})
+	}
+}
