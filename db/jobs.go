@@ -249,3 +249,21 @@ func expectOne(res sql.Result, err error, conflict string) error {
 	}
 	return nil
 }
+
+// RecentJobs returns userID's newest jobs, newest first.
+func (d *DB) RecentJobs(ctx context.Context, userID int64, limit int) ([]Job, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}

@@ -19,6 +19,10 @@ import (
 	"swapdesk/db"
 	"swapdesk/handlers"
 	"swapdesk/internal/accounts"
+	"swapdesk/internal/akool"
+	"swapdesk/internal/akoolsim"
+	"swapdesk/internal/jobs"
+	"swapdesk/internal/media"
 	"swapdesk/static"
 )
 
@@ -31,6 +35,10 @@ type testApp struct {
 	accts *accounts.Service
 	srv   *httptest.Server
 	clock *fakeClock
+	// sim is the Akool emulator the app talks to; media serves the inputs
+	// under a made-up public name (see newMediaServer).
+	sim   *akoolsim.Sim
+	media *mediaServer
 }
 
 type fakeClock struct {
@@ -64,7 +72,21 @@ func newTestApp(t *testing.T) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sim := akoolsim.New(akoolsim.Config{APIKey: "test-api-key-0123456789abcdef", ClientID: "TESTCLIENTID0001",
+		ClientSecret: "TESTSECRETKEY24CHARSxxxx", Credits: 1_000_000, QueueDelay: time.Hour, ProcessDelay: time.Hour})
+	t.Cleanup(sim.Close)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(simSrv.Close)
+	client, err := akool.New(akool.Config{BaseURL: simSrv.URL, APIKey: "test-api-key-0123456789abcdef"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := newMediaServer(t)
+	prober := media.NewProber(ms.fetcher(), media.ProberOptions{})
+	jobSvc := jobs.New(jobs.Config{Store: store, Probe: prober, Akool: client})
 	app := handlers.New(handlers.Config{
+		Jobs:       jobSvc,
+		JobStore:   store,
 		Users:      store,
 		Auth:       accts,
 		Audit:      store,
@@ -77,7 +99,7 @@ func newTestApp(t *testing.T) *testApp {
 	})
 	srv := httptest.NewServer(app)
 	t.Cleanup(srv.Close)
-	return &testApp{t: t, store: store, accts: accts, srv: srv, clock: clock}
+	return &testApp{t: t, store: store, accts: accts, srv: srv, clock: clock, sim: sim, media: ms}
 }
 
 // addUser creates an account with testPassword.

@@ -24,6 +24,9 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))
 	e.GET(static.Prefix+"*", echo.WrapHandler(s.cfg.Assets))
+	if s.cfg.SandboxAPI != nil {
+		e.Any("/sandbox/akool/*", echo.WrapHandler(s.cfg.SandboxAPI))
+	}
 
 	// Pages: session and CSRF on everything below.
 	web := e.Group("", s.loadSession, s.csrf)
@@ -33,6 +36,10 @@ func (s *Server) routes() {
 
 	member := web.Group("", s.requireUser)
 	member.GET("/", s.dashboard)
+	member.GET("/jobs/new", s.newJob)
+	member.POST("/jobs/estimate", s.estimate)
+	member.POST("/jobs", s.createJob)
+	member.GET("/jobs/:id", s.showJob)
 
 	admin := member.Group("/admin", s.requireAdmin)
 	admin.GET("/users", s.adminUsers)

@@ -50,6 +50,8 @@ type Config struct {
 	Auth       authenticator
 	Audit      auditor
 	Directory  directory
+	Jobs       jobService
+	JobStore   jobStore
 	Health     pinger
 	Assets     *static.Assets
 	SessionKey []byte
@@ -57,6 +59,9 @@ type Config struct {
 	SecureCookies bool
 	// Sandbox shows the "results are simulated" banner.
 	Sandbox bool
+	// SandboxAPI is the embedded Akool emulator, mounted at /sandbox/akool
+	// (optional; sandbox mode only).
+	SandboxAPI http.Handler
 	// Registry receives the HTTP metrics; /metrics serves it.
 	Registry *prometheus.Registry
 	// Now is the clock (optional; time.Now).

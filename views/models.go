@@ -42,6 +42,8 @@ type Flash struct {
 // Nav sections.
 const (
 	NavDashboard = "dashboard"
+	NavNewJob    = "new-job"
+	NavJobs      = "jobs"
 	NavAdmin     = "admin"
 )
 

@@ -31,6 +31,7 @@ Commands:
   user passwd           set a password: --email E [--password-stdin]
   user disable          disable an account: --email E [--enable to undo]
   user grant            grant credits: --email E --credits N [--note T]
+  sandbox               run the Akool emulator alone: --addr :9090 [--credits N]
   backup                copy the database: --to FILE
   version               print the version
 
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, args, getenv, stdout, log)
 	case "user":
 		return userCommand(ctx, args, getenv, stdin, stdout, log)
+	case "sandbox":
+		return sandboxCommand(ctx, args, getenv, stdout, log)
 	case "backup":
 		return backup(ctx, args, getenv, stdout, log)
 	case "version":

@@ -21,6 +21,10 @@ import (
 	"swapdesk/db"
 	"swapdesk/handlers"
 	"swapdesk/internal/accounts"
+	"swapdesk/internal/akool"
+	"swapdesk/internal/akoolsim"
+	"swapdesk/internal/jobs"
+	"swapdesk/internal/media"
 	"swapdesk/static"
 )
 
@@ -68,31 +72,67 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if missing := assets.Missing(); len(missing) > 0 {
 		log.Warn("front-end assets missing; run `make vendor` (pages still work, without live updates)", "missing", missing)
 	}
-	sandbox := cfg.AkoolAPIKey == ""
 	if cfg.AllowPrivateURLs {
 		log.Warn("SWAPDESK_ALLOW_PRIVATE_URLS is on: media URLs may reach private and loopback addresses. Use only for tests and the sandbox.")
 	}
 
+	// Listen first: the sandbox and the printed URL need the real port.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return usagef("SWAPDESK_ADDR: cannot listen on %s: %v", cfg.Addr, unwrapOpErr(err))
+	}
+	defer ln.Close()
+	base := listenURL(ln.Addr(), cfg.PublicURL)
+	loopback := listenURL(ln.Addr(), "")
+
+	sandbox := cfg.AkoolAPIKey == ""
+	akoolCfg := akool.Config{BaseURL: cfg.AkoolBaseURL, APIKey: cfg.AkoolAPIKey, Logger: log.With("component", "akool")}
+	var sim *akoolsim.Sim
+	if sandbox {
+		sim, akoolCfg.APIKey = newEmbeddedSandbox(loopback, log)
+		defer sim.Close()
+		akoolCfg.BaseURL = loopback + SandboxPrefix
+	}
+	client, err := akool.New(akoolCfg)
+	if err != nil {
+		return fmt.Errorf("akool client: %w", err)
+	}
+
+	var prober jobs.Prober = media.NewProber(media.NewFetcher(media.Options{AllowPrivate: cfg.AllowPrivateURLs}), media.ProberOptions{})
+	if sandbox && !cfg.AllowPrivateURLs {
+		prober = newSampleProber(prober, portOf(ln.Addr()))
+	}
+	webhookURL := ""
+	if cfg.PublicURL != "" {
+		webhookURL = cfg.PublicURL + "/webhooks/akool"
+	}
+	jobSvc := jobs.New(jobs.Config{Store: store, Probe: prober, Akool: client, Log: log.With("component", "jobs"), WebhookURL: webhookURL})
+	if err := jobSvc.Recover(ctx); err != nil {
+		return err
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	app := handlers.New(handlers.Config{
+	hcfg := handlers.Config{
 		Log:           log,
 		Users:         store,
 		Auth:          accts,
 		Audit:         store,
 		Directory:     store,
 		Health:        store,
+		Jobs:          jobSvc,
+		JobStore:      store,
 		Assets:        assets,
 		SessionKey:    sessionKey,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		Sandbox:       sandbox,
 		Registry:      reg,
-	})
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return usagef("SWAPDESK_ADDR: cannot listen on %s: %v", cfg.Addr, unwrapOpErr(err))
 	}
+	if sim != nil {
+		hcfg.SandboxAPI = http.StripPrefix(SandboxPrefix, sim)
+	}
+	app := handlers.New(hcfg)
+
 	srv := &http.Server{
 		Handler:           app,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -103,7 +143,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	base := listenURL(ln.Addr(), cfg.PublicURL)
 	if firstLogin != "" {
 		fmt.Fprintf(stdout, "Swapdesk is running at %s — sign in as %s\n", base, firstLogin)
 	} else {

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"swapdesk/internal/akoolsim"
+	"swapdesk/internal/jobs"
+	"swapdesk/internal/media"
+	"swapdesk/static"
+)
+
+// SandboxPrefix is where `serve` mounts the emulator when no Akool key is
+// configured.
+const SandboxPrefix = "/sandbox/akool"
+
+// sandboxCredits is the in-process sandbox account's starting balance.
+const sandboxCredits = 1_000_000
+
+// newEmbeddedSandbox starts the emulator that `serve` mounts at
+// SandboxPrefix, with freshly generated credentials.
+func newEmbeddedSandbox(base string, log *slog.Logger) (*akoolsim.Sim, string) {
+	apiKey, clientID, secret := akoolsim.GenerateCredentials()
+	sim := akoolsim.New(akoolsim.Config{
+		APIKey: apiKey, ClientID: clientID, ClientSecret: secret,
+		Credits:      sandboxCredits,
+		BaseURL:      base + SandboxPrefix,
+		QueueDelay:   3 * time.Second,
+		ProcessDelay: 12 * time.Second,
+		Logger:       log.With("component", "sandbox"),
+	})
+	return sim, apiKey
+}
+
+// sampleProber lets the sandbox probe its own sample inputs, which live on
+// this server's loopback address, while every other link goes through the
+// normal prober and its address rule. It only ever contacts 127.0.0.1 on our
+// own port, for paths under /static/samples/, with no redirects.
+type sampleProber struct {
+	remote, local jobs.Prober
+	port          string
+}
+
+func newSampleProber(remote jobs.Prober, port string) *sampleProber {
+	f := media.NewFetcher(media.Options{AllowPrivate: true, MaxRedirects: -1, Timeout: 5 * time.Second})
+	return &sampleProber{remote: remote, local: media.NewProber(f, media.ProberOptions{}), port: port}
+}
+
+func (p *sampleProber) route(raw string) (jobs.Prober, string) {
+	u, err := url.Parse(raw)
+	if err == nil && u.Scheme == "http" && u.User == nil && u.RawQuery == "" && u.Port() == p.port &&
+		strings.HasPrefix(u.Path, static.Prefix+"samples/") && !strings.Contains(u.Path, "..") {
+		return p.local, "http://" + net.JoinHostPort("127.0.0.1", p.port) + u.Path
+	}
+	return p.remote, raw
+}
+
+func (p *sampleProber) ProbeImage(ctx context.Context, raw string) (media.ImageInfo, error) {
+	pr, u := p.route(raw)
+	return pr.ProbeImage(ctx, u)
+}
+
+func (p *sampleProber) ProbeVideo(ctx context.Context, raw string) (media.VideoInfo, error) {
+	pr, u := p.route(raw)
+	return pr.ProbeVideo(ctx, u)
+}
+
+// sandboxCommand runs the emulator alone: `swapdesk sandbox --addr :9090`.
+func sandboxCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+	fs := newFlags("sandbox", stdout)
+	addr := fs.String("addr", ":9090", "listen address")
+	credits := fs.Int("credits", 10_000, "starting credit balance of the emulated account")
+	queue := fs.Duration("queue-delay", 3*time.Second, "time a job stays queued")
+	process := fs.Duration("process-delay", 20*time.Second, "time a job stays processing")
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if err := checkAddr(*addr); err != nil {
+		return usagef("sandbox --addr: %v", err)
+	}
+	if *credits < 0 {
+		return usagef("sandbox --credits: must be 0 or more")
+	}
+	apiKey, clientID, secret := getenv("AKOOL_API_KEY"), getenv("AKOOL_CLIENT_ID"), getenv("AKOOL_CLIENT_SECRET")
+	generated := false
+	if apiKey == "" && secret == "" {
+		apiKey, clientID, secret = akoolsim.GenerateCredentials()
+		generated = true
+	}
+	if clientID == "" {
+		_, clientID, _ = akoolsim.GenerateCredentials()
+		generated = true
+	}
+	if secret == "" {
+		secret = apiKey
+	}
+	switch len(secret) {
+	case 16, 24, 32:
+	default:
+		return usagef("AKOOL_CLIENT_SECRET: must be 16, 24 or 32 characters (it is the AES key of webhooks)")
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return usagef("sandbox --addr: cannot listen on %s: %v", *addr, unwrapOpErr(err))
+	}
+	base := listenURL(ln.Addr(), "")
+	sim := akoolsim.New(akoolsim.Config{
+		APIKey: apiKey, ClientID: clientID, ClientSecret: secret, Credits: *credits,
+		BaseURL: base, QueueDelay: *queue, ProcessDelay: *process, Logger: log,
+	})
+	defer sim.Close()
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	fmt.Fprintf(stdout, "Akool sandbox is running at %s with %d credits\n", base, *credits)
+	if generated {
+		fmt.Fprintf(stdout, "AKOOL_BASE_URL=%s\nAKOOL_API_KEY=%s\nAKOOL_CLIENT_ID=%s\nAKOOL_CLIENT_SECRET=%s\n", base, apiKey, clientID, secret)
+	}
+	select {
+	case err := <-served:
+		return fmt.Errorf("sandbox server: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutCtx)
+}
+
+func portOf(addr net.Addr) string {
+	_, port, _ := net.SplitHostPort(addr.String())
+	if _, err := strconv.Atoi(port); err != nil {
+		return ""
+	}
+	return port
+}

@@ -1,0 +1,289 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"swapdesk/db"
+	"swapdesk/internal/apperr"
+	"swapdesk/internal/jobs"
+	"swapdesk/internal/pricing"
+	"swapdesk/static"
+	"swapdesk/views"
+)
+
+// jobService checks and submits jobs.
+type jobService interface {
+	Check(ctx context.Context, userID int64, in jobs.Input) (*jobs.Check, error)
+	Submit(ctx context.Context, userID int64, in jobs.Input) (db.Job, bool, error)
+}
+
+// jobStore reads jobs, balances and ledger lines for pages.
+type jobStore interface {
+	JobForViewer(ctx context.Context, id, viewerID int64, admin bool) (db.Job, error)
+	LedgerForJob(ctx context.Context, jobID int64) ([]db.LedgerEntry, error)
+	Balance(ctx context.Context, userID int64) (db.Balance, error)
+	RecentJobs(ctx context.Context, userID int64, limit int) ([]db.Job, error)
+}
+
+// jobInput is the job form as posted; it binds nothing else.
+type jobInput struct {
+	ImageURL   string `form:"image_url" query:"image_url"`
+	VideoURL   string `form:"video_url" query:"video_url"`
+	Mode       string `form:"mode" query:"mode"`
+	Resolution string `form:"resolution" query:"resolution"`
+	Duration   string `form:"duration" query:"duration"`
+	Prompt     string `form:"prompt" query:"prompt"`
+	Idem       string `form:"idem"`
+}
+
+func (in jobInput) service() jobs.Input {
+	return jobs.Input{ImageURL: in.ImageURL, VideoURL: in.VideoURL, Mode: in.Mode, Resolution: in.Resolution,
+		Duration: in.Duration, Prompt: in.Prompt, IdempotencyKey: in.Idem}
+}
+
+// bindJob reads the job form from the body (POST) or the query (GET, for a
+// prefilled form), capping each value so a huge field cannot reach a probe.
+func bindJob(c echo.Context) (jobInput, error) {
+	var in jobInput
+	var err error
+	if c.Request().Method == http.MethodGet {
+		err = (&echo.DefaultBinder{}).BindQueryParams(c, &in)
+	} else {
+		err = (&echo.DefaultBinder{}).BindBody(c, &in)
+	}
+	if err != nil {
+		return in, echo.NewHTTPError(http.StatusBadRequest)
+	}
+	in.ImageURL = truncate(in.ImageURL, 4096)
+	in.VideoURL = truncate(in.VideoURL, 4096)
+	in.Duration = truncate(in.Duration, 64)
+	in.Prompt = truncate(in.Prompt, 8192)
+	return in, nil
+}
+
+func (s *Server) jobForm(c echo.Context, in jobInput, errs apperr.FieldErrors) views.JobForm {
+	f := views.JobForm{
+		ImageURL: in.ImageURL, VideoURL: in.VideoURL, Mode: in.Mode, Resolution: in.Resolution,
+		Duration: in.Duration, Prompt: in.Prompt, IdempotencyKey: in.Idem, Errors: errs,
+	}
+	if f.Mode == "" {
+		f.Mode = string(pricing.DefaultMode)
+	}
+	if f.Resolution == "" {
+		f.Resolution = string(pricing.DefaultResolution)
+	}
+	if f.IdempotencyKey == "" {
+		f.IdempotencyKey = newToken()
+	}
+	for _, m := range pricing.Modes() {
+		label, desc, _ := strings.Cut(m.Description(), ": ")
+		f.Modes = append(f.Modes, views.Option{Value: string(m), Label: label, Description: desc})
+	}
+	for _, r := range pricing.Resolutions() {
+		f.Resolutions = append(f.Resolutions, views.Option{Value: string(r),
+			Label: fmt.Sprintf("%s — %d credits per 5 s", r, r.Rate())})
+	}
+	if s.cfg.Sandbox {
+		f.SampleLink = "/jobs/new?sample=1"
+	}
+	return f
+}
+
+// newJob shows the form, prefilled from the query (re-run, samples).
+func (s *Server) newJob(c echo.Context) error {
+	in, err := bindJob(c)
+	if err != nil {
+		return err
+	}
+	in.Idem = ""
+	if s.cfg.Sandbox && c.QueryParam("sample") == "1" {
+		base := c.Scheme() + "://" + c.Request().Host
+		in.ImageURL = base + static.Prefix + "samples/character.png"
+		in.VideoURL = base + static.Prefix + "samples/motion.mp4"
+	}
+	u := currentUser(c)
+	bal, err := s.cfg.JobStore.Balance(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	f := s.jobForm(c, in, nil)
+	f.Estimate = views.Estimate{Available: bal.Available, After: bal.Available}
+	return render(c, http.StatusOK, views.NewJobPage(s.page(c, "New swap", views.NavNewJob), f))
+}
+
+// estimate answers the live estimate panel as the member types. Empty
+// fields are not complained about yet.
+func (s *Server) estimate(c echo.Context) error {
+	in, err := bindJob(c)
+	if err != nil {
+		return err
+	}
+	chk, err := s.cfg.Jobs.Check(c.Request().Context(), currentUser(c).ID, in.service())
+	if err != nil {
+		return err
+	}
+	blank := map[string]bool{
+		jobs.FieldImage: strings.TrimSpace(in.ImageURL) == "",
+		jobs.FieldVideo: strings.TrimSpace(in.VideoURL) == "",
+	}
+	for f := range chk.Fields {
+		if blank[f] {
+			delete(chk.Fields, f)
+		}
+	}
+	e := estimateView(chk, in)
+	e.OOB = true
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return render(c, http.StatusOK, views.EstimatePanel(e))
+}
+
+// createJob re-checks everything server-side, holds the credits, writes the
+// job and sends it to Akool.
+func (s *Server) createJob(c echo.Context) error {
+	in, err := bindJob(c)
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	job, created, err := s.cfg.Jobs.Submit(ctx, u.ID, in.service())
+	var invalid *apperr.Invalid
+	var short *db.InsufficientCredits
+	switch {
+	case errors.As(err, &invalid), errors.As(err, &short):
+		chk, cerr := s.cfg.Jobs.Check(ctx, u.ID, in.service())
+		if cerr != nil {
+			return cerr
+		}
+		msg := "Please correct the fields marked below."
+		switch {
+		case short != nil:
+			msg = fmt.Sprintf("Your balance of %d credits does not cover this job (%d credits). Ask an admin for more credits.",
+				short.Available, short.Needed)
+		case len(invalid.Fields) == 0:
+			// The form's one-time token was missing or malformed: issue a new one.
+			msg, in.Idem = invalid.Message, ""
+		}
+		p := s.page(c, "New swap", views.NavNewJob)
+		p.Flashes = append(p.Flashes, views.Flash{Kind: views.FlashError, Message: msg})
+		f := s.jobForm(c, in, chk.Fields)
+		f.Estimate = estimateView(chk, in)
+		return render(c, http.StatusUnprocessableEntity, views.NewJobPage(p, f))
+	case err != nil:
+		return err
+	}
+	switch {
+	case !created:
+		addFlash(c, views.FlashInfo, "This swap was already started; here it is.")
+	case job.Status == db.JobRejected:
+		addFlash(c, views.FlashError, "Akool did not accept this job: "+job.ErrorMessage+" Your credits were returned.")
+	default:
+		addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap started. %d credits are held until it finishes.", job.EstimateCredits))
+	}
+	return redirect(c, "/jobs/"+strconv.FormatInt(job.ID, 10))
+}
+
+// showJob is a job's page. Members see their own jobs; admins see all.
+func (s *Server) showJob(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return apperr.ErrNotFound
+	}
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	job, err := s.cfg.JobStore.JobForViewer(ctx, id, u.ID, u.IsAdmin())
+	if err != nil {
+		return err
+	}
+	entries, err := s.cfg.JobStore.LedgerForJob(ctx, job.ID)
+	if err != nil {
+		return err
+	}
+	m := views.JobPage{Job: jobView(job)}
+	if job.UserID != u.ID {
+		owner, err := s.cfg.Users.UserByID(ctx, job.UserID)
+		if err == nil {
+			m.Job.Owner = owner.Name
+		}
+	}
+	for _, e := range entries {
+		m.Ledger = append(m.Ledger, views.LedgerRow{At: e.CreatedAt, Kind: e.Kind, Amount: e.Amount, Note: e.Note})
+	}
+	return render(c, http.StatusOK, views.JobDetailPage(s.page(c, fmt.Sprintf("Swap #%d", job.ID), views.NavJobs), m))
+}
+
+var statusLabels = map[string]string{
+	db.JobSubmitting:  "Sending to Akool",
+	db.JobQueued:      "Queued",
+	db.JobProcessing:  "Processing",
+	db.JobSucceeded:   "Done",
+	db.JobFailed:      "Failed",
+	db.JobRejected:    "Not accepted",
+	db.JobInterrupted: "Interrupted",
+}
+
+func jobView(j db.Job) views.JobView {
+	v := views.JobView{
+		ID: j.ID, Status: j.Status, StatusLabel: statusLabels[j.Status], ImageURL: j.ImageURL, VideoURL: j.VideoURL,
+		Mode: j.Mode, Resolution: j.Resolution, Duration: "from the video", Billed: secs(j.BilledSeconds),
+		EstimateCredits: j.EstimateCredits, Prompt: j.Prompt, Error: j.ErrorMessage,
+		CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt,
+	}
+	if j.DurationRequested != nil {
+		v.Duration = secs(*j.DurationRequested)
+	}
+	if j.ChargedCredits != nil {
+		v.ChargedCredits = strconv.FormatInt(*j.ChargedCredits, 10)
+	}
+	return v
+}
+
+// estimateView turns a check into the estimate panel.
+func estimateView(chk *jobs.Check, in jobInput) views.Estimate {
+	e := views.Estimate{Available: chk.Balance.Available, After: chk.After, Fields: map[string]string(chk.Fields)}
+	if chk.Image != nil {
+		e.ImageURL = strings.TrimSpace(in.ImageURL)
+		e.ImageSummary = fmt.Sprintf("%s, %d×%d", strings.ToUpper(chk.Image.Format), chk.Image.Width, chk.Image.Height)
+	}
+	if chk.Video != nil {
+		e.VideoURL = strings.TrimSpace(in.VideoURL)
+		parts := []string{}
+		if chk.Video.Duration > 0 {
+			e.Detected = secs(chk.Video.Duration)
+			parts = append(parts, e.Detected)
+		}
+		if chk.Video.Width > 0 {
+			parts = append(parts, fmt.Sprintf("%d×%d", chk.Video.Width, chk.Video.Height))
+		}
+		if chk.Video.Codec != "" {
+			parts = append(parts, chk.Video.Codec)
+		}
+		e.VideoSummary = strings.Join(parts, " · ")
+	}
+	if q := chk.Quote; q != nil {
+		e.Ready = true
+		e.Billed = secs(q.Seconds)
+		e.Blocks, e.Rate, e.Credits, e.Resolution = q.Blocks, q.Rate, q.Credits, string(q.Resolution)
+		e.Short = chk.Short()
+	}
+	for _, f := range views.JobFields {
+		if msg := chk.Fields[f]; msg != "" {
+			e.Problems = append(e.Problems, msg)
+		}
+	}
+	return e
+}
+
+// secs formats seconds for people, rounding up to hundredths so a billed
+// 10.001 s never reads as a round 10 s.
+func secs(v float64) string {
+	return strconv.FormatFloat(math.Ceil(v*100-1e-9)/100, 'f', -1, 64) + " s"
+}

@@ -1,0 +1,424 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"swapdesk/db"
+	"swapdesk/internal/akoolsim"
+)
+
+// jobValues is a valid job form for the test media server.
+func (a *testApp) jobValues() url.Values {
+	return url.Values{
+		"image_url":  {a.media.url("/character.png")},
+		"video_url":  {a.media.url("/motion.mp4")},
+		"mode":       {"animate"},
+		"resolution": {"720p"},
+		"duration":   {""},
+		"prompt":     {""},
+	}
+}
+
+// member returns a signed-in member with credits.
+func (a *testApp) member(email string, credits int64) (*client, db.User) {
+	a.t.Helper()
+	c := a.signedIn(email, false)
+	u, err := a.store.UserByEmail(context.Background(), email)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if credits > 0 {
+		if _, err := a.store.Grant(context.Background(), u.ID, 0, db.LedgerGrant, credits, "test"); err != nil {
+			a.t.Fatal(err)
+		}
+	}
+	return c, u
+}
+
+// submitJob loads the form (for csrf and the one-time token) and posts v.
+func (c *client) submitJob(v url.Values) *response {
+	c.t.Helper()
+	page := c.get("/jobs/new")
+	wantStatus(c.t, page, http.StatusOK)
+	tok, _ := page.doc.Find(`input[name="csrf"]`).Attr("value")
+	idem, _ := page.doc.Find(`input[name="idem"]`).Attr("value")
+	form := url.Values{}
+	for k, vs := range v {
+		form[k] = vs
+	}
+	form.Set("csrf", tok)
+	if _, ok := v["idem"]; !ok {
+		form.Set("idem", idem)
+	}
+	return c.post("/jobs", form)
+}
+
+func (c *client) estimate(v url.Values) *response {
+	c.t.Helper()
+	tok := c.csrf("/jobs/new")
+	return c.post("/jobs/estimate", v, "X-CSRF-Token", tok, "HX-Request", "true")
+}
+
+func (a *testApp) balance(userID int64) db.Balance {
+	a.t.Helper()
+	b, err := a.store.Balance(context.Background(), userID)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return b
+}
+
+func TestNewJobFormHasEveryField(t *testing.T) {
+	app := newTestApp(t)
+	c, _ := app.member("ana@example.com", 50)
+	res := c.get("/jobs/new")
+	wantStatus(t, res, http.StatusOK)
+	for _, name := range []string{"image_url", "video_url", "resolution", "duration", "prompt"} {
+		el := res.doc.Find(fmt.Sprintf(`[name=%q]`, name))
+		if el.Length() != 1 {
+			t.Errorf("field %s: %d elements", name, el.Length())
+			continue
+		}
+		id, _ := el.Attr("id")
+		if res.doc.Find(fmt.Sprintf(`label[for=%q]`, id)).Length() != 1 {
+			t.Errorf("field %s has no label", name)
+		}
+	}
+	if got := res.doc.Find(`input[name="mode"]`).Length(); got != 2 {
+		t.Errorf("%d mode choices, want 2", got)
+	}
+	if got := res.doc.Find(`input[name="mode"][value="animate"][checked]`).Length(); got != 1 {
+		t.Error("animate is not the default mode")
+	}
+	if got, _ := res.doc.Find(`select[name="resolution"] option[selected]`).Attr("value"); got != "720p" {
+		t.Errorf("default resolution %q, want 720p", got)
+	}
+	if idem, _ := res.doc.Find(`input[name="idem"]`).Attr("value"); len(idem) < 32 {
+		t.Errorf("one-time token %q too short", idem)
+	}
+	if !strings.Contains(res.doc.Find("#estimate").Text(), "50") {
+		t.Errorf("estimate panel does not show the balance: %q", res.doc.Find("#estimate").Text())
+	}
+	if res.doc.Find(`a[href="/jobs/new?sample=1"]`).Length() != 1 {
+		t.Error("sandbox form lacks 'Use sample inputs'")
+	}
+}
+
+func TestEstimateFollowsResolutionAndDuration(t *testing.T) {
+	app := newTestApp(t)
+	c, _ := app.member("ana@example.com", 100)
+	tests := []struct {
+		resolution, duration string
+		credits              string
+		after                string
+	}{
+		// The sample video is 4 s: one block.
+		{"480p", "", "5", "95"},
+		{"720p", "", "10", "90"},
+		{"1080p", "", "15", "85"},
+		// A shorter duration than the video bills the duration...
+		{"720p", "2", "10", "90"},
+		// ...and a longer one bills the video's length.
+		{"720p", "60", "10", "90"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.resolution+"/"+tt.duration, func(t *testing.T) {
+			v := app.jobValues()
+			v.Set("resolution", tt.resolution)
+			v.Set("duration", tt.duration)
+			res := c.estimate(v)
+			wantStatus(t, res, http.StatusOK)
+			if got := res.doc.Find("#estimate .stat").Text(); got != tt.credits {
+				t.Errorf("credits %q, want %q", got, tt.credits)
+			}
+			if got := res.doc.Find("#estimate dd strong").Text(); got != tt.after {
+				t.Errorf("balance after %q, want %q", got, tt.after)
+			}
+			if res.doc.Find("#estimate img").Length() != 1 || res.doc.Find("#estimate video").Length() != 1 {
+				t.Error("previews missing")
+			}
+		})
+	}
+	t.Run("empty form complains about nothing yet", func(t *testing.T) {
+		res := c.estimate(url.Values{"mode": {"animate"}, "resolution": {"720p"}})
+		wantStatus(t, res, http.StatusOK)
+		if got := strings.TrimSpace(res.doc.Find(".problems").Text()); got != "" {
+			t.Errorf("problems on an empty form: %q", got)
+		}
+	})
+	t.Run("balance too low is shown", func(t *testing.T) {
+		poor, _ := app.member("poor@example.com", 5)
+		v := app.jobValues()
+		v.Set("resolution", "1080p")
+		res := poor.estimate(v)
+		if !strings.Contains(res.doc.Find("#estimate [role=alert]").Text(), "does not cover") {
+			t.Errorf("no low-balance warning: %q", res.doc.Find("#estimate").Text())
+		}
+	})
+	t.Run("problems appear inline out of band", func(t *testing.T) {
+		v := app.jobValues()
+		v.Set("image_url", app.media.url("/page.html"))
+		res := c.estimate(v)
+		oob := res.doc.Find(`#image_url-error[hx-swap-oob]`)
+		if !strings.Contains(oob.Text(), "web page") {
+			t.Errorf("inline image error = %q", oob.Text())
+		}
+	})
+}
+
+func TestSubmitQueuesJobAndHoldsCredits(t *testing.T) {
+	app := newTestApp(t)
+	c, u := app.member("ana@example.com", 100)
+	v := app.jobValues()
+	v.Set("resolution", "1080p")
+	v.Set("duration", "3")
+	v.Set("prompt", "wave hello")
+	res := c.submitJob(v)
+	wantStatus(t, res, http.StatusSeeOther)
+	loc := res.Header.Get("Location")
+	page := c.get(loc)
+	wantStatus(t, page, http.StatusOK)
+	if got := page.doc.Find(".page-head .badge").Text(); got != "Queued" {
+		t.Errorf("status badge %q, want Queued", got)
+	}
+	if !strings.Contains(page.doc.Find(".flash").Text(), "15 credits are held") {
+		t.Errorf("flash = %q", page.doc.Find(".flash").Text())
+	}
+	if got := page.doc.Find(".ledger td.num").Text(); got != "−15" {
+		t.Errorf("ledger on the job page = %q, want −15", got)
+	}
+	if b := app.balance(u.ID); b.Available != 85 || b.Held != 15 {
+		t.Errorf("balance %+v, want 85 available, 15 held", b)
+	}
+	sims := app.sim.Jobs()
+	if len(sims) != 1 {
+		t.Fatalf("Akool got %d jobs, want 1", len(sims))
+	}
+	got := sims[0]
+	if got.Resolution != "1080p" || got.Mode != "animate" || got.Prompt != "wave hello" || got.Duration != 3 {
+		t.Errorf("Akool job %+v; want 1080p animate, prompt, duration 3", got)
+	}
+	jobs, _ := app.store.RecentJobs(context.Background(), u.ID, 5)
+	if len(jobs) != 1 || jobs[0].AkoolID != got.ID || jobs[0].Status != db.JobQueued {
+		t.Errorf("stored job %+v, want queued with Akool id %s", jobs, got.ID)
+	}
+}
+
+func TestResubmitCreatesOneJob(t *testing.T) {
+	app := newTestApp(t)
+	c, u := app.member("ana@example.com", 100)
+	page := c.get("/jobs/new")
+	tok, _ := page.doc.Find(`input[name="csrf"]`).Attr("value")
+	idem, _ := page.doc.Find(`input[name="idem"]`).Attr("value")
+	v := app.jobValues()
+	v.Set("csrf", tok)
+	v.Set("idem", idem)
+	var locs []string
+	for i := 0; i < 3; i++ {
+		res := c.post("/jobs", v)
+		wantStatus(t, res, http.StatusSeeOther)
+		locs = append(locs, res.Header.Get("Location"))
+	}
+	if locs[0] != locs[1] || locs[1] != locs[2] {
+		t.Errorf("resubmits went to %v, want one job", locs)
+	}
+	if n := len(app.sim.Jobs()); n != 1 {
+		t.Errorf("Akool got %d jobs, want 1", n)
+	}
+	if b := app.balance(u.ID); b.Held != 10 {
+		t.Errorf("held %d, want 10 (one hold)", b.Held)
+	}
+}
+
+func TestSubmitBadInputWritesNothing(t *testing.T) {
+	app := newTestApp(t)
+	c, u := app.member("ana@example.com", 1000)
+	ms := app.media
+	tests := []struct {
+		name  string
+		field string
+		value string
+		want  string // part of the inline message
+	}{
+		{"no image", "image_url", "", "Enter the link"},
+		{"no video", "video_url", "", "Enter the link"},
+		{"credentials in url", "image_url", "http://user:pass@media.test/character.png", "username or password"},
+		{"spaces in url", "image_url", "http://media.test/char acter.png", "spaces"},
+		{"file url", "video_url", "file:///etc/passwd", "http and https"},
+		{"javascript url", "image_url", "javascript:alert(1)", "http and https"},
+		{"loopback", "image_url", "http://127.0.0.1/character.png", "not allowed"},
+		{"ipv6 loopback", "video_url", "http://[::1]/motion.mp4", "not allowed"},
+		{"hex loopback", "image_url", "http://0x7f000001/character.png", "not allowed"},
+		{"metadata service", "image_url", "http://169.254.169.254/latest/meta-data/", "not allowed"},
+		{"name resolving to 10.0.0.1", "video_url", "http://evil.test/motion.mp4", "not allowed"},
+		{"redirect to private", "video_url", ms.url("/to-private"), "not allowed"},
+		{"mp4 that is html", "video_url", ms.url("/fake.mp4"), "web page"},
+		{"image that is html", "image_url", ms.url("/page.html"), "web page"},
+		{"image that is a video", "image_url", ms.url("/motion.mp4"), ""},
+		{"missing file", "video_url", ms.url("/nope.mp4"), "404"},
+		{"prompt of 501", "prompt", strings.Repeat("a", 501), "at most 500"},
+		{"duration abc", "duration", "abc", "number of seconds"},
+		{"duration 0", "duration", "0", "duration"},
+		{"duration 121", "duration", "121", "at most 120"},
+		{"mode bogus", "mode", "dance", "animate or replace"},
+		{"resolution 4k", "resolution", "4k", "480p, 720p or 1080p"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := ms.requests()
+			v := app.jobValues()
+			v.Set(tt.field, tt.value)
+			res := c.submitJob(v)
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			msg := res.doc.Find("#" + tt.field + "-error").Text()
+			if msg == "" || !strings.Contains(msg, tt.want) {
+				t.Errorf("inline error on %s = %q, want it to mention %q", tt.field, msg, tt.want)
+			}
+			if got, _ := res.doc.Find(fmt.Sprintf(`[name=%q]`, tt.field)).Attr("aria-invalid"); got != "true" && tt.field != "mode" {
+				t.Errorf("%s not marked aria-invalid", tt.field)
+			}
+			// The member's values are kept.
+			if tt.field == "prompt" {
+				if got := res.doc.Find("#prompt").Text(); got != tt.value {
+					t.Errorf("prompt not kept")
+				}
+			} else if tt.field != "mode" && tt.field != "resolution" {
+				if got, _ := res.doc.Find("#" + tt.field).Attr("value"); got != tt.value {
+					t.Errorf("%s value %q not kept (got %q)", tt.field, tt.value, got)
+				}
+			}
+			if strings.Contains(tt.name, "private") || strings.Contains(tt.name, "loopback") || strings.Contains(tt.name, "10.0.0.1") {
+				// Only the redirecting page itself may have been fetched.
+				if extra := ms.requests() - before; extra > 2 {
+					t.Errorf("%d fetches for a forbidden address", extra)
+				}
+			}
+		})
+	}
+	if n, _ := app.store.CountJobs(context.Background()); n != 0 {
+		t.Errorf("%d jobs written by invalid submits", n)
+	}
+	if b := app.balance(u.ID); b.Held != 0 || b.Available != 1000 {
+		t.Errorf("balance %+v after invalid submits, want nothing held", b)
+	}
+	if n := len(app.sim.Jobs()); n != 0 {
+		t.Errorf("Akool got %d jobs from invalid submits", n)
+	}
+}
+
+func TestSubmitEscapesWhatItEchoes(t *testing.T) {
+	app := newTestApp(t)
+	c, _ := app.member("ana@example.com", 100)
+	v := app.jobValues()
+	v.Set("prompt", `<script>alert(1)</script>`+strings.Repeat("x", 500))
+	v.Set("image_url", `http://media.test/"><script>alert(2)</script>.png`)
+	res := c.submitJob(v)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	if strings.Contains(res.body, "<script>alert") {
+		t.Fatal("user text echoed unescaped")
+	}
+}
+
+func TestSubmitWithoutEnoughCredits(t *testing.T) {
+	app := newTestApp(t)
+	c, u := app.member("ana@example.com", 9)
+	res := c.submitJob(app.jobValues()) // 10 credits at 720p
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	if !strings.Contains(res.doc.Find(".flash-error").Text(), "balance of 9 credits does not cover") {
+		t.Errorf("flash = %q", res.doc.Find(".flash-error").Text())
+	}
+	if n, _ := app.store.CountJobs(context.Background()); n != 0 || len(app.sim.Jobs()) != 0 {
+		t.Error("a job was written or sent without credits")
+	}
+	if b := app.balance(u.ID); b.Available != 9 {
+		t.Errorf("available %d, want 9", b.Available)
+	}
+}
+
+func TestAkoolRejectionReleasesHold(t *testing.T) {
+	app := newTestApp(t)
+	c, u := app.member("ana@example.com", 100)
+	app.sim.InjectCall(akoolsim.EndpointCreate, akoolsim.CallFault{Code: 1015})
+	res := c.submitJob(app.jobValues())
+	wantStatus(t, res, http.StatusSeeOther)
+	page := c.get(res.Header.Get("Location"))
+	if got := page.doc.Find(".page-head .badge").Text(); got != "Not accepted" {
+		t.Errorf("badge %q, want Not accepted", got)
+	}
+	if !strings.Contains(page.doc.Find(".flash-error").First().Text(), "credits were returned") {
+		t.Errorf("flash = %q", page.doc.Find(".flash-error").Text())
+	}
+	if b := app.balance(u.ID); b.Available != 100 || b.Held != 0 {
+		t.Errorf("balance %+v, want all 100 back", b)
+	}
+	kinds := page.doc.Find(".ledger tbody tr td:nth-child(2)").Map(func(_ int, s *goquery.Selection) string { return s.Text() })
+	if strings.Join(kinds, ",") != "hold,release" {
+		t.Errorf("ledger kinds %v, want hold,release", kinds)
+	}
+}
+
+func TestJobsAreScopedToTheirOwner(t *testing.T) {
+	app := newTestApp(t)
+	ana, _ := app.member("ana@example.com", 100)
+	bo, _ := app.member("bo@example.com", 100)
+	res := ana.submitJob(app.jobValues())
+	wantStatus(t, res, http.StatusSeeOther)
+	loc := res.Header.Get("Location")
+	wantStatus(t, bo.get(loc), http.StatusNotFound)
+	wantStatus(t, bo.get("/jobs/abc"), http.StatusNotFound)
+	wantStatus(t, bo.get("/jobs/999999"), http.StatusNotFound)
+	admin := app.signedIn("boss@example.com", true)
+	page := admin.get(loc)
+	wantStatus(t, page, http.StatusOK)
+	if !strings.Contains(page.doc.Find(".page-head p").Text(), "by User ana@example.com") {
+		t.Errorf("admin view does not name the owner: %q", page.doc.Find(".page-head p").Text())
+	}
+}
+
+func TestFiftyConcurrentSubmitsNeverOverdraw(t *testing.T) {
+	app := newTestApp(t)
+	c, u := app.member("ana@example.com", 100) // covers exactly 10 jobs of 10 credits
+	tok := c.csrf("/jobs/new")
+	var wg sync.WaitGroup
+	codes := make(chan int, 50)
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			v := app.jobValues()
+			v.Set("csrf", tok)
+			v.Set("idem", fmt.Sprintf("concurrent-submit-%04d", i))
+			res, err := c.http.PostForm(app.srv.URL+"/jobs", v)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			codes <- res.StatusCode
+		}(i)
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for code := range codes {
+		count[code]++
+	}
+	if count[http.StatusSeeOther] != 10 || count[http.StatusUnprocessableEntity] != 40 {
+		t.Errorf("statuses %v, want 10×303 and 40×422", count)
+	}
+	b := app.balance(u.ID)
+	if b.Available != 0 || b.Held != 100 {
+		t.Errorf("balance %+v, want 0 available, 100 held", b)
+	}
+	if n := len(app.sim.Jobs()); n != 10 {
+		t.Errorf("Akool got %d jobs, want 10", n)
+	}
+}

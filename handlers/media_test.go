@@ -1,0 +1,106 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"swapdesk/internal/media"
+)
+
+// The made-up public address media.test resolves to; the test dialer routes
+// it to a local server. Every other name keeps the real address rule.
+const publicIP = "93.184.216.34"
+
+// mediaServer serves test inputs as if from a public host, and counts the
+// requests each path gets (so tests can prove a forbidden address was never
+// fetched).
+type mediaServer struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	hits map[string]int
+}
+
+func newMediaServer(t *testing.T) *mediaServer {
+	t.Helper()
+	png := mustRead(t, "../static/samples/character.png")
+	mp4 := mustRead(t, "../static/samples/motion.mp4")
+	ms := &mediaServer{hits: map[string]int{}}
+	mux := http.NewServeMux()
+	serve := func(body []byte, ctype string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", ctype)
+			http.ServeContent(w, r, "", time.Time{}, strings.NewReader(string(body)))
+		}
+	}
+	mux.HandleFunc("/character.png", serve(png, "image/png"))
+	mux.HandleFunc("/character.jpg", serve(png, "image/jpeg")) // a PNG by content, whatever the name says
+	mux.HandleFunc("/motion.mp4", serve(mp4, "video/mp4"))
+	mux.HandleFunc("/page.html", serve([]byte("<!doctype html><html><body>hi</body></html>"), "text/html"))
+	mux.HandleFunc("/fake.mp4", serve([]byte("<!doctype html><html><body>not a video</body></html>"), "video/mp4"))
+	mux.HandleFunc("/to-private", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://10.0.0.1/motion.mp4", http.StatusFound)
+	})
+	ms.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ms.mu.Lock()
+		ms.hits[r.URL.Path]++
+		ms.mu.Unlock()
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ms.srv.Close)
+	return ms
+}
+
+// url returns the public-looking URL of path.
+func (ms *mediaServer) url(path string) string { return "http://media.test" + path }
+
+func (ms *mediaServer) requests() int {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	n := 0
+	for _, v := range ms.hits {
+		n += v
+	}
+	return n
+}
+
+// fetcher is a production Fetcher (address rule on) whose resolver knows
+// media.test and evil.test, and whose dialer routes media.test's public
+// address to the local server.
+func (ms *mediaServer) fetcher() *media.Fetcher {
+	local := ms.srv.Listener.Addr().String()
+	return media.NewFetcher(media.Options{
+		LookupIP: func(ctx context.Context, host string) ([]net.IP, error) {
+			switch host {
+			case "media.test":
+				return []net.IP{net.ParseIP(publicIP)}, nil
+			case "evil.test":
+				return []net.IP{net.ParseIP("10.0.0.1")}, nil
+			}
+			return net.DefaultResolver.LookupIP(ctx, "ip", host)
+		},
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if addr != net.JoinHostPort(publicIP, "80") {
+				return nil, fmt.Errorf("test dialer: refusing %s", addr)
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, local)
+		},
+	})
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

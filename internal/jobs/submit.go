@@ -1,0 +1,368 @@
+// Package jobs runs a character swap from the form to Akool and back:
+// validation and estimates, crash-safe submission with credit holds, and
+// recovery of jobs a crash left behind.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"swapdesk/db"
+	"swapdesk/internal/akool"
+	"swapdesk/internal/apperr"
+	"swapdesk/internal/media"
+	"swapdesk/internal/pricing"
+)
+
+// MaxPromptRunes is Akool's limit on the prompt.
+const MaxPromptRunes = 500
+
+// Form field names (the stable surface in DESIGN.md).
+const (
+	FieldImage      = "image_url"
+	FieldVideo      = "video_url"
+	FieldMode       = "mode"
+	FieldResolution = "resolution"
+	FieldDuration   = "duration"
+	FieldPrompt     = "prompt"
+)
+
+// Store is what the service needs from the database.
+type Store interface {
+	Balance(ctx context.Context, userID int64) (db.Balance, error)
+	CreateJobWithHold(ctx context.Context, n db.NewJob) (db.Job, bool, error)
+	MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string) error
+	RejectJob(ctx context.Context, jobID int64, message string) error
+	InterruptSubmitting(ctx context.Context) ([]db.Job, error)
+}
+
+// Prober learns what a member's links point at.
+type Prober interface {
+	ProbeImage(ctx context.Context, rawURL string) (media.ImageInfo, error)
+	ProbeVideo(ctx context.Context, rawURL string) (media.VideoInfo, error)
+}
+
+// Creator sends a job to Akool.
+type Creator interface {
+	CreateCharacterSwap(ctx context.Context, req akool.CreateRequest) (*akool.Job, error)
+}
+
+// Config builds a Service.
+type Config struct {
+	Store Store
+	Probe Prober
+	Akool Creator
+	Log   *slog.Logger
+	// WebhookURL is sent to Akool with every job when set (public URL +
+	// /webhooks/akool); without it the tracker polls.
+	WebhookURL string
+	// SubmitTimeout bounds the create call to Akool (default 45 s).
+	SubmitTimeout time.Duration
+}
+
+// Service submits and estimates jobs.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SubmitTimeout == 0 {
+		cfg.SubmitTimeout = 45 * time.Second
+	}
+	return &Service{cfg: cfg, log: cfg.Log}
+}
+
+// Input is the job form exactly as the member sent it.
+type Input struct {
+	ImageURL       string
+	VideoURL       string
+	Mode           string
+	Resolution     string
+	Duration       string
+	Prompt         string
+	IdempotencyKey string
+}
+
+// Check is what is known about an Input: parsed values, probe results, the
+// price and every problem found, field by field. The estimate panel shows it;
+// Submit acts on it only when it has no problems.
+type Check struct {
+	Mode       pricing.Mode
+	Resolution pricing.Resolution
+	Requested  *float64 // the member's duration, nil when blank
+	Prompt     string
+	Image      *media.ImageInfo
+	Video      *media.VideoInfo
+	Quote      *pricing.Estimate // nil until the duration is known
+	Balance    db.Balance
+	// After is the available balance once this job's hold is taken.
+	After  int64
+	Fields apperr.FieldErrors
+}
+
+// detected returns the video's length when the probe found one.
+func (c *Check) detected() *float64 {
+	if c.Video == nil || c.Video.Duration <= 0 {
+		return nil
+	}
+	d := c.Video.Duration
+	return &d
+}
+
+// Short reports whether the balance does not cover the quote.
+func (c *Check) Short() bool { return c.Quote != nil && int64(c.Quote.Credits) > c.Balance.Available }
+
+// Check validates in, probes its links (cached) and prices it for userID.
+// Problems are returned in Check.Fields; the error is only for failures of
+// our own (the database).
+func (s *Service) Check(ctx context.Context, userID int64, in Input) (*Check, error) {
+	c := &Check{Fields: apperr.FieldErrors{}}
+	s.parse(in, c)
+	s.probe(ctx, in, c)
+	// Price once a length is known: the member's, the video's, or both. A
+	// bad or unreadable video already has its message.
+	detected := c.detected()
+	_, durationBad := c.Fields[FieldDuration]
+	if c.Resolution != "" && !durationBad && (c.Requested != nil || detected != nil) {
+		if q, err := pricing.EstimateFor(c.Requested, detected, c.Resolution); err != nil {
+			addPricingError(c.Fields, err)
+		} else {
+			c.Quote = &q
+		}
+	}
+	bal, err := s.cfg.Store.Balance(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("balance: %w", err)
+	}
+	c.Balance = bal
+	c.After = bal.Available
+	if c.Quote != nil {
+		c.After -= int64(c.Quote.Credits)
+	}
+	return c, nil
+}
+
+// parse checks the fields that need no network.
+func (s *Service) parse(in Input, c *Check) {
+	fe := c.Fields
+	for _, f := range []struct{ field, val, what string }{
+		{FieldImage, in.ImageURL, "the character image"},
+		{FieldVideo, in.VideoURL, "the motion video"},
+	} {
+		if strings.TrimSpace(f.val) == "" {
+			fe.Add(f.field, "Enter the link to "+f.what+".")
+		}
+	}
+	if m, err := pricing.ParseMode(orDefault(in.Mode, string(pricing.DefaultMode))); err != nil {
+		fe.Add(FieldMode, "Choose animate or replace.")
+	} else {
+		c.Mode = m
+	}
+	if r, err := pricing.ParseResolution(orDefault(in.Resolution, string(pricing.DefaultResolution))); err != nil {
+		fe.Add(FieldResolution, "Choose 480p, 720p or 1080p.")
+	} else {
+		c.Resolution = r
+	}
+	if sec, ok, err := pricing.ParseSeconds(in.Duration); err != nil {
+		fe.Add(FieldDuration, sentence(err.Error()))
+	} else if ok {
+		if err := pricing.CheckRequested(sec); err != nil {
+			fe.Add(FieldDuration, sentence(err.Error()))
+		} else {
+			c.Requested = &sec
+		}
+	}
+	prompt := strings.TrimSpace(in.Prompt)
+	switch {
+	case !utf8.ValidString(prompt):
+		fe.Add(FieldPrompt, "The prompt contains characters that are not text.")
+	case utf8.RuneCountInString(prompt) > MaxPromptRunes:
+		fe.Add(FieldPrompt, fmt.Sprintf("Shorten the prompt to at most %d characters (it has %d).", MaxPromptRunes, utf8.RuneCountInString(prompt)))
+	case strings.IndexFunc(prompt, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
+		fe.Add(FieldPrompt, "The prompt contains control characters.")
+	default:
+		c.Prompt = prompt
+	}
+}
+
+// probe fetches the heads of both links (cached per URL), concurrently.
+func (s *Service) probe(ctx context.Context, in Input, c *Check) {
+	type imgRes struct {
+		info media.ImageInfo
+		err  error
+	}
+	var imgCh chan imgRes
+	if _, bad := c.Fields[FieldImage]; !bad {
+		imgCh = make(chan imgRes, 1)
+		go func() {
+			info, err := s.cfg.Probe.ProbeImage(ctx, strings.TrimSpace(in.ImageURL))
+			imgCh <- imgRes{info, err}
+		}()
+	}
+	if _, bad := c.Fields[FieldVideo]; !bad {
+		info, err := s.cfg.Probe.ProbeVideo(ctx, strings.TrimSpace(in.VideoURL))
+		switch {
+		case err == nil:
+			c.Video = &info
+		case errors.Is(err, media.ErrNoDuration):
+			// Readable enough to use, but its length is unknown: the member
+			// must say how long (the duration field says so if empty).
+			if c.Requested == nil {
+				c.Fields.Add(FieldDuration, sentence(err.Error()))
+			}
+		default:
+			c.Fields.Add(FieldVideo, mediaMessage(err))
+		}
+	}
+	if imgCh != nil {
+		r := <-imgCh
+		if r.err != nil {
+			c.Fields.Add(FieldImage, mediaMessage(r.err))
+		} else {
+			c.Image = &r.info
+		}
+	}
+}
+
+// Submit re-checks in from scratch (never trusting an earlier estimate), holds
+// the credits and writes the job in one transaction, then asks Akool. It
+// returns the job, which is queued, or rejected with Akool's reason (its
+// hold released), and whether this call created it: a resubmitted form
+// returns the job it created before and created == false.
+// Errors: *apperr.Invalid with field messages for bad input (nothing written
+// or held); an error wrapping apperr.ErrInsufficientCredits.
+func (s *Service) Submit(ctx context.Context, userID int64, in Input) (job db.Job, created bool, err error) {
+	key := strings.TrimSpace(in.IdempotencyKey)
+	if len(key) < 16 || len(key) > 64 {
+		return db.Job{}, false, apperr.Invalidf("This form is out of date. Reload the page and submit again.")
+	}
+	c, err := s.Check(ctx, userID, in)
+	if err != nil {
+		return db.Job{}, false, err
+	}
+	if c.Fields.Any() {
+		return db.Job{}, false, apperr.Fields(c.Fields)
+	}
+	if c.Quote == nil {
+		return db.Job{}, false, fmt.Errorf("check passed without a quote")
+	}
+	job, created, err = s.cfg.Store.CreateJobWithHold(ctx, db.NewJob{
+		UserID: userID, IdempotencyKey: key,
+		ImageURL: strings.TrimSpace(in.ImageURL), VideoURL: strings.TrimSpace(in.VideoURL),
+		Mode: string(c.Mode), Resolution: string(c.Resolution),
+		DurationRequested: c.Requested, DurationDetected: c.detected(),
+		BilledSeconds: c.Quote.Seconds, EstimateCredits: int64(c.Quote.Credits), Prompt: c.Prompt,
+	})
+	if err != nil || !created {
+		return job, false, err
+	}
+	job, err = s.send(ctx, job)
+	return job, err == nil, err
+}
+
+// send calls Akool for a job written as submitting. It is never retried:
+// Akool has no idempotency key, so a blind retry could charge twice. If the
+// process dies before the answer is recorded, start-up marks the job
+// interrupted and releases its hold.
+func (s *Service) send(ctx context.Context, job db.Job) (db.Job, error) {
+	// Detach from the request: a member closing the tab must not leave the
+	// job half-sent. The timeout still bounds it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SubmitTimeout)
+	defer cancel()
+	req := akool.CreateRequest{
+		Image: job.ImageURL, Video: job.VideoURL,
+		Resolution: job.Resolution, Mode: job.Mode, Prompt: job.Prompt,
+		WebhookURL: s.cfg.WebhookURL,
+	}
+	// Send the billed length explicitly so Akool bills what we quoted.
+	if job.BilledSeconds >= 1 {
+		req.Duration = math.Round(job.BilledSeconds*1000) / 1000
+	}
+	res, err := s.cfg.Akool.CreateCharacterSwap(ctx, req)
+	if err != nil {
+		msg := akool.UserMessage(err)
+		s.log.Warn("akool refused a job", "job_id", job.ID, "err", err)
+		if rerr := s.cfg.Store.RejectJob(ctx, job.ID, msg); rerr != nil {
+			return db.Job{}, fmt.Errorf("reject job %d after %v: %w", job.ID, err, rerr)
+		}
+		job.Status, job.ErrorMessage = db.JobRejected, msg
+		return job, nil
+	}
+	status := db.JobQueued
+	if res.Status == akool.StatusProcessing {
+		status = db.JobProcessing
+	}
+	if err := s.cfg.Store.MarkSubmitted(ctx, job.ID, res.ID, status); err != nil {
+		return db.Job{}, fmt.Errorf("record akool id %s for job %d: %w", res.ID, job.ID, err)
+	}
+	job.Status, job.AkoolID = status, res.ID
+	s.log.Info("job submitted", "job_id", job.ID, "akool_id", res.ID, "credits", job.EstimateCredits)
+	return job, nil
+}
+
+// Recover marks jobs left submitting by a crash as interrupted and releases
+// their holds. Call it once at start-up, before serving.
+func (s *Service) Recover(ctx context.Context) error {
+	jobs, err := s.cfg.Store.InterruptSubmitting(ctx)
+	if err != nil {
+		return fmt.Errorf("recover submitting jobs: %w", err)
+	}
+	for _, j := range jobs {
+		s.log.Warn("job interrupted by a restart; hold released", "job_id", j.ID, "user_id", j.UserID, "credits", j.EstimateCredits)
+	}
+	return nil
+}
+
+func addPricingError(fe apperr.FieldErrors, err error) {
+	var pe *pricing.Error
+	if errors.As(err, &pe) {
+		fe.Add(pe.Field, sentence(pe.Message))
+		return
+	}
+	fe.Add(FieldDuration, "The length of the video could not be priced.")
+}
+
+// mediaMessage is the user-safe message of a probe error.
+func mediaMessage(err error) string {
+	var me *media.Error
+	if errors.As(err, &me) {
+		return sentence(me.Message)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return "Checking this link took too long. Try again."
+	}
+	return "This link could not be checked. Try again."
+}
+
+// sentence capitalises msg and ends it with a period.
+func sentence(msg string) string {
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		return msg
+	}
+	r, n := utf8.DecodeRuneInString(msg)
+	msg = string(unicode.ToUpper(r)) + msg[n:]
+	if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") && !strings.HasSuffix(msg, "!") {
+		msg += "."
+	}
+	return msg
+}
+
+func orDefault(s, def string) string {
+	if strings.TrimSpace(s) == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,152 @@
+package views
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// JobForm is the New swap form: the member's values and inline errors.
+type JobForm struct {
+	ImageURL       string
+	VideoURL       string
+	Mode           string
+	Resolution     string
+	Duration       string
+	Prompt         string
+	IdempotencyKey string
+	Errors         map[string]string
+	Modes          []Option
+	Resolutions    []Option
+	// SampleLink is the "Use sample inputs" link (sandbox only), or "".
+	SampleLink string
+	Estimate   Estimate
+}
+
+// Option is one choice of a select or radio group.
+type Option struct {
+	Value       string
+	Label       string
+	Description string
+}
+
+// Estimate is the live estimate panel.
+type Estimate struct {
+	// Ready is true when a price is known.
+	Ready        bool
+	ImageURL     string // preview, shown when the image checked out
+	ImageSummary string // "PNG, 256×256"
+	VideoURL     string // preview, shown when the video checked out
+	VideoSummary string // "4.0 s, 320×240, avc1"
+	Detected     string // "4.0 s", or ""
+	Billed       string // "4 s"
+	Blocks       int
+	Rate         int
+	Resolution   string
+	Credits      int
+	Available    int64
+	After        int64
+	Short        bool // balance does not cover it
+	Problems     []string
+	// Fields carries the inline error for each field, swapped out-of-band
+	// next to its input while the member types.
+	Fields map[string]string
+	// OOB is true when the panel is an htmx response that also updates the
+	// inline field errors.
+	OOB bool
+}
+
+// JobFields lists the form's fields in order, for out-of-band error swaps.
+var JobFields = []string{"image_url", "video_url", "mode", "resolution", "duration", "prompt"}
+
+// JobPage is a job's page.
+type JobPage struct {
+	Job    JobView
+	Ledger []LedgerRow
+}
+
+// JobView is a job as members see it.
+type JobView struct {
+	ID              int64
+	Status          string // db state
+	StatusLabel     string
+	ImageURL        string
+	VideoURL        string
+	Mode            string
+	Resolution      string
+	Duration        string // requested, or "from the video"
+	Billed          string
+	EstimateCredits int64
+	ChargedCredits  string // "" until settled
+	Prompt          string
+	Error           string
+	Owner           string
+	CreatedAt       time.Time
+	FinishedAt      time.Time
+}
+
+// LedgerRow is one ledger entry.
+type LedgerRow struct {
+	At     time.Time
+	Kind   string
+	Amount int64
+	Note   string
+}
+
+// Signed formats a signed credit amount: "+30", "−20".
+func (r LedgerRow) Signed() string {
+	if r.Amount > 0 {
+		return "+" + strconv.FormatInt(r.Amount, 10)
+	}
+	return strings.Replace(strconv.FormatInt(r.Amount, 10), "-", "−", 1)
+}
+
+func (f JobForm) err(field string) string { return f.Errors[field] }
+
+func invalid(msg string) string {
+	if msg == "" {
+		return "false"
+	}
+	return "true"
+}
+
+func describedBy(field string, hint bool) string {
+	s := field + "-error"
+	if hint {
+		s = field + "-hint " + s
+	}
+	return s
+}
+
+// StatusClass is the badge class of a job state.
+func StatusClass(status string) string {
+	switch status {
+	case "succeeded":
+		return "badge badge-ok"
+	case "failed", "rejected", "interrupted":
+		return "badge badge-err"
+	case "queued", "submitting":
+		return "badge badge-wait"
+	}
+	return "badge badge-run"
+}
+
+func dateTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+}
+
+func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func itoa(n int) string      { return strconv.Itoa(n) }
+func i64(n int64) string     { return strconv.FormatInt(n, 10) }
+func jobURL(id int64) string { return "/jobs/" + i64(id) }
+
+func blocks(n int) string {
+	if n == 1 {
+		return "1 block of 5 s"
+	}
+	return strconv.Itoa(n) + " blocks of 5 s"
+}
