@@ -120,14 +120,16 @@ func TestEstimateFollowsResolutionAndDuration(t *testing.T) {
 		credits              string
 		after                string
 	}{
-		// The sample video is 4 s: one block.
-		{"480p", "", "5", "95"},
-		{"720p", "", "10", "90"},
-		{"1080p", "", "15", "85"},
+		// The sample video is 12 s: three blocks (Akool's own example).
+		{"480p", "", "15", "85"},
+		{"720p", "", "30", "70"},
+		{"1080p", "", "45", "55"},
 		// A shorter duration than the video bills the duration...
 		{"720p", "2", "10", "90"},
+		{"720p", "5", "10", "90"},
+		{"720p", "5.01", "20", "80"},
 		// ...and a longer one bills the video's length.
-		{"720p", "60", "10", "90"},
+		{"720p", "60", "30", "70"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.resolution+"/"+tt.duration, func(t *testing.T) {
@@ -233,8 +235,8 @@ func TestResubmitCreatesOneJob(t *testing.T) {
 	if n := len(app.sim.Jobs()); n != 1 {
 		t.Errorf("Akool got %d jobs, want 1", n)
 	}
-	if b := app.balance(u.ID); b.Held != 10 {
-		t.Errorf("held %d, want 10 (one hold)", b.Held)
+	if b := app.balance(u.ID); b.Held != 30 {
+		t.Errorf("held %d, want 30 (one hold)", b.Held)
 	}
 }
 
@@ -330,7 +332,7 @@ func TestSubmitEscapesWhatItEchoes(t *testing.T) {
 func TestSubmitWithoutEnoughCredits(t *testing.T) {
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 9)
-	res := c.submitJob(app.jobValues()) // 10 credits at 720p
+	res := c.submitJob(app.jobValues()) // 30 credits at 720p
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	if !strings.Contains(res.doc.Find(".flash-error").Text(), "balance of 9 credits does not cover") {
 		t.Errorf("flash = %q", res.doc.Find(".flash-error").Text())
@@ -385,7 +387,7 @@ func TestJobsAreScopedToTheirOwner(t *testing.T) {
 
 func TestFiftyConcurrentSubmitsNeverOverdraw(t *testing.T) {
 	app := newTestApp(t)
-	c, u := app.member("ana@example.com", 100) // covers exactly 10 jobs of 10 credits
+	c, u := app.member("ana@example.com", 300) // covers exactly 10 jobs of 30 credits
 	tok := c.csrf("/jobs/new")
 	var wg sync.WaitGroup
 	codes := make(chan int, 50)
@@ -415,8 +417,8 @@ func TestFiftyConcurrentSubmitsNeverOverdraw(t *testing.T) {
 		t.Errorf("statuses %v, want 10×303 and 40×422", count)
 	}
 	b := app.balance(u.ID)
-	if b.Available != 0 || b.Held != 100 {
-		t.Errorf("balance %+v, want 0 available, 100 held", b)
+	if b.Available != 0 || b.Held != 300 {
+		t.Errorf("balance %+v, want 0 available, 300 held", b)
 	}
 	if n := len(app.sim.Jobs()); n != 10 {
 		t.Errorf("Akool got %d jobs, want 10", n)

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -55,4 +58,98 @@ func TestBrowserSignInAndDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.SaveScreenshot(t, "dashboard-phone.png", png)
+}
+
+// waitText waits until the text of sel is want (htmx swaps are async).
+func waitText(sel, want string) chromedp.Action[chromedp.Void] {
+	js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); return !!el && el.textContent.trim() === %q; })()`, sel, want)
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for {
+			_, err := chromedp.Poll[bool](js, chromedp.WithPollingInterval(50*time.Millisecond))(ctx, t)
+			// A navigation replaces the page's JS context mid-poll: poll the new page.
+			if err == nil || !strings.Contains(err.Error(), "Cannot find context") || ctx.Err() != nil {
+				return err
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+func TestBrowserNewSwapEstimateAndSubmit(t *testing.T) {
+	ctx := browsertest.New(t)
+	dir := t.TempDir()
+	s := startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir})
+	if err := run(context.Background(), []string{"user", "grant", "--email", "admin@localhost", "--credits", "100"},
+		env(map[string]string{"SWAPDESK_DATA_DIR": dir}), nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	step, cancel := browsertest.Step(ctx, 60*time.Second)
+	defer cancel()
+	err := chromedp.Do(step,
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.SendKeys(chromedp.CSS("#email"), "admin@localhost"),
+		chromedp.SendKeys(chromedp.CSS("#password"), s.Password),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".account .name")),
+		chromedp.Navigate(s.URL+"/jobs/new"),
+		chromedp.Click(chromedp.CSS(`a[href="/jobs/new?sample=1"]`)),
+		// The sample video is 12 s: 3 blocks at 720p = 30 credits.
+		waitText("#estimate .stat", "30"),
+		waitText("#estimate dd strong", "70"),
+	)
+	if err != nil {
+		t.Fatalf("sample inputs and first estimate: %v", err)
+	}
+	// Switch resolution: the estimate follows without a reload.
+	err = chromedp.Do(step,
+		chromedp.Click(chromedp.CSS("#resolution")),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Evaluate[any](`(() => { const s = document.getElementById("resolution"); s.value = "1080p"; s.dispatchEvent(new Event("change", {bubbles: true})); })()`)(ctx, t)
+			return err
+		}),
+		waitText("#estimate .stat", "45"),
+		// Type a duration: 5 s is one block of 15 at 1080p.
+		chromedp.SendKeys(chromedp.CSS("#duration"), "5"),
+		waitText("#estimate .stat", "15"),
+		waitText("#estimate dd strong", "85"),
+		// A bad duration shows inline, next to the field.
+		chromedp.SendKeys(chromedp.CSS("#duration"), "00"),
+		waitText("#duration-error", "The duration must be at most 120 seconds."),
+	)
+	if err != nil {
+		t.Fatalf("estimate did not follow the form: %v", err)
+	}
+	png, _ := chromedp.Run(step, chromedp.FullScreenshot(100))
+	browsertest.SaveScreenshot(t, "new-swap.png", png)
+
+	// Fix the duration and submit: the job page shows it queued with the hold.
+	err = chromedp.Do(step,
+		// Select the field's text and type over it, as a person would.
+		chromedp.Focus(chromedp.CSS("#duration")),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Evaluate[any](`document.getElementById("duration").select()`)(ctx, t)
+			return err
+		}),
+		chromedp.SendKeys(chromedp.CSS("#duration"), "5"),
+		waitText("#estimate .stat", "15"),
+		chromedp.Click(chromedp.CSS(`#job-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".ledger")),
+	)
+	if err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	loc, _ := chromedp.Run(step, chromedp.Location())
+	if !strings.Contains(loc, "/jobs/") {
+		t.Errorf("after submit at %q, want a job page", loc)
+	}
+	badge, _ := chromedp.Run(step, chromedp.Text(chromedp.CSS(".page-head .badge")))
+	if badge != "Queued" && badge != "Processing" {
+		t.Errorf("job badge %q, want Queued", badge)
+	}
+	hold, _ := chromedp.Run(step, chromedp.Text(chromedp.CSS(".ledger td.num")))
+	if hold != "−15" {
+		t.Errorf("ledger hold %q, want −15", hold)
+	}
+	png, _ = chromedp.Run(step, chromedp.FullScreenshot(100))
+	browsertest.SaveScreenshot(t, "job-queued.png", png)
 }

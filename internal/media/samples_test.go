@@ -34,7 +34,7 @@ func TestSampleInputs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("motion.mp4: %v", err)
 	}
-	if want := (VideoInfo{Duration: 4, Width: 320, Height: 240, Codec: "avc1", Size: int64(len(mp4)), FastStart: true}); vid != want {
+	if want := (VideoInfo{Duration: 12, Width: 320, Height: 240, Codec: "avc1", Size: int64(len(mp4)), FastStart: true}); vid != want {
 		t.Errorf("motion.mp4 = %+v, want %+v", vid, want)
 	}
 	if len(png) > 16<<10 || len(mp4) > 64<<10 {
