@@ -30,7 +30,7 @@ const testPassword = "correct horse battery"
 
 // testApp is the real router over a real SQLite database in a temp dir.
 type testApp struct {
-	t     *testing.T
+	t     testing.TB
 	store *db.DB
 	accts *accounts.Service
 	srv   *httptest.Server
@@ -58,7 +58,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func newTestApp(t *testing.T) *testApp {
+func newTestApp(t testing.TB) *testApp {
 	t.Helper()
 	ctx := context.Background()
 	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "swapdesk.db"))
@@ -114,7 +114,7 @@ func (a *testApp) addUser(email, name string, admin bool) db.User {
 
 // client is a browser-like HTTP client: a cookie jar, no automatic redirects.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	app  *testApp
 	http *http.Client
 }
@@ -202,7 +202,7 @@ func (a *testApp) signedIn(email string, admin bool) *client {
 	return c
 }
 
-func wantStatus(t *testing.T, res *response, want int) {
+func wantStatus(t testing.TB, res *response, want int) {
 	t.Helper()
 	if res.StatusCode != want {
 		t.Fatalf("%s %s: got status %d, want %d\n%s", res.Request.Method, res.Request.URL.Path, res.StatusCode, want, snippet(res.body))

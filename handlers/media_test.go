@@ -28,7 +28,7 @@ type mediaServer struct {
 	hits map[string]int
 }
 
-func newMediaServer(t *testing.T) *mediaServer {
+func newMediaServer(t testing.TB) *mediaServer {
 	t.Helper()
 	png := mustRead(t, "../static/samples/character.png")
 	mp4 := mustRead(t, "../static/samples/motion.mp4")
@@ -96,7 +96,7 @@ func (ms *mediaServer) fetcher() *media.Fetcher {
 	})
 }
 
-func mustRead(t *testing.T, path string) []byte {
+func mustRead(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

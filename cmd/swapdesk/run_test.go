@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+
+	"swapdesk/db"
 )
 
 // env builds a getenv over m.
@@ -316,5 +318,38 @@ func TestCLIGrant(t *testing.T) {
 	}
 	if got, want := strings.TrimSpace(out.String()), "Granted 12 credits to mo@example.com; available now 42."; got != want {
 		t.Errorf("grant printed %q, want %q", got, want)
+	}
+}
+
+// A crash between the hold and Akool's answer leaves a job submitting; the
+// next start marks it interrupted and gives the credits back.
+func TestStartUpInterruptsJobsLeftSubmitting(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	store, err := db.Open(ctx, dbPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := store.CreateUser(ctx, "mo@example.com", "Mo", db.RoleMember, "x")
+	store.Grant(ctx, u.ID, 0, db.LedgerGrant, 50, "")
+	job, _, err := store.CreateJobWithHold(ctx, db.NewJob{UserID: u.ID, IdempotencyKey: "crashed-job-000000001",
+		ImageURL: "https://example.com/a.png", VideoURL: "https://example.com/b.mp4", Mode: "animate",
+		Resolution: "720p", BilledSeconds: 12, EstimateCredits: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+
+	startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir}).stop()
+
+	store, err = db.Open(ctx, dbPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	got, _ := store.JobByID(ctx, job.ID)
+	bal, _ := store.Balance(ctx, u.ID)
+	if got.Status != db.JobInterrupted || bal.Available != 50 || bal.Held != 0 {
+		t.Errorf("after restart: status %s, balance %+v; want interrupted and all 50 back", got.Status, bal)
 	}
 }
