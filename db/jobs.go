@@ -43,7 +43,27 @@ type Job struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	FinishedAt        time.Time
+
+	VideoDuration   float64 // Akool's reported length; 0 until known
+	NextPollAt      time.Time
+	PollAttempts    int
+	ArchiveState    string // "", pending, archived, archive_failed, expired
+	ArchivePath     string // relative to the media dir
+	ArchiveSHA256   string
+	ArchiveSize     int64
+	ArchiveAttempts int
+	NextArchiveAt   time.Time
+	ResultExpiresAt time.Time
+	DeletedAt       time.Time
 }
+
+// Archive states of succeeded jobs.
+const (
+	ArchivePending = "pending"
+	ArchiveDone    = "archived"
+	ArchiveFailed  = "archive_failed"
+	ArchiveExpired = "expired"
+)
 
 // Final reports whether the job will not change state again.
 func (j Job) Final() bool {
@@ -56,16 +76,20 @@ func (j Job) Final() bool {
 
 const jobColumns = `id, user_id, idempotency_key, status, image_url, video_url, mode, resolution,
 	duration_requested, duration_detected, billed_seconds, estimate_credits, charged_credits, prompt,
-	COALESCE(akool_id, ''), error_message, result_url, created_at, updated_at, finished_at`
+	COALESCE(akool_id, ''), error_message, result_url, created_at, updated_at, finished_at,
+	COALESCE(video_duration, 0), next_poll_at, poll_attempts, COALESCE(archive_state, ''), archive_path, archive_sha256,
+	archive_size, archive_attempts, next_archive_at, result_expires_at, deleted_at`
 
 func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	var j Job
 	var req, det sql.NullFloat64
-	var charged, finished sql.NullInt64
+	var charged, finished, nextPoll, nextArchive, expires, deleted sql.NullInt64
 	var created, updated int64
 	err := row.Scan(&j.ID, &j.UserID, &j.IdempotencyKey, &j.Status, &j.ImageURL, &j.VideoURL, &j.Mode, &j.Resolution,
 		&req, &det, &j.BilledSeconds, &j.EstimateCredits, &charged, &j.Prompt,
-		&j.AkoolID, &j.ErrorMessage, &j.ResultURL, &created, &updated, &finished)
+		&j.AkoolID, &j.ErrorMessage, &j.ResultURL, &created, &updated, &finished,
+		&j.VideoDuration, &nextPoll, &j.PollAttempts, &j.ArchiveState, &j.ArchivePath, &j.ArchiveSHA256,
+		&j.ArchiveSize, &j.ArchiveAttempts, &nextArchive, &expires, &deleted)
 	if err != nil {
 		return Job{}, mapErr(err)
 	}
@@ -79,6 +103,8 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 		j.ChargedCredits = &charged.Int64
 	}
 	j.CreatedAt, j.UpdatedAt, j.FinishedAt = fromMS(created), fromMS(updated), fromNullMS(finished)
+	j.NextPollAt, j.NextArchiveAt = fromNullMS(nextPoll), fromNullMS(nextArchive)
+	j.ResultExpiresAt, j.DeletedAt = fromNullMS(expires), fromNullMS(deleted)
 	return j, nil
 }
 
@@ -151,16 +177,23 @@ func (d *DB) CreateJobWithHold(ctx context.Context, n NewJob) (job Job, created 
 	return job, created, err
 }
 
-// MarkSubmitted records Akool's id for a submitting job and moves it to
-// status (queued or processing). It returns an error wrapping
-// apperr.ErrConflict when the job is no longer submitting.
-func (d *DB) MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string) error {
+// MarkSubmitted records Akool's id for a submitting job, moves it to status
+// (queued or processing) and schedules its first poll at firstPoll. It
+// returns an error wrapping apperr.ErrConflict when the job is no longer
+// submitting.
+func (d *DB) MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string, firstPoll time.Time) error {
 	if status != JobQueued && status != JobProcessing {
 		return fmt.Errorf("mark submitted: status %q", status)
 	}
-	res, err := d.sql.ExecContext(ctx, `UPDATE jobs SET akool_id = ?, status = ?, updated_at = ?
-		WHERE id = ? AND status = 'submitting'`, akoolID, status, ms(d.Now()), jobID)
-	return expectOne(res, err, "job is no longer submitting")
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		now := d.Now()
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET akool_id = ?, status = ?, updated_at = ?, next_poll_at = ?
+			WHERE id = ? AND status = 'submitting'`, akoolID, status, ms(now), ms(firstPoll), jobID)
+		if err := expectOne(res, err, "job is no longer submitting"); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, now, jobID, status, "submit", "Akool accepted the job ("+akoolID+")")
+	})
 }
 
 // RejectJob marks a submitting job rejected with a user-safe message and
@@ -174,8 +207,10 @@ func (d *DB) RejectJob(ctx context.Context, jobID int64, message string) error {
 		if err != nil {
 			return fmt.Errorf("reject job %d: %w", jobID, err)
 		}
-		_, err = releaseHold(ctx, tx, now, userID, jobID, "Akool refused the job")
-		return err
+		if _, err = releaseHold(ctx, tx, now, userID, jobID, "Akool refused the job"); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, now, jobID, JobRejected, "submit", message)
 	})
 }
 
@@ -208,6 +243,9 @@ func (d *DB) InterruptSubmitting(ctx context.Context) ([]Job, error) {
 			if _, err := releaseHold(ctx, tx, now, j.UserID, j.ID, "interrupted at start-up"); err != nil {
 				return err
 			}
+			if err := insertEvent(ctx, tx, now, j.ID, JobInterrupted, "system", "found at start-up; hold released"); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -216,12 +254,13 @@ func (d *DB) InterruptSubmitting(ctx context.Context) ([]Job, error) {
 
 // JobForViewer returns job id when viewerID owns it or is an admin, and an
 // error wrapping apperr.ErrNotFound otherwise (never revealing that another
-// member's job exists).
+// member's job exists) or when it was deleted.
 func (d *DB) JobForViewer(ctx context.Context, id, viewerID int64, admin bool) (Job, error) {
 	if admin {
-		return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+		return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ? AND deleted_at IS NULL`, id))
 	}
-	return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ? AND user_id = ?`, id, viewerID))
+	return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs
+		WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, id, viewerID))
 }
 
 // JobByID returns job id for internal use (no ownership check).
@@ -252,18 +291,5 @@ func expectOne(res sql.Result, err error, conflict string) error {
 
 // RecentJobs returns userID's newest jobs, newest first.
 func (d *DB) RecentJobs(ctx context.Context, userID int64, limit int) ([]Job, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return d.ListJobs(ctx, JobQuery{UserID: userID, Limit: limit})
 }

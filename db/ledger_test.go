@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
@@ -85,7 +86,7 @@ func TestRejectAndInterruptReleaseHolds(t *testing.T) {
 	a, _, _ := d.CreateJobWithHold(ctx, newJob(u.ID, "job-a-00000000000001", 30))
 	b, _, _ := d.CreateJobWithHold(ctx, newJob(u.ID, "job-b-00000000000001", 20))
 	c, _, _ := d.CreateJobWithHold(ctx, newJob(u.ID, "job-c-00000000000001", 10))
-	if err := d.MarkSubmitted(ctx, c.ID, "689174694b4dbdd4ab3d28c9", db.JobQueued); err != nil {
+	if err := d.MarkSubmitted(ctx, c.ID, "689174694b4dbdd4ab3d28c9", db.JobQueued, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.RejectJob(ctx, a.ID, "Akool refused"); err != nil {
@@ -102,7 +103,7 @@ func TestRejectAndInterruptReleaseHolds(t *testing.T) {
 	if bal.Available != 90 || bal.Held != 10 {
 		t.Errorf("balance %+v, want available 90 held 10 (only the queued job holds)", bal)
 	}
-	if err := d.MarkSubmitted(ctx, b.ID, "x", db.JobQueued); !errors.Is(err, apperr.ErrConflict) {
+	if err := d.MarkSubmitted(ctx, b.ID, "x", db.JobQueued, time.Now()); !errors.Is(err, apperr.ErrConflict) {
 		t.Errorf("submitting an interrupted job: %v, want ErrConflict", err)
 	}
 }

@@ -30,7 +30,9 @@ type jobStore interface {
 	JobForViewer(ctx context.Context, id, viewerID int64, admin bool) (db.Job, error)
 	LedgerForJob(ctx context.Context, jobID int64) ([]db.LedgerEntry, error)
 	Balance(ctx context.Context, userID int64) (db.Balance, error)
-	RecentJobs(ctx context.Context, userID int64, limit int) ([]db.Job, error)
+	ListJobs(ctx context.Context, q db.JobQuery) ([]db.Job, error)
+	JobEvents(ctx context.Context, jobID int64) ([]db.JobEvent, error)
+	DeleteJob(ctx context.Context, id, userID int64) (db.Job, error)
 }
 
 // jobInput is the job form as posted; it binds nothing else.
@@ -193,31 +195,53 @@ func (s *Server) createJob(c echo.Context) error {
 
 // showJob is a job's page. Members see their own jobs; admins see all.
 func (s *Server) showJob(c echo.Context) error {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return apperr.ErrNotFound
-	}
-	u := currentUser(c)
-	ctx := c.Request().Context()
-	job, err := s.cfg.JobStore.JobForViewer(ctx, id, u.ID, u.IsAdmin())
+	job, err := s.viewableJob(c)
 	if err != nil {
 		return err
 	}
+	u := currentUser(c)
+	ctx := c.Request().Context()
 	entries, err := s.cfg.JobStore.LedgerForJob(ctx, job.ID)
 	if err != nil {
 		return err
 	}
-	m := views.JobPage{Job: jobView(job)}
+	events, err := s.cfg.JobStore.JobEvents(ctx, job.ID)
+	if err != nil {
+		return err
+	}
+	m := views.JobPage{Job: jobView(job), Card: s.card(c, job, true)}
 	if job.UserID != u.ID {
-		owner, err := s.cfg.Users.UserByID(ctx, job.UserID)
-		if err == nil {
+		if owner, err := s.cfg.Users.UserByID(ctx, job.UserID); err == nil {
 			m.Job.Owner = owner.Name
 		}
+	}
+	m.History = append(m.History, views.JobEventRow{At: job.CreatedAt, Label: "Submitted"})
+	for _, e := range events {
+		m.History = append(m.History, views.JobEventRow{At: e.At, Label: eventLabel(e.Status), Detail: e.Detail})
 	}
 	for _, e := range entries {
 		m.Ledger = append(m.Ledger, views.LedgerRow{At: e.CreatedAt, Kind: e.Kind, Amount: e.Amount, Note: e.Note})
 	}
 	return render(c, http.StatusOK, views.JobDetailPage(s.page(c, fmt.Sprintf("Swap #%d", job.ID), views.NavJobs), m))
+}
+
+func eventLabel(status string) string {
+	if l, ok := statusLabels[status]; ok {
+		return l
+	}
+	switch status {
+	case db.ArchiveDone:
+		return "Saved to the gallery"
+	case db.ArchiveExpired:
+		return "Akool's copy expired"
+	case db.ArchiveFailed:
+		return "Could not be saved"
+	case "archive_retry":
+		return "Saving failed, will retry"
+	case "deleted":
+		return "Deleted"
+	}
+	return status
 }
 
 var statusLabels = map[string]string{

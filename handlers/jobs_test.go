@@ -188,7 +188,7 @@ func TestSubmitQueuesJobAndHoldsCredits(t *testing.T) {
 	loc := res.Header.Get("Location")
 	page := c.get(loc)
 	wantStatus(t, page, http.StatusOK)
-	if got := page.doc.Find(".page-head .badge").Text(); got != "Queued" {
+	if got := page.doc.Find(".job-card .badge").Text(); got != "Queued" {
 		t.Errorf("status badge %q, want Queued", got)
 	}
 	if !strings.Contains(page.doc.Find(".flash").Text(), "15 credits are held") {
@@ -352,7 +352,7 @@ func TestAkoolRejectionReleasesHold(t *testing.T) {
 	res := c.submitJob(app.jobValues())
 	wantStatus(t, res, http.StatusSeeOther)
 	page := c.get(res.Header.Get("Location"))
-	if got := page.doc.Find(".page-head .badge").Text(); got != "Not accepted" {
+	if got := page.doc.Find(".job-card .badge").Text(); got != "Not accepted" {
 		t.Errorf("badge %q, want Not accepted", got)
 	}
 	if !strings.Contains(page.doc.Find(".flash-error").First().Text(), "credits were returned") {

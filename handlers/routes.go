@@ -23,6 +23,7 @@ func (s *Server) routes() {
 	// Machine routes: no session, no CSRF.
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))
+	e.POST("/webhooks/akool", s.webhook)
 	e.GET(static.Prefix+"*", echo.WrapHandler(s.cfg.Assets))
 	if s.cfg.SandboxAPI != nil {
 		e.Any("/sandbox/akool/*", echo.WrapHandler(s.cfg.SandboxAPI))
@@ -39,7 +40,11 @@ func (s *Server) routes() {
 	member.GET("/jobs/new", s.newJob)
 	member.POST("/jobs/estimate", s.estimate)
 	member.POST("/jobs", s.createJob)
+	member.GET("/jobs", s.listJobs)
 	member.GET("/jobs/:id", s.showJob)
+	member.GET("/jobs/:id/card", s.jobCard)
+	member.POST("/jobs/:id/delete", s.deleteJob)
+	member.GET("/media/:id", s.media)
 
 	admin := member.Group("/admin", s.requireAdmin)
 	admin.GET("/users", s.adminUsers)

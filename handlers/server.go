@@ -37,6 +37,11 @@ type directory interface {
 	ListUsers(ctx context.Context) ([]db.User, error)
 }
 
+// webhookReceiver applies Akool's webhooks.
+type webhookReceiver interface {
+	HandleWebhook(ctx context.Context, body []byte) error
+}
+
 // pinger checks the database for /healthz.
 type pinger interface {
 	Ping(ctx context.Context) error
@@ -52,6 +57,9 @@ type Config struct {
 	Directory  directory
 	Jobs       jobService
 	JobStore   jobStore
+	Webhooks   webhookReceiver
+	// MediaDir holds archived videos (DATA_DIR/media).
+	MediaDir string
 	Health     pinger
 	Assets     *static.Assets
 	SessionKey []byte

@@ -24,9 +24,33 @@
   document.addEventListener("input", function (ev) {
     if (ev.target.hasAttribute && ev.target.hasAttribute("data-count")) updateCount(ev.target);
   });
+  // The page title counts the running jobs on the page: "(2) Jobs · Swapdesk".
+  var baseTitle = document.title;
+  function updateTitle() {
+    var n = document.querySelectorAll('.job-card[data-final="false"]').length;
+    document.title = n > 0 ? "(" + n + ") " + baseTitle : baseTitle;
+  }
+
+  // Disable a form's submit button once submitted (the server also
+  // deduplicates by the form's one-time token).
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!ev.defaultPrevented && form.hasAttribute && form.hasAttribute("data-once")) {
+      setTimeout(function () {
+        form.querySelectorAll('button[type="submit"]').forEach(function (b) { b.disabled = true; });
+      }, 0);
+    }
+  });
+
   function init(root) {
     root.querySelectorAll("[data-count]").forEach(updateCount);
+    updateTitle();
   }
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:load", function (ev) { init(ev.target); });
+  document.addEventListener("htmx:afterSettle", updateTitle);
+  // Back/forward cache restores a page with a stale disabled button.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-once] button[disabled]").forEach(function (b) { b.disabled = false; });
+  });
 })();

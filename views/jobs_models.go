@@ -61,8 +61,10 @@ var JobFields = []string{"image_url", "video_url", "mode", "resolution", "durati
 
 // JobPage is a job's page.
 type JobPage struct {
-	Job    JobView
-	Ledger []LedgerRow
+	Job     JobView
+	Card    JobCard
+	Ledger  []LedgerRow
+	History []JobEventRow
 }
 
 // JobView is a job as members see it.
@@ -149,4 +151,60 @@ func blocks(n int) string {
 		return "1 block of 5 s"
 	}
 	return strconv.Itoa(n) + " blocks of 5 s"
+}
+
+// JobCard is a job's live card. Cards that are not final poll
+// /jobs/:id/card every 2 s and replace themselves.
+type JobCard struct {
+	ID          int64
+	Status      string
+	StatusLabel string
+	Summary     string // "720p · animate · 12 s"
+	ImageURL    string
+	Elapsed     string // "1 min 20 s" running, or how long it took
+	Final       bool
+	// JustFinished is set when a poll finds the job final: the card says so.
+	JustFinished bool
+	Credits      string // "30 credits held" / "30 credits charged" / "nothing charged"
+	Error        string
+	// PlayURL is our archived copy (/media/:id), or Akool's URL until then.
+	PlayURL  string
+	Archived bool
+	// ExpiresIn is shown on Akool's URL before it is archived ("in 6 days").
+	ExpiresIn    string
+	ArchiveNote  string // "Archiving…", "Akool's copy expired before it was archived"
+	Owner        string // shown to admins on others' jobs
+	Full         bool   // the job page's card: player and actions
+	CanDelete    bool
+	RerunURL     string
+	DownloadURL  string
+	CreatedAt    time.Time
+	CSRF         string // for the delete form
+}
+
+// PollURL is the card's refresh URL.
+func (c JobCard) PollURL() string {
+	u := "/jobs/" + i64(c.ID) + "/card"
+	if c.Full {
+		u += "?full=1"
+	}
+	return u
+}
+
+// JobsPage is the jobs list.
+type JobsPage struct {
+	Cards []JobCard
+	// NextURL is the next (older) page, or "".
+	NextURL string
+	// Members is the admin's member filter; empty for members.
+	Members  []Option
+	MemberID string
+	Admin    bool
+}
+
+// JobEventRow is one line of a job's history.
+type JobEventRow struct {
+	At     time.Time
+	Label  string
+	Detail string
 }

@@ -142,7 +142,7 @@ func TestBrowserNewSwapEstimateAndSubmit(t *testing.T) {
 	if !strings.Contains(loc, "/jobs/") {
 		t.Errorf("after submit at %q, want a job page", loc)
 	}
-	badge, _ := chromedp.Run(step, chromedp.Text(chromedp.CSS(".page-head .badge")))
+	badge, _ := chromedp.Run(step, chromedp.Text(chromedp.CSS(".job-card .badge")))
 	if badge != "Queued" && badge != "Processing" {
 		t.Errorf("job badge %q, want Queued", badge)
 	}

@@ -12,7 +12,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -89,7 +92,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	akoolCfg := akool.Config{BaseURL: cfg.AkoolBaseURL, APIKey: cfg.AkoolAPIKey, Logger: log.With("component", "akool")}
 	var sim *akoolsim.Sim
 	if sandbox {
-		sim, akoolCfg.APIKey = newEmbeddedSandbox(loopback, log)
+		sim, akoolCfg.APIKey = newEmbeddedSandbox(loopback, cfg.DataDir, log)
 		defer sim.Close()
 		akoolCfg.BaseURL = loopback + SandboxPrefix
 	}
@@ -102,14 +105,55 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if sandbox && !cfg.AllowPrivateURLs {
 		prober = newSampleProber(prober, portOf(ln.Addr()))
 	}
-	webhookURL := ""
-	if cfg.PublicURL != "" {
+	// Webhooks reach us at the public URL; the embedded sandbox calls our
+	// loopback address. Without either, polling alone tracks jobs.
+	webhookURL, clientID, clientSecret := "", cfg.AkoolClientID, cfg.AkoolAPIKey
+	switch {
+	case cfg.PublicURL != "":
 		webhookURL = cfg.PublicURL + "/webhooks/akool"
+	case sandbox:
+		webhookURL = loopback + "/webhooks/akool"
+	}
+	if sandbox {
+		_, clientID, clientSecret = sim.Credentials()
+	}
+	if webhookURL != "" && clientID == "" {
+		log.Warn("AKOOL_CLIENT_ID is not set: webhooks cannot be verified and will be refused; polling tracks jobs")
+		webhookURL = ""
 	}
 	jobSvc := jobs.New(jobs.Config{Store: store, Probe: prober, Akool: client, Log: log.With("component", "jobs"), WebhookURL: webhookURL})
 	if err := jobSvc.Recover(ctx); err != nil {
 		return err
 	}
+
+	mediaDir := filepath.Join(cfg.DataDir, "media")
+	if err := os.MkdirAll(mediaDir, 0o750); err != nil {
+		return usagef("SWAPDESK_DATA_DIR: cannot create %s: %v", mediaDir, unwrapPathErr(err))
+	}
+	const downloadTimeout = 30 * time.Minute
+	var opener jobs.Opener = media.NewFetcher(media.Options{AllowPrivate: cfg.AllowPrivateURLs, Timeout: downloadTimeout})
+	if sandbox && !cfg.AllowPrivateURLs {
+		opener = newSandboxOpener(opener, portOf(ln.Addr()), downloadTimeout)
+	}
+	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Open: opener, Dir: mediaDir, Log: log.With("component", "archiver")})
+	pollBase, pollMax := 5*time.Second, 60*time.Second
+	if webhookURL != "" && !sandbox {
+		// Webhooks do the work; polling is only the safety net.
+		pollBase, pollMax = 20*time.Second, 5*time.Minute
+	}
+	tracker := jobs.NewTracker(jobs.TrackerConfig{
+		Store: store, Akool: client, Log: log.With("component", "tracker"),
+		ClientID: clientID, ClientSecret: clientSecret, PollBase: pollBase, PollMax: pollMax,
+		OnSettled: func(db.Job) { archiver.Kick() },
+	})
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	var background sync.WaitGroup
+	background.Go(func() { tracker.Run(bgCtx) })
+	background.Go(func() { archiver.Run(bgCtx) })
+	defer func() {
+		stopBackground()
+		background.Wait()
+	}()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -122,6 +166,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Health:        store,
 		Jobs:          jobSvc,
 		JobStore:      store,
+		Webhooks:      tracker,
+		MediaDir:      mediaDir,
 		Assets:        assets,
 		SessionKey:    sessionKey,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),

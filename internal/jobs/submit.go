@@ -38,7 +38,7 @@ const (
 type Store interface {
 	Balance(ctx context.Context, userID int64) (db.Balance, error)
 	CreateJobWithHold(ctx context.Context, n db.NewJob) (db.Job, bool, error)
-	MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string) error
+	MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string, firstPoll time.Time) error
 	RejectJob(ctx context.Context, jobID int64, message string) error
 	InterruptSubmitting(ctx context.Context) ([]db.Job, error)
 }
@@ -65,6 +65,11 @@ type Config struct {
 	WebhookURL string
 	// SubmitTimeout bounds the create call to Akool (default 45 s).
 	SubmitTimeout time.Duration
+	// FirstPoll is how long after submission the tracker first asks Akool
+	// (default 5 s).
+	FirstPoll time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
 // Service submits and estimates jobs.
@@ -80,6 +85,12 @@ func New(cfg Config) *Service {
 	}
 	if cfg.SubmitTimeout == 0 {
 		cfg.SubmitTimeout = 45 * time.Second
+	}
+	if cfg.FirstPoll == 0 {
+		cfg.FirstPoll = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Service{cfg: cfg, log: cfg.Log}
 }
@@ -304,7 +315,7 @@ func (s *Service) send(ctx context.Context, job db.Job) (db.Job, error) {
 	if res.Status == akool.StatusProcessing {
 		status = db.JobProcessing
 	}
-	if err := s.cfg.Store.MarkSubmitted(ctx, job.ID, res.ID, status); err != nil {
+	if err := s.cfg.Store.MarkSubmitted(ctx, job.ID, res.ID, status, s.cfg.Now().Add(s.cfg.FirstPoll)); err != nil {
 		return db.Job{}, fmt.Errorf("record akool id %s for job %d: %w", res.ID, job.ID, err)
 	}
 	job.Status, job.AkoolID = status, res.ID

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"swapdesk/internal/jobs"
+	"swapdesk/internal/media"
+)
+
+// sandboxOpener lets the archiver download results from the embedded
+// sandbox, which serves them on this server's loopback address, while every
+// other URL goes through the normal fetcher and its address rule. It only
+// ever contacts 127.0.0.1 on our own port, under the sandbox's results path.
+type sandboxOpener struct {
+	remote, local jobs.Opener
+	port          string
+}
+
+func newSandboxOpener(remote jobs.Opener, port string, timeout time.Duration) *sandboxOpener {
+	local := media.NewFetcher(media.Options{AllowPrivate: true, MaxRedirects: -1, Timeout: timeout})
+	return &sandboxOpener{remote: remote, local: local, port: port}
+}
+
+func (o *sandboxOpener) Open(ctx context.Context, raw string, maxBytes int64) (*media.Response, error) {
+	u, err := url.Parse(raw)
+	if err == nil && u.Scheme == "http" && u.User == nil && u.Port() == o.port &&
+		strings.HasPrefix(u.Path, SandboxPrefix+"/results/") && !strings.Contains(u.Path, "..") {
+		return o.local.Open(ctx, "http://"+net.JoinHostPort("127.0.0.1", o.port)+u.Path, maxBytes)
+	}
+	return o.remote.Open(ctx, raw, maxBytes)
+}

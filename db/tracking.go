@@ -1,0 +1,328 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"swapdesk/internal/apperr"
+)
+
+// Event sources for job_events.
+const (
+	SourceWebhook = "webhook"
+	SourcePoll    = "poll"
+	SourceArchive = "archive"
+	SourceSystem  = "system"
+	SourceMember  = "member"
+)
+
+// JobEvent is one line of a job's status history.
+type JobEvent struct {
+	At     time.Time
+	Status string
+	Source string
+	Detail string
+}
+
+func insertEvent(ctx context.Context, q queryer, now time.Time, jobID int64, status, source, detail string) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO job_events (job_id, at, status, source, detail) VALUES (?, ?, ?, ?, ?)`,
+		jobID, ms(now), status, source, detail)
+	return err
+}
+
+// JobEvents returns jobID's history, oldest first.
+func (d *DB) JobEvents(ctx context.Context, jobID int64) ([]JobEvent, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT at, status, source, detail FROM job_events WHERE job_id = ? ORDER BY id`, jobID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []JobEvent
+	for rows.Next() {
+		var e JobEvent
+		var at int64
+		if err := rows.Scan(&at, &e.Status, &e.Source, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Update is what Akool reported about a job, by webhook or poll.
+type Update struct {
+	Status        string // JobQueued, JobProcessing, JobSucceeded or JobFailed
+	Source        string // SourceWebhook, SourcePoll or SourceSystem
+	ResultURL     string
+	VideoDuration float64
+	// Charged is Akool's deduction_credit; nil when Akool omitted it, in
+	// which case the estimate is charged.
+	Charged    *int64
+	FailReason string
+	// ExpiresAt is when Akool deletes the result (completion + 7 days).
+	ExpiresAt time.Time
+}
+
+func rank(status string) int {
+	switch status {
+	case JobSubmitting:
+		return 0
+	case JobQueued:
+		return 1
+	case JobProcessing:
+		return 2
+	}
+	return 3
+}
+
+// ApplyUpdate moves job id forward to u.Status and settles it exactly once,
+// in one transaction: on success the whole hold is released and Akool's
+// charge (or the estimate) is charged; on failure the hold is released. An
+// update that would move the job backwards, repeat its state, or touch a
+// final job changes nothing and returns applied == false. It returns the job
+// as it is after the call.
+func (d *DB) ApplyUpdate(ctx context.Context, id int64, u Update) (job Job, applied bool, err error) {
+	if rank(u.Status) == 0 || (u.Status != JobQueued && u.Status != JobProcessing && u.Status != JobSucceeded && u.Status != JobFailed) {
+		return Job{}, false, fmt.Errorf("apply update: status %q", u.Status)
+	}
+	err = d.tx(ctx, func(tx *sql.Tx) error {
+		j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+		if err != nil {
+			return err
+		}
+		job = j
+		if j.Final() || j.Status == JobSubmitting || rank(u.Status) <= rank(j.Status) {
+			return nil
+		}
+		now := d.Now()
+		switch u.Status {
+		case JobQueued, JobProcessing:
+			_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, updated_at = ? WHERE id = ?`, u.Status, ms(now), id)
+			if err != nil {
+				return err
+			}
+			if err := insertEvent(ctx, tx, now, id, u.Status, u.Source, ""); err != nil {
+				return err
+			}
+		case JobSucceeded:
+			charged := j.EstimateCredits
+			if u.Charged != nil && *u.Charged >= 0 {
+				charged = *u.Charged
+			}
+			expires := u.ExpiresAt
+			if expires.IsZero() {
+				expires = now.Add(7 * 24 * time.Hour)
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'succeeded', updated_at = ?, finished_at = ?,
+					result_url = ?, video_duration = ?, charged_credits = ?, archive_state = 'pending',
+					next_archive_at = ?, result_expires_at = ?, next_poll_at = NULL
+				WHERE id = ?`, ms(now), ms(now), u.ResultURL, u.VideoDuration, charged, ms(now), ms(expires), id)
+			if err != nil {
+				return err
+			}
+			if _, err := releaseHold(ctx, tx, now, j.UserID, id, "job finished"); err != nil {
+				return err
+			}
+			if charged > 0 {
+				if _, err := insertLedger(ctx, tx, now, LedgerEntry{UserID: j.UserID, Kind: LedgerCharge, Amount: -charged,
+					JobID: id, Note: "charged by Akool"}); err != nil {
+					return err
+				}
+			}
+			detail := fmt.Sprintf("charged %d credits", charged)
+			if err := insertEvent(ctx, tx, now, id, JobSucceeded, u.Source, detail); err != nil {
+				return err
+			}
+		case JobFailed:
+			reason := u.FailReason
+			if reason == "" {
+				reason = "Akool could not make this video."
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'failed', updated_at = ?, finished_at = ?,
+					error_message = ?, charged_credits = 0, next_poll_at = NULL
+				WHERE id = ?`, ms(now), ms(now), reason, id)
+			if err != nil {
+				return err
+			}
+			if _, err := releaseHold(ctx, tx, now, j.UserID, id, "job failed; nothing charged"); err != nil {
+				return err
+			}
+			if err := insertEvent(ctx, tx, now, id, JobFailed, u.Source, reason); err != nil {
+				return err
+			}
+		}
+		applied = true
+		job, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+		return err
+	})
+	return job, applied, err
+}
+
+// JobByAkoolID returns the job Akool knows as akoolID, or an error wrapping
+// apperr.ErrNotFound.
+func (d *DB) JobByAkoolID(ctx context.Context, akoolID string) (Job, error) {
+	return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE akool_id = ?`, akoolID))
+}
+
+// DueForPoll returns up to limit open jobs whose next poll is due at now,
+// most overdue first.
+func (d *DB) DueForPoll(ctx context.Context, now time.Time, limit int) ([]Job, error) {
+	return d.jobsWhere(ctx, `status IN ('queued', 'processing') AND next_poll_at <= ? ORDER BY next_poll_at LIMIT ?`, ms(now), limit)
+}
+
+// SchedulePoll sets when job id is polled next and how many polls it has
+// had. Final jobs are left alone.
+func (d *DB) SchedulePoll(ctx context.Context, id int64, at time.Time, attempts int) error {
+	_, err := d.sql.ExecContext(ctx, `UPDATE jobs SET next_poll_at = ?, poll_attempts = ?
+		WHERE id = ? AND status IN ('queued', 'processing')`, ms(at), attempts, id)
+	return mapErr(err)
+}
+
+// DueForArchive returns up to limit succeeded jobs whose archive attempt is
+// due at now.
+func (d *DB) DueForArchive(ctx context.Context, now time.Time, limit int) ([]Job, error) {
+	return d.jobsWhere(ctx, `archive_state = 'pending' AND next_archive_at <= ? ORDER BY next_archive_at LIMIT ?`, ms(now), limit)
+}
+
+// ScheduleArchive records a failed archive attempt and when to try again.
+func (d *DB) ScheduleArchive(ctx context.Context, id int64, at time.Time, attempts int, detail string) error {
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET next_archive_at = ?, archive_attempts = ?
+			WHERE id = ? AND archive_state = 'pending'`, ms(at), attempts, id)
+		if err := expectOne(res, err, "job is not waiting to be archived"); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, d.Now(), id, "archive_retry", SourceArchive, detail)
+	})
+}
+
+// MarkArchived records the archived copy of job id: its path (relative to
+// the media dir), SHA-256 and size.
+func (d *DB) MarkArchived(ctx context.Context, id int64, path, sha256 string, size int64) error {
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET archive_state = 'archived', archive_path = ?, archive_sha256 = ?,
+				archive_size = ?, next_archive_at = NULL
+			WHERE id = ? AND archive_state = 'pending'`, path, sha256, size, id)
+		if err := expectOne(res, err, "job is not waiting to be archived"); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, d.Now(), id, ArchiveDone, SourceArchive, fmt.Sprintf("%d bytes, sha256 %s", size, sha256))
+	})
+}
+
+// EndArchive gives up archiving job id with state ArchiveExpired (Akool's
+// URL died first) or ArchiveFailed (the result cannot be archived).
+func (d *DB) EndArchive(ctx context.Context, id int64, state, detail string) error {
+	if state != ArchiveExpired && state != ArchiveFailed {
+		return fmt.Errorf("end archive: state %q", state)
+	}
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET archive_state = ?, next_archive_at = NULL
+			WHERE id = ? AND archive_state = 'pending'`, state, id)
+		if err := expectOne(res, err, "job is not waiting to be archived"); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, d.Now(), id, state, SourceArchive, detail)
+	})
+}
+
+// WebhookRecord is a received webhook, stored as it came.
+type WebhookRecord struct {
+	AkoolID  string
+	Status   int
+	Verified bool
+	Outcome  string
+	Body     string
+}
+
+// RecordWebhook stores a received webhook.
+func (d *DB) RecordWebhook(ctx context.Context, w WebhookRecord) error {
+	verified := 0
+	if w.Verified {
+		verified = 1
+	}
+	_, err := d.sql.ExecContext(ctx, `INSERT INTO webhook_events (received_at, akool_id, status, verified, outcome, body)
+		VALUES (?, ?, ?, ?, ?, ?)`, ms(d.Now()), w.AkoolID, w.Status, verified, w.Outcome, w.Body)
+	return mapErr(err)
+}
+
+// CountWebhooks returns how many webhooks were stored (for tests and ops).
+func (d *DB) CountWebhooks(ctx context.Context) (int, error) {
+	var n int
+	err := d.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_events`).Scan(&n)
+	return n, err
+}
+
+// JobQuery selects a page of jobs, newest first.
+type JobQuery struct {
+	UserID int64 // 0 for every member's (admins)
+	Before int64 // keyset: only jobs with id < Before; 0 for the first page
+	Limit  int
+}
+
+// ListJobs returns one page of jobs (not deleted), newest first.
+func (d *DB) ListJobs(ctx context.Context, q JobQuery) ([]Job, error) {
+	before := q.Before
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	if q.UserID != 0 {
+		return d.jobsWhere(ctx, `user_id = ? AND id < ? AND deleted_at IS NULL ORDER BY id DESC LIMIT ?`, q.UserID, before, q.Limit)
+	}
+	return d.jobsWhere(ctx, `id < ? AND deleted_at IS NULL ORDER BY id DESC LIMIT ?`, before, q.Limit)
+}
+
+// CountRunning returns how many of userID's jobs are not final yet.
+func (d *DB) CountRunning(ctx context.Context, userID int64) (int, error) {
+	var n int
+	err := d.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs
+		WHERE user_id = ? AND status IN ('submitting', 'queued', 'processing') AND deleted_at IS NULL`, userID).Scan(&n)
+	return n, err
+}
+
+// DeleteJob hides a final job of userID's (soft delete: the ledger keeps
+// its lines) and returns it so the caller can remove its archive file. It
+// returns an error wrapping apperr.ErrNotFound for no such job and
+// apperr.ErrConflict for a job that is still running.
+func (d *DB) DeleteJob(ctx context.Context, id, userID int64) (Job, error) {
+	var job Job
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs
+			WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, id, userID))
+		if err != nil {
+			return err
+		}
+		if !j.Final() {
+			return fmt.Errorf("%w: job %d is still running", apperr.ErrConflict, id)
+		}
+		now := d.Now()
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET deleted_at = ?, updated_at = ?,
+				archive_state = CASE WHEN archive_state = 'pending' THEN 'archive_failed' ELSE archive_state END
+			WHERE id = ?`, ms(now), ms(now), id); err != nil {
+			return err
+		}
+		job = j
+		return insertEvent(ctx, tx, now, id, "deleted", SourceMember, "")
+	})
+	return job, err
+}
+
+func (d *DB) jobsWhere(ctx context.Context, where string, args ...any) ([]Job, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}

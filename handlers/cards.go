@@ -1,0 +1,221 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"swapdesk/db"
+	"swapdesk/internal/apperr"
+	"swapdesk/views"
+)
+
+// jobsPerPage is the size of one page of /jobs.
+const jobsPerPage = 20
+
+// listJobs is /jobs: the member's own jobs, or everyone's for admins (with a
+// member filter), newest first, keyset-paginated by id.
+func (s *Server) listJobs(c echo.Context) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	q := db.JobQuery{UserID: u.ID, Limit: jobsPerPage + 1}
+	if before, err := strconv.ParseInt(c.QueryParam("before"), 10, 64); err == nil && before > 0 {
+		q.Before = before
+	}
+	m := views.JobsPage{Admin: u.IsAdmin()}
+	names := map[int64]string{}
+	if u.IsAdmin() {
+		q.UserID = 0
+		if id, err := strconv.ParseInt(c.QueryParam("member"), 10, 64); err == nil && id > 0 {
+			q.UserID = id
+			m.MemberID = strconv.FormatInt(id, 10)
+		}
+		users, err := s.cfg.Directory.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		for _, x := range users {
+			names[x.ID] = x.Name
+			m.Members = append(m.Members, views.Option{Value: strconv.FormatInt(x.ID, 10), Label: x.Name + " <" + x.Email + ">"})
+		}
+	}
+	jobs, err := s.cfg.JobStore.ListJobs(ctx, q)
+	if err != nil {
+		return err
+	}
+	if len(jobs) > jobsPerPage {
+		jobs = jobs[:jobsPerPage]
+		next := url.Values{"before": {strconv.FormatInt(jobs[len(jobs)-1].ID, 10)}}
+		if m.MemberID != "" {
+			next.Set("member", m.MemberID)
+		}
+		m.NextURL = "/jobs?" + next.Encode()
+	}
+	for _, j := range jobs {
+		card := s.card(c, j, false)
+		if j.UserID != u.ID {
+			card.Owner = names[j.UserID]
+		}
+		m.Cards = append(m.Cards, card)
+	}
+	return render(c, http.StatusOK, views.JobsListPage(s.page(c, "Jobs", views.NavJobs), m))
+}
+
+// jobCard answers a card's poll with one indexed query and no Akool call.
+// A finished job's card carries no trigger, and the answer is 286 (htmx's
+// "stop polling"), so polling ends either way.
+func (s *Server) jobCard(c echo.Context) error {
+	job, err := s.viewableJob(c)
+	if err != nil {
+		return err
+	}
+	card := s.card(c, job, c.QueryParam("full") == "1")
+	status := http.StatusOK
+	if card.Final && isHTMX(c) {
+		card.JustFinished = true
+		status = 286
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return render(c, status, views.Card(card))
+}
+
+// viewableJob loads :id for the current user: their own, or any for admins.
+func (s *Server) viewableJob(c echo.Context) (db.Job, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return db.Job{}, apperr.ErrNotFound
+	}
+	u := currentUser(c)
+	return s.cfg.JobStore.JobForViewer(c.Request().Context(), id, u.ID, u.IsAdmin())
+}
+
+// card builds a job's card.
+func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
+	now := s.now()
+	card := views.JobCard{
+		ID: j.ID, Status: j.Status, StatusLabel: statusLabels[j.Status], ImageURL: j.ImageURL,
+		Summary: fmt.Sprintf("%s · %s · %s", j.Resolution, j.Mode, secs(j.BilledSeconds)),
+		Final:   j.Final(), Error: j.ErrorMessage, Full: full, CreatedAt: j.CreatedAt, CSRF: csrfToken(c),
+	}
+	switch {
+	case !j.Final():
+		card.Elapsed = "running for " + human(now.Sub(j.CreatedAt))
+		card.Credits = fmt.Sprintf("%d credits held", j.EstimateCredits)
+	default:
+		if !j.FinishedAt.IsZero() {
+			card.Elapsed = "took " + human(j.FinishedAt.Sub(j.CreatedAt))
+		}
+		switch {
+		case j.ChargedCredits != nil && *j.ChargedCredits > 0:
+			card.Credits = fmt.Sprintf("%d credits charged", *j.ChargedCredits)
+		default:
+			card.Credits = "nothing charged"
+		}
+	}
+	if j.Status == db.JobSucceeded {
+		switch j.ArchiveState {
+		case db.ArchiveDone:
+			card.PlayURL = "/media/" + strconv.FormatInt(j.ID, 10)
+			card.DownloadURL = card.PlayURL + "?download=1"
+			card.Archived = true
+		case db.ArchivePending:
+			card.ArchiveNote = "Saving a copy to the team gallery…"
+			fallthrough
+		default:
+			if j.ResultURL != "" && now.Before(j.ResultExpiresAt) {
+				card.PlayURL = j.ResultURL
+				card.DownloadURL = j.ResultURL
+				card.ExpiresIn = "in " + days(j.ResultExpiresAt.Sub(now))
+			}
+		}
+		switch j.ArchiveState {
+		case db.ArchiveExpired:
+			card.ArchiveNote = "Akool deleted its copy before Swapdesk could save one."
+		case db.ArchiveFailed:
+			card.ArchiveNote = "Swapdesk could not save a copy of this video."
+		}
+	}
+	if full {
+		u := currentUser(c)
+		card.CanDelete = j.UserID == u.ID && j.Final()
+		card.RerunURL = rerunURL(j)
+	}
+	return card
+}
+
+func rerunURL(j db.Job) string {
+	v := url.Values{"image_url": {j.ImageURL}, "video_url": {j.VideoURL}, "mode": {j.Mode}, "resolution": {j.Resolution}}
+	if j.DurationRequested != nil {
+		v.Set("duration", strconv.FormatFloat(*j.DurationRequested, 'f', -1, 64))
+	}
+	if j.Prompt != "" {
+		v.Set("prompt", j.Prompt)
+	}
+	return "/jobs/new?" + v.Encode()
+}
+
+// deleteJob removes a finished job of the member's from lists and deletes
+// its archived video; the ledger keeps its entries.
+func (s *Server) deleteJob(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return apperr.ErrNotFound
+	}
+	u := currentUser(c)
+	job, err := s.cfg.JobStore.DeleteJob(c.Request().Context(), id, u.ID)
+	if errors.Is(err, apperr.ErrConflict) {
+		addFlash(c, views.FlashError, "A running job cannot be deleted; wait until it finishes.")
+		return redirect(c, "/jobs/"+strconv.FormatInt(id, 10))
+	}
+	if err != nil {
+		return err
+	}
+	if job.ArchivePath != "" {
+		if err := os.Remove(filepath.Join(s.cfg.MediaDir, filepath.FromSlash(job.ArchivePath))); err != nil && !os.IsNotExist(err) {
+			s.log.Error("remove archived video", "job_id", job.ID, "err", err)
+		}
+	}
+	addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap #%d deleted.", job.ID))
+	return redirect(c, "/jobs")
+}
+
+// human formats a duration for people: "45 s", "3 min 5 s", "2 h 10 min".
+func human(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	sec := int(d.Seconds())
+	switch {
+	case sec < 60:
+		return fmt.Sprintf("%d s", sec)
+	case sec < 3600:
+		if sec%60 == 0 {
+			return fmt.Sprintf("%d min", sec/60)
+		}
+		return fmt.Sprintf("%d min %d s", sec/60, sec%60)
+	default:
+		return fmt.Sprintf("%d h %d min", sec/3600, sec%3600/60)
+	}
+}
+
+// days says how long until an expiry, in whole days (rounded up) or hours.
+func days(d time.Duration) string {
+	if d < 24*time.Hour {
+		h := int(math.Ceil(d.Hours()))
+		if h <= 1 {
+			return "1 hour"
+		}
+		return fmt.Sprintf("%d hours", h)
+	}
+	n := int(math.Ceil(d.Hours() / 24))
+	return strings.TrimSpace(fmt.Sprintf("%d days", n))
+}
