@@ -50,16 +50,16 @@ type pinger interface {
 // Config is everything the web layer needs. All fields are required unless
 // marked optional.
 type Config struct {
-	Log        *slog.Logger
-	Users      userStore
-	Auth       authenticator
-	Audit      auditor
-	Directory  directory
-	Jobs       jobService
-	JobStore   jobStore
-	Webhooks   webhookReceiver
+	Log       *slog.Logger
+	Users     userStore
+	Auth      authenticator
+	Audit     auditor
+	Directory directory
+	Jobs      jobService
+	JobStore  jobStore
+	Webhooks  webhookReceiver
 	// MediaDir holds archived videos (DATA_DIR/media).
-	MediaDir string
+	MediaDir   string
 	Health     pinger
 	Assets     *static.Assets
 	SessionKey []byte

@@ -171,15 +171,15 @@ type JobCard struct {
 	PlayURL  string
 	Archived bool
 	// ExpiresIn is shown on Akool's URL before it is archived ("in 6 days").
-	ExpiresIn    string
-	ArchiveNote  string // "Archiving…", "Akool's copy expired before it was archived"
-	Owner        string // shown to admins on others' jobs
-	Full         bool   // the job page's card: player and actions
-	CanDelete    bool
-	RerunURL     string
-	DownloadURL  string
-	CreatedAt    time.Time
-	CSRF         string // for the delete form
+	ExpiresIn   string
+	ArchiveNote string // "Archiving…", "Akool's copy expired before it was archived"
+	Owner       string // shown to admins on others' jobs
+	Full        bool   // the job page's card: player and actions
+	CanDelete   bool
+	RerunURL    string
+	DownloadURL string
+	CreatedAt   time.Time
+	CSRF        string // for the delete form
 }
 
 // PollURL is the card's refresh URL.
