@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,65 +27,89 @@ import (
 
 const testPassword = "correct horse battery"
 
-// testApp is the real router over a real SQLite database in a temp dir.
+// testApp is the real router over a real SQLite database in a temp dir,
+// talking to the Akool emulator. One fake clock drives the store, the
+// services and the emulator, so tests move time instead of sleeping.
 type testApp struct {
 	t     testing.TB
 	store *db.DB
 	accts *accounts.Service
 	srv   *httptest.Server
-	clock *fakeClock
+	clock *akoolsim.FakeClock
 	// sim is the Akool emulator the app talks to; media serves the inputs
 	// under a made-up public name (see newMediaServer).
-	sim   *akoolsim.Sim
-	media *mediaServer
+	sim      *akoolsim.Sim
+	media    *mediaServer
+	tracker  *jobs.Tracker
+	archiver *jobs.Archiver
+	mediaDir string
 }
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
+// Emulator account used by every test app.
+const (
+	simAPIKey   = "TESTSECRETKEY24CHARSxxxx"
+	simClientID = "TESTCLIENTID0001"
+)
+
+type appOptions struct {
+	noWebhooks bool // jobs are sent without a webhook URL: polling only
 }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
+func pollingOnly(o *appOptions) { o.noWebhooks = true }
 
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newTestApp(t testing.TB) *testApp {
+func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	t.Helper()
+	var o appOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	ctx := context.Background()
 	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "swapdesk.db"))
 	if err != nil {
 		t.Fatalf("open db: %v", err)
 	}
 	t.Cleanup(func() { store.Close() })
-	clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	clock := akoolsim.NewFakeClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	store.Now = clock.Now
 	accts := accounts.New(store, nil, clock.Now)
 	assets, err := static.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := akoolsim.New(akoolsim.Config{APIKey: "test-api-key-0123456789abcdef", ClientID: "TESTCLIENTID0001",
-		ClientSecret: "TESTSECRETKEY24CHARSxxxx", Credits: 1_000_000, QueueDelay: time.Hour, ProcessDelay: time.Hour})
+	// The server exists before the app so the webhook URL is known.
+	var app http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { app.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+
+	ms := newMediaServer(t)
+	sim := akoolsim.New(akoolsim.Config{APIKey: simAPIKey, ClientID: simClientID, Credits: 1_000_000,
+		Now: clock.Now, QueueDelay: 5 * time.Second, ProcessDelay: 20 * time.Second, WebhookBackoff: time.Second,
+		HTTPClient: ms.akoolClient()})
 	t.Cleanup(sim.Close)
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
-	client, err := akool.New(akool.Config{BaseURL: simSrv.URL, APIKey: "test-api-key-0123456789abcdef"})
+	client, err := akool.New(akool.Config{BaseURL: simSrv.URL, APIKey: simAPIKey,
+		Retry: akool.RetryPolicy{MaxAttempts: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := newMediaServer(t)
-	prober := media.NewProber(ms.fetcher(), media.ProberOptions{})
-	jobSvc := jobs.New(jobs.Config{Store: store, Probe: prober, Akool: client})
-	app := handlers.New(handlers.Config{
+	prober := media.NewProber(ms.fetcher(), media.ProberOptions{Now: clock.Now})
+	webhookURL := srv.URL + "/webhooks/akool"
+	if o.noWebhooks {
+		webhookURL = ""
+	}
+	jobSvc := jobs.New(jobs.Config{Store: store, Probe: prober, Akool: client, WebhookURL: webhookURL, Now: clock.Now})
+	mediaDir := filepath.Join(t.TempDir(), "media")
+	// The emulator serves results on loopback: the archiver may fetch there.
+	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Dir: mediaDir, Now: clock.Now,
+		Open: media.NewFetcher(media.Options{AllowPrivate: true})})
+	tracker := jobs.NewTracker(jobs.TrackerConfig{Store: store, Akool: client, Now: clock.Now,
+		ClientID: simClientID, ClientSecret: simAPIKey, Rate: 1000, Burst: 1000})
+	app = handlers.New(handlers.Config{
 		Jobs:       jobSvc,
 		JobStore:   store,
+		Webhooks:   tracker,
+		MediaDir:   mediaDir,
 		Users:      store,
 		Auth:       accts,
 		Audit:      store,
@@ -96,10 +119,10 @@ func newTestApp(t testing.TB) *testApp {
 		SessionKey: []byte("test-session-key-of-at-least-32-bytes!"),
 		Sandbox:    true,
 		Registry:   prometheus.NewRegistry(),
+		Now:        clock.Now,
 	})
-	srv := httptest.NewServer(app)
-	t.Cleanup(srv.Close)
-	return &testApp{t: t, store: store, accts: accts, srv: srv, clock: clock, sim: sim, media: ms}
+	return &testApp{t: t, store: store, accts: accts, srv: srv, clock: clock, sim: sim, media: ms,
+		tracker: tracker, archiver: archiver, mediaDir: mediaDir}
 }
 
 // addUser creates an account with testPassword.

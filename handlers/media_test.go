@@ -104,3 +104,18 @@ func mustRead(t testing.TB, path string) []byte {
 	}
 	return b
 }
+
+// akoolClient is the HTTP client the emulator (playing Akool) uses: it
+// reaches media.test like any public host, and loopback for webhooks.
+func (ms *mediaServer) akoolClient() *http.Client {
+	local := ms.srv.Listener.Addr().String()
+	var d net.Dialer
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if addr == "media.test:80" {
+				addr = local
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+}
