@@ -5,10 +5,31 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"swapdesk/db"
 	"swapdesk/views"
 )
 
+// dashboardJobs is how many recent jobs the dashboard shows.
+const dashboardJobs = 5
+
 func (s *Server) dashboard(c echo.Context) error {
 	u := currentUser(c)
-	return render(c, http.StatusOK, views.DashboardPage(s.page(c, "Dashboard", views.NavDashboard), views.Dashboard{Name: u.Name}))
+	ctx := c.Request().Context()
+	bal, err := s.cfg.JobStore.Balance(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	recent, err := s.cfg.JobStore.ListJobs(ctx, db.JobQuery{UserID: u.ID, Limit: dashboardJobs})
+	if err != nil {
+		return err
+	}
+	running, err := s.cfg.JobStore.CountRunning(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	d := views.Dashboard{Name: u.Name, Available: bal.Available, Held: bal.Held, Spent: bal.Spent, Running: running}
+	for _, j := range recent {
+		d.Recent = append(d.Recent, s.card(c, j, false))
+	}
+	return render(c, http.StatusOK, views.DashboardPage(s.page(c, "Dashboard", views.NavDashboard), d))
 }

@@ -33,6 +33,7 @@ type jobStore interface {
 	ListJobs(ctx context.Context, q db.JobQuery) ([]db.Job, error)
 	JobEvents(ctx context.Context, jobID int64) ([]db.JobEvent, error)
 	DeleteJob(ctx context.Context, id, userID int64) (db.Job, error)
+	CountRunning(ctx context.Context, userID int64) (int, error)
 }
 
 // jobInput is the job form as posted; it binds nothing else.

@@ -84,7 +84,12 @@ type LoginForm struct {
 
 // Dashboard is the home page's model.
 type Dashboard struct {
-	Name string
+	Name      string
+	Available int64
+	Held      int64
+	Spent     int64
+	Running   int
+	Recent    []JobCard
 }
 
 // ErrorPage is the model of the error page.
