@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -87,13 +88,20 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		method := c.Request().Method
 		s.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 		s.metrics.latency.WithLabelValues(route, method).Observe(elapsed.Seconds())
-		if route != "/healthz" && route != "/metrics" {
-			s.log.Info("request",
-				"id", c.Response().Header().Get(echo.HeaderXRequestID),
-				"method", method, "path", c.Request().URL.Path, "route", route,
-				"status", status, "ms", float64(elapsed.Microseconds())/1000,
-				"ip", c.RealIP())
+		level := slog.LevelInfo
+		switch route {
+		case "/healthz", "/metrics", "/jobs/:id/card", "/jobs/estimate":
+			// Probes and every-2-second card polls would drown the log.
+			level = slog.LevelDebug
 		}
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.Log(c.Request().Context(), level, "request",
+			"id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", method, "path", c.Request().URL.Path, "route", route,
+			"status", status, "ms", float64(elapsed.Microseconds())/1000,
+			"ip", c.RealIP())
 		return nil
 	}
 }

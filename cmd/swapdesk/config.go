@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // config is the operator's configuration: environment variables, overridden
@@ -25,6 +26,9 @@ type config struct {
 	AllowPrivateURLs bool
 	AdminEmail       string
 	AdminPassword    string
+	// How long the embedded sandbox keeps a job queued and processing.
+	SandboxQueueDelay   time.Duration
+	SandboxProcessDelay time.Duration
 }
 
 const defaultAkoolBaseURL = "https://openapi.akool.com"
@@ -43,11 +47,14 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (config, er
 		AdminEmail:    getenv("SWAPDESK_ADMIN_EMAIL"),
 		AdminPassword: getenv("SWAPDESK_ADMIN_PASSWORD"),
 	}
+	c.SandboxQueueDelay, c.SandboxProcessDelay = 3*time.Second, 12*time.Second
 	allowPrivate := getenv("SWAPDESK_ALLOW_PRIVATE_URLS")
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (SWAPDESK_ADDR)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory (SWAPDESK_DATA_DIR)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL people and Akool reach this server at (SWAPDESK_PUBLIC_URL)")
 	fs.StringVar(&c.AkoolBaseURL, "akool-base-url", c.AkoolBaseURL, "Akool API base URL (AKOOL_BASE_URL)")
+	fs.DurationVar(&c.SandboxQueueDelay, "sandbox-queue-delay", c.SandboxQueueDelay, "sandbox mode: how long a job stays queued")
+	fs.DurationVar(&c.SandboxProcessDelay, "sandbox-process-delay", c.SandboxProcessDelay, "sandbox mode: how long a job stays processing")
 	fs.StringVar(&allowPrivate, "allow-private-urls", allowPrivate, "let media URLs reach private addresses; tests and sandbox only (SWAPDESK_ALLOW_PRIVATE_URLS)")
 	return func() (config, error) {
 		if allowPrivate != "" {
@@ -90,6 +97,9 @@ func (c *config) validate() error {
 	c.AkoolBaseURL = strings.TrimRight(c.AkoolBaseURL, "/")
 	if c.SessionKey != "" && len(c.SessionKey) < 32 {
 		return usagef("SWAPDESK_SESSION_KEY: use at least 32 characters (64 random hex digits is good)")
+	}
+	if c.SandboxQueueDelay < 0 || c.SandboxProcessDelay < 0 || c.SandboxQueueDelay > time.Hour || c.SandboxProcessDelay > time.Hour {
+		return usagef("--sandbox-queue-delay and --sandbox-process-delay: use 0s to 1h")
 	}
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
 		return usagef("SWAPDESK_ADMIN_EMAIL and SWAPDESK_ADMIN_PASSWORD: set both or neither")
