@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -28,17 +29,19 @@ const SandboxPrefix = "/sandbox/akool"
 const sandboxCredits = 1_000_000
 
 // newEmbeddedSandbox starts the emulator that `serve` mounts at
-// SandboxPrefix, with freshly generated credentials.
-func newEmbeddedSandbox(base string, log *slog.Logger) (*akoolsim.Sim, string) {
-	apiKey, clientID, secret := akoolsim.GenerateCredentials()
+// SandboxPrefix. Its account, jobs and results live in dataDir/sandbox, so
+// a restart keeps them (and the generated credentials) and lets jobs that
+// were in flight finish.
+func newEmbeddedSandbox(base, dataDir string, log *slog.Logger) (*akoolsim.Sim, string) {
 	sim := akoolsim.New(akoolsim.Config{
-		APIKey: apiKey, ClientID: clientID, ClientSecret: secret,
+		StatePath:    filepath.Join(dataDir, "sandbox", "akool.json"),
 		Credits:      sandboxCredits,
 		BaseURL:      base + SandboxPrefix,
 		QueueDelay:   3 * time.Second,
 		ProcessDelay: 12 * time.Second,
 		Logger:       log.With("component", "sandbox"),
 	})
+	apiKey, _, _ := sim.Credentials()
 	return sim, apiKey
 }
 

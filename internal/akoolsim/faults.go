@@ -119,6 +119,7 @@ func (s *Sim) FailJob(id, reason string) error {
 		return ErrJobFinal
 	}
 	j.forceFail = reason
+	s.markDirtyLocked()
 	return nil
 }
 
@@ -132,6 +133,7 @@ func (s *Sim) ExpireResult(id string) error {
 		return ErrUnknownJob
 	}
 	j.expiredEarly = true
+	s.markDirtyLocked()
 	return nil
 }
 
@@ -157,6 +159,7 @@ func (s *Sim) RevokeTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.tokens)
+	s.markDirtyLocked()
 }
 
 // ClearFaults removes every queued fault and turns ban and plan faults off.

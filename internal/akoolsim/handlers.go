@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -166,6 +167,7 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := randomHex(32)
 	s.tokens[tok] = s.now().Add(s.cfg.TokenTTL)
+	s.markDirtyLocked()
 	s.mu.Unlock()
 	// The token is at the top level, not in data (§3.2).
 	writeJSON(w, struct {
@@ -346,6 +348,7 @@ func (s *Sim) handleCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	s.jobs[j.id] = j
 	s.order = append(s.order, j.id)
+	s.markDirtyLocked()
 	s.mu.Unlock()
 	s.log.Info("akoolsim job created", "id", j.id, "credits", price, "resolution", req.resolution)
 	s.poke()
@@ -404,13 +407,23 @@ func (s *Sim) handleVideo(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	data, mod := j.result, j.updated
+	data, onDisk, mod := j.result, j.videoFile, j.updated
 	s.mu.Unlock()
-	if data == nil {
-		data = sampleMP4
+	var content io.ReadSeeker = bytes.NewReader(sampleMP4)
+	switch {
+	case data != nil:
+		content = bytes.NewReader(data)
+	case onDisk:
+		f, err := os.Open(s.resultPath(id))
+		if err != nil {
+			s.log.Error("akoolsim: result video missing; serving the sample instead", "job", id, "err", err)
+			break
+		}
+		defer f.Close()
+		content = f
 	}
 	w.Header().Set("Content-Type", "video/mp4")
-	http.ServeContent(w, r, id+".mp4", mod, bytes.NewReader(data))
+	http.ServeContent(w, r, id+".mp4", mod, content)
 }
 
 // baseFromRequest rebuilds the public URL of the Sim's root from a request:

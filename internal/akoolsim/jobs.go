@@ -37,7 +37,10 @@ type job struct {
 	probe      *probeResult // nil until the input fetch finished
 	failReason string
 
-	result       []byte // served bytes once completed; nil = sample
+	result []byte // served bytes once completed; nil = videoFile or the sample
+	// videoFile: the echoed input video (the probe's while processing, the
+	// result once completed) is saved at Sim.resultPath; StatePath only.
+	videoFile    bool
 	expires      time.Time
 	expiredEarly bool
 }
@@ -73,11 +76,17 @@ func (s *Sim) advanceLocked(j *job, now time.Time) {
 	if j.status == akool.StatusQueued && !now.Before(startAt) {
 		j.status = akool.StatusProcessing
 		s.enqueueWebhookLocked(j, startAt)
+		s.markDirtyLocked()
+	}
+	if j.status == akool.StatusProcessing && j.probe == nil {
+		// Also (re)starts the fetch of a job loaded from StatePath, or one
+		// whose fetch a previous Close interrupted.
 		s.startProbeLocked(j)
 	}
 	doneAt := startAt.Add(s.cfg.ProcessDelay)
 	if j.status == akool.StatusProcessing && j.probe != nil && !now.Before(doneAt) {
 		s.finishLocked(j, doneAt)
+		s.markDirtyLocked()
 	}
 }
 
@@ -94,7 +103,14 @@ func (s *Sim) startProbeLocked(j *job) {
 		res := s.fetchInputs(s.ctx, image, video)
 		s.mu.Lock()
 		if j := s.jobs[id]; j != nil {
-			j.probe = &res
+			if s.ctx.Err() != nil {
+				// Close cut the fetch short: that says nothing about the
+				// inputs, so leave the job to fetch again after a restart.
+				j.probing = false
+			} else {
+				j.probe = &res
+				s.markDirtyLocked() // saved, so a restart need not fetch again
+			}
 		}
 		s.mu.Unlock()
 		s.poke()

@@ -41,6 +41,9 @@
 //   - Webhooks carry {"_id","status","type","url"} (url empty unless status
 //     3), a millisecond timestamp (number) and a 4-digit nonce (string); a
 //     retry resends the same bytes; only HTTP 200 counts as delivered.
+//   - Restarts: with Config.StatePath the account, jobs, results and pending
+//     webhooks survive a restart of the process (see state.go); without it
+//     everything lives in memory and ends with Close.
 package akoolsim
 
 import (
@@ -113,6 +116,25 @@ type Config struct {
 
 	Tick   time.Duration // background loop period (real time); default 200ms
 	Logger *slog.Logger  // nil discards
+
+	// StatePath, when set, makes the emulator survive restarts: New loads
+	// the state saved there (a missing file is a fresh start; an unusable
+	// one is logged, moved aside to StatePath+".corrupt" and replaced by a
+	// fresh start) and every change is saved back, atomically, at most
+	// SaveDelay later and once more by Close. Echoed result videos are
+	// saved in the directory StatePath+".results". The file holds the
+	// credentials: New creates it (and its directory) private to the user.
+	//
+	// Loaded state wins over Credits (the balance), and fills in UID and
+	// TeamID when they are zero. When APIKey, ClientID and ClientSecret are
+	// all empty, the account's credentials come from the file, or on a
+	// fresh start from GenerateCredentials; Credentials tells them. Result
+	// URLs are always built on the current BaseURL, so they follow a port
+	// change between runs. The emulator clock runs on while the process is
+	// down: jobs whose delays passed meanwhile move on at the next Step or
+	// poll, and webhook events that had no 200 yet are sent again.
+	StatePath string
+	SaveDelay time.Duration // coalescing window for StatePath saves (real time); default 100ms
 }
 
 // Sim is the emulator. It is safe for concurrent use. Create it with New and
@@ -142,23 +164,25 @@ type Sim struct {
 	faults     faults
 	pending    []*delivery
 	deliveries []Delivery
+
+	// Persistence (StatePath): dirty is guarded by mu; saveMu orders saves
+	// and is taken before mu, never while holding it.
+	saveMu sync.Mutex
+	saveCh chan struct{}
+	dirty  bool
 }
 
-// New fills defaults, starts the background loop (lifecycle and webhooks)
-// and returns the Sim. It never fails; a bad ClientSecret length only makes
-// webhook deliveries fail (recorded in Deliveries and logged).
+// New fills defaults, loads the saved state when Config.StatePath is set,
+// starts the background loop (lifecycle, webhooks and saving) and returns
+// the Sim. It never fails; a bad ClientSecret length only makes webhook
+// deliveries fail (recorded in Deliveries and logged), and state that cannot
+// be loaded or saved is logged.
 func New(cfg Config) *Sim {
 	if cfg.APIKey == "" {
 		cfg.APIKey = cfg.ClientSecret
 	}
 	if cfg.ClientSecret == "" {
 		cfg.ClientSecret = cfg.APIKey
-	}
-	if cfg.UID == 0 {
-		cfg.UID = 101400
-	}
-	if cfg.TeamID == "" {
-		cfg.TeamID = randomHex(12)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -195,12 +219,16 @@ func New(cfg Config) *Sim {
 	if cfg.Tick <= 0 {
 		cfg.Tick = 200 * time.Millisecond
 	}
+	if cfg.SaveDelay <= 0 {
+		cfg.SaveDelay = 100 * time.Millisecond
+	}
 	s := &Sim{
 		cfg:     cfg,
 		now:     cfg.Now,
 		hc:      cfg.HTTPClient,
 		log:     cfg.Logger,
 		wake:    make(chan struct{}, 1),
+		saveCh:  make(chan struct{}, 1),
 		balance: cfg.Credits,
 		jobs:    make(map[string]*job),
 		tokens:  make(map[string]time.Time),
@@ -211,12 +239,34 @@ func New(cfg Config) *Sim {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if n := len(cfg.ClientSecret); n != 16 && n != 24 && n != 32 {
+	fresh := true
+	if cfg.StatePath != "" {
+		// Fills the balance, and the credentials, UID and TeamID that cfg leaves empty.
+		fresh = !s.loadState()
+		if s.cfg.APIKey == "" && s.cfg.ClientID == "" && s.cfg.ClientSecret == "" {
+			s.cfg.APIKey, s.cfg.ClientID, s.cfg.ClientSecret = GenerateCredentials()
+		}
+	}
+	if s.cfg.UID == 0 {
+		s.cfg.UID = 101400
+	}
+	if s.cfg.TeamID == "" {
+		s.cfg.TeamID = randomHex(12)
+	}
+	if n := len(s.cfg.ClientSecret); n != 16 && n != 24 && n != 32 {
 		s.log.Warn("akoolsim: clientSecret is not 16, 24 or 32 bytes; webhooks cannot be encrypted", "len", n)
 	}
 	_, _ = rand.Read(s.idRand[:])
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
+	if cfg.StatePath != "" {
+		if fresh {
+			s.dirty = true // save the new account (and its credentials) at once
+		}
+		_ = s.save()
+		s.wg.Add(1)
+		go s.saveLoop()
+	}
 	s.wg.Add(1)
 	go s.run()
 	return s
@@ -237,7 +287,10 @@ func delayOr(d, def time.Duration) time.Duration {
 }
 
 // Close stops the background loop, cancels in-flight fetches, webhook
-// deliveries and hanging requests, and waits for them. It is idempotent.
+// deliveries and hanging requests, waits for them, and with StatePath makes
+// a last save (changes made after Close are not saved: stop serving the Sim
+// first). Interrupted fetches and deliveries are not recorded as failures,
+// so a Sim restarted from the state runs them again. It is idempotent.
 func (s *Sim) Close() {
 	s.once.Do(func() {
 		s.mu.Lock()
@@ -245,7 +298,16 @@ func (s *Sim) Close() {
 		s.mu.Unlock()
 		s.cancel()
 		s.wg.Wait()
+		if s.cfg.StatePath != "" {
+			_ = s.save()
+		}
 	})
+}
+
+// Credentials returns the account's API key, clientId and clientSecret:
+// those of Config, or those loaded or generated for Config.StatePath.
+func (s *Sim) Credentials() (apiKey, clientID, clientSecret string) {
+	return s.cfg.APIKey, s.cfg.ClientID, s.cfg.ClientSecret
 }
 
 // ServeHTTP serves the Akool routes and the result videos.
@@ -263,6 +325,7 @@ func (s *Sim) SetBalance(credits int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.balance = credits
+	s.markDirtyLocked()
 }
 
 // Step advances every job to the emulator clock's now and starts the

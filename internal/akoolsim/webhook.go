@@ -17,28 +17,32 @@ import (
 
 // delivery is one webhook body on its way to one URL.
 type delivery struct {
-	jobID    string
-	status   akool.Status
-	url      string
-	body     []byte
-	badSig   bool
-	attempt  int // attempts made
-	due      time.Time
-	inflight bool
+	jobID  string
+	status akool.Status
+	url    string
+	body   []byte
+	badSig bool
+	// timestamp (ms) and nonce are in body; kept to rebuild it after a restart.
+	timestamp int64
+	nonce     string
+	attempt   int // attempts made
+	due       time.Time
+	inflight  bool
 }
 
-// Delivery records one webhook attempt (or a decision not to send).
+// Delivery records one webhook attempt (or a decision not to send). The
+// JSON tags are for the state file (Config.StatePath).
 type Delivery struct {
-	JobID        string
-	Status       akool.Status // the event's status
-	URL          string
-	Attempt      int       // 1-based; 0 when nothing was sent
-	At           time.Time // emulator clock
-	HTTPStatus   int       // 0 when no response
-	Err          string    // transport error, or why nothing was sent
-	Dropped      bool      // a WebhookFault dropped it
-	BadSignature bool      // sent with a corrupted signature on purpose
-	Final        bool      // the last attempt: delivered (200) or given up
+	JobID        string       `json:"job_id"`
+	Status       akool.Status `json:"status"` // the event's status
+	URL          string       `json:"url"`
+	Attempt      int          `json:"attempt"`                 // 1-based; 0 when nothing was sent
+	At           time.Time    `json:"at"`                      // emulator clock
+	HTTPStatus   int          `json:"http_status,omitempty"`   // 0 when no response
+	Err          string       `json:"err,omitempty"`           // transport error, or why nothing was sent
+	Dropped      bool         `json:"dropped,omitempty"`       // a WebhookFault dropped it
+	BadSignature bool         `json:"bad_signature,omitempty"` // sent with a corrupted signature on purpose
+	Final        bool         `json:"final,omitempty"`         // the last attempt: delivered (200) or given up
 }
 
 // Deliveries returns every webhook attempt so far, oldest first.
@@ -68,29 +72,43 @@ func (s *Sim) enqueueWebhookLocked(j *job, at time.Time) {
 		s.deliveries = append(s.deliveries, rec)
 		return
 	}
-	ev := akool.WebhookEvent{ID: j.id, Status: j.status, Type: s.cfg.WebhookType, URL: j.resultURL()}
-	nonce := strconv.Itoa(1000 + rand.IntN(9000))
-	body, err := akool.NewWebhookBody(ev, s.cfg.ClientID, s.cfg.ClientSecret, at.UnixMilli(), nonce)
-	if err == nil && f.BadSignature {
-		body, err = corruptSignature(body)
+	d := delivery{
+		jobID: j.id, status: j.status, url: j.webhookURL, badSig: f.BadSignature, due: at.Add(f.Delay),
+		timestamp: at.UnixMilli(), nonce: strconv.Itoa(1000 + rand.IntN(9000)),
 	}
+	body, err := s.webhookBody(j, &d)
 	if err != nil {
 		rec.Final, rec.Err = true, "cannot build webhook: "+err.Error()
 		s.deliveries = append(s.deliveries, rec)
 		s.log.Error("akoolsim webhook not sent", "job", j.id, "err", err)
 		return
 	}
+	d.body = body
 	n := 1
 	if f.Duplicate {
 		n = 2
 	}
 	for range n {
-		s.pending = append(s.pending, &delivery{
-			jobID: j.id, status: j.status, url: j.webhookURL, body: body,
-			badSig: f.BadSignature, due: at.Add(f.Delay),
-		})
+		dup := d
+		s.pending = append(s.pending, &dup)
 	}
+	s.markDirtyLocked()
 	s.poke()
+}
+
+// webhookBody builds the signed, encrypted body of d's event for job j.
+// Encryption and signature are deterministic, so the same event always
+// gives the same bytes (unless the result URL's base changed).
+func (s *Sim) webhookBody(j *job, d *delivery) ([]byte, error) {
+	ev := akool.WebhookEvent{ID: j.id, Status: d.status, Type: s.cfg.WebhookType}
+	if d.status == akool.StatusCompleted {
+		ev.URL = j.resultURL()
+	}
+	body, err := akool.NewWebhookBody(ev, s.cfg.ClientID, s.cfg.ClientSecret, d.timestamp, d.nonce)
+	if err == nil && d.badSig {
+		body, err = corruptSignature(body)
+	}
+	return body, err
 }
 
 func corruptSignature(body []byte) ([]byte, error) {
@@ -151,9 +169,17 @@ func (s *Sim) send(d *delivery) {
 
 	s.mu.Lock()
 	now := s.now()
-	d.attempt++
 	ok := status == http.StatusOK // Akool: "it must be 200"
-	final := ok || d.attempt >= s.cfg.WebhookAttempts || s.closed
+	if !ok && s.ctx.Err() != nil {
+		// Close cut the attempt short: it does not count, and the event
+		// stays pending, so a Sim restarted from StatePath sends it again.
+		d.inflight = false
+		s.mu.Unlock()
+		s.log.Info("akoolsim webhook interrupted by Close", "job", d.jobID, "status", d.status.String())
+		return
+	}
+	d.attempt++
+	final := ok || d.attempt >= s.cfg.WebhookAttempts
 	s.deliveries = append(s.deliveries, Delivery{
 		JobID: d.jobID, Status: d.status, URL: d.url, Attempt: d.attempt, At: now,
 		HTTPStatus: status, Err: errText, BadSignature: d.badSig, Final: final,
@@ -164,6 +190,7 @@ func (s *Sim) send(d *delivery) {
 		d.inflight = false
 		d.due = now.Add(s.cfg.WebhookBackoff << min(d.attempt-1, 16))
 	}
+	s.markDirtyLocked()
 	s.mu.Unlock()
 	s.log.Info("akoolsim webhook", "job", d.jobID, "status", d.status.String(), "attempt", d.attempt, "http", status, "err", errText)
 	if !final {
