@@ -78,14 +78,24 @@ func (s *Server) jobCard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	card := s.card(c, job, c.QueryParam("full") == "1")
-	status := http.StatusOK
-	if card.Final && isHTMX(c) {
-		card.JustFinished = true
-		status = 286
-	}
+	full := c.QueryParam("full") == "1"
+	card := s.card(c, job, full)
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return render(c, status, views.Card(card))
+	if !card.Final || !isHTMX(c) {
+		return render(c, http.StatusOK, views.Card(card))
+	}
+	card.JustFinished = true
+	if !full {
+		return render(c, 286, views.Card(card))
+	}
+	// The job page's card just saw the job end: bring its credits and
+	// history up to date too (once; running polls stay one query).
+	m, err := s.jobPage(c, job)
+	if err != nil {
+		return err
+	}
+	m.Card = card
+	return render(c, 286, views.JobSettled(m))
 }
 
 // viewableJob loads :id for the current user: their own, or any for admins.

@@ -200,15 +200,24 @@ func (s *Server) showJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	m, err := s.jobPage(c, job)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.JobDetailPage(s.page(c, fmt.Sprintf("Swap #%d", job.ID), views.NavJobs), m))
+}
+
+// jobPage builds a job page's model: the job, its card, ledger and history.
+func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 	u := currentUser(c)
 	ctx := c.Request().Context()
 	entries, err := s.cfg.JobStore.LedgerForJob(ctx, job.ID)
 	if err != nil {
-		return err
+		return views.JobPage{}, err
 	}
 	events, err := s.cfg.JobStore.JobEvents(ctx, job.ID)
 	if err != nil {
-		return err
+		return views.JobPage{}, err
 	}
 	m := views.JobPage{Job: jobView(job), Card: s.card(c, job, true)}
 	if job.UserID != u.ID {
@@ -223,7 +232,7 @@ func (s *Server) showJob(c echo.Context) error {
 	for _, e := range entries {
 		m.Ledger = append(m.Ledger, views.LedgerRow{At: e.CreatedAt, Kind: e.Kind, Amount: e.Amount, Note: e.Note})
 	}
-	return render(c, http.StatusOK, views.JobDetailPage(s.page(c, fmt.Sprintf("Swap #%d", job.ID), views.NavJobs), m))
+	return m, nil
 }
 
 func eventLabel(status string) string {

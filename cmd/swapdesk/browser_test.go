@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,4 +154,93 @@ func TestBrowserNewSwapEstimateAndSubmit(t *testing.T) {
 	}
 	png, _ = chromedp.Run(step, chromedp.FullScreenshot(100))
 	browsertest.SaveScreenshot(t, "job-queued.png", png)
+}
+
+// cardPolls reads how many card polls the server has answered, from
+// /metrics.
+func cardPolls(t *testing.T, base string) int {
+	t.Helper()
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, `swapdesk_http_requests_total{method="GET",route="/jobs/:id/card"`) {
+			f := strings.Fields(line)
+			v, _ := strconv.Atoi(f[len(f)-1])
+			n += v
+		}
+	}
+	return n
+}
+
+func TestBrowserCardFinishesWithoutReload(t *testing.T) {
+	ctx := browsertest.New(t)
+	dir := t.TempDir()
+	s := startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir}, "--sandbox-queue-delay", "1s", "--sandbox-process-delay", "2s")
+	if err := run(context.Background(), []string{"user", "grant", "--email", "admin@localhost", "--credits", "100"},
+		env(map[string]string{"SWAPDESK_DATA_DIR": dir}), nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	step, cancel := browsertest.Step(ctx, 60*time.Second)
+	defer cancel()
+	err := chromedp.Do(step,
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.SendKeys(chromedp.CSS("#email"), "admin@localhost"),
+		chromedp.SendKeys(chromedp.CSS("#password"), s.Password),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".account .name")),
+		chromedp.Navigate(s.URL+"/jobs/new?sample=1"),
+		waitText("#estimate .stat", "30"),
+		chromedp.Click(chromedp.CSS(`#job-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("article.job-card")),
+	)
+	if err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	// Mark this page: a reload would lose the mark.
+	if _, err := chromedp.Run(step, chromedp.Evaluate[any](`window.swapdeskMark = 42`)); err != nil {
+		t.Fatal(err)
+	}
+	title, _ := chromedp.Run(step, chromedp.Title())
+	if !strings.HasPrefix(title, "(1) ") {
+		t.Errorf("title while running %q, want the running count", title)
+	}
+	if err := chromedp.Do(step, waitText("article.job-card .job-card-head .badge", "Done")); err != nil {
+		t.Fatalf("the card never reached Done: %v", err)
+	}
+	mark, err := chromedp.Run(step, chromedp.Evaluate[int](`window.swapdeskMark || 0`))
+	if err != nil || mark != 42 {
+		t.Errorf("the page reloaded (mark %d, %v)", mark, err)
+	}
+	note, _ := chromedp.Run(step, chromedp.Text(chromedp.CSS(".job-card-note")))
+	if !strings.Contains(note, "Finished") {
+		t.Errorf("finished card says %q", note)
+	}
+	title, _ = chromedp.Run(step, chromedp.Title())
+	if strings.HasPrefix(title, "(") {
+		t.Errorf("title after finishing %q still counts running jobs", title)
+	}
+	if err := chromedp.Do(step, chromedp.WaitVisible(chromedp.CSS("video.player"))); err != nil {
+		t.Errorf("no player on the finished card: %v", err)
+	}
+	// The credits section settled in place too: hold, release, charge.
+	ledger, _ := chromedp.Run(step, chromedp.Text(chromedp.CSS("#job-credits .ledger tbody")))
+	if !strings.Contains(ledger, "release") || !strings.Contains(ledger, "charge") {
+		t.Errorf("credits section not settled on the page: %q", ledger)
+	}
+	// Polling has stopped: no card requests over the next 5 s (2.5 intervals).
+	before := cardPolls(t, s.URL)
+	time.Sleep(5 * time.Second)
+	if after := cardPolls(t, s.URL); after != before {
+		t.Errorf("card polled %d more times after the job finished", after-before)
+	}
+	if before < 2 {
+		t.Errorf("only %d card polls while running; did the card poll at all?", before)
+	}
+	png, _ := chromedp.Run(step, chromedp.FullScreenshot(100))
+	browsertest.SaveScreenshot(t, "job-done.png", png)
 }

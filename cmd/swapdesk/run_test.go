@@ -36,7 +36,7 @@ type server struct {
 var runningLine = regexp.MustCompile(`^Swapdesk is running at (\S+)(?: — sign in as (\S+) / (\S+))?`)
 
 // startServe runs the real app on 127.0.0.1:0 and waits for its URL line.
-func startServe(t *testing.T, vars map[string]string) *server {
+func startServe(t *testing.T, vars map[string]string, flags ...string) *server {
 	t.Helper()
 	if vars["SWAPDESK_ADDR"] == "" {
 		vars["SWAPDESK_ADDR"] = "127.0.0.1:0"
@@ -45,7 +45,7 @@ func startServe(t *testing.T, vars map[string]string) *server {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve"}, env(vars), strings.NewReader(""), pw, io.Discard)
+		done <- run(ctx, append([]string{"serve"}, flags...), env(vars), strings.NewReader(""), pw, io.Discard)
 		pw.Close()
 	}()
 	lines := make(chan string, 4)

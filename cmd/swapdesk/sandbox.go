@@ -29,20 +29,28 @@ const SandboxPrefix = "/sandbox/akool"
 const sandboxCredits = 1_000_000
 
 // newEmbeddedSandbox starts the emulator that `serve` mounts at
-// SandboxPrefix. Its account, jobs and results live in dataDir/sandbox, so
-// a restart keeps them (and the generated credentials) and lets jobs that
-// were in flight finish.
-func newEmbeddedSandbox(base, dataDir string, log *slog.Logger) (*akoolsim.Sim, string) {
+// SandboxPrefix. Its state (account, jobs, results) lives in the data dir,
+// so a restart mid-job loses nothing.
+func newEmbeddedSandbox(base string, cfg config, log *slog.Logger) (*akoolsim.Sim, string) {
 	sim := akoolsim.New(akoolsim.Config{
-		StatePath:    filepath.Join(dataDir, "sandbox", "akool.json"),
+		StatePath:    filepath.Join(cfg.DataDir, "sandbox", "akool.json"),
 		Credits:      sandboxCredits,
 		BaseURL:      base + SandboxPrefix,
-		QueueDelay:   3 * time.Second,
-		ProcessDelay: 12 * time.Second,
+		QueueDelay:   simDelay(cfg.SandboxQueueDelay),
+		ProcessDelay: simDelay(cfg.SandboxProcessDelay),
 		Logger:       log.With("component", "sandbox"),
 	})
 	apiKey, _, _ := sim.Credentials()
 	return sim, apiKey
+}
+
+// simDelay maps our 0 ("no wait") to the emulator's NoDelay (its 0 means
+// "default").
+func simDelay(d time.Duration) time.Duration {
+	if d == 0 {
+		return akoolsim.NoDelay
+	}
+	return d
 }
 
 // sampleProber lets the sandbox probe its own sample inputs, which live on

@@ -92,7 +92,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	akoolCfg := akool.Config{BaseURL: cfg.AkoolBaseURL, APIKey: cfg.AkoolAPIKey, Logger: log.With("component", "akool")}
 	var sim *akoolsim.Sim
 	if sandbox {
-		sim, akoolCfg.APIKey = newEmbeddedSandbox(loopback, cfg.DataDir, log)
+		sim, akoolCfg.APIKey = newEmbeddedSandbox(loopback, cfg, log)
 		defer sim.Close()
 		akoolCfg.BaseURL = loopback + SandboxPrefix
 	}
