@@ -53,9 +53,9 @@ type ArchiverConfig struct {
 // Archiver copies finished results into the data directory before Akool
 // deletes them (7 days after completion), so the gallery outlives Akool.
 type Archiver struct {
-	cfg  ArchiverConfig
-	log  *slog.Logger
-	kick chan struct{}
+	cfg ArchiverConfig
+	log *slog.Logger
+	loop
 }
 
 // NewArchiver returns an Archiver; call Run to start it.
@@ -81,32 +81,11 @@ func NewArchiver(cfg ArchiverConfig) *Archiver {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Minute
 	}
-	return &Archiver{cfg: cfg, log: cfg.Log, kick: make(chan struct{}, 1)}
+	return &Archiver{cfg: cfg, log: cfg.Log, loop: newLoop(cfg.Tick)}
 }
 
-// Kick makes the loop look for due work now.
-func (a *Archiver) Kick() {
-	select {
-	case a.kick <- struct{}{}:
-	default:
-	}
-}
-
-// Run archives due results until ctx is cancelled.
-func (a *Archiver) Run(ctx context.Context) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		case <-a.kick:
-		}
-		a.ArchiveDue(ctx)
-		timer.Reset(a.cfg.Tick)
-	}
-}
+// Run archives due results until ctx is cancelled; Kick makes it look now.
+func (a *Archiver) Run(ctx context.Context) { a.loop.run(ctx, a.ArchiveDue) }
 
 // ArchiveDue works through every result due now and returns how many it
 // tried.

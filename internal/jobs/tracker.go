@@ -62,7 +62,7 @@ type Tracker struct {
 	cfg     TrackerConfig
 	log     *slog.Logger
 	limiter *rate.Limiter
-	kick    chan struct{}
+	loop
 }
 
 // NewTracker returns a Tracker; call Run to start it.
@@ -91,32 +91,11 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 	if cfg.ResultTTL <= 0 {
 		cfg.ResultTTL = 7 * 24 * time.Hour
 	}
-	return &Tracker{cfg: cfg, log: cfg.Log, limiter: rate.NewLimiter(cfg.Rate, cfg.Burst), kick: make(chan struct{}, 1)}
+	return &Tracker{cfg: cfg, log: cfg.Log, limiter: rate.NewLimiter(cfg.Rate, cfg.Burst), loop: newLoop(cfg.Tick)}
 }
 
-// Kick makes the loop look for due jobs now.
-func (t *Tracker) Kick() {
-	select {
-	case t.kick <- struct{}{}:
-	default:
-	}
-}
-
-// Run polls due jobs until ctx is cancelled.
-func (t *Tracker) Run(ctx context.Context) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		case <-t.kick:
-		}
-		t.PollDue(ctx)
-		timer.Reset(t.cfg.Tick)
-	}
-}
+// Run polls due jobs until ctx is cancelled; Kick makes it look now.
+func (t *Tracker) Run(ctx context.Context) { t.loop.run(ctx, t.PollDue) }
 
 // PollDue polls every job that is due now. It returns how many it polled.
 func (t *Tracker) PollDue(ctx context.Context) int {
