@@ -142,9 +142,12 @@ func (a *Archiver) Archive(ctx context.Context, j db.Job) {
 	}
 	attempts := j.ArchiveAttempts + 1
 	next := now.Add(Backoff(a.cfg.RetryBase, a.cfg.RetryMax, attempts-1))
-	if !j.ResultExpiresAt.IsZero() && !next.Before(j.ResultExpiresAt) {
-		// One last try just before the URL dies.
-		next = j.ResultExpiresAt.Add(-time.Minute)
+	if !j.ResultExpiresAt.IsZero() {
+		// The last useful try is a minute before Akool deletes its copy.
+		last := j.ResultExpiresAt.Add(-time.Minute)
+		if next.After(last) {
+			next = last
+		}
 		if !next.After(now) {
 			a.end(ctx, j, db.ArchiveExpired, "Akool's copy expired before it could be archived: "+userMessage(err))
 			return
@@ -174,7 +177,7 @@ func (a *Archiver) download(ctx context.Context, j db.Job) (rel, sum string, siz
 	defer cancel()
 	res, err := a.cfg.Open.Open(ctx, j.ResultURL, a.cfg.MaxBytes+1)
 	if err != nil {
-		return "", "", 0, err
+		return "", "", 0, permanentIf(err, a.cfg.MaxBytes)
 	}
 	defer res.Body.Close()
 
@@ -197,10 +200,10 @@ func (a *Archiver) download(ctx context.Context, j db.Job) (rel, sum string, siz
 	head := &headCapture{max: 12}
 	size, err = io.Copy(io.MultiWriter(tmp, h, head), res.Body)
 	if err != nil {
-		return "", "", 0, fmt.Errorf("download: %w", err)
+		return "", "", 0, permanentIf(fmt.Errorf("download: %w", err), a.cfg.MaxBytes)
 	}
 	if size > a.cfg.MaxBytes {
-		return "", "", 0, &permanentError{fmt.Sprintf("the result is larger than %d MB", a.cfg.MaxBytes>>20)}
+		return "", "", 0, &permanentError{"the result is larger than " + sizeText(a.cfg.MaxBytes)}
 	}
 	if res.ContentLength > 0 && size != res.ContentLength {
 		return "", "", 0, fmt.Errorf("download: got %d of %d bytes", size, res.ContentLength)
@@ -220,6 +223,25 @@ func (a *Archiver) download(ctx context.Context, j db.Job) (rel, sum string, siz
 	}
 	syncDir(dir)
 	return filepath.ToSlash(filepath.Join(sub, name)), hex.EncodeToString(h.Sum(nil)), size, nil
+}
+
+// permanentIf marks the fetch errors no retry will fix: a result over the
+// size cap, or a URL we may not fetch at all.
+func permanentIf(err error, maxBytes int64) error {
+	switch {
+	case errors.Is(err, media.ErrTooLarge):
+		return &permanentError{"the result is larger than " + sizeText(maxBytes)}
+	case errors.Is(err, media.ErrForbiddenAddress), errors.Is(err, media.ErrInvalidURL):
+		return &permanentError{"Akool's result link cannot be fetched: " + userMessage(err)}
+	}
+	return err
+}
+
+func sizeText(n int64) string {
+	if n >= 1<<20 {
+		return strconv.FormatInt(n>>20, 10) + " MB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
 }
 
 // headCapture keeps the first max bytes written to it.
