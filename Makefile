@@ -7,6 +7,8 @@ DATA_DIR  ?= ./data
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
+BENCH     ?= .
+BENCHFLAGS ?=
 VENDOR    := static/vendor/htmx.min.js
 
 .PHONY: help run build test lint generate check-generated vendor fuzz bench clean
@@ -55,8 +57,8 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
-bench: vendor ## run the benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: vendor ## run the benchmarks (e.g. BENCH=CardVsHealthz BENCHFLAGS='-count 3')
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(BENCHFLAGS) ./...
 
 clean: ## remove build output (keeps ./data)
 	rm -rf bin static/vendor node_modules

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -27,20 +28,25 @@ import (
 const (
 	benchMemberJobs = 100_000
 	benchOtherJobs  = 20_000
-	// benchParallelism × GOMAXPROCS client goroutines hammer the server.
-	benchParallelism = 4
+	// benchClients goroutines, each with its own kept-alive connection,
+	// send requests back to back.
+	benchClients = 8
 )
 
-// BenchmarkCardVsHealthz sends GET /healthz and GET /jobs/:id/card over
-// real HTTP (keep-alive, the same client and headers for both) from
-// benchParallelism × GOMAXPROCS goroutines, to the real router over a
-// SQLite database seeded with benchMemberJobs jobs of the signed-in member
-// and benchOtherJobs of another member. The cards asked for are the
-// member's own, in random order, in every state (running ones answer 200,
-// final ones 286). Each sub-benchmark reports req/s and the client-side
-// p50/p99; card also reports ratio = card req/s ÷ healthz req/s of the run
-// just before it. The card path must make no Akool call: a one-shot fault
-// armed on every emulator endpoint must still be there afterwards.
+// BenchmarkCardVsHealthz measures GET /jobs/:id/card against GET /healthz
+// over real HTTP: benchClients goroutines, one client, the same headers
+// (session cookie, HX-Request) for both, to the real router over a SQLite
+// database seeded with benchMemberJobs jobs of the signed-in member and
+// benchOtherJobs of another member. The cards asked for are the member's
+// own, in random order, in every state (running ones answer 200, final ones
+// 286).
+//
+// Each run sends b.N cards (timed: ns/op, B/op are the card's) between two
+// halves of b.N healthz requests (untimed), so drift on a shared machine
+// hits both alike, and reports ratio = card req/s ÷ healthz req/s with
+// client-side p50/p99 of each (body read included). The card path must
+// make no Akool call: a one-shot fault armed on every emulator endpoint
+// must still be there afterwards.
 func BenchmarkCardVsHealthz(b *testing.B) {
 	app := newTestApp(b)
 	c, member := app.member("ana@example.com", 0)
@@ -51,92 +57,119 @@ func BenchmarkCardVsHealthz(b *testing.B) {
 	for i, id := range ids {
 		cardPaths[i] = "/jobs/" + strconv.FormatInt(id, 10) + "/card"
 	}
-
-	hc := &http.Client{Transport: &http.Transport{
-		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 256, // one kept-alive connection per goroutine
-		DisableCompression:  true,
-	}}
-	b.Cleanup(hc.CloseIdleConnections)
 	hdr := http.Header{}
 	hdr.Set("Cookie", cookieHeader(b, c))
 	hdr.Set("HX-Request", "true")
+	ld := &loadDriver{base: app.srv.URL, header: hdr, client: &http.Client{Transport: &http.Transport{
+		MaxIdleConnsPerHost: benchClients,
+		DisableCompression:  true,
+	}}}
+	b.Cleanup(ld.client.CloseIdleConnections)
+	healthz := func(uint64) string { return "/healthz" }
+	card := func(n uint64) string { return cardPaths[n%uint64(len(cardPaths))] }
 
 	trip := armAkoolTripwire(app.sim)
 	akoolJobs := len(app.sim.Jobs())
-
-	var healthz float64
-	b.Run("healthz", func(b *testing.B) {
-		healthz = hammer(b, hc, app.srv.URL, hdr, func(uint64) string { return "/healthz" }, http.StatusOK)
-	})
-	b.Run("card", func(b *testing.B) {
-		card := hammer(b, hc, app.srv.URL, hdr, func(n uint64) string { return cardPaths[n%uint64(len(cardPaths))] },
-			http.StatusOK, 286)
-		if healthz > 0 {
-			b.ReportMetric(card/healthz, "ratio")
+	b.Run(fmt.Sprintf("jobs=%d", benchMemberJobs), func(b *testing.B) {
+		b.StopTimer()
+		h1 := ld.run(b, b.N/2, healthz, http.StatusOK)
+		b.StartTimer()
+		cr := ld.run(b, b.N, card, http.StatusOK, 286)
+		b.StopTimer()
+		h2 := ld.run(b, b.N-b.N/2, healthz, http.StatusOK)
+		if b.Failed() {
+			return
 		}
+		hr := h1.merge(h2)
+		b.ReportMetric(cr.rate()/hr.rate(), "ratio")
+		b.ReportMetric(cr.rate(), "card-req/s")
+		b.ReportMetric(cr.percentile(50), "card-p50-ms")
+		b.ReportMetric(cr.percentile(99), "card-p99-ms")
+		b.ReportMetric(hr.rate(), "healthz-req/s")
+		b.ReportMetric(hr.percentile(50), "healthz-p50-ms")
+		b.ReportMetric(hr.percentile(99), "healthz-p99-ms")
 	})
-
 	trip.check(b)
 	if n := len(app.sim.Jobs()); n != akoolJobs {
 		b.Errorf("the emulator has %d jobs after the card polls, want %d", n, akoolJobs)
 	}
 }
 
-// hammer sends b.N GETs of path(n) from benchParallelism × GOMAXPROCS
-// goroutines, fails on any status not in want, reports req/s, p50-ms and
-// p99-ms (client-side, body read included) and returns req/s.
-func hammer(b *testing.B, hc *http.Client, base string, hdr http.Header, path func(n uint64) string, want ...int) float64 {
-	b.Helper()
-	var (
-		mu   sync.Mutex
-		durs = make([]time.Duration, 0, b.N)
-		seq  atomic.Uint64
-	)
-	b.SetParallelism(benchParallelism)
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		local := make([]time.Duration, 0, 256)
-		defer func() {
-			mu.Lock()
-			durs = append(durs, local...)
-			mu.Unlock()
-		}()
-		for pb.Next() {
-			req, err := http.NewRequest(http.MethodGet, base+path(seq.Add(1)-1), nil)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			req.Header = hdr.Clone()
-			t0 := time.Now()
-			res, err := hc.Do(req)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			n, err := io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			d := time.Since(t0)
-			if err != nil || n == 0 || !slices.Contains(want, res.StatusCode) {
-				b.Errorf("GET %s: status %d, %d bytes, err %v; want status in %v", req.URL.Path, res.StatusCode, n, err, want)
-				return
-			}
-			local = append(local, d)
-		}
-	})
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if len(durs) == 0 {
+// loadDriver sends GETs from benchClients goroutines.
+type loadDriver struct {
+	client *http.Client
+	base   string
+	header http.Header
+}
+
+// loadResult is what one loadDriver.run saw.
+type loadResult struct {
+	elapsed time.Duration
+	durs    []time.Duration // per request, sorted
+}
+
+func (r loadResult) rate() float64 { return float64(len(r.durs)) / r.elapsed.Seconds() }
+
+// percentile returns the p-th percentile latency in milliseconds.
+func (r loadResult) percentile(p int) float64 {
+	if len(r.durs) == 0 {
 		return 0
 	}
+	return float64(r.durs[(len(r.durs)-1)*p/100].Microseconds()) / 1000
+}
+
+func (r loadResult) merge(o loadResult) loadResult {
+	durs := slices.Concat(r.durs, o.durs)
 	slices.Sort(durs)
-	rate := float64(len(durs)) / elapsed.Seconds()
-	b.ReportMetric(rate, "req/s")
-	b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(durs[(len(durs)-1)*99/100].Microseconds())/1000, "p99-ms")
-	return rate
+	return loadResult{elapsed: r.elapsed + o.elapsed, durs: durs}
+}
+
+// run sends n GETs of path(0), path(1)… and fails b on an error or a
+// status not in want.
+func (d *loadDriver) run(b *testing.B, n int, path func(i uint64) string, want ...int) loadResult {
+	var (
+		next atomic.Uint64
+		mu   sync.Mutex
+		all  = make([]time.Duration, 0, n)
+		wg   sync.WaitGroup
+	)
+	start := time.Now()
+	for range benchClients {
+		wg.Go(func() {
+			local := make([]time.Duration, 0, n/benchClients+1)
+			defer func() {
+				mu.Lock()
+				all = append(all, local...)
+				mu.Unlock()
+			}()
+			for i := next.Add(1) - 1; i < uint64(n); i = next.Add(1) - 1 {
+				req, err := http.NewRequest(http.MethodGet, d.base+path(i), nil)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				req.Header = d.header.Clone()
+				t0 := time.Now()
+				res, err := d.client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				size, err := io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				local = append(local, time.Since(t0))
+				if err != nil || size == 0 || !slices.Contains(want, res.StatusCode) {
+					b.Errorf("GET %s: status %d, %d bytes, err %v; want a body and a status in %v",
+						req.URL.Path, res.StatusCode, size, err, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(all)
+	return loadResult{elapsed: elapsed, durs: all}
 }
 
 // TestCardQueryPlanUsesPrimaryKey checks that a card poll costs two
@@ -212,10 +245,15 @@ func dbFile(tb testing.TB) string {
 	return matches[0]
 }
 
-// openSide opens a second pool on the app's database, as db.Open would.
-func openSide(tb testing.TB, path string) *sql.DB {
+// openSide opens a second pool on the app's database, as db.Open would,
+// with extra per-connection pragmas.
+func openSide(tb testing.TB, path string, pragmas ...string) *sql.DB {
 	tb.Helper()
-	side, err := sql.Open("sqlite", db.DSN(path))
+	dsn := db.DSN(path)
+	for _, p := range pragmas {
+		dsn += "&_pragma=" + url.QueryEscape(p)
+	}
+	side, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -231,7 +269,8 @@ func openSide(tb testing.TB, path string) *sql.DB {
 func seedJobs(tb testing.TB, path string, member, other int64, mine, theirs int) []int64 {
 	tb.Helper()
 	ctx := context.Background()
-	side := openSide(tb, path)
+	// The statement journal of each INSERT stays in memory.
+	side := openSide(tb, path, "temp_store(MEMORY)")
 	tx, err := side.BeginTx(ctx, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -290,9 +329,9 @@ func seedJobs(tb testing.TB, path string, member, other int64, mine, theirs int)
 			prompt = "keep the lighting warm and the background soft"
 		}
 		switch {
-		case i >= total-max(total/100, 4) && i%2 == 0: // half the newest 1% are still running
+		case i >= total-max(total/100, 4) && i%4 < 2: // half the newest 1% are still running
 			status = db.JobQueued
-			if i%4 == 0 {
+			if roll%2 == 0 {
 				status = db.JobProcessing
 			}
 			created = now.Add(-time.Duration(rng.IntN(600)) * time.Second)
