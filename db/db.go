@@ -34,6 +34,9 @@ type DB struct {
 	sql *sql.DB
 	// Now is the store's clock; tests replace it.
 	Now func() time.Time
+	// Statements run on every request (the signed-in user) or every card
+	// poll, prepared once: parsing them anew cost more than running them.
+	stmtUserByID, stmtJobForMember, stmtJobForAdmin *sql.Stmt
 }
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
@@ -65,11 +68,40 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, err
 	}
+	if err := d.prepare(ctx); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
+func (d *DB) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&d.stmtUserByID, `SELECT ` + userColumns + ` FROM users WHERE id = ?`},
+		{&d.stmtJobForMember, `SELECT ` + jobColumns + ` FROM jobs WHERE id = ? AND user_id = ? AND deleted_at IS NULL`},
+		{&d.stmtJobForAdmin, `SELECT ` + jobColumns + ` FROM jobs WHERE id = ? AND deleted_at IS NULL`},
+	} {
+		st, err := d.sql.PrepareContext(ctx, p.query)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", p.query, err)
+		}
+		*p.stmt = st
+	}
+	return nil
+}
+
 // Close closes the database.
-func (d *DB) Close() error { return d.sql.Close() }
+func (d *DB) Close() error {
+	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtJobForMember, d.stmtJobForAdmin} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return d.sql.Close()
+}
 
 // Ping checks that the database answers a query.
 func (d *DB) Ping(ctx context.Context) error {

@@ -257,10 +257,9 @@ func (d *DB) InterruptSubmitting(ctx context.Context) ([]Job, error) {
 // member's job exists) or when it was deleted.
 func (d *DB) JobForViewer(ctx context.Context, id, viewerID int64, admin bool) (Job, error) {
 	if admin {
-		return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ? AND deleted_at IS NULL`, id))
+		return scanJob(d.stmtJobForAdmin.QueryRowContext(ctx, id))
 	}
-	return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs
-		WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, id, viewerID))
+	return scanJob(d.stmtJobForMember.QueryRowContext(ctx, id, viewerID))
 }
 
 // JobByID returns job id for internal use (no ownership check).

@@ -63,7 +63,7 @@ func (d *DB) CreateUser(ctx context.Context, email, name, role, passwordHash str
 
 // UserByID returns the user with id, or an error wrapping apperr.ErrNotFound.
 func (d *DB) UserByID(ctx context.Context, id int64) (User, error) {
-	return scanUser(d.sql.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	return scanUser(d.stmtUserByID.QueryRowContext(ctx, id))
 }
 
 // UserByEmail returns the user with email (case-insensitive), or an error

@@ -84,7 +84,8 @@ func (s *Server) jobCard(c echo.Context) error {
 	if !card.Final || !isHTMX(c) {
 		return render(c, http.StatusOK, views.Card(card))
 	}
-	card.JustFinished = true
+	// A poll that finds the job final means it just ended; say so.
+	card.JustFinished = s.now().Sub(job.FinishedAt) < 5*time.Minute
 	if !full {
 		return render(c, 286, views.Card(card))
 	}

@@ -5,12 +5,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/gob"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
@@ -33,11 +33,14 @@ const (
 // newCookieStore derives separate signing and encryption keys from the one
 // session secret, so the cookie is both authenticated and unreadable.
 func newCookieStore(secret []byte, secure bool) *sessions.CookieStore {
-	// Flashes travel in the cookie through gob; registering twice is harmless.
-	gob.Register(views.Flash{})
 	hashKey := sha256.Sum256(append([]byte("swapdesk/session/hash/"), secret...))
 	blockKey := sha256.Sum256(append([]byte("swapdesk/session/block/"), secret...))
 	st := sessions.NewCookieStore(hashKey[:], blockKey[:])
+	for _, codec := range st.Codecs {
+		if sc, ok := codec.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(sessionSerializer{})
+		}
+	}
 	st.Options = &sessions.Options{
 		Path:     "/",
 		MaxAge:   sessionMaxAge,

@@ -29,7 +29,9 @@ func newFakeArchiveStore() *fakeArchiveStore {
 	return &fakeArchiveStore{archived: map[int64]string{}, scheduled: map[int64]time.Time{}, ended: map[int64]string{}, details: map[int64]string{}}
 }
 
-func (f *fakeArchiveStore) DueForArchive(context.Context, time.Time, int) ([]db.Job, error) { return nil, nil }
+func (f *fakeArchiveStore) DueForArchive(context.Context, time.Time, int) ([]db.Job, error) {
+	return nil, nil
+}
 
 func (f *fakeArchiveStore) ScheduleArchive(_ context.Context, id int64, at time.Time, _ int, detail string) error {
 	f.mu.Lock()
