@@ -113,9 +113,9 @@ func (s *Server) viewableJob(c echo.Context) (db.Job, error) {
 func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 	now := s.now()
 	card := views.JobCard{
-		ID: j.ID, Status: j.Status, StatusLabel: statusLabels[j.Status], ImageURL: j.ImageURL,
+		ID: j.ID, Status: j.Status, StatusLabel: statusLabels[j.Status],
 		Summary: fmt.Sprintf("%s · %s · %s", j.Resolution, j.Mode, secs(j.BilledSeconds)),
-		Final:   j.Final(), Error: j.ErrorMessage, Full: full, CreatedAt: j.CreatedAt, CSRF: csrfToken(c),
+		Final:   j.Final(), Error: j.ErrorMessage, Full: full, CSRF: csrfToken(c),
 	}
 	switch {
 	case !j.Final():
@@ -137,7 +137,6 @@ func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 		case db.ArchiveDone:
 			card.PlayURL = "/media/" + strconv.FormatInt(j.ID, 10)
 			card.DownloadURL = card.PlayURL + "?download=1"
-			card.Archived = true
 		case db.ArchivePending:
 			card.ArchiveNote = "Saving a copy to the team gallery…"
 			fallthrough

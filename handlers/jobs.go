@@ -230,7 +230,7 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 		m.History = append(m.History, views.JobEventRow{At: e.At, Label: eventLabel(e.Status), Detail: e.Detail})
 	}
 	for _, e := range entries {
-		m.Ledger = append(m.Ledger, views.LedgerRow{At: e.CreatedAt, Kind: e.Kind, Amount: e.Amount, Note: e.Note})
+		m.Ledger = append(m.Ledger, views.LedgerRow{At: e.CreatedAt, Kind: e.Kind, Amount: e.Amount})
 	}
 	return m, nil
 }
@@ -266,10 +266,9 @@ var statusLabels = map[string]string{
 
 func jobView(j db.Job) views.JobView {
 	v := views.JobView{
-		ID: j.ID, Status: j.Status, StatusLabel: statusLabels[j.Status], ImageURL: j.ImageURL, VideoURL: j.VideoURL,
+		ID: j.ID, ImageURL: j.ImageURL, VideoURL: j.VideoURL,
 		Mode: j.Mode, Resolution: j.Resolution, Duration: "from the video", Billed: secs(j.BilledSeconds),
-		EstimateCredits: j.EstimateCredits, Prompt: j.Prompt, Error: j.ErrorMessage,
-		CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt,
+		EstimateCredits: j.EstimateCredits, Prompt: j.Prompt, CreatedAt: j.CreatedAt,
 	}
 	if j.DurationRequested != nil {
 		v.Duration = secs(*j.DurationRequested)

@@ -70,8 +70,6 @@ type JobPage struct {
 // JobView is a job as members see it.
 type JobView struct {
 	ID              int64
-	Status          string // db state
-	StatusLabel     string
 	ImageURL        string
 	VideoURL        string
 	Mode            string
@@ -81,10 +79,8 @@ type JobView struct {
 	EstimateCredits int64
 	ChargedCredits  string // "" until settled
 	Prompt          string
-	Error           string
 	Owner           string
 	CreatedAt       time.Time
-	FinishedAt      time.Time
 }
 
 // LedgerRow is one ledger entry.
@@ -92,7 +88,6 @@ type LedgerRow struct {
 	At     time.Time
 	Kind   string
 	Amount int64
-	Note   string
 }
 
 // Signed formats a signed credit amount: "+30", "−20".
@@ -160,7 +155,6 @@ type JobCard struct {
 	Status      string
 	StatusLabel string
 	Summary     string // "720p · animate · 12 s"
-	ImageURL    string
 	Elapsed     string // "1 min 20 s" running, or how long it took
 	Final       bool
 	// JustFinished is set when a poll finds the job final: the card says so.
@@ -168,8 +162,7 @@ type JobCard struct {
 	Credits      string // "30 credits held" / "30 credits charged" / "nothing charged"
 	Error        string
 	// PlayURL is our archived copy (/media/:id), or Akool's URL until then.
-	PlayURL  string
-	Archived bool
+	PlayURL string
 	// ExpiresIn is shown on Akool's URL before it is archived ("in 6 days").
 	ExpiresIn   string
 	ArchiveNote string // "Archiving…", "Akool's copy expired before it was archived"
@@ -178,7 +171,6 @@ type JobCard struct {
 	CanDelete   bool
 	RerunURL    string
 	DownloadURL string
-	CreatedAt   time.Time
 	CSRF        string // for the delete form
 }
 
