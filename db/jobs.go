@@ -196,21 +196,25 @@ func (d *DB) MarkSubmitted(ctx context.Context, jobID int64, akoolID, status str
 	})
 }
 
-// RejectJob marks a submitting job rejected with a user-safe message and
-// releases its hold, in one transaction.
-func (d *DB) RejectJob(ctx context.Context, jobID int64, message string) error {
+// EndSubmission ends a submitting job that Akool did not take: status is
+// JobRejected (Akool refused it) or JobInterrupted (no usable answer, so it
+// may or may not run). The hold is released in the same transaction.
+func (d *DB) EndSubmission(ctx context.Context, jobID int64, status, message string) error {
+	if status != JobRejected && status != JobInterrupted {
+		return fmt.Errorf("end submission: status %q", status)
+	}
 	return d.tx(ctx, func(tx *sql.Tx) error {
 		now := d.Now()
 		var userID int64
-		err := tx.QueryRowContext(ctx, `UPDATE jobs SET status = 'rejected', error_message = ?, updated_at = ?, finished_at = ?
-			WHERE id = ? AND status = 'submitting' RETURNING user_id`, message, ms(now), ms(now), jobID).Scan(&userID)
+		err := tx.QueryRowContext(ctx, `UPDATE jobs SET status = ?, error_message = ?, updated_at = ?, finished_at = ?
+			WHERE id = ? AND status = 'submitting' RETURNING user_id`, status, message, ms(now), ms(now), jobID).Scan(&userID)
 		if err != nil {
-			return fmt.Errorf("reject job %d: %w", jobID, err)
+			return fmt.Errorf("end submission of job %d: %w", jobID, err)
 		}
-		if _, err = releaseHold(ctx, tx, now, userID, jobID, "Akool refused the job"); err != nil {
+		if _, err = releaseHold(ctx, tx, now, userID, jobID, "not taken by Akool"); err != nil {
 			return err
 		}
-		return insertEvent(ctx, tx, now, jobID, JobRejected, "submit", message)
+		return insertEvent(ctx, tx, now, jobID, status, "submit", message)
 	})
 }
 

@@ -89,10 +89,10 @@ func TestRejectAndInterruptReleaseHolds(t *testing.T) {
 	if err := d.MarkSubmitted(ctx, c.ID, "689174694b4dbdd4ab3d28c9", db.JobQueued, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.RejectJob(ctx, a.ID, "Akool refused"); err != nil {
+	if err := d.EndSubmission(ctx, a.ID, db.JobRejected, "Akool refused"); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.RejectJob(ctx, a.ID, "again"); err == nil {
+	if err := d.EndSubmission(ctx, a.ID, db.JobRejected, "again"); err == nil {
 		t.Error("rejecting a rejected job succeeded")
 	}
 	interrupted, err := d.InterruptSubmitting(ctx)

@@ -188,6 +188,8 @@ func (s *Server) createJob(c echo.Context) error {
 		addFlash(c, views.FlashInfo, "This swap was already started; here it is.")
 	case job.Status == db.JobRejected:
 		addFlash(c, views.FlashError, "Akool did not accept this job: "+job.ErrorMessage+" Your credits were returned.")
+	case job.Status == db.JobInterrupted:
+		addFlash(c, views.FlashError, job.ErrorMessage)
 	default:
 		addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap started. %d credits are held until it finishes.", job.EstimateCredits))
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -422,5 +423,46 @@ func TestFiftyConcurrentSubmitsNeverOverdraw(t *testing.T) {
 	}
 	if n := len(app.sim.Jobs()); n != 10 {
 		t.Errorf("Akool got %d jobs, want 10", n)
+	}
+}
+
+// Akool answering with a code refuses the job; no usable answer (a proxy's
+// 5xx, a hang) leaves it unknown, so the job is interrupted. Either way the
+// hold comes back.
+func TestCreateOutcomesWithoutAJob(t *testing.T) {
+	tests := []struct {
+		name       string
+		fault      akoolsim.CallFault
+		wantStatus string
+		wantBadge  string
+		wantText   string
+	}{
+		{"busy", akoolsim.CallFault{Code: 1005}, db.JobRejected, "Not accepted", "busy"},
+		{"out of credits", akoolsim.CallFault{Code: 1104}, db.JobRejected, "Not accepted", "credits"},
+		{"proxy error", akoolsim.CallFault{HTTPStatus: 502}, db.JobInterrupted, "Interrupted", "may or may not have started"},
+		{"no answer", akoolsim.CallFault{Hang: true}, db.JobInterrupted, "Interrupted", "may or may not have started"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := newTestApp(t, func(o *appOptions) { o.submitTimeout = 300 * time.Millisecond })
+			c, u := app.member("ana@example.com", 100)
+			app.sim.InjectCall(akoolsim.EndpointCreate, tt.fault)
+			res := c.submitJob(app.jobValues())
+			wantStatus(t, res, http.StatusSeeOther)
+			page := c.get(res.Header.Get("Location"))
+			jobs, _ := app.store.RecentJobs(context.Background(), u.ID, 1)
+			if len(jobs) != 1 || jobs[0].Status != tt.wantStatus {
+				t.Fatalf("job %+v, want %s", jobs, tt.wantStatus)
+			}
+			if got := page.doc.Find(".job-card .badge").Text(); got != tt.wantBadge {
+				t.Errorf("badge %q, want %q", got, tt.wantBadge)
+			}
+			if msg := strings.ToLower(page.doc.Find(".flash-error").Text()); !strings.Contains(msg, tt.wantText) {
+				t.Errorf("flash %q lacks %q", msg, tt.wantText)
+			}
+			if b := app.balance(u.ID); b.Available != 100 || b.Held != 0 {
+				t.Errorf("balance %+v, want the hold released", b)
+			}
+		})
 	}
 }

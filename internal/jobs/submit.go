@@ -39,7 +39,7 @@ type Store interface {
 	Balance(ctx context.Context, userID int64) (db.Balance, error)
 	CreateJobWithHold(ctx context.Context, n db.NewJob) (db.Job, bool, error)
 	MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string, firstPoll time.Time) error
-	RejectJob(ctx context.Context, jobID int64, message string) error
+	EndSubmission(ctx context.Context, jobID int64, status, message string) error
 	InterruptSubmitting(ctx context.Context) ([]db.Job, error)
 }
 
@@ -289,8 +289,12 @@ func (s *Service) Submit(ctx context.Context, userID int64, in Input) (job db.Jo
 // interrupted and releases its hold.
 func (s *Service) send(ctx context.Context, job db.Job) (db.Job, error) {
 	// Detach from the request: a member closing the tab must not leave the
-	// job half-sent. The timeout still bounds it.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SubmitTimeout)
+	// job half-sent. The call has its own bound; recording the outcome gets a
+	// fresh one, so a call that timed out is still recorded.
+	ctx = context.WithoutCancel(ctx)
+	callCtx, cancelCall := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
+	defer cancelCall()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SubmitTimeout+10*time.Second)
 	defer cancel()
 	req := akool.CreateRequest{
 		Image: job.ImageURL, Video: job.VideoURL,
@@ -301,14 +305,23 @@ func (s *Service) send(ctx context.Context, job db.Job) (db.Job, error) {
 	if job.BilledSeconds >= 1 {
 		req.Duration = math.Round(job.BilledSeconds*1000) / 1000
 	}
-	res, err := s.cfg.Akool.CreateCharacterSwap(ctx, req)
+	res, err := s.cfg.Akool.CreateCharacterSwap(callCtx, req)
 	if err != nil {
-		msg := akool.UserMessage(err)
-		s.log.Warn("akool refused a job", "job_id", job.ID, "err", err)
-		if rerr := s.cfg.Store.RejectJob(ctx, job.ID, msg); rerr != nil {
-			return db.Job{}, fmt.Errorf("reject job %d after %v: %w", job.ID, err, rerr)
+		// Akool answering with a code is a refusal. No usable answer (a
+		// timeout, a 5xx from a proxy) is not: the job may still run, so it
+		// is marked interrupted, which admins see.
+		status, msg := db.JobRejected, akool.UserMessage(err)
+		var refused *akool.Error
+		if !errors.As(err, &refused) {
+			status = db.JobInterrupted
+			msg = "Akool did not answer clearly, so this swap may or may not have started. " +
+				"Your credits were returned here; if Akool runs it anyway, an admin will see it on Akool's account."
 		}
-		job.Status, job.ErrorMessage = db.JobRejected, msg
+		s.log.Warn("akool did not take a job", "job_id", job.ID, "status", status, "err", err)
+		if rerr := s.cfg.Store.EndSubmission(ctx, job.ID, status, msg); rerr != nil {
+			return db.Job{}, fmt.Errorf("end submission of job %d after %v: %w", job.ID, err, rerr)
+		}
+		job.Status, job.ErrorMessage = status, msg
 		return job, nil
 	}
 	status := db.JobQueued
