@@ -3,7 +3,7 @@
 // including where Akool's docs are wrong, is shared/AKOOL-API.md.
 //
 // Every failed call returns one of *Error (Akool answered with a code other
-// than 1000), *HTTPError (an HTTP error without an Akool envelope),
+// than 1000), *HTTPError (a non-2xx answer that is not Akool speaking),
 // *TransportError (no answer) or *ResponseError (an answer we cannot read).
 // All four carry a Category, Retryable and a UserMessage safe for a browser.
 package akool
@@ -399,8 +399,15 @@ func (c *Client) once(ctx context.Context, op, method, path string, q url.Values
 	}
 	env, ok := parseEnvelope(raw)
 	c.log.Debug("akool call", "op", op, "http", resp.StatusCode, "code", env.Code, "took", time.Since(start))
+	is2xx := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	if ok && !is2xx && env.Code != CodeSuccess && !knownCode(env.Code) {
+		// Outside 2xx only a code from Akool's table is Akool speaking: a
+		// gateway's {"code":503} or {"code":504,"msg":"timeout"} says nothing
+		// about the request, and for a create Akool may well have run it.
+		ok = false
+	}
 	switch {
-	case !ok && (resp.StatusCode < 200 || resp.StatusCode > 299):
+	case !ok && !is2xx:
 		return envelope{}, raw, &HTTPError{Op: op, StatusCode: resp.StatusCode, Body: snippet(raw)}
 	case !ok:
 		return envelope{}, raw, &ResponseError{Op: op, Reason: "not an Akool envelope", Body: snippet(raw)}

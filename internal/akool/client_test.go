@@ -102,21 +102,27 @@ func TestGETsRetry(t *testing.T) {
 		wantCalls int
 		wantErr   any // nil, or a pointer to the wanted error type
 		wantCode  int
+		wantMsg   string // Akool's msg, verbatim, for an *Error
+		wantHTTP  int    // the status, for an *HTTPError
 	}{
-		{"ok", []step{{status: 200, body: okQuota}}, 1, nil, 0},
-		{"502 then ok", []step{{status: 502, body: html502}, {status: 200, body: okQuota}}, 2, nil, 0},
-		{"1005 then ok", []step{{status: 200, body: busy1005}, {status: 200, body: okQuota}}, 2, nil, 0},
-		{"2001 then ok", []step{{status: 200, body: `{"code":2001}`}, {status: 200, body: okQuota}}, 2, nil, 0},
-		{"dropped connection then ok", []step{{drop: true}, {status: 200, body: okQuota}}, 2, nil, 0},
-		{"429 then ok", []step{{status: 429}, {status: 200, body: okQuota}}, 2, nil, 0},
-		{"502 forever stops at MaxAttempts", []step{{status: 502, body: html502}}, 3, new(*HTTPError), 0},
-		{"1005 forever", []step{{status: 200, body: busy1005}}, 3, new(*Error), 1005},
-		{"1101 is not retried", []step{{status: 200, body: `{"code":1101,"msg":"x"}`}}, 1, new(*Error), 1101},
-		{"404 without envelope is not retried", []step{{status: 404, body: "not found"}}, 1, new(*HTTPError), 0},
-		{"envelope in a 500 is Akool's code", []step{{status: 500, body: `{"code":1104,"msg":"x"}`}}, 1, new(*Error), 1104},
-		{"success in a 500 is success", []step{{status: 500, body: okQuota}}, 1, nil, 0},
-		{"garbage 200 is a ResponseError", []step{{status: 200, body: "<html>ok</html>"}}, 1, new(*ResponseError), 0},
-		{"success without credit", []step{{status: 200, body: `{"code":1000,"data":{}}`}}, 1, new(*ResponseError), 0},
+		{"ok", []step{{status: 200, body: okQuota}}, 1, nil, 0, "", 0},
+		{"502 then ok", []step{{status: 502, body: html502}, {status: 200, body: okQuota}}, 2, nil, 0, "", 0},
+		{"1005 then ok", []step{{status: 200, body: busy1005}, {status: 200, body: okQuota}}, 2, nil, 0, "", 0},
+		{"2001 then ok", []step{{status: 200, body: `{"code":2001}`}, {status: 200, body: okQuota}}, 2, nil, 0, "", 0},
+		{"dropped connection then ok", []step{{drop: true}, {status: 200, body: okQuota}}, 2, nil, 0, "", 0},
+		{"429 then ok", []step{{status: 429}, {status: 200, body: okQuota}}, 2, nil, 0, "", 0},
+		{"503 with a JSON code then ok", []step{{status: 503, body: `{"code":503,"msg":"Service Unavailable"}`}, {status: 200, body: okQuota}}, 2, nil, 0, "", 0},
+		{"502 forever stops at MaxAttempts", []step{{status: 502, body: html502}}, 3, new(*HTTPError), 0, "", 502},
+		{"gateway JSON 503 forever is an HTTPError", []step{{status: 503, body: `{"code":503}`}}, 3, new(*HTTPError), 0, "", 503},
+		{"1005 forever", []step{{status: 200, body: busy1005}}, 3, new(*Error), 1005, "Operation is too frequent", 0},
+		{"1101 is not retried", []step{{status: 200, body: `{"code":1101,"msg":"x <b>&"}`}}, 1, new(*Error), 1101, "x <b>&", 0},
+		{"404 without envelope is not retried", []step{{status: 404, body: "not found"}}, 1, new(*HTTPError), 0, "", 404},
+		{"404 with an unknown JSON code is not retried", []step{{status: 404, body: `{"code":404,"msg":"Not Found"}`}}, 1, new(*HTTPError), 0, "", 404},
+		{"envelope in a 500 is Akool's code", []step{{status: 500, body: `{"code":1104,"msg":"Insufficient credit balance"}`}}, 1, new(*Error), 1104, "Insufficient credit balance", 0},
+		{"unknown code in a 200 is still Akool's", []step{{status: 200, body: `{"code":9999,"msg":"new"}`}}, 1, new(*Error), 9999, "new", 0},
+		{"success in a 500 is success", []step{{status: 500, body: okQuota}}, 1, nil, 0, "", 0},
+		{"garbage 200 is a ResponseError", []step{{status: 200, body: "<html>ok</html>"}}, 1, new(*ResponseError), 0, "", 0},
+		{"success without credit", []step{{status: 200, body: `{"code":1000,"data":{}}`}}, 1, new(*ResponseError), 0, "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,6 +144,14 @@ func TestGETsRetry(t *testing.T) {
 			if code, _ := Code(err); code != tt.wantCode {
 				t.Errorf("code: got %d, want %d", code, tt.wantCode)
 			}
+			var ae *Error
+			if errors.As(err, &ae) && ae.Msg != tt.wantMsg {
+				t.Errorf("msg: got %q, want %q", ae.Msg, tt.wantMsg)
+			}
+			var he *HTTPError
+			if errors.As(err, &he) && he.StatusCode != tt.wantHTTP {
+				t.Errorf("HTTP status: got %d, want %d", he.StatusCode, tt.wantHTTP)
+			}
 		})
 	}
 }
@@ -151,6 +165,7 @@ func TestCreateIsNeverRetriedBlindly(t *testing.T) {
 		{"502", []step{{status: 502, body: html502}, {status: 200, body: okJob}}, new(*HTTPError)},
 		{"1005", []step{{status: 200, body: busy1005}, {status: 200, body: okJob}}, new(*Error)},
 		{"1015", []step{{status: 200, body: `{"code":1015}`}, {status: 200, body: okJob}}, new(*Error)},
+		{"504 with a gateway's JSON", []step{{status: 504, body: `{"code":504,"msg":"Gateway Time-out"}`}, {status: 200, body: okJob}}, new(*HTTPError)},
 		{"dropped connection", []step{{drop: true}, {status: 200, body: okJob}}, new(*TransportError)},
 		{"timeout", []step{{hang: true}, {status: 200, body: okJob}}, new(*TransportError)},
 	}
@@ -164,6 +179,10 @@ func TestCreateIsNeverRetriedBlindly(t *testing.T) {
 			}
 			if got := s.count(PathCreate); got != 1 {
 				t.Errorf("create calls: got %d, want exactly 1", got)
+			}
+			// Only an *Error means Akool refused: anything else may hide a job.
+			if _, isAkool := tt.wantErr.(**Error); !isAkool && errors.As(err, new(*Error)) {
+				t.Errorf("got an *Error %v for an answer that is not Akool's", err)
 			}
 		})
 	}

@@ -153,6 +153,8 @@ var codeTable = map[int]codeInfo{
 	2001: {CategoryUpstream, true, msgServer},
 }
 
+func knownCode(code int) bool { _, ok := codeTable[code]; return ok }
+
 // KnownCodes returns every Akool error code this package classifies, in no
 // particular order. Tests and the emulator use it to cover the whole table.
 func KnownCodes() []int {
@@ -237,8 +239,10 @@ func (e *TransportError) UserMessage() string {
 	return "Could not reach Akool — try again in a minute."
 }
 
-// HTTPError is an HTTP response whose body is not an Akool envelope: a load
-// balancer's 502 page, a 404 from a wrong base URL, a 429 without a body.
+// HTTPError is a non-2xx HTTP response whose body is not an Akool answer: a
+// load balancer's 502 page, a 404 from a wrong base URL, a 429 without a
+// body, or a JSON body whose code is not one of Akool's (a gateway's
+// {"code":503}). Akool's own codes in a non-2xx response are an *Error.
 type HTTPError struct {
 	Op         string
 	StatusCode int
@@ -246,7 +250,7 @@ type HTTPError struct {
 }
 
 func (e *HTTPError) Error() string {
-	return fmt.Sprintf("akool %s: HTTP %d without an Akool envelope: %.120q", e.Op, e.StatusCode, e.Body)
+	return fmt.Sprintf("akool %s: HTTP %d without an Akool answer: %.120q", e.Op, e.StatusCode, e.Body)
 }
 
 // Category: 429 is CategoryRateLimited, anything else CategoryUpstream.
