@@ -261,7 +261,7 @@ func (c *Client) ensureToken(ctx context.Context, stale string) (string, error) 
 		return "", err
 	}
 	if env.Token == "" {
-		return "", &ResponseError{Op: opToken, Reason: "success without token", Body: snippet(raw)}
+		return "", &ResponseError{Op: opToken, Reason: "success without token", Body: bodyFor(opToken, raw)}
 	}
 	c.mu.Lock()
 	c.token = env.Token
@@ -408,9 +408,9 @@ func (c *Client) once(ctx context.Context, op, method, path string, q url.Values
 	}
 	switch {
 	case !ok && !is2xx:
-		return envelope{}, raw, &HTTPError{Op: op, StatusCode: resp.StatusCode, Body: snippet(raw)}
+		return envelope{}, raw, &HTTPError{Op: op, StatusCode: resp.StatusCode, Body: bodyFor(op, raw)}
 	case !ok:
-		return envelope{}, raw, &ResponseError{Op: op, Reason: "not an Akool envelope", Body: snippet(raw)}
+		return envelope{}, raw, &ResponseError{Op: op, Reason: "not an Akool envelope", Body: bodyFor(op, raw)}
 	case env.Code != CodeSuccess:
 		return envelope{}, raw, &Error{Op: op, Code: env.Code, Msg: env.Msg, HTTPStatus: resp.StatusCode}
 	}
@@ -427,6 +427,15 @@ func marshalJSON(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// bodyFor is what an error keeps of a response body, for logs: nothing of
+// getToken's (whatever its shape, it may hold a token), else snippet.
+func bodyFor(op string, b []byte) string {
+	if op == opToken {
+		return ""
+	}
+	return snippet(b)
 }
 
 func snippet(b []byte) string {

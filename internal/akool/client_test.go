@@ -1,9 +1,12 @@
 package akool
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -335,5 +338,50 @@ func TestUnreachable(t *testing.T) {
 	}
 	if msg := UserMessage(err); strings.Contains(msg, addr) || msg == "" {
 		t.Errorf("UserMessage: got %q", msg)
+	}
+}
+
+// Whatever getToken answers may hold a token: no error and no log line
+// keeps any of its body.
+func TestTokenBodyIsNeverKept(t *testing.T) {
+	const secret = "SECRET-TOKEN-e1f2"
+	tests := []struct {
+		name    string
+		step    step
+		wantErr any
+	}{
+		{"token in data", step{status: 200, body: `{"code":1000,"data":{"token":"` + secret + `"}}`}, new(*ResponseError)},
+		{"not JSON", step{status: 200, body: "token=" + secret}, new(*ResponseError)},
+		{"gateway page", step{status: 502, body: "<html>" + secret + "</html>"}, new(*HTTPError)},
+		{"gateway JSON", step{status: 503, body: `{"code":503,"token":"` + secret + `"}`}, new(*HTTPError)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, srv := newScript(t, map[string][]step{PathToken: {tt.step}})
+			var logs bytes.Buffer
+			c := fastClient(t, srv.URL, func(c *Config) {
+				c.APIKey, c.ClientID, c.ClientSecret = "", "id", "secret"
+				c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			})
+			_, err := c.Token(context.Background())
+			if !errors.As(err, tt.wantErr) {
+				t.Fatalf("got %T %v, want %T", err, err, tt.wantErr)
+			}
+			var he *HTTPError
+			var re *ResponseError
+			kept := err.Error()
+			if errors.As(err, &he) {
+				kept += fmt.Sprintf(" %+v", *he)
+			}
+			if errors.As(err, &re) {
+				kept += fmt.Sprintf(" %+v", *re)
+			}
+			if strings.Contains(kept, secret) {
+				t.Errorf("the error keeps the token: %s", kept)
+			}
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("the logs keep the token: %s", logs.String())
+			}
+		})
 	}
 }

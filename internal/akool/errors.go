@@ -246,7 +246,7 @@ func (e *TransportError) UserMessage() string {
 type HTTPError struct {
 	Op         string
 	StatusCode int
-	Body       string // at most 512 bytes of the body, for logs only
+	Body       string // at most 512 bytes of the body, for logs only; always empty for getToken
 }
 
 func (e *HTTPError) Error() string {
@@ -283,7 +283,7 @@ func (e *HTTPError) UserMessage() string {
 type ResponseError struct {
 	Op     string
 	Reason string
-	Body   string // at most 512 bytes, for logs only
+	Body   string // at most 512 bytes, for logs only; always empty for getToken
 }
 
 func (e *ResponseError) Error() string {
