@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +38,9 @@ const (
 )
 
 // RetryPolicy bounds the automatic retries of idempotent calls (poll, quota,
-// getToken). Create is never retried automatically.
+// getToken). Create is never retried automatically. Between attempts the
+// client waits a random time up to BaseDelay·2^(n-1), at most MaxDelay; a
+// Retry-After in seconds on a 429 or 503 is honoured, also up to MaxDelay.
 type RetryPolicy struct {
 	MaxAttempts int           // total attempts per call including the first; default 3; 1 disables retries
 	BaseDelay   time.Duration // first backoff ceiling; default 500ms
@@ -156,7 +159,8 @@ type createBody struct {
 // Errors: *Error (1003 bad input, 1104/1006 credits, 1213/1221/1009 plan,
 // 1005 busy, 1015 create failed, 1101/1102 auth, 1200 banned…), *HTTPError,
 // *TransportError, *ResponseError (success without data._id).
-func (c *Client) CreateCharacterSwap(ctx context.Context, req CreateRequest) (*Job, error) {
+func (c *Client) CreateCharacterSwap(ctx context.Context, req CreateRequest) (_ *Job, err error) {
+	defer func() { c.logFailure(ctx, opCreate, err) }()
 	// A conversion, so a field added to CreateRequest without a wire tag
 	// fails to compile.
 	body := createBody(req)
@@ -182,10 +186,11 @@ func (c *Client) CreateCharacterSwap(ctx context.Context, req CreateRequest) (*J
 // Transport errors, 5xx and 1005 are retried with backoff within the retry
 // policy. Errors: ErrEmptyID, *Error (1008 unknown id, auth codes…),
 // *HTTPError, *TransportError, *ResponseError.
-func (c *Client) GetResult(ctx context.Context, id string) (*Job, error) {
+func (c *Client) GetResult(ctx context.Context, id string) (_ *Job, err error) {
 	if strings.TrimSpace(id) == "" {
 		return nil, ErrEmptyID
 	}
+	defer func() { c.logFailure(ctx, opResult, err) }()
 	q := url.Values{"video_model_id": {id}}
 	env, raw, err := c.call(ctx, opResult, http.MethodGet, PathResult, q, nil, true)
 	if err != nil {
@@ -201,7 +206,8 @@ func (c *Client) GetResult(ctx context.Context, id string) (*Job, error) {
 // Quota returns the account's credit balance (data.credit). Akool documents
 // it as a Number; it is returned as float64 so nothing is lost.
 // Errors: as GetResult; *ResponseError when data.credit is missing.
-func (c *Client) Quota(ctx context.Context) (float64, error) {
+func (c *Client) Quota(ctx context.Context) (_ float64, err error) {
+	defer func() { c.logFailure(ctx, opQuota, err) }()
 	env, raw, err := c.call(ctx, opQuota, http.MethodGet, PathQuota, nil, nil, true)
 	if err != nil {
 		return 0, err
@@ -217,11 +223,21 @@ func (c *Client) Quota(ctx context.Context) (float64, error) {
 // is cached. With an API key configured it returns "" and no error.
 // Errors: *Error (1101 wrong clientId/secret, 1102, 1200), *HTTPError,
 // *TransportError, *ResponseError (no token in a success envelope).
-func (c *Client) Token(ctx context.Context) (string, error) {
+func (c *Client) Token(ctx context.Context) (_ string, err error) {
 	if c.apiKey != "" {
 		return "", nil
 	}
+	defer func() { c.logFailure(ctx, opToken, err) }()
 	return c.ensureToken(ctx, "")
+}
+
+// logFailure logs a call's final failure once. Attempts that are retried
+// are logged at Debug by do; a caller's cancellation is not a failure.
+func (c *Client) logFailure(ctx context.Context, op string, err error) {
+	if err == nil || errors.Is(ctx.Err(), context.Canceled) {
+		return
+	}
+	c.log.Warn("akool call failed", "op", op, "err", err)
 }
 
 // ensureToken returns a token other than stale, fetching one if needed.
@@ -304,30 +320,28 @@ func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, 
 	if idempotent {
 		attempts = c.retry.MaxAttempts
 	}
-	var lastErr error
 	for attempt := 1; ; attempt++ {
 		env, raw, err := c.once(ctx, op, method, path, q, body, token)
 		if err == nil {
 			return env, raw, nil
 		}
-		lastErr = err
 		if attempt >= attempts || !autoRetry(err) || ctx.Err() != nil {
-			return envelope{}, nil, lastErr
+			return envelope{}, nil, err
 		}
-		d := c.backoff(attempt)
-		c.log.Debug("akool retry", "op", op, "attempt", attempt, "delay", d, "err", err)
+		d := c.retryDelay(attempt, err)
+		c.log.Debug("akool attempt failed; retrying", "op", op, "attempt", attempt, "delay", d, "err", err)
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return envelope{}, nil, lastErr
+			return envelope{}, nil, err
 		case <-t.C:
 		}
 	}
 }
 
 // autoRetry is narrower than Retryable: only failures that say nothing about
-// the request itself (no answer, 5xx, 429, 1005 busy, 2001 server error).
+// the request itself (no answer, 5xx, 408, 429, 1005 busy, 2001 server error).
 func autoRetry(err error) bool {
 	var te *TransportError
 	if errors.As(err, &te) {
@@ -352,6 +366,17 @@ func (c *Client) backoff(attempt int) time.Duration {
 	}
 	ceil = min(ceil, c.retry.MaxDelay)
 	return time.Duration(rand.Int64N(int64(ceil) + 1))
+}
+
+// retryDelay is the wait before attempt+1: the backoff, or longer when the
+// server asked for it with Retry-After, but never more than MaxDelay.
+func (c *Client) retryDelay(attempt int, err error) time.Duration {
+	d := c.backoff(attempt)
+	var he *HTTPError
+	if errors.As(err, &he) && he.RetryAfter > 0 {
+		d = max(d, min(he.RetryAfter, c.retry.MaxDelay))
+	}
+	return d
 }
 
 // once performs a single HTTP exchange under the per-attempt timeout.
@@ -389,7 +414,6 @@ func (c *Client) once(ctx context.Context, op, method, path string, q url.Values
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		c.log.Warn("akool request failed", "op", op, "err", err)
 		return envelope{}, nil, &TransportError{Op: op, Err: err}
 	}
 	defer resp.Body.Close()
@@ -408,13 +432,26 @@ func (c *Client) once(ctx context.Context, op, method, path string, q url.Values
 	}
 	switch {
 	case !ok && !is2xx:
-		return envelope{}, raw, &HTTPError{Op: op, StatusCode: resp.StatusCode, Body: bodyFor(op, raw)}
+		return envelope{}, raw, &HTTPError{Op: op, StatusCode: resp.StatusCode, Body: bodyFor(op, raw), RetryAfter: retryAfter(resp)}
 	case !ok:
 		return envelope{}, raw, &ResponseError{Op: op, Reason: "not an Akool envelope", Body: bodyFor(op, raw)}
 	case env.Code != CodeSuccess:
 		return envelope{}, raw, &Error{Op: op, Code: env.Code, Msg: env.Msg, HTTPStatus: resp.StatusCode}
 	}
 	return env, raw, nil
+}
+
+// retryAfter reads Retry-After in its seconds form on a 429 or 503 (the
+// HTTP-date form is ignored); 0 when absent.
+func retryAfter(resp *http.Response) time.Duration {
+	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After")))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return time.Duration(min(n, 24*60*60)) * time.Second
 }
 
 // marshalJSON encodes without HTML escaping, so URLs with & stay readable on

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 type step struct {
 	status int
 	body   string
+	header map[string]string
 	hang   bool
 	drop   bool
 }
@@ -63,6 +65,9 @@ func newScript(t *testing.T, steps map[string][]step) (*script, *httptest.Server
 				conn.Close()
 			}
 			return
+		}
+		for k, v := range st.header {
+			w.Header().Set(k, v)
 		}
 		w.WriteHeader(st.status)
 		_, _ = io.WriteString(w, st.body)
@@ -114,6 +119,7 @@ func TestGETsRetry(t *testing.T) {
 		{"2001 then ok", []step{{status: 200, body: `{"code":2001}`}, {status: 200, body: okQuota}}, 2, nil, 0, "", 0},
 		{"dropped connection then ok", []step{{drop: true}, {status: 200, body: okQuota}}, 2, nil, 0, "", 0},
 		{"429 then ok", []step{{status: 429}, {status: 200, body: okQuota}}, 2, nil, 0, "", 0},
+		{"408 then ok", []step{{status: 408}, {status: 200, body: okQuota}}, 2, nil, 0, "", 0},
 		{"503 with a JSON code then ok", []step{{status: 503, body: `{"code":503,"msg":"Service Unavailable"}`}, {status: 200, body: okQuota}}, 2, nil, 0, "", 0},
 		{"502 forever stops at MaxAttempts", []step{{status: 502, body: html502}}, 3, new(*HTTPError), 0, "", 502},
 		{"gateway JSON 503 forever is an HTTPError", []step{{status: 503, body: `{"code":503}`}}, 3, new(*HTTPError), 0, "", 503},
@@ -381,6 +387,168 @@ func TestTokenBodyIsNeverKept(t *testing.T) {
 			}
 			if strings.Contains(logs.String(), secret) {
 				t.Errorf("the logs keep the token: %s", logs.String())
+			}
+		})
+	}
+}
+
+// backoff is full jitter: uniform in [0, min(MaxDelay, BaseDelay·2^(n-1))].
+// Without the jitter every draw would be the ceiling; without the cap the
+// later attempts would exceed MaxDelay.
+func TestBackoffBounds(t *testing.T) {
+	c := fastClient(t, "http://127.0.0.1:1", func(c *Config) {
+		c.Retry = RetryPolicy{MaxAttempts: 10, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}
+	})
+	ceilings := []struct {
+		attempt int
+		ceil    time.Duration
+	}{{1, 100 * time.Millisecond}, {2, 200 * time.Millisecond}, {3, 400 * time.Millisecond},
+		{4, 800 * time.Millisecond}, {5, time.Second}, {6, time.Second}, {64, time.Second}, {1000, time.Second}}
+	for _, tt := range ceilings {
+		lo, hi := time.Duration(1<<62), time.Duration(-1)
+		for range 2000 {
+			d := c.backoff(tt.attempt)
+			if d < 0 || d > tt.ceil {
+				t.Fatalf("attempt %d: got %v, want within [0, %v]", tt.attempt, d, tt.ceil)
+			}
+			lo, hi = min(lo, d), max(hi, d)
+		}
+		// 2000 uniform draws miss a tenth of the range with probability 0.9^2000.
+		if lo > tt.ceil/10 || hi < tt.ceil*9/10 {
+			t.Errorf("attempt %d: draws spanned [%v, %v], want them spread over [0, %v]", tt.attempt, lo, hi, tt.ceil)
+		}
+	}
+}
+
+func TestRetryDelayHonoursRetryAfter(t *testing.T) {
+	c := fastClient(t, "http://127.0.0.1:1", func(c *Config) {
+		c.Retry = RetryPolicy{MaxAttempts: 3, BaseDelay: time.Microsecond, MaxDelay: 8 * time.Second}
+	})
+	tests := []struct {
+		name   string
+		err    error
+		lo, hi time.Duration
+	}{
+		{"503 asks for 3s", &HTTPError{StatusCode: 503, RetryAfter: 3 * time.Second}, 3 * time.Second, 3 * time.Second},
+		{"429 asks for an hour: capped", &HTTPError{StatusCode: 429, RetryAfter: time.Hour}, 8 * time.Second, 8 * time.Second},
+		{"502 without Retry-After", &HTTPError{StatusCode: 502}, 0, time.Microsecond},
+		{"1005", &Error{Code: 1005}, 0, time.Microsecond},
+	}
+	for _, tt := range tests {
+		if d := c.retryDelay(1, tt.err); d < tt.lo || d > tt.hi {
+			t.Errorf("%s: got %v, want within [%v, %v]", tt.name, d, tt.lo, tt.hi)
+		}
+	}
+}
+
+func TestRetryAfterIsRead(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		value  string
+		want   time.Duration
+	}{
+		{"503 seconds", 503, "7", 7 * time.Second},
+		{"429 seconds", 429, " 2 ", 2 * time.Second},
+		{"HTTP-date form is ignored", 503, "Fri, 31 Dec 1999 23:59:59 GMT", 0},
+		{"negative", 429, "-5", 0},
+		{"only on 429 and 503", 502, "7", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, srv := newScript(t, map[string][]step{PathQuota: {{status: tt.status, header: map[string]string{"Retry-After": tt.value}}}})
+			c := fastClient(t, srv.URL, func(c *Config) { c.Retry.MaxAttempts = 1 })
+			_, err := c.Quota(context.Background())
+			var he *HTTPError
+			if !errors.As(err, &he) || he.RetryAfter != tt.want {
+				t.Fatalf("got %T %+v, want an *HTTPError with RetryAfter %v", err, err, tt.want)
+			}
+		})
+	}
+	// End to end: the wait before the second attempt is the (capped)
+	// Retry-After, not the microsecond backoff. Timers never fire early, so
+	// the lower bound cannot flake.
+	_, srv := newScript(t, map[string][]step{PathQuota: {{status: 503, header: map[string]string{"Retry-After": "1"}}, {status: 200, body: okQuota}}})
+	c := fastClient(t, srv.URL, func(c *Config) {
+		c.Retry = RetryPolicy{MaxAttempts: 2, BaseDelay: time.Microsecond, MaxDelay: 50 * time.Millisecond}
+	})
+	start := time.Now()
+	if _, err := c.Quota(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 50*time.Millisecond {
+		t.Errorf("retried after %v, want at least the capped Retry-After of 50ms", took)
+	}
+}
+
+// logRecorder keeps the level and message of every record.
+type logRecorder struct {
+	mu   sync.Mutex
+	recs []string
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, r.Level.String()+" "+r.Message)
+	return nil
+}
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+func (l *logRecorder) count(level slog.Level) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, r := range l.recs {
+		if strings.HasPrefix(r, level.String()+" ") {
+			n++
+		}
+	}
+	return n
+}
+
+// Retried attempts are Debug, the final failure one Warn, a caller's
+// cancellation nothing above Debug.
+func TestLogLevels(t *testing.T) {
+	tests := []struct {
+		name      string
+		steps     []step
+		cancel    bool
+		wantRetry int // Debug "retrying" records
+		wantWarn  int
+	}{
+		{"ok", []step{{status: 200, body: okQuota}}, false, 0, 0},
+		{"dropped then ok", []step{{drop: true}, {status: 200, body: okQuota}}, false, 1, 0},
+		{"502 then ok", []step{{status: 502}, {status: 200, body: okQuota}}, false, 1, 0},
+		{"502 forever", []step{{status: 502}}, false, 2, 1},
+		{"dropped forever", []step{{drop: true}}, false, 2, 1},
+		{"1101", []step{{status: 200, body: `{"code":1101}`}}, false, 0, 1},
+		{"cancelled by the caller", []step{{hang: true}}, true, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, srv := newScript(t, map[string][]step{PathQuota: tt.steps})
+			logs := &logRecorder{}
+			c := fastClient(t, srv.URL, func(c *Config) { c.Logger = slog.New(logs) })
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancel {
+				time.AfterFunc(20*time.Millisecond, cancel)
+			}
+			_, _ = c.Quota(ctx)
+			retries := 0
+			logs.mu.Lock()
+			for _, r := range logs.recs {
+				if strings.HasPrefix(r, "DEBUG ") && strings.Contains(r, "retrying") {
+					retries++
+				}
+			}
+			all := slices.Clone(logs.recs)
+			logs.mu.Unlock()
+			if retries != tt.wantRetry || logs.count(slog.LevelWarn) != tt.wantWarn || logs.count(slog.LevelError) != 0 || logs.count(slog.LevelInfo) != 0 {
+				t.Errorf("got %q, want %d Debug retries and %d Warn", all, tt.wantRetry, tt.wantWarn)
 			}
 		})
 	}

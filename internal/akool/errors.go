@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Category groups failures by who can act on them.
@@ -246,7 +247,8 @@ func (e *TransportError) UserMessage() string {
 type HTTPError struct {
 	Op         string
 	StatusCode int
-	Body       string // at most 512 bytes of the body, for logs only; always empty for getToken
+	Body       string        // at most 512 bytes of the body, for logs only; always empty for getToken
+	RetryAfter time.Duration // a 429's or 503's Retry-After in seconds; 0 when absent
 }
 
 func (e *HTTPError) Error() string {
@@ -261,9 +263,9 @@ func (e *HTTPError) Category() Category {
 	return CategoryUpstream
 }
 
-// Retryable is true for 5xx and 429.
+// Retryable is true for 5xx, 408 and 429.
 func (e *HTTPError) Retryable() bool {
-	return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests
+	return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests || e.StatusCode == http.StatusRequestTimeout
 }
 
 // UserMessage is a sentence a team member can act on.
@@ -271,7 +273,7 @@ func (e *HTTPError) UserMessage() string {
 	switch {
 	case e.StatusCode == http.StatusTooManyRequests:
 		return msgBusy
-	case e.StatusCode >= 500:
+	case e.StatusCode >= 500 || e.StatusCode == http.StatusRequestTimeout:
 		return "Akool is having problems — try again in a few minutes."
 	default:
 		return "Swapdesk could not talk to Akool — ask your admin to check the Akool base URL."

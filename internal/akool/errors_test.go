@@ -88,6 +88,7 @@ func TestOtherErrorTypes(t *testing.T) {
 		{"transport cancelled", &TransportError{Op: opResult, Err: context.Canceled}, CategoryUpstream, false},
 		{"502", &HTTPError{Op: opResult, StatusCode: 502}, CategoryUpstream, true},
 		{"429", &HTTPError{Op: opResult, StatusCode: 429}, CategoryRateLimited, true},
+		{"408", &HTTPError{Op: opResult, StatusCode: 408}, CategoryUpstream, true},
 		{"404", &HTTPError{Op: opResult, StatusCode: 404}, CategoryUpstream, false},
 		{"response", &ResponseError{Op: opResult, Reason: "x"}, CategoryUpstream, false},
 	}
