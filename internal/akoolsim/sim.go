@@ -289,8 +289,9 @@ func delayOr(d, def time.Duration) time.Duration {
 // Close stops the background loop, cancels in-flight fetches, webhook
 // deliveries and hanging requests, waits for them, and with StatePath makes
 // a last save (changes made after Close are not saved: stop serving the Sim
-// first). Interrupted fetches and deliveries are not recorded as failures,
-// so a Sim restarted from the state runs them again. It is idempotent.
+// first). Interrupted fetches, and deliveries cut short before the receiver
+// answered, are not recorded as failures, so a Sim restarted from the state
+// runs them again. It is idempotent.
 func (s *Sim) Close() {
 	s.once.Do(func() {
 		s.mu.Lock()

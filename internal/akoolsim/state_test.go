@@ -2,6 +2,7 @@ package akoolsim
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -232,10 +233,11 @@ func TestRestartDeliversPendingWebhooks(t *testing.T) {
 		fault      WebhookFault
 		script     []int
 		wantBefore int           // requests the receiver saw before the restart
+		recorded   int           // attempts the Sim recorded before the restart
 		advance    time.Duration // emulator time to let pass after the restart
 		wantFinal  int           // the delivering attempt's number (an interrupted one does not count)
 	}{
-		{name: "retry after a failed attempt", script: []int{500}, wantBefore: 1, advance: time.Second, wantFinal: 2},
+		{name: "retry after a failed attempt", script: []int{500}, wantBefore: 1, recorded: 1, advance: time.Second, wantFinal: 2},
 		{name: "first attempt never made", fault: WebhookFault{Delay: time.Hour}, wantBefore: 0, advance: time.Hour, wantFinal: 1},
 		{name: "attempt cut short by Close", script: []int{hang}, wantBefore: 1, wantFinal: 1},
 	}
@@ -249,7 +251,11 @@ func TestRestartDeliversPendingWebhooks(t *testing.T) {
 			id := h1.create(t, h1.okBody(`"webhookurl":"`+rc.URL+`"`)).mustOK(t).str(t, "_id")
 			h1.finish(t, id)
 			h1.sim.Step()
-			waitFor(t, "attempts before the restart", func() bool { return rc.count() >= tt.wantBefore })
+			// The receiver having the request is not enough: wait until the
+			// Sim has recorded the answer, or Close would race with it.
+			waitFor(t, "attempts before the restart", func() bool {
+				return rc.count() >= tt.wantBefore && len(h1.sim.Deliveries()) >= tt.recorded
+			})
 			h1.stop()
 			if got := rc.count(); got != tt.wantBefore {
 				t.Fatalf("requests before the restart: got %d, want %d", got, tt.wantBefore)
@@ -638,4 +644,48 @@ func TestFailedJobVideoIsDeleted(t *testing.T) {
 		_, err := os.Stat(file)
 		return errors.Is(err, os.ErrNotExist)
 	})
+}
+
+// answerAtClose is a transport whose receiver answers 500 just as the Sim
+// closes: the answer arrives after the request's context is done.
+type answerAtClose struct{ started chan struct{} }
+
+func (a *answerAtClose) RoundTrip(r *http.Request) (*http.Response, error) {
+	close(a.started)
+	<-r.Context().Done()
+	return &http.Response{StatusCode: http.StatusInternalServerError, Header: http.Header{},
+		Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
+}
+
+// An attempt the receiver answered counts, even when Close came while its
+// answer was on the way; only one cut short before any answer does not.
+func TestCloseKeepsAnAnsweredAttempt(t *testing.T) {
+	rt := &answerAtClose{started: make(chan struct{})}
+	path := filepath.Join(t.TempDir(), "akool.json")
+	clock := NewFakeClock(t0)
+	h := newStateHarness(t, clock, newInputs(t), path, func(c *Config) {
+		c.SkipInputFetch = true
+		c.HTTPClient = &http.Client{Transport: rt}
+	})
+	id := h.create(t, h.okBody(`"webhookurl":"http://hook.example/akool"`)).mustOK(t).str(t, "_id")
+	h.finish(t, id)
+	h.sim.Step()
+	<-rt.started
+	h.stop()
+	ds := h.sim.Deliveries()
+	if len(ds) != 1 || ds[0].Attempt != 1 || ds[0].HTTPStatus != 500 || ds[0].Final {
+		t.Fatalf("deliveries: got %+v, want attempt 1 answered 500, not final", ds)
+	}
+	// The saved state agrees: a restart makes attempt 2, not attempt 1 again.
+	var st stateFile
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Webhooks) != 1 || st.Webhooks[0].Attempt != 1 {
+		t.Errorf("saved pending webhooks: got %+v, want one with 1 attempt made", st.Webhooks)
+	}
 }

@@ -170,9 +170,11 @@ func (s *Sim) send(d *delivery) {
 	s.mu.Lock()
 	now := s.now()
 	ok := status == http.StatusOK // Akool: "it must be 200"
-	if !ok && s.ctx.Err() != nil {
-		// Close cut the attempt short: it does not count, and the event
-		// stays pending, so a Sim restarted from StatePath sends it again.
+	if status == 0 && s.ctx.Err() != nil {
+		// Close cut the attempt short before any answer: it does not count,
+		// and the event stays pending, so a Sim restarted from StatePath
+		// sends it again. An attempt the receiver answered counts, even
+		// when Close came while we were reading the answer.
 		d.inflight = false
 		s.mu.Unlock()
 		s.log.Info("akoolsim webhook interrupted by Close", "job", d.jobID, "status", d.status.String())
