@@ -118,22 +118,49 @@ func (s *Sim) answerFault(w http.ResponseWriter, r *http.Request, f CallFault) {
 	}
 }
 
-// gate runs auth and injected faults. When it returns true the handler goes
-// on with s.mu held; otherwise it has answered and released s.mu.
-func (s *Sim) gate(w http.ResponseWriter, r *http.Request, ep Endpoint) (time.Time, bool) {
+// answer is what an API handler decided while holding s.mu; serve writes
+// it after releasing the lock.
+type answer struct {
+	code   int    // Akool's code: 1000 sends data, anything else {"code","msg"}
+	detail string // appended to an error's msg
+	data   any
+	after  func() // optional, run after s.mu is released and before writing
+}
+
+func refuse(code int, detail string) answer { return answer{code: code, detail: detail} }
+
+func success(data any) answer { return answer{code: 1000, data: data} }
+
+// serve runs auth and the injected faults for ep, then decide with s.mu
+// held, and writes the outcome once s.mu is released.
+func (s *Sim) serve(w http.ResponseWriter, r *http.Request, ep Endpoint, decide func(now time.Time) answer) {
+	a, fault, faulted := s.gate(r, ep, decide)
+	switch {
+	case faulted:
+		s.answerFault(w, r, fault)
+		return
+	case a.after != nil:
+		a.after()
+	}
+	if a.code != 1000 {
+		writeCode(w, a.code, a.detail)
+		return
+	}
+	writeJSON(w, envelope{Code: 1000, Msg: "OK", Data: a.data})
+}
+
+// gate holds s.mu for auth, the injected faults and decide, and nothing else.
+func (s *Sim) gate(r *http.Request, ep Endpoint, decide func(now time.Time) answer) (answer, CallFault, bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	now := s.now()
-	if code := s.authorizeLocked(r, now); code != akool.CodeSuccess {
-		s.mu.Unlock()
-		writeCode(w, code, "")
-		return now, false
+	if code := s.authorizeLocked(r, now); code != 1000 {
+		return refuse(code, ""), CallFault{}, false
 	}
 	if f, ok := s.takeCallFaultLocked(ep); ok {
-		s.mu.Unlock()
-		s.answerFault(w, r, f)
-		return now, false
+		return answer{}, f, true
 	}
-	return now, true
+	return decide(now), CallFault{}, false
 }
 
 func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
@@ -177,12 +204,9 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) handleQuota(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.gate(w, r, EndpointQuota); !ok {
-		return
-	}
-	bal := s.balance
-	s.mu.Unlock()
-	writeJSON(w, envelope{Code: akool.CodeSuccess, Msg: "OK", Data: map[string]int{"credit": bal}})
+	s.serve(w, r, EndpointQuota, func(time.Time) answer {
+		return success(map[string]int{"credit": s.balance})
+	})
 }
 
 // createReq is a validated create request.
@@ -305,20 +329,16 @@ func fileName(created time.Time) string {
 
 func (s *Sim) handleCreate(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	now, ok := s.gate(w, r, EndpointCreate)
-	if !ok {
-		return
-	}
+	s.serve(w, r, EndpointCreate, func(now time.Time) answer { return s.createLocked(r, raw, now) })
+}
+
+func (s *Sim) createLocked(r *http.Request, raw []byte, now time.Time) answer {
 	if s.faults.unsubscribed {
-		s.mu.Unlock()
-		writeCode(w, akool.CodeRequiresSubscription, "")
-		return
+		return refuse(1213, "")
 	}
 	req, bad := parseCreate(raw)
 	if bad != "" {
-		s.mu.Unlock()
-		writeCode(w, akool.CodeParameterError, bad)
-		return
+		return refuse(1003, bad)
 	}
 	d := req.duration
 	if d == 0 {
@@ -326,9 +346,7 @@ func (s *Sim) handleCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	price := cost(d, req.resolution)
 	if price > s.balance {
-		s.mu.Unlock()
-		writeCode(w, akool.CodeInsufficientCredit, "")
-		return
+		return refuse(1104, "")
 	}
 	s.balance -= price
 	base := s.cfg.BaseURL
@@ -349,33 +367,31 @@ func (s *Sim) handleCreate(w http.ResponseWriter, r *http.Request) {
 	s.jobs[j.id] = j
 	s.order = append(s.order, j.id)
 	s.markDirtyLocked()
-	s.mu.Unlock()
-	s.log.Info("akoolsim job created", "id", j.id, "credits", price, "resolution", req.resolution)
-	s.poke()
-	writeJSON(w, envelope{Code: akool.CodeSuccess, Msg: "OK", Data: createData{
+	a := success(createData{
 		ID: j.id, CreateTime: now.UnixMilli(), UID: s.cfg.UID, TeamID: s.cfg.TeamID,
 		Status: int(akool.StatusQueued), VideoDuration: d, DeductionCredit: price,
 		Resolution: req.resolution, FileName: fileName(now), ImageURL: req.image, VideoURL: req.video,
 		Prompt: req.prompt, Mode: req.mode, ModelName: req.model, WebhookURL: req.webhookURL,
-	}})
+	})
+	a.after = func() {
+		s.log.Info("akoolsim job created", "id", j.id, "credits", price, "resolution", req.resolution)
+		s.poke()
+	}
+	return a
 }
 
 func (s *Sim) handleResult(w http.ResponseWriter, r *http.Request) {
-	now, ok := s.gate(w, r, EndpointResult)
-	if !ok {
-		return
-	}
+	s.serve(w, r, EndpointResult, func(now time.Time) answer { return s.resultLocked(r, now) })
+}
+
+func (s *Sim) resultLocked(r *http.Request, now time.Time) answer {
 	id := r.URL.Query().Get("video_model_id")
 	if id == "" {
-		s.mu.Unlock()
-		writeCode(w, akool.CodeParameterError, "video_model_id cannot be empty")
-		return
+		return refuse(1003, "video_model_id cannot be empty")
 	}
 	j, found := s.jobs[id]
 	if !found {
-		s.mu.Unlock()
-		writeCode(w, akool.CodeContentNotExist, "")
-		return
+		return refuse(1008, "")
 	}
 	s.advanceLocked(j, now)
 	d := pollData{
@@ -388,8 +404,7 @@ func (s *Sim) handleResult(w http.ResponseWriter, r *http.Request) {
 	if !j.updated.IsZero() {
 		d.UpdateTime = j.updated.UnixMilli()
 	}
-	s.mu.Unlock()
-	writeJSON(w, envelope{Code: akool.CodeSuccess, Msg: "OK", Data: d})
+	return success(d)
 }
 
 // handleVideo serves a completed job's result with Range support, until it
