@@ -22,10 +22,11 @@ const Forever = -1
 // passed (a bad key still gets 1101). Exactly one of Code, HTTPStatus, Hang
 // should be set.
 type CallFault struct {
-	Code       int  // answer HTTP 200 {"code":Code,"msg":…}, e.g. 1015, 1005, 2001
-	HTTPStatus int  // answer this HTTP status with an HTML body, as a load balancer would (e.g. 502)
-	Hang       bool // hold the request until the client gives up or the Sim closes
-	Count      int  // how many calls it affects; 0 means 1; Forever until ClearFaults
+	Code       int    // answer HTTP 200 {"code":Code,"msg":…}, e.g. 1015, 1005, 2001
+	Msg        string // the msg sent with Code; "" = Akool's description of the code
+	HTTPStatus int    // answer this HTTP status with an HTML body, as a load balancer would (e.g. 502)
+	Hang       bool   // hold the request until the client gives up or the Sim closes
+	Count      int    // how many calls it affects; 0 means 1; Forever until ClearFaults
 }
 
 // WebhookFault changes how one webhook event is delivered.

@@ -26,23 +26,64 @@ func (s *Sim) routes() {
 	s.mux = m
 }
 
-// Akool's documented descriptions, used as msg (the real strings are not
-// documented; AKOOL-API.md §1.6).
+// codeMsg holds Akool's documented descriptions, used as msg (the real
+// strings are not documented; AKOOL-API.md §1.6): the Character Swap page's
+// wording where it has one, else the global table's (§6.1). The codes are
+// literals on purpose: the emulator shares no code table with the client.
 var codeMsg = map[int]string{
 	1003: "Parameter error or Parameter cannot be empty",
+	1004: "Requires verification",
 	1005: "Operation is too frequent",
 	1006: "Your quota is not enough",
+	1007: "Face count changes exceed",
 	1008: "The content you get does not exist",
 	1009: "You do not have permission to operate",
+	1010: "This content cannot be operated",
+	1011: "This content has been operated",
+	1013: "Use audio in video",
+	1014: "Resource does not exist",
 	1015: "Create video error, please try again later",
+	1016: "Face swapping error",
+	1017: "Audio not created",
 	1101: "Invalid authorization or The request token has expired",
 	1102: "Authorization cannot be empty",
+	1103: "Not paid or payment is overdue",
 	1104: "Insufficient credit balance",
+	1105: "avatar processing error",
+	1108: "image processing error",
+	1109: "account not exist",
+	1110: "audio processing error",
+	1111: "avatar callback processing error",
+	1112: "voice processing error",
 	1200: "The account has been banned",
+	1201: "create audio processing error",
+	1202: "Video lip sync same language out of range",
+	1203: "Using Video and Audio",
+	1204: "video duration exceed",
+	1205: "create video processing error",
+	1206: "background change processing error",
+	1207: "video size exceed",
+	1208: "video parsing error",
+	1209: "The video encoding format is not supported",
+	1210: "video fps exceed",
+	1211: "Creating lip sync errors",
+	1212: "Sentiment analysis fails",
 	1213: "Requires subscription user to use",
+	1214: "liveAvatar in processing",
+	1215: "liveAvatar busy",
+	1216: "liveAvatar session not exist",
+	1217: "liveAvatar callback error",
+	1218: "liveAvatar processing error",
+	1219: "liveAvatar closed",
+	1220: "liveAvatar upload avatar error",
 	1221: "Account not subscribed",
+	1222: "Resource already exist",
+	1223: "liveAvatar upload exceed",
 	2001: "Server error",
 }
+
+// modelWan is the only model of the live v4 docs (§1.3).
+const modelWan = "wavespeed-ai/wan-2.2/animate"
 
 func msgFor(code int) string {
 	if m, ok := codeMsg[code]; ok {
@@ -83,21 +124,21 @@ func (s *Sim) authorizeLocked(r *http.Request, now time.Time) int {
 		tok, ok := strings.CutPrefix(h, "Bearer ")
 		exp, known := s.tokens[strings.TrimSpace(tok)]
 		if !ok || !known || !now.Before(exp) {
-			return akool.CodeIllegalToken
+			return 1101
 		}
 	} else {
 		key := r.Header.Get("x-api-key")
 		if key == "" {
-			return akool.CodeTokenEmpty
+			return 1102
 		}
 		if s.cfg.APIKey == "" || subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.APIKey)) != 1 {
-			return akool.CodeIllegalToken
+			return 1101
 		}
 	}
 	if s.faults.banned {
-		return akool.CodeAccountBlocked
+		return 1200
 	}
-	return akool.CodeSuccess
+	return 1000
 }
 
 // answerFault answers the way an injected fault says. Call it without s.mu.
@@ -113,6 +154,8 @@ func (s *Sim) answerFault(w http.ResponseWriter, r *http.Request, f CallFault) {
 		w.WriteHeader(f.HTTPStatus)
 		t := http.StatusText(f.HTTPStatus)
 		_, _ = io.WriteString(w, "<html><head><title>"+t+"</title></head><body><h1>"+t+"</h1></body></html>\n")
+	case f.Msg != "":
+		writeJSON(w, envelope{Code: f.Code, Msg: f.Msg})
 	default:
 		writeCode(w, f.Code, "")
 	}
@@ -174,17 +217,17 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case body.ClientID == "" || body.ClientSecret == "":
 		s.mu.Unlock()
-		writeCode(w, akool.CodeTokenEmpty, "")
+		writeCode(w, 1102, "")
 		return
 	case s.cfg.ClientID == "" ||
 		subtle.ConstantTimeCompare([]byte(body.ClientID), []byte(s.cfg.ClientID)) != 1 ||
 		subtle.ConstantTimeCompare([]byte(body.ClientSecret), []byte(s.cfg.ClientSecret)) != 1:
 		s.mu.Unlock()
-		writeCode(w, akool.CodeIllegalToken, "")
+		writeCode(w, 1101, "")
 		return
 	case s.faults.banned:
 		s.mu.Unlock()
-		writeCode(w, akool.CodeAccountBlocked, "")
+		writeCode(w, 1200, "")
 		return
 	}
 	if f, ok := s.takeCallFaultLocked(EndpointToken); ok {
@@ -200,7 +243,7 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, struct {
 		Code  int    `json:"code"`
 		Token string `json:"token"`
-	}{akool.CodeSuccess, tok})
+	}{1000, tok})
 }
 
 func (s *Sim) handleQuota(w http.ResponseWriter, r *http.Request) {
@@ -277,9 +320,9 @@ func parseCreate(raw []byte) (createReq, string) {
 		return createReq{}, "prompt must be at most 500 characters"
 	}
 	if c.model == "" {
-		c.model = akool.ModelWan
+		c.model = modelWan
 	}
-	if c.model != akool.ModelWan {
+	if c.model != modelWan {
 		return createReq{}, "unsupported model_name"
 	}
 	return c, ""

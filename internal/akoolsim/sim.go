@@ -22,7 +22,7 @@
 //   - Validation (§1.3): image and video must be non-blank strings (image_url
 //     and video_url are not aliases); duration a number in [1, 120]; resolution
 //     480p/720p/1080p (default 720p); mode animate/replace (default animate);
-//     prompt at most 500 runes; model_name empty or ModelWan; webhookurl and
+//     prompt at most 500 runes; model_name empty or akool.ModelWan; webhookurl and
 //     webhookUrl both accepted (lowercase wins). Anything else is 1003.
 //   - Credits: ceil(d/5) * 5/10/15 for 480p/720p/1080p, deducted at create,
 //     1104 when short, fully refunded when the job fails (deduction_credit 0).

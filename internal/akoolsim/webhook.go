@@ -3,7 +3,6 @@ package akoolsim
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -100,30 +99,11 @@ func (s *Sim) enqueueWebhookLocked(j *job, at time.Time) {
 // Encryption and signature are deterministic, so the same event always
 // gives the same bytes (unless the result URL's base changed).
 func (s *Sim) webhookBody(j *job, d *delivery) ([]byte, error) {
-	ev := akool.WebhookEvent{ID: j.id, Status: d.status, Type: s.cfg.WebhookType}
+	ev := webhookEvent{ID: j.id, Status: int(d.status), Type: s.cfg.WebhookType}
 	if d.status == akool.StatusCompleted {
 		ev.URL = j.resultURL()
 	}
-	body, err := akool.NewWebhookBody(ev, s.cfg.ClientID, s.cfg.ClientSecret, d.timestamp, d.nonce)
-	if err == nil && d.badSig {
-		body, err = corruptSignature(body)
-	}
-	return body, err
-}
-
-func corruptSignature(body []byte) ([]byte, error) {
-	b, err := akool.ParseWebhookBody(body)
-	if err != nil {
-		return nil, err
-	}
-	sig := []byte(b.Signature)
-	if sig[0] == '0' {
-		sig[0] = '1'
-	} else {
-		sig[0] = '0'
-	}
-	b.Signature = string(sig)
-	return json.Marshal(b)
+	return webhookJSON(ev, s.cfg.ClientID, s.cfg.ClientSecret, d.timestamp, d.nonce, d.badSig)
 }
 
 // dueDeliveriesLocked marks due deliveries in flight and returns them.
