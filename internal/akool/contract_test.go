@@ -275,6 +275,8 @@ func TestContractErrors(t *testing.T) {
 		return func(ctx context.Context, c *akool.Client) error { _, err := c.GetResult(ctx, id); return err }
 	}
 	quota := func(ctx context.Context, c *akool.Client) error { _, err := c.Quota(ctx); return err }
+	const bad = "Parameter error or Parameter cannot be empty: "
+	const odd = `Créer <b>"vidéo"</b> & \u00e9 — échec`
 	tests := []struct {
 		name     string
 		setup    func(e *env)
@@ -282,35 +284,52 @@ func TestContractErrors(t *testing.T) {
 		call     call
 		wantCode int
 		wantCat  akool.Category
-		wantMsg  string
+		wantMsg  string // in UserMessage
+		wantRaw  string // Akool's msg, verbatim in Error.Msg
 	}{
-		{"1003 duration 0.5", nil, nil, create(akool.CreateRequest{Image: "https://x/i.png", Video: "https://x/v.mp4", Duration: 0.5}), 1003, akool.CategoryInvalidInput, "duration"},
-		{"1003 duration 121", nil, nil, create(akool.CreateRequest{Image: "https://x/i.png", Video: "https://x/v.mp4", Duration: 121}), 1003, akool.CategoryInvalidInput, "duration"},
-		{"1003 missing video", nil, nil, create(akool.CreateRequest{Image: "https://x/i.png"}), 1003, akool.CategoryInvalidInput, "duration"},
-		{"1003 resolution", nil, nil, create(akool.CreateRequest{Image: "https://x/i.png", Video: "https://x/v.mp4", Resolution: "4k"}), 1003, akool.CategoryInvalidInput, ""},
-		{"1003 mode", nil, nil, create(akool.CreateRequest{Image: "https://x/i.png", Video: "https://x/v.mp4", Mode: "morph"}), 1003, akool.CategoryInvalidInput, ""},
-		{"1003 prompt", nil, nil, create(akool.CreateRequest{Image: "https://x/i.png", Video: "https://x/v.mp4", Prompt: strings.Repeat("p", 501)}), 1003, akool.CategoryInvalidInput, ""},
-		{"1003 model", nil, nil, create(akool.CreateRequest{Image: "https://x/i.png", Video: "https://x/v.mp4", ModelName: "kwaivgi/kling-v2.6-pro/motion-control"}), 1003, akool.CategoryInvalidInput, ""},
-		{"1104 short balance", func(e *env) { e.sim.SetBalance(19) }, nil, create(good), 1104, akool.CategoryQuota, "out of credits"},
-		{"1213 plan", func(e *env) { e.sim.SetSubscribed(false) }, nil, create(good), 1213, akool.CategoryAuth, "Your Akool plan does not include Character Swap"},
-		{"1200 banned", func(e *env) { e.sim.SetBanned(true) }, nil, quota, 1200, akool.CategoryAuth, "blocked"},
-		{"1015 create error", func(e *env) { e.sim.InjectCall(akoolsim.EndpointCreate, akoolsim.CallFault{Code: 1015}) }, nil, create(good), 1015, akool.CategoryUpstream, "try again later"},
-		{"1005 on create is not retried", func(e *env) { e.sim.InjectCall(akoolsim.EndpointCreate, akoolsim.CallFault{Code: 1005}) }, nil, create(good), 1005, akool.CategoryRateLimited, "Akool is busy"},
+		{"1003 duration 0.5", nil, nil, create(akool.CreateRequest{Image: "https://x/i.png", Video: "https://x/v.mp4", Duration: 0.5}), 1003, akool.CategoryInvalidInput, "duration",
+			bad + "duration must be a number between 1 and 120"},
+		{"1003 duration 121", nil, nil, create(akool.CreateRequest{Image: "https://x/i.png", Video: "https://x/v.mp4", Duration: 121}), 1003, akool.CategoryInvalidInput, "duration",
+			bad + "duration must be a number between 1 and 120"},
+		{"1003 missing video", nil, nil, create(akool.CreateRequest{Image: "https://x/i.png"}), 1003, akool.CategoryInvalidInput, "duration",
+			bad + "video cannot be empty"},
+		{"1003 resolution", nil, nil, create(akool.CreateRequest{Image: "https://x/i.png", Video: "https://x/v.mp4", Resolution: "4k"}), 1003, akool.CategoryInvalidInput, "",
+			bad + "resolution must be 480p, 720p or 1080p"},
+		{"1003 mode", nil, nil, create(akool.CreateRequest{Image: "https://x/i.png", Video: "https://x/v.mp4", Mode: "morph"}), 1003, akool.CategoryInvalidInput, "",
+			bad + "mode must be animate or replace"},
+		{"1003 prompt", nil, nil, create(akool.CreateRequest{Image: "https://x/i.png", Video: "https://x/v.mp4", Prompt: strings.Repeat("p", 501)}), 1003, akool.CategoryInvalidInput, "",
+			bad + "prompt must be at most 500 characters"},
+		{"1003 model", nil, nil, create(akool.CreateRequest{Image: "https://x/i.png", Video: "https://x/v.mp4", ModelName: "kwaivgi/kling-v2.6-pro/motion-control"}), 1003, akool.CategoryInvalidInput, "",
+			bad + "unsupported model_name"},
+		{"1104 short balance", func(e *env) { e.sim.SetBalance(19) }, nil, create(good), 1104, akool.CategoryQuota, "out of credits",
+			"Insufficient credit balance"},
+		{"1213 plan", func(e *env) { e.sim.SetSubscribed(false) }, nil, create(good), 1213, akool.CategoryAuth, "Your Akool plan does not include Character Swap",
+			"Requires subscription user to use"},
+		{"1200 banned", func(e *env) { e.sim.SetBanned(true) }, nil, quota, 1200, akool.CategoryAuth, "blocked",
+			"The account has been banned"},
+		{"1015 create error", func(e *env) { e.sim.InjectCall(akoolsim.EndpointCreate, akoolsim.CallFault{Code: 1015}) }, nil, create(good), 1015, akool.CategoryUpstream, "try again later",
+			"Create video error, please try again later"},
+		{"1005 on create is not retried", func(e *env) { e.sim.InjectCall(akoolsim.EndpointCreate, akoolsim.CallFault{Code: 1005}) }, nil, create(good), 1005, akool.CategoryRateLimited, "Akool is busy",
+			"Operation is too frequent"},
 		{"1005 on poll past the retries", func(e *env) {
 			e.sim.InjectCall(akoolsim.EndpointResult, akoolsim.CallFault{Code: 1005, Count: akoolsim.Forever})
-		}, nil, poll("689174694b4dbdd4ab3d28c9"), 1005, akool.CategoryRateLimited, "Akool is busy"},
+		}, nil, poll("689174694b4dbdd4ab3d28c9"), 1005, akool.CategoryRateLimited, "Akool is busy", "Operation is too frequent"},
 		{"2001 on quota past the retries", func(e *env) {
 			e.sim.InjectCall(akoolsim.EndpointQuota, akoolsim.CallFault{Code: 2001, Count: 3})
-		}, nil, quota, 2001, akool.CategoryUpstream, ""},
-		{"1008 unknown id", nil, nil, poll("689174694b4dbdd4ab3d28c9"), 1008, akool.CategoryNotFound, ""},
+		}, nil, quota, 2001, akool.CategoryUpstream, "", "Server error"},
+		{"1008 unknown id", nil, nil, poll("689174694b4dbdd4ab3d28c9"), 1008, akool.CategoryNotFound, "",
+			"The content you get does not exist"},
 		{"1101 wrong key", nil, func(c *akool.Config) {
 			if c.APIKey != "" {
 				c.APIKey = strings.Repeat("x", 32)
 			} else {
 				c.ClientSecret = strings.Repeat("x", 32)
 			}
-		}, quota, 1101, akool.CategoryAuth, "check the API key"},
-		{"1102 no key reaches Akool", nil, nil, quota, 1102, akool.CategoryAuth, "check the API key"},
+		}, quota, 1101, akool.CategoryAuth, "check the API key", "Invalid authorization or The request token has expired"},
+		{"1102 no key reaches Akool", nil, nil, quota, 1102, akool.CategoryAuth, "check the API key",
+			"Authorization cannot be empty"},
+		{"msg passed on verbatim", func(e *env) { e.sim.InjectCall(akoolsim.EndpointCreate, akoolsim.CallFault{Code: 1015, Msg: odd}) }, nil, create(good), 1015, akool.CategoryUpstream, "try again later",
+			odd},
 	}
 	for _, style := range []authStyle{apiKeyStyle, tokenStyle} {
 		for _, tt := range tests {
@@ -338,6 +357,9 @@ func TestContractErrors(t *testing.T) {
 				}
 				if ae.Category() != tt.wantCat || !strings.Contains(akool.UserMessage(err), tt.wantMsg) {
 					t.Errorf("got %v %q, want %v containing %q", ae.Category(), akool.UserMessage(err), tt.wantCat, tt.wantMsg)
+				}
+				if ae.Msg != tt.wantRaw {
+					t.Errorf("msg: got %q, want %q", ae.Msg, tt.wantRaw)
 				}
 				if e.sim.Balance() != before {
 					t.Errorf("balance changed on a refused call: %d -> %d", before, e.sim.Balance())
