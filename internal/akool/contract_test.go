@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -536,5 +537,117 @@ func TestContractUnderPrefix(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// codeWant is how the client must classify each code of AKOOL-API.md §6.1,
+// written out here independently of errors.go's table.
+var codeWant = func() map[int]struct {
+	cat       akool.Category
+	retryable bool
+} {
+	m := map[int]struct {
+		cat       akool.Category
+		retryable bool
+	}{}
+	add := func(cat akool.Category, retryable bool, codes ...int) {
+		for _, c := range codes {
+			m[c] = struct {
+				cat       akool.Category
+				retryable bool
+			}{cat, retryable}
+		}
+	}
+	add(akool.CategoryInvalidInput, false, 1003, 1007, 1010, 1011, 1013, 1202, 1203, 1204, 1207, 1208, 1209, 1210, 1222, 1223)
+	add(akool.CategoryAuth, false, 1004, 1009, 1101, 1102, 1109, 1200, 1213, 1221)
+	add(akool.CategoryQuota, false, 1006, 1103, 1104)
+	add(akool.CategoryNotFound, false, 1008, 1014, 1216)
+	add(akool.CategoryRateLimited, true, 1005, 1215)
+	add(akool.CategoryUpstream, true, 1015, 1205, 2001)
+	add(akool.CategoryUpstream, false, 1016, 1017, 1105, 1108, 1110, 1111, 1112, 1201, 1206, 1211, 1212, 1214, 1217, 1218, 1219, 1220)
+	return m
+}()
+
+// autoRetried are the codes a GET repeats by itself: "busy" and "server
+// error" say nothing about the request. Other retryable codes are left to
+// the caller.
+var autoRetried = []int{1005, 2001}
+
+// Every code the client knows, injected by the emulator into one GET and
+// into create, in both auth styles: the error carries the code and Akool's
+// msg, is classified as codeWant says, and the emulator saw exactly the
+// requests the retry rules allow (create once; a GET three times only for
+// an auto-retried code; in token mode a 1101 refreshes the token and
+// repeats the call once).
+func TestContractEveryCode(t *testing.T) {
+	codes := akool.KnownCodes()
+	slices.Sort(codes)
+	if len(codes) != len(codeWant) {
+		t.Fatalf("KnownCodes: got %d codes, the contract lists %d", len(codes), len(codeWant))
+	}
+	type endpoint struct {
+		name string
+		ep   akoolsim.Endpoint
+		path string
+		call func(context.Context, *akool.Client) error
+	}
+	endpoints := []endpoint{
+		{"result", akoolsim.EndpointResult, akool.PathResult, func(ctx context.Context, c *akool.Client) error {
+			_, err := c.GetResult(ctx, "689174694b4dbdd4ab3d28c9")
+			return err
+		}},
+		{"create", akoolsim.EndpointCreate, akool.PathCreate, func(ctx context.Context, c *akool.Client) error {
+			_, err := c.CreateCharacterSwap(ctx, akool.CreateRequest{Image: "https://x/i.png", Video: "https://x/v.mp4"})
+			return err
+		}},
+	}
+	for _, style := range []authStyle{apiKeyStyle, tokenStyle} {
+		for _, ep := range endpoints {
+			for _, code := range codes {
+				t.Run(fmt.Sprintf("%s/%s/%d", style, ep.name, code), func(t *testing.T) {
+					want, ok := codeWant[code]
+					if !ok {
+						t.Fatalf("code %d is not in the contract's table", code)
+					}
+					e := newEnv(t, nil)
+					msg := fmt.Sprintf("akoolsim <%d> & co", code)
+					e.sim.InjectCall(ep.ep, akoolsim.CallFault{Code: code, Msg: msg, Count: akoolsim.Forever})
+					c := e.client(t, style, nil)
+					err := ep.call(context.Background(), c)
+
+					var ae *akool.Error
+					if !errors.As(err, &ae) || ae.Code != code || ae.Msg != msg {
+						t.Fatalf("got %T %v, want *akool.Error code %d msg %q", err, err, code, msg)
+					}
+					if ae.Category() != want.cat || ae.Retryable() != want.retryable || akool.IsRetryable(err) != want.retryable {
+						t.Errorf("got %v retryable=%v, want %v retryable=%v", ae.Category(), ae.Retryable(), want.cat, want.retryable)
+					}
+					if um := akool.UserMessage(err); um == "" || strings.Contains(um, msg) || strings.Contains(um, "unexpected error") {
+						t.Errorf("UserMessage: got %q, want a specific sentence without Akool's msg", um)
+					}
+
+					calls, tokens := 1, 0
+					if ep.ep == akoolsim.EndpointResult && slices.Contains(autoRetried, code) {
+						calls = 3
+					}
+					if style == tokenStyle {
+						tokens = 1
+						if code == akool.CodeIllegalToken {
+							calls, tokens = 2, 2
+						}
+					}
+					got := map[string]int{}
+					for _, r := range e.rec.all() {
+						got[r.Path]++
+					}
+					if got[ep.path] != calls || got[akool.PathToken] != tokens || len(got) > 2 {
+						t.Errorf("requests: got %v, want %d to %s and %d to getToken", got, calls, ep.path, tokens)
+					}
+					if e.sim.Balance() != 1000 {
+						t.Errorf("balance: got %d, want 1000 (nothing charged)", e.sim.Balance())
+					}
+				})
+			}
+		}
 	}
 }

@@ -302,6 +302,23 @@ func TestCallFaults(t *testing.T) {
 	}
 }
 
+// Every code the client knows gets Akool's description as msg when a fault
+// gives none, and a fault's own Msg verbatim.
+func TestCallFaultMessages(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, code := range akool.KnownCodes() {
+		h.sim.InjectCall(EndpointQuota, CallFault{Code: code})
+		r := h.call(t, "GET", quotaPath, nil, "")
+		if r.Code != code || r.Msg == "" || r.Msg == "error" || r.Msg != codeMsg[code] {
+			t.Errorf("code %d: got code %d msg %q, want Akool's description", code, r.Code, r.Msg)
+		}
+	}
+	h.sim.InjectCall(EndpointQuota, CallFault{Code: 1005, Msg: "slow <down> & \"wait\""})
+	if r := h.call(t, "GET", quotaPath, nil, ""); r.Code != 1005 || r.Msg != `slow <down> & "wait"` || !strings.Contains(r.Raw, `<down> &`) {
+		t.Errorf("custom msg: got %d %q (%s)", r.Code, r.Msg, r.Raw)
+	}
+}
+
 func TestCallFaultCountAndClear(t *testing.T) {
 	h := newHarness(t, nil)
 	quota := func() int { return h.call(t, "GET", quotaPath, nil, "").Code }
