@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -305,6 +306,99 @@ func FuzzWebhookRoundTrip(f *testing.F) {
 		// JSON cannot carry invalid UTF-8; only valid strings must come back intact.
 		if utf8.ValidString(id) && utf8.ValidString(typ) && utf8.ValidString(url) && *got != ev {
 			t.Fatalf("got %+v, want %+v", *got, ev)
+		}
+	})
+}
+
+// webhookErrKinds are VerifyWebhook's failure kinds; each failure must be
+// exactly one of them.
+var webhookErrKinds = []error{ErrWebhookKey, ErrWebhookBody, ErrWebhookSignature, ErrWebhookBase64,
+	ErrWebhookCiphertext, ErrWebhookPadding, ErrWebhookPayload}
+
+// errKind returns the one kind err is, failing the test when it is none or several.
+func errKind(t *testing.T, err error) error {
+	t.Helper()
+	var kinds []error
+	for _, k := range webhookErrKinds {
+		if errors.Is(err, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	if len(kinds) != 1 {
+		t.Fatalf("error %v is %d kinds, want exactly one", err, len(kinds))
+	}
+	return kinds[0]
+}
+
+// Arbitrary ciphertext, base64'd and properly signed, so every input gets
+// past the signature to the decrypter, the PKCS#7 check and the payload
+// decoder (FuzzVerifyWebhook almost never does).
+func FuzzVerifyWebhookCiphertext(f *testing.F) {
+	vecA, _ := base64.StdEncoding.DecodeString(vecAData)
+	f.Add(vecA)
+	f.Add(vecA[:len(vecA)-16])
+	f.Add(vecA[:len(vecA)-1])
+	f.Add([]byte{})
+	f.Add(make([]byte, 16))
+	f.Add(make([]byte, 32))
+	f.Fuzz(func(t *testing.T, ct []byte) {
+		ev, err := VerifyWebhook(signedBody(base64.StdEncoding.EncodeToString(ct)), vecAClientID, vecASecret)
+		if (ev == nil) == (err == nil) {
+			t.Fatalf("got event %v and error %v: exactly one must be nil", ev, err)
+		}
+		if err == nil {
+			if ev.ID == "" || !ev.Status.Valid() {
+				t.Fatalf("accepted %+v", *ev)
+			}
+			return
+		}
+		kind := errKind(t, err)
+		switch {
+		case len(ct) == 0: // an empty dataEncrypt is a malformed body
+			if kind != ErrWebhookBody {
+				t.Fatalf("empty ciphertext: got %v, want ErrWebhookBody", err)
+			}
+		case len(ct)%16 != 0:
+			if kind != ErrWebhookCiphertext {
+				t.Fatalf("%d-byte ciphertext: got %v, want ErrWebhookCiphertext", len(ct), err)
+			}
+		default:
+			if kind != ErrWebhookPadding && kind != ErrWebhookPayload {
+				t.Fatalf("%d-byte ciphertext: got %v, want a padding or payload error", len(ct), err)
+			}
+		}
+	})
+}
+
+// Arbitrary plaintext, encrypted and signed properly, so the payload decoder
+// sees every input: it either returns a valid event or ErrWebhookPayload.
+func FuzzVerifyWebhookPlaintext(f *testing.F) {
+	for _, s := range []string{vecPlain, `{}`, `null`, `[]`, `"x"`, `{"_id":"a","status":"3"}`, `{"_id":"a","status":3.0}`,
+		`{"_id":"a","status":5}`, `{"_id":1,"status":3}`, `{"_id":"a","status":3,"url":7}`, "{\"_id\":\"\xff\",\"status\":3}",
+		`{"_id":"a","status":1e400}`, `{"_id":"a","status":3} trailing`, ``} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, plain []byte) {
+		data, err := EncryptWebhook(plain, vecAClientID, vecASecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := VerifyWebhook(signedBody(data), vecAClientID, vecASecret)
+		if (ev == nil) == (err == nil) {
+			t.Fatalf("got event %v and error %v: exactly one must be nil", ev, err)
+		}
+		if err != nil {
+			if kind := errKind(t, err); kind != ErrWebhookPayload {
+				t.Fatalf("plaintext %q: got %v, want ErrWebhookPayload", plain, err)
+			}
+			return
+		}
+		var obj map[string]any
+		if !utf8.Valid(plain) || json.Unmarshal(plain, &obj) != nil || obj == nil {
+			t.Fatalf("accepted a plaintext that is not a UTF-8 JSON object: %q", plain)
+		}
+		if ev.ID == "" || !ev.Status.Valid() {
+			t.Fatalf("accepted %+v from %q", *ev, plain)
 		}
 	})
 }
