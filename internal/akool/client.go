@@ -212,7 +212,11 @@ func (c *Client) Quota(ctx context.Context) (_ float64, err error) {
 	if err != nil {
 		return 0, err
 	}
-	credit, ok := rawNumber(env.Data["credit"])
+	var credit float64
+	ok := false
+	if env.Data != nil {
+		credit, ok = env.Data.Credit.get()
+	}
 	if !ok {
 		return 0, &ResponseError{Op: opQuota, Reason: "success without data.credit", Body: snippet(raw)}
 	}

@@ -1,7 +1,6 @@
 package akool
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 )
@@ -109,6 +108,14 @@ func TestParseEnvelope(t *testing.T) {
 		{"JSON null", `null`, false, 0, false, ""},
 		{"truncated", `{"code":1000,"data":{"_id":"a"`, false, 0, false, ""},
 		{"msg not a string", `{"code":1101,"msg":{"en":"x"}}`, true, 1101, false, ""},
+		// Keys match exactly, as in a map: a gateway's "Code" is not Akool's code.
+		{"Code is not code", `{"Code":1000,"Data":{"_id":"a"}}`, false, 0, false, ""},
+		{"CODE beside code", `{"CODE":1000,"code":1003}`, true, 1003, false, ""},
+		{"escaped key", `{"\u0063ode":1000,"d\u0061ta":{}}`, true, 1000, true, ""},
+		{"last repeated key wins", `{"code":1003,"code":"1000","token":"a","token":7}`, true, 1000, false, ""},
+		{"repeated data: the last is not an object", `{"code":1000,"data":{"_id":"a"},"data":[]}`, true, 1000, false, ""},
+		{"brackets and quotes inside strings", ` { "x" : [ "}]\"{[" , { "y" : "]" } ] , "code" : 1000 , "token" : "t\"" } `, true, 1000, false, "t\""},
+		{"trailing garbage", `{"code":1000} x`, false, 0, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,14 +126,24 @@ func TestParseEnvelope(t *testing.T) {
 			}
 		})
 	}
-	if _, ok := parseJob(map[string]json.RawMessage{"_id": json.RawMessage(`""`)}, "status"); ok {
+	// Only the exact keys of the last data object count.
+	env, _ := parseEnvelope([]byte(`{"code":1000,"data":{"_id":"a","status":3},"data":{"_ID":"b","Status":2,"x":"\"_id\":\"c\"","video_status":"2"}}`))
+	if j, ok := parseJob(env.Data, "status"); ok {
+		t.Errorf("parseJob of a data without an exact _id: got %+v, want refused", *j)
+	}
+	env, _ = parseEnvelope([]byte(`{"code":1000,"data":{"_id":"a","_id":"b","status":"4","Status":2}}`))
+	if j, ok := parseJob(env.Data, "status"); !ok || j.ID != "b" || j.Status != StatusFailed {
+		t.Errorf("parseJob with repeated keys: got %+v %v, want b failed", j, ok)
+	}
+	if _, ok := parseJob(&wireData{ID: jsonString{"", true}}, "status"); ok {
 		t.Errorf("parseJob with empty _id: got ok, want refused")
 	}
 }
 
 func FuzzParseResponse(f *testing.F) {
 	for _, s := range []string{docCreate, docQueued, docDone, docFailed, `{"code":1000,"token":"t"}`,
-		`{"code":1003,"msg":"x"}`, `{"code":"1000","data":{"_id":1,"status":"x"}}`, `<html>`, `{"code":1000,"data":{"credit":12.5}}`} {
+		`{"code":1003,"msg":"x"}`, `{"code":"1000","data":{"_id":1,"status":"x"}}`, `<html>`, `{"code":1000,"data":{"credit":12.5}}`,
+		`{"\u0063ode":1000,"data":{"_id":"a\"]}","x":[{"y":"}"}],"video_status":" 3 "}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -143,6 +160,8 @@ func FuzzParseResponse(f *testing.F) {
 				_ = j.Credits()
 			}
 		}
-		_, _ = rawNumber(env.Data["credit"])
+		if env.Data != nil {
+			_, _ = env.Data.Credit.get()
+		}
 	})
 }
