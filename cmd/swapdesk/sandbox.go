@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,23 +106,9 @@ func sandboxCommand(ctx context.Context, args []string, getenv func(string) stri
 	if *credits < 0 {
 		return usagef("sandbox --credits: must be 0 or more")
 	}
-	apiKey, clientID, secret := getenv("AKOOL_API_KEY"), getenv("AKOOL_CLIENT_ID"), getenv("AKOOL_CLIENT_SECRET")
-	generated := false
-	if apiKey == "" && secret == "" {
-		apiKey, clientID, secret = akoolsim.GenerateCredentials()
-		generated = true
-	}
-	if clientID == "" {
-		_, clientID, _ = akoolsim.GenerateCredentials()
-		generated = true
-	}
-	if secret == "" {
-		secret = apiKey
-	}
-	switch len(secret) {
-	case 16, 24, 32:
-	default:
-		return usagef("AKOOL_CLIENT_SECRET: must be 16, 24 or 32 characters (it is the AES key of webhooks)")
+	creds, err := sandboxCredentials(getenv)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -129,7 +116,7 @@ func sandboxCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	base := listenURL(ln.Addr(), "")
 	sim := akoolsim.New(akoolsim.Config{
-		APIKey: apiKey, ClientID: clientID, ClientSecret: secret, Credits: *credits,
+		APIKey: creds.apiKey, ClientID: creds.clientID, ClientSecret: creds.secret, Credits: *credits,
 		BaseURL: base, QueueDelay: *queue, ProcessDelay: *process, Logger: log,
 	})
 	defer sim.Close()
@@ -138,8 +125,12 @@ func sandboxCommand(ctx context.Context, args []string, getenv func(string) stri
 	go func() { served <- srv.Serve(ln) }()
 
 	fmt.Fprintf(stdout, "Akool sandbox is running at %s with %d credits\n", base, *credits)
-	if generated {
-		fmt.Fprintf(stdout, "AKOOL_BASE_URL=%s\nAKOOL_API_KEY=%s\nAKOOL_CLIENT_ID=%s\nAKOOL_CLIENT_SECRET=%s\n", base, apiKey, clientID, secret)
+	if len(creds.generated) > 0 {
+		// Only what we made up: values taken from the environment are not echoed.
+		fmt.Fprintf(stdout, "AKOOL_BASE_URL=%s\n", base)
+		for _, name := range creds.generated {
+			fmt.Fprintf(stdout, "%s=%s\n", name, creds.value(name))
+		}
 	}
 	select {
 	case err := <-served:
@@ -149,6 +140,53 @@ func sandboxCommand(ctx context.Context, args []string, getenv func(string) stri
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutCtx)
+}
+
+// sandboxCreds is the emulated account of `swapdesk sandbox`.
+type sandboxCreds struct {
+	apiKey, clientID, secret string
+	generated                []string // names of the variables that were not set, in print order
+}
+
+func (c sandboxCreds) value(name string) string {
+	switch name {
+	case "AKOOL_API_KEY":
+		return c.apiKey
+	case "AKOOL_CLIENT_ID":
+		return c.clientID
+	}
+	return c.secret
+}
+
+// sandboxCredentials takes the account from AKOOL_API_KEY, AKOOL_CLIENT_ID
+// and AKOOL_CLIENT_SECRET and generates only what is missing. As on Akool,
+// the API key and the clientSecret are one value: either one given sets
+// both. It returns a usage error for a secret that cannot be an AES key.
+func sandboxCredentials(getenv func(string) string) (sandboxCreds, error) {
+	c := sandboxCreds{apiKey: getenv("AKOOL_API_KEY"), clientID: getenv("AKOOL_CLIENT_ID"), secret: getenv("AKOOL_CLIENT_SECRET")}
+	genKey, genID, _ := akoolsim.GenerateCredentials()
+	switch {
+	case c.apiKey == "" && c.secret == "":
+		c.apiKey, c.secret = genKey, genKey
+		c.generated = append(c.generated, "AKOOL_API_KEY")
+	case c.apiKey == "":
+		c.apiKey = c.secret
+	case c.secret == "":
+		c.secret = c.apiKey
+	}
+	if c.clientID == "" {
+		c.clientID = genID
+		c.generated = append(c.generated, "AKOOL_CLIENT_ID")
+	}
+	if slices.Contains(c.generated, "AKOOL_API_KEY") {
+		c.generated = append(c.generated, "AKOOL_CLIENT_SECRET")
+	}
+	switch len(c.secret) {
+	case 16, 24, 32:
+	default:
+		return sandboxCreds{}, usagef("AKOOL_CLIENT_SECRET: must be 16, 24 or 32 characters (it is the AES key of webhooks)")
+	}
+	return c, nil
 }
 
 func portOf(addr net.Addr) string {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +122,131 @@ func TestSandboxBadFlags(t *testing.T) {
 	err := run(context.Background(), []string{"sandbox", "--addr", "127.0.0.1:0"}, env(map[string]string{"AKOOL_API_KEY": "short"}), nil, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "16, 24 or 32") {
 		t.Errorf("short secret: %v", err)
+	}
+}
+
+// sandbox is a running `swapdesk sandbox`.
+type sandbox struct {
+	base string
+	out  *bufio.Reader // what it printed after the first line
+	stop func() error
+}
+
+// startSandbox runs `swapdesk sandbox` on 127.0.0.1:0 and waits for its
+// first line.
+func startSandbox(t *testing.T, vars map[string]string, flags ...string) *sandbox {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"sandbox", "--addr", "127.0.0.1:0"}, flags...), env(vars), nil, pw, io.Discard)
+		pw.Close()
+	}()
+	out := bufio.NewReader(pr)
+	line, err := out.ReadString('\n')
+	if err != nil {
+		cancel()
+		t.Fatalf("sandbox printed nothing: %v (%v)", err, <-done)
+	}
+	const prefix = "Akool sandbox is running at "
+	if !strings.HasPrefix(line, prefix) {
+		cancel()
+		t.Fatalf("first line %q", line)
+	}
+	sb := &sandbox{base: strings.Fields(strings.TrimPrefix(line, prefix))[0], out: out}
+	stopped := false
+	sb.stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		go io.Copy(io.Discard, pr)
+		return <-done
+	}
+	t.Cleanup(func() { _ = sb.stop() })
+	return sb
+}
+
+// printed reads the NAME=value lines printed after the first line, up to
+// and including the one named last.
+func (sb *sandbox) printed(t *testing.T, last string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for {
+		line, err := sb.out.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the sandbox's output: %v (so far %v)", err, got)
+		}
+		name, value, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok {
+			t.Fatalf("unexpected line %q", line)
+		}
+		got[name] = value
+		if name == last {
+			return got
+		}
+	}
+}
+
+func TestSandboxCredentials(t *testing.T) {
+	const (
+		key32  = "0123456789abcdef0123456789abcdef"
+		key24  = "0123456789abcdef01234567"
+		client = "64db241f6d9e5c4bd136c187"
+	)
+	tests := []struct {
+		name          string
+		vars          map[string]string
+		wantKey       string // "" = generated
+		wantClient    string // "" = generated
+		wantSecret    string // "" = same as the key
+		wantGenerated []string
+	}{
+		{"nothing set", nil, "", "", "", []string{"AKOOL_API_KEY", "AKOOL_CLIENT_ID", "AKOOL_CLIENT_SECRET"}},
+		{"only the client id", map[string]string{"AKOOL_CLIENT_ID": client}, "", client, "", []string{"AKOOL_API_KEY", "AKOOL_CLIENT_SECRET"}},
+		{"only the key", map[string]string{"AKOOL_API_KEY": key32}, key32, "", key32, []string{"AKOOL_CLIENT_ID"}},
+		{"only the secret", map[string]string{"AKOOL_CLIENT_SECRET": key24}, key24, "", key24, []string{"AKOOL_CLIENT_ID"}},
+		{"key and client id", map[string]string{"AKOOL_API_KEY": key32, "AKOOL_CLIENT_ID": client}, key32, client, key32, nil},
+		{"all three", map[string]string{"AKOOL_API_KEY": "any-key", "AKOOL_CLIENT_ID": client, "AKOOL_CLIENT_SECRET": key24}, "any-key", client, key24, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := sandboxCredentials(env(tt.vars))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.generated, tt.wantGenerated) {
+				t.Errorf("generated: got %v, want %v", c.generated, tt.wantGenerated)
+			}
+			if tt.wantKey != "" && c.apiKey != tt.wantKey || tt.wantKey == "" && len(c.apiKey) != 32 {
+				t.Errorf("API key: got %q, want %q (or a generated one)", c.apiKey, tt.wantKey)
+			}
+			if tt.wantClient != "" && c.clientID != tt.wantClient || tt.wantClient == "" && len(c.clientID) != 24 {
+				t.Errorf("client id: got %q, want %q (or a generated one)", c.clientID, tt.wantClient)
+			}
+			if want := cmp.Or(tt.wantSecret, c.apiKey); c.secret != want {
+				t.Errorf("secret: got %q, want %q", c.secret, want)
+			}
+		})
+	}
+}
+
+// A clientId given without a key is kept: only the key is generated, and
+// the running sandbox accepts the given clientId at getToken.
+func TestSandboxKeepsTheGivenClientID(t *testing.T) {
+	const client = "64db241f6d9e5c4bd136c187"
+	sb := startSandbox(t, map[string]string{"AKOOL_CLIENT_ID": client})
+	got := sb.printed(t, "AKOOL_CLIENT_SECRET")
+	if _, printed := got["AKOOL_CLIENT_ID"]; printed || got["AKOOL_API_KEY"] == "" || got["AKOOL_CLIENT_SECRET"] != got["AKOOL_API_KEY"] || got["AKOOL_BASE_URL"] != sb.base {
+		t.Errorf("printed %v, want the base URL and a generated key and secret, not the client id", got)
+	}
+	c, err := akool.New(akool.Config{BaseURL: sb.base, ClientID: client, ClientSecret: got["AKOOL_CLIENT_SECRET"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Token(context.Background()); err != nil {
+		t.Errorf("getToken with the given clientId: %v", err)
 	}
 }
