@@ -92,8 +92,8 @@ func sandboxCommand(ctx context.Context, args []string, getenv func(string) stri
 	fs := newFlags("sandbox", stdout)
 	addr := fs.String("addr", ":9090", "listen address")
 	credits := fs.Int("credits", 10_000, "starting credit balance of the emulated account")
-	queue := fs.Duration("queue-delay", 3*time.Second, "time a job stays queued")
-	process := fs.Duration("process-delay", 20*time.Second, "time a job stays processing")
+	queue := fs.Duration("queue-delay", 3*time.Second, "time a job stays queued (0s: none)")
+	process := fs.Duration("process-delay", 20*time.Second, "time a job stays processing (0s: none)")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -106,6 +106,9 @@ func sandboxCommand(ctx context.Context, args []string, getenv func(string) stri
 	if *credits < 0 {
 		return usagef("sandbox --credits: must be 0 or more")
 	}
+	if *queue < 0 || *process < 0 {
+		return usagef("sandbox --queue-delay and --process-delay: must be 0s or more")
+	}
 	creds, err := sandboxCredentials(getenv)
 	if err != nil {
 		return err
@@ -117,7 +120,8 @@ func sandboxCommand(ctx context.Context, args []string, getenv func(string) stri
 	base := listenURL(ln.Addr(), "")
 	sim := akoolsim.New(akoolsim.Config{
 		APIKey: creds.apiKey, ClientID: creds.clientID, ClientSecret: creds.secret, Credits: *credits,
-		BaseURL: base, QueueDelay: *queue, ProcessDelay: *process, Logger: log,
+		// The emulator's 0 means its default; ours means no wait.
+		BaseURL: base, QueueDelay: simDelay(*queue), ProcessDelay: simDelay(*process), Logger: log,
 	})
 	defer sim.Close()
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}

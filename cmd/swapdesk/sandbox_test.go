@@ -112,6 +112,8 @@ func TestSandboxBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"sandbox", "--addr", "nope"},
 		{"sandbox", "--credits", "-1"},
+		{"sandbox", "--queue-delay", "-1s"},
+		{"sandbox", "--process-delay", "-1ms"},
 	} {
 		err := run(context.Background(), args, env(map[string]string{"AKOOL_API_KEY": "short"}), nil, io.Discard, io.Discard)
 		var ue *usageError
@@ -248,5 +250,57 @@ func TestSandboxKeepsTheGivenClientID(t *testing.T) {
 	}
 	if _, err := c.Token(context.Background()); err != nil {
 		t.Errorf("getToken with the given clientId: %v", err)
+	}
+}
+
+// --queue-delay 0s and --process-delay 0s mean no wait, not the emulator's
+// defaults (2 s and 20 s).
+func TestSandboxZeroDelays(t *testing.T) {
+	const apiKey = "SANDBOXSECRETKEY0123456789abcdef"
+	sb := startSandbox(t, map[string]string{"AKOOL_API_KEY": apiKey, "AKOOL_CLIENT_ID": "64db241f6d9e5c4bd136c187"},
+		"--queue-delay", "0s", "--process-delay", "0s")
+	mp4, _ := os.ReadFile("../../static/samples/motion.mp4")
+	png, _ := os.ReadFile("../../static/samples/character.png")
+	inputs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".mp4") {
+			w.Write(mp4)
+			return
+		}
+		w.Write(png)
+	}))
+	defer inputs.Close()
+	ctx := context.Background()
+	client, err := akool.New(akool.Config{BaseURL: sb.base, APIKey: apiKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := client.CreateCharacterSwap(ctx, akool.CreateRequest{Image: inputs.URL + "/c.png", Video: inputs.URL + "/m.mp4", Duration: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := client.GetResult(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status == akool.StatusQueued {
+		t.Errorf("first poll: still queued with --queue-delay 0s")
+	}
+	// Only the input fetch remains; the bound just stops a broken test
+	// long before a 20 s process delay would end.
+	deadline := time.Now().Add(10 * time.Second)
+	for !got.Status.Final() {
+		if time.Now().After(deadline) {
+			t.Fatalf("job still %v after 10 s with --process-delay 0s", got.Status)
+		}
+		time.Sleep(10 * time.Millisecond)
+		if got, err = client.GetResult(ctx, job.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got.Status != akool.StatusCompleted {
+		t.Errorf("job ended %v (%s)", got.Status, got.FailReason)
+	}
+	if err := sb.stop(); err != nil {
+		t.Errorf("sandbox exit: %v", err)
 	}
 }
