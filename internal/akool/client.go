@@ -183,8 +183,8 @@ func (c *Client) CreateCharacterSwap(ctx context.Context, req CreateRequest) (_ 
 }
 
 // GetResult polls one job by the id CreateCharacterSwap returned.
-// Transport errors, 5xx and 1005 are retried with backoff within the retry
-// policy. Errors: ErrEmptyID, *Error (1008 unknown id, auth codes…),
+// Transport errors, 5xx, 408, 429, 1005 and 2001 are retried with backoff
+// within the retry policy. Errors: ErrEmptyID, *Error (1008 unknown id, auth codes…),
 // *HTTPError, *TransportError, *ResponseError.
 func (c *Client) GetResult(ctx context.Context, id string) (_ *Job, err error) {
 	if strings.TrimSpace(id) == "" {
