@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,14 +42,23 @@ type DB struct {
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
 // timeout, foreign keys and IMMEDIATE transactions on every connection.
+//
+// The path travels as an escaped file: URI of its absolute form, so a '#',
+// '?' or '%' in a directory name stays part of the name instead of starting
+// SQLite's query or fragment. The busy timeout comes first: the pragmas run
+// in order, and switching a fresh database to WAL needs a lock another
+// process may be holding.
 func DSN(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
-	return "file:" + path + "?" + q.Encode()
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}).String()
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -147,28 +157,37 @@ func loadMigrations() ([]migration, error) {
 }
 
 // migrate applies every embedded migration not yet recorded, each in its own
-// transaction, and refuses a database that knows a later version.
+// transaction, and refuses a database that knows a later version. Each
+// transaction reads the version again after taking the write lock, so
+// processes opening a fresh database together apply each migration once.
 func (d *DB) migrate(ctx context.Context) error {
 	ms, err := loadMigrations()
 	if err != nil {
 		return err
 	}
-	if _, err := d.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT    NOT NULL,
-		applied_at INTEGER NOT NULL
-	) STRICT`); err != nil {
+	err = d.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT    NOT NULL,
+			applied_at INTEGER NOT NULL
+		) STRICT`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	var current int
-	if err := d.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	if current > len(ms) {
-		return fmt.Errorf("%w (database version %d, binary knows %d)", ErrTooNew, current, len(ms))
-	}
-	for _, m := range ms[current:] {
+	for _, m := range ms {
 		err := d.tx(ctx, func(tx *sql.Tx) error {
+			var current int
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+				return fmt.Errorf("read schema version: %w", err)
+			}
+			if current > len(ms) {
+				return fmt.Errorf("%w (database version %d, binary knows %d)", ErrTooNew, current, len(ms))
+			}
+			if current >= m.version {
+				return nil
+			}
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
@@ -176,6 +195,9 @@ func (d *DB) migrate(ctx context.Context) error {
 				m.version, m.name, d.Now().UnixMilli())
 			return err
 		})
+		if errors.Is(err, ErrTooNew) {
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("apply migration %s: %w", m.name, err)
 		}

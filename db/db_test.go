@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 
 	_ "modernc.org/sqlite"
@@ -181,4 +184,81 @@ func rawOpen(t *testing.T, path string) *sql.DB {
 	}
 	t.Cleanup(func() { raw.Close() })
 	return raw
+}
+
+// A data directory may contain characters that mean something in a URI; the
+// database must still land at exactly the path asked for.
+func TestOpenPathWithURICharacters(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"has #hash", "has ?query", "has %25 percent", "all # ? % here"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), name)
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "swapdesk.db")
+			d, err := db.Open(ctx, path)
+			if err != nil {
+				t.Fatalf("open %q: %v", path, err)
+			}
+			if _, err := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h"); err != nil {
+				t.Fatal(err)
+			}
+			d.Close()
+			entries, _ := os.ReadDir(dir)
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			if !slices.Contains(names, "swapdesk.db") {
+				t.Fatalf("%s holds %v, want swapdesk.db there", dir, names)
+			}
+			d2, err := db.Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d2.Close()
+			if n, _ := d2.CountUsers(ctx); n != 1 {
+				t.Errorf("reopened database has %d users, want 1 (a different file was used)", n)
+			}
+		})
+	}
+}
+
+// Two processes starting on a fresh database at once must both come up.
+func TestConcurrentOpensOfAFreshDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "swapdesk.db")
+	const n = 6
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			d, err := db.Open(ctx, path)
+			if err == nil {
+				d.Close()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent open: %v", err)
+		}
+	}
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	v, _ := d.SchemaVersion(ctx)
+	var applied int
+	if err := rawOpen(t, path).QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	if applied != v {
+		t.Errorf("schema_migrations has %d rows for version %d: a migration was recorded twice or skipped", applied, v)
+	}
 }
