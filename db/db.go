@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -63,7 +64,12 @@ func DSN(path string) string {
 
 // Open opens (creating if needed) the database at path and applies pending
 // migrations. It returns ErrTooNew for a database newer than the binary.
+// A new database file is readable by its owner only: it holds password
+// hashes and the session key.
 func Open(ctx context.Context, path string) (*DB, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("create database: %w", err)
+	}
 	sqldb, err := sql.Open("sqlite", DSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -83,6 +89,20 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// createPrivate creates an empty file at path with mode 0600 unless one
+// exists. SQLite gives its -wal and -shm files the mode of the database
+// file, so they are private too.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 func (d *DB) prepare(ctx context.Context) error {
@@ -257,8 +277,18 @@ func fromNullMS(v sql.NullInt64) time.Time {
 }
 
 // Backup writes a consistent copy of the database to path, which must not
-// exist.
+// exist. The copy is readable by its owner only, like the database.
 func (d *DB) Backup(ctx context.Context, path string) error {
-	_, err := d.sql.ExecContext(ctx, `VACUUM INTO ?`, path)
-	return err
+	// VACUUM INTO accepts an empty file; creating it first sets its mode and
+	// refuses a path that appeared since the caller looked.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	if _, err := d.sql.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
 }

@@ -262,3 +262,31 @@ func TestConcurrentOpensOfAFreshDatabase(t *testing.T) {
 		t.Errorf("schema_migrations has %d rows for version %d: a migration was recorded twice or skipped", applied, v)
 	}
 }
+
+// The database holds password hashes: only its owner may read it.
+func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "swapdesk.db")
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h"); err != nil {
+		t.Fatal(err)
+	}
+	to := filepath.Join(dir, "copy.db")
+	if err := d.Backup(ctx, to); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", to} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no group or other access", filepath.Base(p), got)
+		}
+	}
+}
