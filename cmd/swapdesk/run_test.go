@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -142,6 +143,37 @@ func TestFirstRunPrintsAdminLoginThatWorks(t *testing.T) {
 	s2 := startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir})
 	if s2.Password != "" {
 		t.Errorf("second start printed a password again")
+	}
+}
+
+// A start that fails after the database exists (here: the port is taken)
+// must not have created the first admin, or its password, printed only on
+// a successful start, would be lost for good.
+func TestFailedStartKeepsTheFirstAdminForTheNextStart(t *testing.T) {
+	dir := t.TempDir()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"serve"}, env(map[string]string{
+		"SWAPDESK_DATA_DIR": dir, "SWAPDESK_ADDR": taken.Addr().String(),
+	}), strings.NewReader(""), &out, io.Discard)
+	var ue *usageError
+	if !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), "SWAPDESK_ADDR") {
+		t.Fatalf("serve on a taken port: err = %v, want a SWAPDESK_ADDR usage error", err)
+	}
+	if strings.Contains(out.String(), "sign in as") {
+		t.Fatalf("a failed start printed a login: %q", out.String())
+	}
+
+	s := startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir})
+	if s.Password == "" {
+		t.Fatal("the start after a failed one printed no admin password")
+	}
+	if got := signIn(t, browser(nil), s.URL, "admin@localhost", s.Password); got != http.StatusSeeOther {
+		t.Fatalf("sign in with the password printed after a failed start: status %d", got)
 	}
 }
 

@@ -63,10 +63,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	accts := accounts.New(store, log, nil)
-	firstLogin, err := ensureFirstAdmin(ctx, store, accts, cfg)
-	if err != nil {
-		return err
-	}
 
 	assets, err := static.New()
 	if err != nil {
@@ -185,6 +181,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	// The first admin comes last, when nothing else can fail: its password
+	// is printed once, and a start that failed after creating the account
+	// would lose it for good.
+	firstLogin, err := ensureFirstAdmin(ctx, store, accts, cfg)
+	if err != nil {
+		return err
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
