@@ -177,6 +177,30 @@ func TestFailedStartKeepsTheFirstAdminForTheNextStart(t *testing.T) {
 	}
 }
 
+// Two servers on one data directory would process the same jobs twice.
+func TestSecondServeOnOneDataDirIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s := startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir})
+	// Cancelled already: should the lock not hold, this serve stops at once
+	// instead of running beside the first.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := run(ctx, []string{"serve"}, env(map[string]string{
+		"SWAPDESK_DATA_DIR": dir, "SWAPDESK_ADDR": "127.0.0.1:0",
+	}), strings.NewReader(""), io.Discard, io.Discard)
+	var ue *usageError
+	if !errors.As(err, &ue) {
+		t.Fatalf("second serve: err = %v, want a usage error (exit 2)", err)
+	}
+	want := "SWAPDESK_DATA_DIR: " + dir + " is in use by another swapdesk serve"
+	if err.Error() != want {
+		t.Errorf("second serve: %q, want %q", err.Error(), want)
+	}
+	// The lock goes with the server.
+	s.stop()
+	startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir})
+}
+
 func TestAdminFromEnvironment(t *testing.T) {
 	s := startServe(t, map[string]string{
 		"SWAPDESK_DATA_DIR":       t.TempDir(),

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +52,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 
 	store, err := db.Open(ctx, dbPath(cfg.DataDir))
 	if err != nil {
@@ -212,6 +218,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Error("graceful shutdown", "err", err)
 	}
 	return nil
+}
+
+// lockDataDir takes an exclusive lock on DATA_DIR/swapdesk.lock for as long
+// as serve runs: two servers on one data directory would track, settle and
+// archive the same jobs twice. The kernel drops the lock when the process
+// ends, however it ends, so there is nothing to clean up after a crash.
+func lockDataDir(dir string) (unlock func(), err error) {
+	path := filepath.Join(dir, "swapdesk.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, usagef("SWAPDESK_DATA_DIR: cannot create %s: %v", path, unwrapPathErr(err))
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, usagef("SWAPDESK_DATA_DIR: %s is in use by another swapdesk serve", dir)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // loadSessionKey uses SWAPDESK_SESSION_KEY when set; otherwise the key
