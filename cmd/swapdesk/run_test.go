@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -320,6 +321,7 @@ func TestCLIUserAddThenLogin(t *testing.T) {
 
 func TestCLIBadInput(t *testing.T) {
 	vars := map[string]string{"SWAPDESK_DATA_DIR": t.TempDir()}
+	newDatabase(t, vars["SWAPDESK_DATA_DIR"])
 	tests := []struct {
 		name  string
 		args  []string
@@ -346,6 +348,87 @@ func TestCLIBadInput(t *testing.T) {
 				t.Errorf("err = %v, want a usage error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// newDatabase creates an empty Swapdesk database in dir.
+func newDatabase(t *testing.T, dir string) {
+	t.Helper()
+	store, err := db.Open(context.Background(), dbPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+}
+
+// Run from the wrong directory, the admin commands must say so instead of
+// working on a new, empty database.
+func TestCLIRefusesAMissingDatabase(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"user list", []string{"user", "list"}},
+		{"user passwd", []string{"user", "passwd", "--email", "a@example.com"}},
+		{"user disable", []string{"user", "disable", "--email", "a@example.com"}},
+		{"user grant", []string{"user", "grant", "--email", "a@example.com", "--credits", "5"}},
+		{"backup", []string{"backup", "--to", "BACKUP"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			args := slices.Clone(tt.args)
+			for i, a := range args {
+				if a == "BACKUP" {
+					args[i] = filepath.Join(t.TempDir(), "copy.db")
+				}
+			}
+			err := run(context.Background(), args, env(map[string]string{"SWAPDESK_DATA_DIR": dir}), strings.NewReader(""), io.Discard, io.Discard)
+			var ue *usageError
+			want := "no Swapdesk database at " + filepath.Join(dir, "swapdesk.db") + " — run `swapdesk serve` first or pass --data-dir"
+			if !errors.As(err, &ue) || err.Error() != want {
+				t.Errorf("err = %v, want the usage error %q", err, want)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("the data dir now holds %d entries, want none", len(entries))
+			}
+		})
+	}
+}
+
+// `user add` is how an operator makes the first admin before the first
+// serve, so it may create the database, and says where it did.
+func TestCLIUserAddAdminOnAFreshDataDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "fresh")
+	vars := map[string]string{"SWAPDESK_DATA_DIR": dir}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"user", "add", "--email", "boss@example.com", "--name", "Boss", "--admin", "--password-stdin"},
+		env(vars), strings.NewReader("the boss's long password\n"), &out, io.Discard)
+	if err != nil {
+		t.Fatalf("user add --admin: %v", err)
+	}
+	for _, want := range []string{
+		"Created a new Swapdesk database at " + filepath.Join(dir, "swapdesk.db") + ".",
+		"Added Boss <boss@example.com> (admin).",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("user add printed %q, want %q in it", out.String(), want)
+		}
+	}
+	if strings.Contains(out.String(), "Nobody is an admin") {
+		t.Errorf("user add --admin printed the no-admin note: %q", out.String())
+	}
+
+	s := startServe(t, vars)
+	if s.Password != "" {
+		t.Error("serve printed a first-admin password though an admin exists")
+	}
+	c := browser(nil)
+	if got := signIn(t, c, s.URL, "boss@example.com", "the boss's long password"); got != http.StatusSeeOther {
+		t.Fatalf("sign in as the CLI-added admin: %d", got)
+	}
+	if got := status(t, c, s.URL+"/admin/users"); got != http.StatusOK {
+		t.Errorf("CLI-added admin GET /admin/users = %d, want 200", got)
 	}
 }
 
