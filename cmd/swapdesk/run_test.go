@@ -432,6 +432,39 @@ func TestCLIUserAddAdminOnAFreshDataDir(t *testing.T) {
 	}
 }
 
+func TestCLIUserPasswdFromStdinThenLogin(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"SWAPDESK_DATA_DIR": dir}
+	ctx := context.Background()
+	if err := run(ctx, []string{"user", "add", "--email", "mo@example.com", "--name", "Mo", "--password-stdin"},
+		env(vars), strings.NewReader("mo's first password\n"), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, vars)
+	old := browser(nil)
+	if got := signIn(t, old, s.URL, "mo@example.com", "mo's first password"); got != http.StatusSeeOther {
+		t.Fatalf("sign in with the first password: %d", got)
+	}
+
+	var out bytes.Buffer
+	if err := run(ctx, []string{"user", "passwd", "--email", "MO@example.com", "--password-stdin"},
+		env(vars), strings.NewReader("mo's second password\r\n"), &out, io.Discard); err != nil {
+		t.Fatalf("user passwd: %v", err)
+	}
+	if got, want := strings.TrimSpace(out.String()), "Password changed for mo@example.com; their open sessions are signed out."; got != want {
+		t.Errorf("user passwd printed %q, want %q", got, want)
+	}
+	if got := status(t, old, s.URL+"/"); got != http.StatusSeeOther {
+		t.Errorf("session from before passwd: GET / = %d, want 303 to login", got)
+	}
+	if got := signIn(t, browser(nil), s.URL, "mo@example.com", "mo's first password"); got != http.StatusUnprocessableEntity {
+		t.Errorf("sign in with the old password: %d, want 422", got)
+	}
+	if got := signIn(t, browser(nil), s.URL, "mo@example.com", "mo's second password"); got != http.StatusSeeOther {
+		t.Errorf("sign in with the new password: %d, want 303", got)
+	}
+}
+
 func TestVersion(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"version"}, env(nil), nil, &out, io.Discard); err != nil {
