@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,6 +116,50 @@ func TestLoginRateLimitedPerAccountAndPerIP(t *testing.T) {
 		}
 		wantStatus(t, c.login("ana@example.com", testPassword), http.StatusTooManyRequests)
 	})
+}
+
+// Parallel requests must not slip past the limit while the first ones are
+// still hashing: at most 5 wrong passwords are checked, the rest wait.
+func TestLoginRateLimitHoldsAgainstAParallelBurst(t *testing.T) {
+	app := newTestApp(t)
+	app.addUser("ana@example.com", "Ana", false)
+	const n = 40
+	type attempt struct {
+		c   *client
+		tok string
+	}
+	attempts := make([]attempt, n)
+	for i := range attempts {
+		c := app.client()
+		attempts[i] = attempt{c, c.csrf("/login")}
+	}
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for _, a := range attempts {
+		wg.Go(func() {
+			res := a.c.post("/login", url.Values{"csrf": {a.tok}, "email": {"ana@example.com"}, "password": {"a wrong password"}})
+			statuses <- res.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for st := range statuses {
+		count[st]++
+	}
+	if count[http.StatusUnprocessableEntity] > 5 || count[http.StatusUnprocessableEntity]+count[http.StatusTooManyRequests] != n {
+		t.Errorf("40 parallel wrong passwords got %v; want at most 5 × 422 and the rest 429", count)
+	}
+	failed := 0
+	entries, _ := app.store.RecentAudit(context.Background(), 100)
+	for _, e := range entries {
+		if e.Action == db.AuditLoginFailed {
+			failed++
+		}
+	}
+	if failed != count[http.StatusUnprocessableEntity] {
+		t.Errorf("%d login_failed audit rows for %d checked attempts", failed, count[http.StatusUnprocessableEntity])
+	}
 }
 
 func TestLogoutIsAPostThatEndsTheSession(t *testing.T) {
