@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -54,6 +55,7 @@ const (
 type appOptions struct {
 	noWebhooks    bool          // jobs are sent without a webhook URL: polling only
 	submitTimeout time.Duration // bound on the create call (default: the service's)
+	proxies       []*net.IPNet  // handlers.Config.TrustedProxies
 }
 
 func pollingOnly(o *appOptions) { o.noWebhooks = true }
@@ -108,20 +110,21 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	tracker := jobs.NewTracker(jobs.TrackerConfig{Store: store, Akool: client, Now: clock.Now,
 		ClientID: simClientID, ClientSecret: simAPIKey, Rate: 1000, Burst: 1000})
 	app = handlers.New(handlers.Config{
-		Jobs:       jobSvc,
-		JobStore:   store,
-		Webhooks:   tracker,
-		MediaDir:   mediaDir,
-		Users:      store,
-		Auth:       accts,
-		Audit:      store,
-		Directory:  store,
-		Health:     store,
-		Assets:     assets,
-		SessionKey: []byte("test-session-key-of-at-least-32-bytes!"),
-		Sandbox:    true,
-		Registry:   prometheus.NewRegistry(),
-		Now:        clock.Now,
+		Jobs:           jobSvc,
+		JobStore:       store,
+		Webhooks:       tracker,
+		MediaDir:       mediaDir,
+		Users:          store,
+		Auth:           accts,
+		Audit:          store,
+		Directory:      store,
+		Health:         store,
+		Assets:         assets,
+		SessionKey:     []byte("test-session-key-of-at-least-32-bytes!"),
+		TrustedProxies: o.proxies,
+		Sandbox:        true,
+		Registry:       prometheus.NewRegistry(),
+		Now:            clock.Now,
 	})
 	return &testApp{t: t, store: store, accts: accts, srv: srv, clock: clock, sim: sim, media: ms,
 		tracker: tracker, archiver: archiver, mediaDir: mediaDir}

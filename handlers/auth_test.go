@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -160,6 +161,76 @@ func TestLoginRateLimitHoldsAgainstAParallelBurst(t *testing.T) {
 	if failed != count[http.StatusUnprocessableEntity] {
 		t.Errorf("%d login_failed audit rows for %d checked attempts", failed, count[http.StatusUnprocessableEntity])
 	}
+}
+
+// Behind a configured proxy the client is the address X-Forwarded-For gives,
+// read from the right up to the first untrusted hop; otherwise the header is
+// ignored, so a client cannot pick its own address to dodge rate limits.
+func TestClientAddressFromTrustedProxiesOnly(t *testing.T) {
+	cidrs := func(list ...string) []*net.IPNet {
+		var out []*net.IPNet
+		for _, s := range list {
+			_, n, err := net.ParseCIDR(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, n)
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		proxies []*net.IPNet
+		xff     string
+		want    string
+	}{
+		{"direct ignores the header", nil, "203.0.113.7", "127.0.0.1"},
+		{"direct without a header", nil, "", "127.0.0.1"},
+		{"untrusted peer ignores the header", cidrs("10.0.0.0/8"), "203.0.113.7", "127.0.0.1"},
+		{"trusted proxy", cidrs("127.0.0.0/8"), "203.0.113.7", "203.0.113.7"},
+		{"trusted proxy, no header", cidrs("127.0.0.0/8"), "", "127.0.0.1"},
+		{"spoofed left entries ignored", cidrs("127.0.0.0/8"), "198.51.100.1, 203.0.113.7", "203.0.113.7"},
+		{"chain of trusted proxies", cidrs("127.0.0.0/8", "10.0.0.0/8"), "203.0.113.7, 10.1.2.3", "203.0.113.7"},
+		{"private hops not trusted unless listed", cidrs("127.0.0.0/8"), "203.0.113.7, 10.1.2.3", "10.1.2.3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := newTestApp(t, func(o *appOptions) { o.proxies = tt.proxies })
+			c := app.client()
+			var headers []string
+			if tt.xff != "" {
+				headers = []string{"X-Forwarded-For", tt.xff}
+			}
+			form := url.Values{"csrf": {c.csrf("/login")}, "email": {"nobody@example.com"}, "password": {"a wrong password"}}
+			wantStatus(t, c.post("/login", form, headers...), http.StatusUnprocessableEntity)
+			entries, err := app.store.RecentAudit(context.Background(), 1)
+			if err != nil || len(entries) != 1 {
+				t.Fatalf("audit: %v, %v", entries, err)
+			}
+			if got := entries[0].IP; got != tt.want {
+				t.Errorf("client address = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	t.Run("rate limit follows the forwarded address", func(t *testing.T) {
+		app := newTestApp(t, func(o *appOptions) { o.proxies = cidrs("127.0.0.0/8") })
+		c := app.client()
+		n := 0
+		attempt := func(ip string) int {
+			n++ // a new account each time: this is about the per-address limit
+			form := url.Values{"csrf": {c.csrf("/login")}, "email": {fmt.Sprintf("guess%d@example.com", n)}, "password": {"a wrong password"}}
+			return c.post("/login", form, "X-Forwarded-For", ip).StatusCode
+		}
+		for range 20 {
+			attempt("203.0.113.7")
+		}
+		if got := attempt("203.0.113.7"); got != http.StatusTooManyRequests {
+			t.Errorf("21st attempt from one client: %d, want 429", got)
+		}
+		if got := attempt("203.0.113.8"); got != http.StatusUnprocessableEntity {
+			t.Errorf("another client behind the same proxy: %d, want 422 (not limited)", got)
+		}
+	})
 }
 
 func TestLogoutIsAPostThatEndsTheSession(t *testing.T) {

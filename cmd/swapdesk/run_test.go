@@ -253,6 +253,9 @@ func TestInvalidConfigStopsWithOneLineAndExit2(t *testing.T) {
 		{"allow private not a bool", map[string]string{"SWAPDESK_ALLOW_PRIVATE_URLS": "maybe"}, nil, "SWAPDESK_ALLOW_PRIVATE_URLS"},
 		{"short session key", map[string]string{"SWAPDESK_SESSION_KEY": "short"}, nil, "SWAPDESK_SESSION_KEY"},
 		{"admin email without password", map[string]string{"SWAPDESK_ADMIN_EMAIL": "a@b.c"}, nil, "SWAPDESK_ADMIN_EMAIL"},
+		{"trusted proxy not a CIDR", map[string]string{"SWAPDESK_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, nil, "SWAPDESK_TRUSTED_PROXIES"},
+		{"trusted proxy bad mask", map[string]string{"SWAPDESK_TRUSTED_PROXIES": "10.0.0.0/33"}, nil, "SWAPDESK_TRUSTED_PROXIES"},
+		{"trusted proxy flag", nil, []string{"--trusted-proxies", "nope"}, "SWAPDESK_TRUSTED_PROXIES"},
 		{"unknown flag", nil, []string{"--nope"}, "serve"},
 	}
 	for _, tt := range tests {
@@ -270,6 +273,40 @@ func TestInvalidConfigStopsWithOneLineAndExit2(t *testing.T) {
 			msg := err.Error()
 			if !strings.HasPrefix(msg, tt.setting) || strings.Contains(msg, "\n") {
 				t.Errorf("message %q should be one line starting with %s", msg, tt.setting)
+			}
+		})
+	}
+}
+
+func TestTrustedProxiesSetting(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want []string
+	}{
+		{"unset: clients connect directly", "", nil, nil},
+		{"CIDRs and a bare address", "10.0.0.0/8, 192.168.1.5 ,fd00::/8", nil, []string{"10.0.0.0/8", "192.168.1.5/32", "fd00::/8"}},
+		{"bare IPv6 address", "2001:db8::1", nil, []string{"2001:db8::1/128"}},
+		{"flag overrides env", "10.0.0.0/8", []string{"--trusted-proxies", "172.16.0.0/12"}, []string{"172.16.0.0/12"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := newFlags("serve", io.Discard)
+			finish := bindConfig(fs, env(map[string]string{"SWAPDESK_DATA_DIR": t.TempDir(), "SWAPDESK_TRUSTED_PROXIES": tt.env}))
+			if err := parseFlags(fs, tt.args); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := finish()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, n := range cfg.TrustedProxies {
+				got = append(got, n.String())
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("trusted proxies = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -160,21 +160,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	hcfg := handlers.Config{
-		Log:           log,
-		Users:         store,
-		Auth:          accts,
-		Audit:         store,
-		Directory:     store,
-		Health:        store,
-		Jobs:          jobSvc,
-		JobStore:      store,
-		Webhooks:      tracker,
-		MediaDir:      mediaDir,
-		Assets:        assets,
-		SessionKey:    sessionKey,
-		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
-		Sandbox:       sandbox,
-		Registry:      reg,
+		Log:            log,
+		Users:          store,
+		Auth:           accts,
+		Audit:          store,
+		Directory:      store,
+		Health:         store,
+		Jobs:           jobSvc,
+		JobStore:       store,
+		Webhooks:       tracker,
+		MediaDir:       mediaDir,
+		Assets:         assets,
+		SessionKey:     sessionKey,
+		SecureCookies:  strings.HasPrefix(cfg.PublicURL, "https://"),
+		TrustedProxies: cfg.TrustedProxies,
+		Sandbox:        sandbox,
+		Registry:       reg,
 	}
 	if sim != nil {
 		hcfg.SandboxAPI = http.StripPrefix(SandboxPrefix, sim)
