@@ -485,6 +485,30 @@ func TestHealthzAndMetrics(t *testing.T) {
 	}
 }
 
+// Clients choose the method freely; each made-up one must not become a
+// series of its own.
+func TestMetricsMethodLabelIsBounded(t *testing.T) {
+	app := newTestApp(t)
+	c := app.client()
+	for _, m := range []string{"AAA1", "AAA2", "PROPFIND", "get", http.MethodDelete} {
+		for _, path := range []string{"/login", "/healthz", "/nope"} {
+			req, _ := http.NewRequest(m, app.srv.URL+path, nil)
+			c.do(req)
+		}
+	}
+	body := c.get("/metrics").body
+	for _, bad := range []string{"AAA1", "AAA2", "PROPFIND", `method="get"`} {
+		if strings.Contains(body, bad) {
+			t.Errorf("metrics carry the client's method %s", bad)
+		}
+	}
+	for _, want := range []string{`method="other"`, `method="DELETE"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
 func TestStaticAssetsHashedAndCached(t *testing.T) {
 	app := newTestApp(t)
 	c := app.client()

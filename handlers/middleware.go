@@ -69,6 +69,17 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	return m
 }
 
+// metricMethod is the method label: a client may send any token as the
+// method, and each would be a new series.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
 // observe logs each request with its request id and records its metrics by
 // route pattern (never the raw path, which would explode the label set).
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
@@ -86,8 +97,8 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		status := c.Response().Status
 		method := c.Request().Method
-		s.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-		s.metrics.latency.WithLabelValues(route, method).Observe(elapsed.Seconds())
+		s.metrics.requests.WithLabelValues(route, metricMethod(method), strconv.Itoa(status)).Inc()
+		s.metrics.latency.WithLabelValues(route, metricMethod(method)).Observe(elapsed.Seconds())
 		level := slog.LevelInfo
 		switch route {
 		case "/healthz", "/metrics", "/jobs/:id/card", "/jobs/estimate":
