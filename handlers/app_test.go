@@ -56,6 +56,7 @@ type appOptions struct {
 	noWebhooks    bool          // jobs are sent without a webhook URL: polling only
 	submitTimeout time.Duration // bound on the create call (default: the service's)
 	proxies       []*net.IPNet  // handlers.Config.TrustedProxies
+	secure        bool          // handlers.Config.SecureCookies
 }
 
 func pollingOnly(o *appOptions) { o.noWebhooks = true }
@@ -122,6 +123,7 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 		Assets:         assets,
 		SessionKey:     []byte("test-session-key-of-at-least-32-bytes!"),
 		TrustedProxies: o.proxies,
+		SecureCookies:  o.secure,
 		Sandbox:        true,
 		Registry:       prometheus.NewRegistry(),
 		Now:            clock.Now,

@@ -48,6 +48,22 @@ func TestLoginSuccessLandsOnDashboard(t *testing.T) {
 	}
 }
 
+// Behind an https public URL the session cookie never travels in clear.
+func TestSessionCookieSecureBehindHTTPS(t *testing.T) {
+	app := newTestApp(t, func(o *appOptions) { o.secure = true })
+	res := app.client().get("/login")
+	wantStatus(t, res, http.StatusOK)
+	var cookie *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == "swapdesk_session" {
+			cookie = c
+		}
+	}
+	if cookie == nil || !cookie.Secure || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode {
+		t.Errorf("session cookie %+v, want Secure, HttpOnly, SameSite=Lax", cookie)
+	}
+}
+
 func TestLoginFailuresGiveOneGenericAnswer(t *testing.T) {
 	app := newTestApp(t)
 	app.addUser("ana@example.com", "Ana", false)

@@ -126,10 +126,11 @@ func (c *config) validate() error {
 		return usagef("SWAPDESK_ADDR: %v", err)
 	}
 	if c.PublicURL != "" {
-		if err := checkHTTPURL(c.PublicURL); err != nil {
+		u, err := normalizePublicURL(c.PublicURL)
+		if err != nil {
 			return usagef("SWAPDESK_PUBLIC_URL: %v", err)
 		}
-		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+		c.PublicURL = u
 	}
 	if err := checkHTTPURL(c.AkoolBaseURL); err != nil {
 		return usagef("AKOOL_BASE_URL: %v", err)
@@ -174,6 +175,30 @@ func checkHTTPURL(raw string) error {
 		return fmt.Errorf("%q: leave out credentials, query and fragment", raw)
 	}
 	return nil
+}
+
+// normalizePublicURL returns raw as scheme://host[:port], the scheme and host
+// lower-cased. Every route is root-absolute, so a path other than "/" is
+// refused rather than producing links that miss it.
+func normalizePublicURL(raw string) (string, error) {
+	if err := checkHTTPURL(raw); err != nil {
+		return "", err
+	}
+	if strings.ContainsAny(raw, "?#") {
+		return "", fmt.Errorf("%q: leave out credentials, query and fragment", raw)
+	}
+	u, _ := url.Parse(raw)
+	if u.Path != "" && u.Path != "/" {
+		return "", fmt.Errorf("%q: Swapdesk must be served at the root of its host, so give no path (%s)", raw, u.Path)
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host), nil
+}
+
+// secureCookies reports whether the session cookie must be Secure: people
+// reach Swapdesk over https.
+func (c config) secureCookies() bool {
+	u, err := url.Parse(c.PublicURL)
+	return err == nil && u.Scheme == "https"
 }
 
 // checkDataDir creates dir if needed and proves it is writable.

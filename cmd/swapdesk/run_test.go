@@ -249,6 +249,13 @@ func TestInvalidConfigStopsWithOneLineAndExit2(t *testing.T) {
 		{"data dir is a file", map[string]string{"SWAPDESK_DATA_DIR": file}, nil, "SWAPDESK_DATA_DIR"},
 		{"malformed public url", map[string]string{"SWAPDESK_PUBLIC_URL": "ftp://x"}, nil, "SWAPDESK_PUBLIC_URL"},
 		{"public url without host", map[string]string{"SWAPDESK_PUBLIC_URL": "https://"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url with a path", map[string]string{"SWAPDESK_PUBLIC_URL": "https://example.com/swapdesk"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url with a query", map[string]string{"SWAPDESK_PUBLIC_URL": "https://example.com/?a=1"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url with an empty query", map[string]string{"SWAPDESK_PUBLIC_URL": "https://example.com?"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url with a fragment", map[string]string{"SWAPDESK_PUBLIC_URL": "https://example.com/#top"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url with an empty fragment", map[string]string{"SWAPDESK_PUBLIC_URL": "https://example.com#"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url with credentials", map[string]string{"SWAPDESK_PUBLIC_URL": "https://user:pw@example.com"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url flag with a path", nil, []string{"--public-url", "http://example.com/app/"}, "SWAPDESK_PUBLIC_URL"},
 		{"malformed akool url", map[string]string{"AKOOL_BASE_URL": "openapi.akool.com"}, nil, "AKOOL_BASE_URL"},
 		{"allow private not a bool", map[string]string{"SWAPDESK_ALLOW_PRIVATE_URLS": "maybe"}, nil, "SWAPDESK_ALLOW_PRIVATE_URLS"},
 		{"short session key", map[string]string{"SWAPDESK_SESSION_KEY": "short"}, nil, "SWAPDESK_SESSION_KEY"},
@@ -273,6 +280,36 @@ func TestInvalidConfigStopsWithOneLineAndExit2(t *testing.T) {
 			msg := err.Error()
 			if !strings.HasPrefix(msg, tt.setting) || strings.Contains(msg, "\n") {
 				t.Errorf("message %q should be one line starting with %s", msg, tt.setting)
+			}
+		})
+	}
+}
+
+// The public URL is normalised once, at start-up; whether the session
+// cookie is Secure follows from its scheme, whatever case it was typed in.
+func TestPublicURLNormalisedAndSecureCookies(t *testing.T) {
+	tests := []struct {
+		in, want string
+		secure   bool
+	}{
+		{"", "", false},
+		{"https://swapdesk.example.com", "https://swapdesk.example.com", true},
+		{"HTTPS://Swapdesk.Example.com/", "https://swapdesk.example.com", true},
+		{"Https://example.com:8443", "https://example.com:8443", true},
+		{"http://example.com/", "http://example.com", false},
+		{"HTTP://EXAMPLE.COM", "http://example.com", false},
+		{"https://[2001:db8::1]:8443/", "https://[2001:db8::1]:8443", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			fs := newFlags("serve", io.Discard)
+			finish := bindConfig(fs, env(map[string]string{"SWAPDESK_DATA_DIR": t.TempDir(), "SWAPDESK_PUBLIC_URL": tt.in}))
+			cfg, err := finish()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.PublicURL != tt.want || cfg.secureCookies() != tt.secure {
+				t.Errorf("public URL %q, secure %v; want %q, %v", cfg.PublicURL, cfg.secureCookies(), tt.want, tt.secure)
 			}
 		})
 	}

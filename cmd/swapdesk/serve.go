@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -172,7 +171,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MediaDir:       mediaDir,
 		Assets:         assets,
 		SessionKey:     sessionKey,
-		SecureCookies:  strings.HasPrefix(cfg.PublicURL, "https://"),
+		SecureCookies:  cfg.secureCookies(),
 		TrustedProxies: cfg.TrustedProxies,
 		Sandbox:        sandbox,
 		Registry:       reg,
