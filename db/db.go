@@ -38,7 +38,7 @@ type DB struct {
 	Now func() time.Time
 	// Statements run on every request (the signed-in user) or every card
 	// poll, prepared once: parsing them anew cost more than running them.
-	stmtUserByID, stmtJobForMember, stmtJobForAdmin *sql.Stmt
+	stmtUserByID, stmtUserForSession, stmtJobForMember, stmtJobForAdmin *sql.Stmt
 }
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
@@ -111,6 +111,7 @@ func (d *DB) prepare(ctx context.Context) error {
 		query string
 	}{
 		{&d.stmtUserByID, `SELECT ` + userColumns + ` FROM users WHERE id = ?`},
+		{&d.stmtUserForSession, sessionUserQuery},
 		{&d.stmtJobForMember, `SELECT ` + jobColumns + ` FROM jobs WHERE id = ? AND user_id = ? AND deleted_at IS NULL`},
 		{&d.stmtJobForAdmin, `SELECT ` + jobColumns + ` FROM jobs WHERE id = ? AND deleted_at IS NULL`},
 	} {
@@ -125,7 +126,7 @@ func (d *DB) prepare(ctx context.Context) error {
 
 // Close closes the database.
 func (d *DB) Close() error {
-	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtJobForMember, d.stmtJobForAdmin} {
+	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin} {
 		if st != nil {
 			st.Close()
 		}

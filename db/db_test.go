@@ -4,11 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -288,5 +291,92 @@ func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
 		if got := fi.Mode().Perm(); got&0o077 != 0 {
 			t.Errorf("%s has mode %v, want no group or other access", filepath.Base(p), got)
 		}
+	}
+}
+
+func TestRevokedSessionIsRefusedAndPrunedLater(t *testing.T) {
+	ctx := context.Background()
+	d, path := openTest(t)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	d.Now = func() time.Time { return now }
+	u, err := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.UserForSession(ctx, u.ID, "session-a"); err != nil || got.ID != u.ID {
+		t.Fatalf("live session: %v, %v", got.ID, err)
+	}
+	if err := d.RevokeSession(ctx, "session-a", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RevokeSession(ctx, "session-a", now.Add(time.Minute)); err != nil {
+		t.Fatalf("revoking twice: %v", err)
+	}
+	if _, err := d.UserForSession(ctx, u.ID, "session-a"); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("revoked session: err = %v, want ErrNotFound", err)
+	}
+	if _, err := d.UserForSession(ctx, u.ID, "session-b"); err != nil {
+		t.Errorf("another session of the same user: %v", err)
+	}
+	if _, err := d.UserForSession(ctx, 999, "session-b"); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("unknown user: err = %v, want ErrNotFound", err)
+	}
+
+	// Past its expiry a record is pruned by the next revocation.
+	now = now.Add(2 * time.Hour)
+	if err := d.RevokeSession(ctx, "session-b", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	rows, err := rawOpen(t, path).Query(`SELECT id FROM revoked_sessions ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	if !slices.Equal(ids, []string{"session-b"}) {
+		t.Errorf("revoked sessions kept: %v, want only session-b", ids)
+	}
+}
+
+// Every request runs the session query: it must stay two primary-key
+// lookups, however many sessions were revoked.
+func TestSessionUserQueryUsesPrimaryKeys(t *testing.T) {
+	ctx := context.Background()
+	d, path := openTest(t)
+	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
+	for i := range 50 {
+		d.RevokeSession(ctx, fmt.Sprintf("s%d", i), time.Now().Add(time.Hour))
+	}
+	raw := rawOpen(t, path)
+	if _, err := raw.Exec(`ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := raw.Query(`EXPLAIN QUERY PLAN `+db.SessionUserQuery, u.ID, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	joined := strings.Join(plan, "\n")
+	for _, want := range []string{"SEARCH users USING INTEGER PRIMARY KEY (rowid=?)", "SEARCH revoked_sessions USING PRIMARY KEY (id=?)"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("plan lacks %q:\n%s", want, joined)
+		}
+	}
+	if strings.Contains(joined, "SCAN") {
+		t.Errorf("plan scans a table:\n%s", joined)
 	}
 }

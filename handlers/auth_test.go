@@ -267,6 +267,29 @@ func TestLogoutIsAPostThatEndsTheSession(t *testing.T) {
 	}
 }
 
+// Signing out ends the session on the server: a copy of the cookie made
+// before (another tab, a stolen cookie) stops working, while the same
+// person's other sessions go on.
+func TestLogoutEndsCopiesOfTheSessionCookie(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedIn("ana@example.com", false)
+	other := app.client()
+	wantStatus(t, other.login("ana@example.com", testPassword), http.StatusSeeOther)
+
+	copied := app.client()
+	u, _ := url.Parse(app.srv.URL)
+	copied.http.Jar.SetCookies(u, c.http.Jar.Cookies(u))
+	wantStatus(t, copied.get("/"), http.StatusOK)
+
+	wantStatus(t, c.submit("/", "/logout", nil), http.StatusSeeOther)
+	res := copied.get("/jobs")
+	wantStatus(t, res, http.StatusSeeOther)
+	if got := res.Header.Get("Location"); !strings.HasPrefix(got, "/login") {
+		t.Errorf("copied cookie after logout: Location %q, want the login page", got)
+	}
+	wantStatus(t, other.get("/"), http.StatusOK)
+}
+
 func TestCSRFMissingOrWrongIs403AndChangesNothing(t *testing.T) {
 	app := newTestApp(t)
 	app.addUser("ana@example.com", "Ana", false)

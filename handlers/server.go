@@ -18,9 +18,14 @@ import (
 	"swapdesk/static"
 )
 
-// userStore loads the signed-in user on every request.
+// userStore loads the signed-in user on every request and ends sessions
+// on sign-out.
 type userStore interface {
 	UserByID(ctx context.Context, id int64) (db.User, error)
+	// UserForSession loads the user unless sessionID was revoked, in one
+	// query; either miss wraps apperr.ErrNotFound.
+	UserForSession(ctx context.Context, id int64, sessionID string) (db.User, error)
+	RevokeSession(ctx context.Context, sessionID string, until time.Time) error
 }
 
 // authenticator signs people in.
