@@ -448,9 +448,14 @@ func TestDisabledOrPasswordChangedEndsSessions(t *testing.T) {
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	app := newTestApp(t)
 	c := app.client()
-	for _, path := range []string{"/login", "/healthz", "/nope", "/static/app.css"} {
+	// "/login/" is the trailing-slash redirect, answered before routing;
+	// "/static/nope.css" a miss among the assets.
+	for _, path := range []string{"/login", "/healthz", "/nope", "/static/app.css", "/login/", "/static/nope.css"} {
 		res := c.get(path)
 		h := res.Header
+		if h.Get("X-Request-Id") == "" {
+			t.Errorf("%s (%d): no X-Request-Id", path, res.StatusCode)
+		}
 		csp := h.Get("Content-Security-Policy")
 		for _, want := range []string{"script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"} {
 			if !strings.Contains(csp, want) {
@@ -473,6 +478,35 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	})
 	if page.doc.Find("[style]").Length() > 0 || page.doc.Find("style").Length() > 0 {
 		t.Error("inline style on the login page")
+	}
+}
+
+func TestTrailingSlashRedirect(t *testing.T) {
+	app := newTestApp(t)
+	res := app.client().get("/login/?next=%2Fjobs")
+	wantStatus(t, res, http.StatusPermanentRedirect)
+	if got := res.Header.Get("Location"); got != "/login?next=%2Fjobs" {
+		t.Errorf("Location = %q", got)
+	}
+}
+
+// The reference on an error page and in the logs is ours: whatever id a
+// client sends is not taken.
+func TestRequestIDsAreOurOwn(t *testing.T) {
+	app := newTestApp(t)
+	c := app.client()
+	seen := map[string]bool{}
+	for _, sent := range []string{"", "client-chosen-id", "evil\u2028<script>", strings.Repeat("a", 500)} {
+		req, _ := http.NewRequest(http.MethodGet, app.srv.URL+"/login", nil)
+		if sent != "" {
+			req.Header.Set("X-Request-Id", sent)
+		}
+		res := c.do(req)
+		got := res.Header.Get("X-Request-Id")
+		if got == "" || got == sent || seen[got] {
+			t.Errorf("sent %q, got id %q; want a new id of our own", sent, got)
+		}
+		seen[got] = true
 	}
 }
 
@@ -566,8 +600,14 @@ func TestStaticAssetsHashedAndCached(t *testing.T) {
 	}
 	js, _ := page.doc.Find(`script[src*="htmx"]`).Attr("src")
 	wantStatus(t, c.get(js), http.StatusOK)
-	wantStatus(t, c.get("/static/static.go"), http.StatusNotFound)
-	wantStatus(t, c.get("/static/../db/db.go"), http.StatusNotFound)
+	// Misses are answered by the one error handler: the error page.
+	for _, path := range []string{"/static/static.go", "/static/../db/db.go", "/static/nope.css", "/static/app.0000000000.css"} {
+		res := c.get(path)
+		wantStatus(t, res, http.StatusNotFound)
+		if got := res.doc.Find("h1").Text(); got != "Page not found" {
+			t.Errorf("%s: heading %q, want the error page's", path, got)
+		}
+	}
 }
 
 func TestAuditRecordsLogins(t *testing.T) {

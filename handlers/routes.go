@@ -11,20 +11,23 @@ import (
 // routes lists every route of the application, top to bottom.
 func (s *Server) routes() {
 	e := s.echo
-	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: 308}))
-	e.Use(
-		middleware.RequestID(),
-		s.recoverPanics,
+	// Before routing, so that every answer, the trailing-slash redirect
+	// included, has a request id and the security headers, is logged and
+	// counted, and a panic anywhere is a counted 500.
+	e.Pre(
+		requestID,
 		s.observe,
+		s.recoverPanics,
 		securityHeaders,
-		middleware.BodyLimit("1M"),
+		middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: 308}),
 	)
+	e.Use(middleware.BodyLimit("1M"))
 
 	// Machine routes: no session, no CSRF.
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))
 	e.POST("/webhooks/akool", s.webhook)
-	e.GET(static.Prefix+"*", echo.WrapHandler(s.cfg.Assets))
+	e.GET(static.Prefix+"*", s.static)
 	if s.cfg.SandboxAPI != nil {
 		e.Any("/sandbox/akool/*", echo.WrapHandler(s.cfg.SandboxAPI))
 	}
