@@ -347,6 +347,37 @@ func TestRequireUserRedirectsWithNext(t *testing.T) {
 	}
 }
 
+// A session that ends during an htmx request (a card poll) sends the whole
+// page to the login, remembering the page the poll came from, not the
+// fragment it asked for.
+func TestExpiredSessionDuringHTMXRequestRemembersThePage(t *testing.T) {
+	app := newTestApp(t)
+	tests := []struct {
+		name, current, want string
+	}{
+		{"job page", "http://swapdesk.example/jobs/1?tab=log", "/login?next=" + url.QueryEscape("/jobs/1?tab=log")},
+		{"no current URL", "", "/login"},
+		{"dashboard", "http://swapdesk.example/", "/login"},
+		{"login page", "http://swapdesk.example/login?next=/jobs", "/login"},
+		{"scheme-relative path", "http://swapdesk.example//evil.example/x", "/login"},
+		{"not a URL", "::::", "/login"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, app.srv.URL+"/jobs/1/card", nil)
+			req.Header.Set("HX-Request", "true")
+			if tt.current != "" {
+				req.Header.Set("HX-Current-URL", tt.current)
+			}
+			res := app.client().do(req)
+			wantStatus(t, res, http.StatusOK)
+			if got := res.Header.Get("HX-Redirect"); got != tt.want {
+				t.Errorf("HX-Redirect = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestOpenRedirectRefused(t *testing.T) {
 	app := newTestApp(t)
 	app.addUser("ana@example.com", "Ana", true)

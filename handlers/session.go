@@ -229,12 +229,29 @@ func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if currentUser(c) != nil {
 			return next(c)
 		}
-		target := "/login"
-		if r := c.Request(); r.Method == http.MethodGet && r.URL.Path != "/" {
-			target += "?next=" + url.QueryEscape(r.URL.RequestURI())
-		}
-		return redirect(c, target)
+		return redirect(c, loginURL(c))
 	}
+}
+
+// loginURL is the login page with next set to where the person was going:
+// the page itself for a plain GET; for an htmx request (a card poll, say)
+// the page it was made from, from HX-Current-URL, never the fragment, which
+// is no page to land on.
+func loginURL(c echo.Context) string {
+	r := c.Request()
+	next := ""
+	switch {
+	case isHTMX(c):
+		if u, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil && u.Path != "" {
+			next = u.RequestURI()
+		}
+	case r.Method == http.MethodGet:
+		next = r.URL.RequestURI()
+	}
+	if next = safeNext(next); next == "/" {
+		return "/login"
+	}
+	return "/login?next=" + url.QueryEscape(next)
 }
 
 // requireAdmin answers 403 to anyone but an admin.
