@@ -390,13 +390,27 @@ func TestOpenRedirectRefused(t *testing.T) {
 		{"/login", "/"},
 		{"http:/evil.example", "/"},
 		{"/%0d%0aSet-Cookie:x=y", "/%0d%0aSet-Cookie:x=y"},
+		{"%2F%2Fevil", "/"},
+		{"/%2F%2Fevil", "/"},
+		{"/%2f%2Fevil.example/x", "/"},
+		{"/%5Cevil.example", "/"},
+		{"/jobs?page=2", "/jobs?page=2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.next, func(t *testing.T) {
 			c := app.client()
 			page := "/login?next=" + url.QueryEscape(tt.next)
-			form := url.Values{"email": {"ana@example.com"}, "password": {testPassword}, "next": {tt.next}}
-			res := c.submit(page, "/login", form)
+			// The form carries only a safe next, and none for the dashboard.
+			form := c.get(page)
+			wantStatus(t, form, http.StatusOK)
+			wantHidden := tt.want
+			if wantHidden == "/" {
+				wantHidden = ""
+			}
+			if hidden, ok := form.doc.Find(`form input[name="next"]`).Attr("value"); !ok || hidden != wantHidden {
+				t.Errorf("GET %s: hidden next = %q, want %q", page, hidden, wantHidden)
+			}
+			res := c.post("/login", url.Values{"csrf": {c.csrf(page)}, "email": {"ana@example.com"}, "password": {testPassword}, "next": {tt.next}})
 			wantStatus(t, res, http.StatusSeeOther)
 			if got := res.Header.Get("Location"); got != tt.want {
 				t.Errorf("Location = %q, want %q", got, tt.want)

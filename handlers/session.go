@@ -285,6 +285,11 @@ func safeNext(next string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
+	// Encoded slashes and backslashes ("/%2F%2Fevil") are harmless to a
+	// browser but become "//evil" to whatever decodes the path next.
+	if strings.HasPrefix(u.Path, "//") || strings.Contains(u.Path, "\\") {
+		return "/"
+	}
 	if strings.HasPrefix(u.Path, "/login") || strings.HasPrefix(u.Path, "/logout") {
 		return "/"
 	}
