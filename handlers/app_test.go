@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -230,6 +231,51 @@ func (a *testApp) signedIn(email string, admin bool) *client {
 		a.t.Fatalf("login %s: status %d", email, res.StatusCode)
 	}
 	return c
+}
+
+// dbMark is what the database held at one moment: every account row and the
+// newest audit entry, so a test can say exactly what a request changed.
+type dbMark struct {
+	users     []db.User
+	lastAudit int64
+}
+
+func (a *testApp) mark() dbMark {
+	a.t.Helper()
+	users, err := a.store.ListUsers(context.Background())
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	m := dbMark{users: users}
+	if last, err := a.store.RecentAudit(context.Background(), 1); err != nil {
+		a.t.Fatal(err)
+	} else if len(last) == 1 {
+		m.lastAudit = last[0].ID
+	}
+	return m
+}
+
+// auditSince fails the test when any account row (password hash, session
+// version, disabled, timestamps...) differs from m, and returns the audit
+// entries written since m, oldest first, with their ids and times zeroed.
+func (a *testApp) auditSince(t testing.TB, m dbMark) []db.AuditEntry {
+	t.Helper()
+	now := a.mark()
+	if !reflect.DeepEqual(now.users, m.users) {
+		t.Errorf("account rows changed:\n was %+v\n now %+v", m.users, now.users)
+	}
+	entries, err := a.store.RecentAudit(context.Background(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []db.AuditEntry
+	for i := len(entries) - 1; i >= 0; i-- {
+		if e := entries[i]; e.ID > m.lastAudit {
+			e.ID, e.At = 0, time.Time{}
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func wantStatus(t testing.TB, res *response, want int) {

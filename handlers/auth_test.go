@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -64,27 +65,35 @@ func TestSessionCookieSecureBehindHTTPS(t *testing.T) {
 	}
 }
 
+// A refused sign-in changes no account (no hash, session version or
+// timestamp moves). Each one that was judged leaves exactly one login_failed
+// audit entry; input refused unread (over-long) leaves none.
 func TestLoginFailuresGiveOneGenericAnswer(t *testing.T) {
 	app := newTestApp(t)
-	app.addUser("ana@example.com", "Ana", false)
-	app.addUser("off@example.com", "Off", false)
+	ana := app.addUser("ana@example.com", "Ana", false)
+	off := app.addUser("off@example.com", "Off", false)
 	if err := app.accts.SetDisabled(context.Background(), 0, "off@example.com", true); err != nil {
 		t.Fatal(err)
 	}
+	failed := func(actor int64, subject string) []db.AuditEntry {
+		return []db.AuditEntry{{ActorID: actor, Action: db.AuditLoginFailed, Subject: subject, IP: "127.0.0.1"}}
+	}
 	tests := []struct {
 		name, email, password string
+		audit                 []db.AuditEntry
 	}{
-		{"wrong password", "ana@example.com", "not the password"},
-		{"unknown email", "nobody@example.com", testPassword},
-		{"disabled account", "off@example.com", testPassword},
-		{"empty fields", "", ""},
-		{"over-long email", strings.Repeat("a", 300) + "@example.com", testPassword},
-		{"over-long password", "ana@example.com", strings.Repeat("p", 5000)},
+		{"wrong password", "ana@example.com", "not the password", failed(ana.ID, "ana@example.com")},
+		{"unknown email", "Nobody@Example.com", testPassword, failed(0, "nobody@example.com")},
+		{"disabled account", "off@example.com", testPassword, failed(off.ID, "off@example.com")},
+		{"empty fields", "", "", failed(0, "")},
+		{"over-long email", strings.Repeat("a", 300) + "@example.com", testPassword, nil},
+		{"over-long password", "ana@example.com", strings.Repeat("p", 5000), nil},
 	}
 	var messages []string
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := app.client()
+			before := app.mark()
 			res := c.login(tt.email, tt.password)
 			wantStatus(t, res, http.StatusUnprocessableEntity)
 			msg := strings.TrimSpace(res.doc.Find("#login-error").Text())
@@ -94,6 +103,9 @@ func TestLoginFailuresGiveOneGenericAnswer(t *testing.T) {
 			messages = append(messages, msg)
 			if got, _ := res.doc.Find("#email").Attr("value"); len(got) > 254 {
 				t.Errorf("echoed email is %d bytes, want at most 254", len(got))
+			}
+			if got := app.auditSince(t, before); !reflect.DeepEqual(got, tt.audit) {
+				t.Errorf("audit entries written: %+v, want %+v", got, tt.audit)
 			}
 			if c.get("/").StatusCode != http.StatusSeeOther {
 				t.Error("failed login left a signed-in session")
@@ -308,8 +320,13 @@ func TestCSRFMissingOrWrongIs403AndChangesNothing(t *testing.T) {
 			if tt.token != "" {
 				form.Set("csrf", tt.token)
 			}
+			before := app.mark()
 			res := c.post("/login", form)
 			wantStatus(t, res, http.StatusForbidden)
+			// Refused before the password was even looked at: not audited.
+			if got := app.auditSince(t, before); len(got) != 0 {
+				t.Errorf("a refused form wrote audit entries %+v", got)
+			}
 			if c.get("/").StatusCode != http.StatusSeeOther {
 				t.Error("a login without a valid CSRF token signed in")
 			}
@@ -317,7 +334,11 @@ func TestCSRFMissingOrWrongIs403AndChangesNothing(t *testing.T) {
 	}
 	t.Run("logout without token keeps the session", func(t *testing.T) {
 		c := app.signedIn("bo@example.com", false)
+		before := app.mark()
 		wantStatus(t, c.post("/logout", nil), http.StatusForbidden)
+		if got := app.auditSince(t, before); len(got) != 0 {
+			t.Errorf("a refused logout wrote audit entries %+v", got)
+		}
 		wantStatus(t, c.get("/"), http.StatusOK)
 	})
 	t.Run("htmx header is accepted", func(t *testing.T) {
