@@ -648,6 +648,35 @@ func TestMetricsMethodLabelIsBounded(t *testing.T) {
 	}
 }
 
+// The machine routes answer other methods with 405 and say what they allow,
+// instead of falling into the pages' CSRF check.
+func TestMachineRoutesRefuseOtherMethods(t *testing.T) {
+	app := newTestApp(t)
+	c := app.client()
+	tests := []struct {
+		method, path, allow string
+	}{
+		{http.MethodPost, "/healthz", "GET, HEAD"},
+		{http.MethodDelete, "/healthz", "GET, HEAD"},
+		{http.MethodPost, "/metrics", "GET"},
+		{http.MethodGet, "/webhooks/akool", "POST"},
+		{http.MethodPut, "/webhooks/akool", "POST"},
+		{http.MethodPost, "/static/app.css", "GET, HEAD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, app.srv.URL+tt.path, nil)
+			res := c.do(req)
+			wantStatus(t, res, http.StatusMethodNotAllowed)
+			if got := res.Header.Get("Allow"); got != tt.allow {
+				t.Errorf("Allow = %q, want %q", got, tt.allow)
+			}
+		})
+	}
+	req, _ := http.NewRequest(http.MethodHead, app.srv.URL+"/healthz", nil)
+	wantStatus(t, c.do(req), http.StatusOK)
+}
+
 func TestStaticAssetsHashedAndCached(t *testing.T) {
 	app := newTestApp(t)
 	c := app.client()
