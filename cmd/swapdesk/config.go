@@ -108,7 +108,7 @@ func parseTrustedProxies(list string) ([]*net.IPNet, error) {
 	return nets, nil
 }
 
-// dataOnly registers just --data-dir, for the admin commands.
+// dataDirFlag registers just --data-dir, for the admin commands.
 func dataDirFlag(fs *flag.FlagSet, getenv func(string) string) *string {
 	return fs.String("data-dir", envOr(getenv, "SWAPDESK_DATA_DIR", "./data"), "data directory (SWAPDESK_DATA_DIR)")
 }
