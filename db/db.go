@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,24 +38,38 @@ type DB struct {
 	Now func() time.Time
 	// Statements run on every request (the signed-in user) or every card
 	// poll, prepared once: parsing them anew cost more than running them.
-	stmtUserByID, stmtJobForMember, stmtJobForAdmin *sql.Stmt
+	stmtUserByID, stmtUserForSession, stmtJobForMember, stmtJobForAdmin *sql.Stmt
 }
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
 // timeout, foreign keys and IMMEDIATE transactions on every connection.
+//
+// The path travels as an escaped file: URI of its absolute form, so a '#',
+// '?' or '%' in a directory name stays part of the name instead of starting
+// SQLite's query or fragment. The busy timeout comes first: the pragmas run
+// in order, and switching a fresh database to WAL needs a lock another
+// process may be holding.
 func DSN(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
-	return "file:" + path + "?" + q.Encode()
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}).String()
 }
 
 // Open opens (creating if needed) the database at path and applies pending
 // migrations. It returns ErrTooNew for a database newer than the binary.
+// A new database file is readable by its owner only: it holds password
+// hashes and the session key.
 func Open(ctx context.Context, path string) (*DB, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("create database: %w", err)
+	}
 	sqldb, err := sql.Open("sqlite", DSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -75,12 +91,27 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return d, nil
 }
 
+// createPrivate creates an empty file at path with mode 0600 unless one
+// exists. SQLite gives its -wal and -shm files the mode of the database
+// file, so they are private too.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 func (d *DB) prepare(ctx context.Context) error {
 	for _, p := range []struct {
 		stmt  **sql.Stmt
 		query string
 	}{
 		{&d.stmtUserByID, `SELECT ` + userColumns + ` FROM users WHERE id = ?`},
+		{&d.stmtUserForSession, sessionUserQuery},
 		{&d.stmtJobForMember, `SELECT ` + jobColumns + ` FROM jobs WHERE id = ? AND user_id = ? AND deleted_at IS NULL`},
 		{&d.stmtJobForAdmin, `SELECT ` + jobColumns + ` FROM jobs WHERE id = ? AND deleted_at IS NULL`},
 	} {
@@ -95,7 +126,7 @@ func (d *DB) prepare(ctx context.Context) error {
 
 // Close closes the database.
 func (d *DB) Close() error {
-	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtJobForMember, d.stmtJobForAdmin} {
+	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin} {
 		if st != nil {
 			st.Close()
 		}
@@ -147,28 +178,37 @@ func loadMigrations() ([]migration, error) {
 }
 
 // migrate applies every embedded migration not yet recorded, each in its own
-// transaction, and refuses a database that knows a later version.
+// transaction, and refuses a database that knows a later version. Each
+// transaction reads the version again after taking the write lock, so
+// processes opening a fresh database together apply each migration once.
 func (d *DB) migrate(ctx context.Context) error {
 	ms, err := loadMigrations()
 	if err != nil {
 		return err
 	}
-	if _, err := d.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT    NOT NULL,
-		applied_at INTEGER NOT NULL
-	) STRICT`); err != nil {
+	err = d.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT    NOT NULL,
+			applied_at INTEGER NOT NULL
+		) STRICT`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	var current int
-	if err := d.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	if current > len(ms) {
-		return fmt.Errorf("%w (database version %d, binary knows %d)", ErrTooNew, current, len(ms))
-	}
-	for _, m := range ms[current:] {
+	for _, m := range ms {
 		err := d.tx(ctx, func(tx *sql.Tx) error {
+			var current int
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+				return fmt.Errorf("read schema version: %w", err)
+			}
+			if current > len(ms) {
+				return fmt.Errorf("%w (database version %d, binary knows %d)", ErrTooNew, current, len(ms))
+			}
+			if current >= m.version {
+				return nil
+			}
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
@@ -176,6 +216,9 @@ func (d *DB) migrate(ctx context.Context) error {
 				m.version, m.name, d.Now().UnixMilli())
 			return err
 		})
+		if errors.Is(err, ErrTooNew) {
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("apply migration %s: %w", m.name, err)
 		}
@@ -235,8 +278,18 @@ func fromNullMS(v sql.NullInt64) time.Time {
 }
 
 // Backup writes a consistent copy of the database to path, which must not
-// exist.
+// exist. The copy is readable by its owner only, like the database.
 func (d *DB) Backup(ctx context.Context, path string) error {
-	_, err := d.sql.ExecContext(ctx, `VACUUM INTO ?`, path)
-	return err
+	// VACUUM INTO accepts an empty file; creating it first sets its mode and
+	// refuses a path that appeared since the caller looked.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	if _, err := d.sql.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
 }

@@ -4,8 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -181,4 +187,196 @@ func rawOpen(t *testing.T, path string) *sql.DB {
 	}
 	t.Cleanup(func() { raw.Close() })
 	return raw
+}
+
+// A data directory may contain characters that mean something in a URI; the
+// database must still land at exactly the path asked for.
+func TestOpenPathWithURICharacters(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"has #hash", "has ?query", "has %25 percent", "all # ? % here"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), name)
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "swapdesk.db")
+			d, err := db.Open(ctx, path)
+			if err != nil {
+				t.Fatalf("open %q: %v", path, err)
+			}
+			if _, err := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h"); err != nil {
+				t.Fatal(err)
+			}
+			d.Close()
+			entries, _ := os.ReadDir(dir)
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			if !slices.Contains(names, "swapdesk.db") {
+				t.Fatalf("%s holds %v, want swapdesk.db there", dir, names)
+			}
+			d2, err := db.Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d2.Close()
+			if n, _ := d2.CountUsers(ctx); n != 1 {
+				t.Errorf("reopened database has %d users, want 1 (a different file was used)", n)
+			}
+		})
+	}
+}
+
+// Two processes starting on a fresh database at once must both come up.
+func TestConcurrentOpensOfAFreshDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "swapdesk.db")
+	const n = 6
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			d, err := db.Open(ctx, path)
+			if err == nil {
+				d.Close()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent open: %v", err)
+		}
+	}
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	v, _ := d.SchemaVersion(ctx)
+	var applied int
+	if err := rawOpen(t, path).QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	if applied != v {
+		t.Errorf("schema_migrations has %d rows for version %d: a migration was recorded twice or skipped", applied, v)
+	}
+}
+
+// The database holds password hashes: only its owner may read it.
+func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "swapdesk.db")
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h"); err != nil {
+		t.Fatal(err)
+	}
+	to := filepath.Join(dir, "copy.db")
+	if err := d.Backup(ctx, to); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", to} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no group or other access", filepath.Base(p), got)
+		}
+	}
+}
+
+func TestRevokedSessionIsRefusedAndPrunedLater(t *testing.T) {
+	ctx := context.Background()
+	d, path := openTest(t)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	d.Now = func() time.Time { return now }
+	u, err := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.UserForSession(ctx, u.ID, "session-a"); err != nil || got.ID != u.ID {
+		t.Fatalf("live session: %v, %v", got.ID, err)
+	}
+	if err := d.RevokeSession(ctx, "session-a", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RevokeSession(ctx, "session-a", now.Add(time.Minute)); err != nil {
+		t.Fatalf("revoking twice: %v", err)
+	}
+	if _, err := d.UserForSession(ctx, u.ID, "session-a"); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("revoked session: err = %v, want ErrNotFound", err)
+	}
+	if _, err := d.UserForSession(ctx, u.ID, "session-b"); err != nil {
+		t.Errorf("another session of the same user: %v", err)
+	}
+	if _, err := d.UserForSession(ctx, 999, "session-b"); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("unknown user: err = %v, want ErrNotFound", err)
+	}
+
+	// Past its expiry a record is pruned by the next revocation.
+	now = now.Add(2 * time.Hour)
+	if err := d.RevokeSession(ctx, "session-b", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	rows, err := rawOpen(t, path).Query(`SELECT id FROM revoked_sessions ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	if !slices.Equal(ids, []string{"session-b"}) {
+		t.Errorf("revoked sessions kept: %v, want only session-b", ids)
+	}
+}
+
+// Every request runs the session query: it must stay two primary-key
+// lookups, however many sessions were revoked.
+func TestSessionUserQueryUsesPrimaryKeys(t *testing.T) {
+	ctx := context.Background()
+	d, path := openTest(t)
+	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
+	for i := range 50 {
+		d.RevokeSession(ctx, fmt.Sprintf("s%d", i), time.Now().Add(time.Hour))
+	}
+	raw := rawOpen(t, path)
+	if _, err := raw.Exec(`ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := raw.Query(`EXPLAIN QUERY PLAN `+db.SessionUserQuery, u.ID, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	joined := strings.Join(plan, "\n")
+	for _, want := range []string{"SEARCH users USING INTEGER PRIMARY KEY (rowid=?)", "SEARCH revoked_sessions USING PRIMARY KEY (id=?)"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("plan lacks %q:\n%s", want, joined)
+		}
+	}
+	if strings.Contains(joined, "SCAN") {
+		t.Errorf("plan scans a table:\n%s", joined)
+	}
 }

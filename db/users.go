@@ -66,6 +66,32 @@ func (d *DB) UserByID(ctx context.Context, id int64) (User, error) {
 	return scanUser(d.stmtUserByID.QueryRowContext(ctx, id))
 }
 
+// sessionUserQuery loads a signed-in user on every request, refusing a
+// revoked session in the same indexed query so a request still costs one.
+const sessionUserQuery = `SELECT ` + userColumns + ` FROM users
+	WHERE id = ? AND NOT EXISTS (SELECT 1 FROM revoked_sessions WHERE id = ?)`
+
+// UserForSession returns user id for a request in session sessionID. It
+// returns an error wrapping apperr.ErrNotFound when there is no such user or
+// the session was revoked.
+func (d *DB) UserForSession(ctx context.Context, id int64, sessionID string) (User, error) {
+	return scanUser(d.stmtUserForSession.QueryRowContext(ctx, id, sessionID))
+}
+
+// RevokeSession ends session sessionID for good: UserForSession refuses it
+// from now on. until is when the session's cookie expires by itself; the
+// record is kept that long, and records past theirs are pruned here.
+func (d *DB) RevokeSession(ctx context.Context, sessionID string, until time.Time) error {
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO revoked_sessions (id, expires_at) VALUES (?, ?)
+			ON CONFLICT (id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`, sessionID, ms(until)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM revoked_sessions WHERE expires_at < ?`, ms(d.Now()))
+		return err
+	})
+}
+
 // UserByEmail returns the user with email (case-insensitive), or an error
 // wrapping apperr.ErrNotFound.
 func (d *DB) UserByEmail(ctx context.Context, email string) (User, error) {

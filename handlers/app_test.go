@@ -3,11 +3,13 @@ package handlers_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +56,8 @@ const (
 type appOptions struct {
 	noWebhooks    bool          // jobs are sent without a webhook URL: polling only
 	submitTimeout time.Duration // bound on the create call (default: the service's)
+	proxies       []*net.IPNet  // handlers.Config.TrustedProxies
+	secure        bool          // handlers.Config.SecureCookies
 }
 
 func pollingOnly(o *appOptions) { o.noWebhooks = true }
@@ -108,20 +112,22 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	tracker := jobs.NewTracker(jobs.TrackerConfig{Store: store, Akool: client, Now: clock.Now,
 		ClientID: simClientID, ClientSecret: simAPIKey, Rate: 1000, Burst: 1000})
 	app = handlers.New(handlers.Config{
-		Jobs:       jobSvc,
-		JobStore:   store,
-		Webhooks:   tracker,
-		MediaDir:   mediaDir,
-		Users:      store,
-		Auth:       accts,
-		Audit:      store,
-		Directory:  store,
-		Health:     store,
-		Assets:     assets,
-		SessionKey: []byte("test-session-key-of-at-least-32-bytes!"),
-		Sandbox:    true,
-		Registry:   prometheus.NewRegistry(),
-		Now:        clock.Now,
+		Jobs:           jobSvc,
+		JobStore:       store,
+		Webhooks:       tracker,
+		MediaDir:       mediaDir,
+		Users:          store,
+		Auth:           accts,
+		Audit:          store,
+		Directory:      store,
+		Health:         store,
+		Assets:         assets,
+		SessionKey:     []byte("test-session-key-of-at-least-32-bytes!"),
+		TrustedProxies: o.proxies,
+		SecureCookies:  o.secure,
+		Sandbox:        true,
+		Registry:       prometheus.NewRegistry(),
+		Now:            clock.Now,
 	})
 	return &testApp{t: t, store: store, accts: accts, srv: srv, clock: clock, sim: sim, media: ms,
 		tracker: tracker, archiver: archiver, mediaDir: mediaDir}
@@ -225,6 +231,51 @@ func (a *testApp) signedIn(email string, admin bool) *client {
 		a.t.Fatalf("login %s: status %d", email, res.StatusCode)
 	}
 	return c
+}
+
+// dbMark is what the database held at one moment: every account row and the
+// newest audit entry, so a test can say exactly what a request changed.
+type dbMark struct {
+	users     []db.User
+	lastAudit int64
+}
+
+func (a *testApp) mark() dbMark {
+	a.t.Helper()
+	users, err := a.store.ListUsers(context.Background())
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	m := dbMark{users: users}
+	if last, err := a.store.RecentAudit(context.Background(), 1); err != nil {
+		a.t.Fatal(err)
+	} else if len(last) == 1 {
+		m.lastAudit = last[0].ID
+	}
+	return m
+}
+
+// auditSince fails the test when any account row (password hash, session
+// version, disabled, timestamps...) differs from m, and returns the audit
+// entries written since m, oldest first, with their ids and times zeroed.
+func (a *testApp) auditSince(t testing.TB, m dbMark) []db.AuditEntry {
+	t.Helper()
+	now := a.mark()
+	if !reflect.DeepEqual(now.users, m.users) {
+		t.Errorf("account rows changed:\n was %+v\n now %+v", m.users, now.users)
+	}
+	entries, err := a.store.RecentAudit(context.Background(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []db.AuditEntry
+	for i := len(entries) - 1; i >= 0; i-- {
+		if e := entries[i]; e.ID > m.lastAudit {
+			e.ID, e.At = 0, time.Time{}
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func wantStatus(t testing.TB, res *response, want int) {

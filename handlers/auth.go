@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -52,7 +54,16 @@ func (s *Server) login(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, safeNext(in.Next))
 }
 
+// logout ends the session on the server too, so a copy of the cookie taken
+// before (another tab, a stolen backup) no longer signs anyone in.
 func (s *Server) logout(c echo.Context) error {
+	if id := sessionID(c); id != "" {
+		// Kept until any copy of the cookie would have expired by itself.
+		until := s.now().Add(sessionMaxAge * time.Second)
+		if err := s.cfg.Users.RevokeSession(c.Request().Context(), id, until); err != nil {
+			return fmt.Errorf("revoke session: %w", err)
+		}
+	}
 	if u := currentUser(c); u != nil {
 		if err := s.cfg.Audit.Audit(c.Request().Context(), db.AuditEntry{
 			ActorID: u.ID, Action: db.AuditLogout, Subject: u.Email, IP: c.RealIP(),

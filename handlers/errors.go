@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -16,11 +17,18 @@ import (
 // shown); err.Error() never reaches a browser. Errors >= 500 are logged with
 // the request id shown on the page.
 func (s *Server) handleError(err error, c echo.Context) {
-	if c.Response().Committed {
-		return
-	}
 	e := classify(err)
 	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
+	if c.Response().Committed {
+		// Too late for an error page, but not for the log.
+		level := slog.LevelInfo
+		if e.Status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.Log(c.Request().Context(), level, "error after the response was sent", "id", reqID,
+			"method", c.Request().Method, "path", c.Request().URL.Path, "status", c.Response().Status, "err", err)
+		return
+	}
 	if e.Status >= 500 {
 		s.log.Error("request failed", "id", reqID, "method", c.Request().Method,
 			"path", c.Request().URL.Path, "status", e.Status, "err", err)
@@ -80,9 +88,16 @@ func classify(err error) views.ErrorPage {
 			return views.ErrorPage{Status: he.Code, Heading: "Too large", Message: "That request is too large."}
 		case http.StatusBadRequest:
 			return views.ErrorPage{Status: he.Code, Heading: "Bad request", Message: "The request could not be read."}
+		case http.StatusServiceUnavailable:
+			return views.ErrorPage{Status: he.Code, Heading: "Temporarily unavailable",
+				Message: "Swapdesk cannot answer this right now. Please try again in a moment."}
 		}
 		if he.Code < 500 {
 			return views.ErrorPage{Status: he.Code, Heading: http.StatusText(he.Code), Message: "The request could not be completed."}
+		}
+		if he.Code < 600 {
+			return views.ErrorPage{Status: he.Code, Heading: "Something went wrong",
+				Message: "An unexpected error stopped this page. It has been logged; please try again in a moment."}
 		}
 	}
 	return views.ErrorPage{Status: http.StatusInternalServerError, Heading: "Something went wrong",

@@ -23,3 +23,9 @@ func (s *Server) healthz(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, healthAnswer{Status: "ok"})
 }
+
+// static serves the embedded assets; a miss goes to the error handler like
+// any other.
+func (s *Server) static(c echo.Context) error {
+	return s.cfg.Assets.Serve(c.Response(), c.Request())
+}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -27,6 +28,16 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		return next(c)
+	}
+}
+
+// requestID gives every request an id of our own, for the logs and the
+// reference on error pages. One sent by the client is ignored: it could be
+// anything, and a reference must point at one request.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderXRequestID, rand.Text())
 		return next(c)
 	}
 }
@@ -69,6 +80,17 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	return m
 }
 
+// metricMethod is the method label: a client may send any token as the
+// method, and each would be a new series.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
 // observe logs each request with its request id and records its metrics by
 // route pattern (never the raw path, which would explode the label set).
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
@@ -86,8 +108,8 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		status := c.Response().Status
 		method := c.Request().Method
-		s.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-		s.metrics.latency.WithLabelValues(route, method).Observe(elapsed.Seconds())
+		s.metrics.requests.WithLabelValues(route, metricMethod(method), strconv.Itoa(status)).Inc()
+		s.metrics.latency.WithLabelValues(route, metricMethod(method)).Observe(elapsed.Seconds())
 		level := slog.LevelInfo
 		switch route {
 		case "/healthz", "/metrics", "/jobs/:id/card", "/jobs/estimate":

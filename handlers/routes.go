@@ -1,6 +1,10 @@
 package handlers
 
 import (
+	"net/http"
+	"slices"
+	"strings"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -11,20 +15,23 @@ import (
 // routes lists every route of the application, top to bottom.
 func (s *Server) routes() {
 	e := s.echo
-	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: 308}))
-	e.Use(
-		middleware.RequestID(),
-		s.recoverPanics,
+	// Before routing, so that every answer, the trailing-slash redirect
+	// included, has a request id and the security headers, is logged and
+	// counted, and a panic anywhere is a counted 500.
+	e.Pre(
+		requestID,
 		s.observe,
+		s.recoverPanics,
 		securityHeaders,
-		middleware.BodyLimit("1M"),
+		middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: 308}),
 	)
+	e.Use(middleware.BodyLimit("1M"))
 
 	// Machine routes: no session, no CSRF.
-	e.GET("/healthz", s.healthz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))
-	e.POST("/webhooks/akool", s.webhook)
-	e.GET(static.Prefix+"*", echo.WrapHandler(s.cfg.Assets))
+	only(e, "/healthz", s.healthz, http.MethodGet, http.MethodHead)
+	only(e, "/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})), http.MethodGet)
+	only(e, "/webhooks/akool", s.webhook, http.MethodPost)
+	only(e, static.Prefix+"*", s.static, http.MethodGet, http.MethodHead)
 	if s.cfg.SandboxAPI != nil {
 		e.Any("/sandbox/akool/*", echo.WrapHandler(s.cfg.SandboxAPI))
 	}
@@ -48,4 +55,28 @@ func (s *Server) routes() {
 
 	admin := member.Group("/admin", s.requireAdmin)
 	admin.GET("/users", s.adminUsers)
+}
+
+// allMethods are the methods Echo routes (and Any registers).
+var allMethods = []string{
+	http.MethodConnect, http.MethodDelete, http.MethodGet, http.MethodHead, http.MethodOptions,
+	http.MethodPatch, http.MethodPost, echo.PROPFIND, http.MethodPut, http.MethodTrace, echo.REPORT,
+}
+
+// only routes methods at path to h and answers any other method there with
+// 405. Without that, another method would fall through to the pages'
+// catch-all and be refused for its missing CSRF token (a confusing 403).
+func only(e *echo.Echo, path string, h echo.HandlerFunc, methods ...string) {
+	allow := strings.Join(methods, ", ")
+	refuse := func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderAllow, allow)
+		return echo.ErrMethodNotAllowed
+	}
+	for _, m := range allMethods {
+		if slices.Contains(methods, m) {
+			e.Add(m, path, h)
+		} else {
+			e.Add(m, path, refuse)
+		}
+	}
 }

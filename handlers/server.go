@@ -6,6 +6,7 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -17,9 +18,14 @@ import (
 	"swapdesk/static"
 )
 
-// userStore loads the signed-in user on every request.
+// userStore loads the signed-in user on every request and ends sessions
+// on sign-out.
 type userStore interface {
 	UserByID(ctx context.Context, id int64) (db.User, error)
+	// UserForSession loads the user unless sessionID was revoked, in one
+	// query; either miss wraps apperr.ErrNotFound.
+	UserForSession(ctx context.Context, id int64, sessionID string) (db.User, error)
+	RevokeSession(ctx context.Context, sessionID string, until time.Time) error
 }
 
 // authenticator signs people in.
@@ -65,6 +71,10 @@ type Config struct {
 	SessionKey []byte
 	// SecureCookies marks the session cookie Secure (public URL is https).
 	SecureCookies bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// names the client (optional; without them the connecting address is
+	// the client).
+	TrustedProxies []*net.IPNet
 	// Sandbox shows the "results are simulated" banner.
 	Sandbox bool
 	// SandboxAPI is the embedded Akool emulator, mounted at /sandbox/akool
@@ -104,13 +114,26 @@ func New(cfg Config) *Server {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	// Never trust X-Forwarded-For from arbitrary clients: rate limits key on
-	// the address that actually connected.
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	e.HTTPErrorHandler = s.handleError
 	s.echo = e
 	s.routes()
 	return s
+}
+
+// ipExtractor finds the client's address, which rate limits and the audit
+// log key on. X-Forwarded-For is believed only from the configured proxies,
+// read from the right, up to the first address that is not one of them; no
+// range is trusted by default (Echo would trust every private network).
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // ServeHTTP makes Server an http.Handler.

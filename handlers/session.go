@@ -24,6 +24,7 @@ const (
 	sessionMaxAge  = 30 * 24 * 3600
 	keyUserID      = "uid"
 	keySessionVer  = "sv"
+	keySessionID   = "sid"
 	keyCSRF        = "csrf"
 	ctxSession     = "swapdesk.session"
 	ctxUser        = "swapdesk.user"
@@ -76,12 +77,20 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			markDirty(c)
 		}
 		if uid, ok := sess.Values[keyUserID].(int64); ok {
-			u, err := s.cfg.Users.UserByID(c.Request().Context(), uid)
+			// A signed-in session without an id predates them and cannot be
+			// revoked: it ends, and its owner signs in once more.
+			sid, _ := sess.Values[keySessionID].(string)
+			var u db.User
+			err := apperr.ErrNotFound
+			if sid != "" {
+				u, err = s.cfg.Users.UserForSession(c.Request().Context(), uid, sid)
+			}
 			switch {
 			case err == nil && !u.Disabled() && sess.Values[keySessionVer] == u.SessionVersion:
 				c.Set(ctxUser, &u)
 			case err == nil || errors.Is(err, apperr.ErrNotFound):
-				// Disabled, password changed, or deleted: this session is over.
+				// Signed out elsewhere, disabled, password changed, or
+				// deleted: this session is over.
 				clearSession(c, sess)
 			default:
 				return err
@@ -120,6 +129,7 @@ func signIn(c echo.Context, u db.User) {
 	sess.Values = map[any]any{
 		keyUserID:     u.ID,
 		keySessionVer: u.SessionVersion,
+		keySessionID:  newToken(),
 		keyCSRF:       newToken(),
 	}
 	sess.Options.MaxAge = sessionMaxAge
@@ -131,6 +141,15 @@ func clearSession(c echo.Context, sess *sessions.Session) {
 	sess.Values = map[any]any{keyCSRF: newToken()}
 	c.Set(ctxUser, (*db.User)(nil))
 	markDirty(c)
+}
+
+// sessionID returns the id of the signed-in session, or "".
+func sessionID(c echo.Context) string {
+	if sess := sessionOf(c); sess != nil {
+		id, _ := sess.Values[keySessionID].(string)
+		return id
+	}
+	return ""
 }
 
 // endSession removes the cookie altogether (logout).
@@ -210,12 +229,29 @@ func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if currentUser(c) != nil {
 			return next(c)
 		}
-		target := "/login"
-		if r := c.Request(); r.Method == http.MethodGet && r.URL.Path != "/" {
-			target += "?next=" + url.QueryEscape(r.URL.RequestURI())
-		}
-		return redirect(c, target)
+		return redirect(c, loginURL(c))
 	}
+}
+
+// loginURL is the login page with next set to where the person was going:
+// the page itself for a plain GET; for an htmx request (a card poll, say)
+// the page it was made from, from HX-Current-URL, never the fragment, which
+// is no page to land on.
+func loginURL(c echo.Context) string {
+	r := c.Request()
+	next := ""
+	switch {
+	case isHTMX(c):
+		if u, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil && u.Path != "" {
+			next = u.RequestURI()
+		}
+	case r.Method == http.MethodGet:
+		next = r.URL.RequestURI()
+	}
+	if next = safeNext(next); next == "/" {
+		return "/login"
+	}
+	return "/login?next=" + url.QueryEscape(next)
 }
 
 // requireAdmin answers 403 to anyone but an admin.
@@ -247,6 +283,11 @@ func safeNext(next string) string {
 	}
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	// Encoded slashes and backslashes ("/%2F%2Fevil") are harmless to a
+	// browser but become "//evil" to whatever decodes the path next.
+	if strings.HasPrefix(u.Path, "//") || strings.Contains(u.Path, "\\") {
 		return "/"
 	}
 	if strings.HasPrefix(u.Path, "/login") || strings.HasPrefix(u.Path, "/logout") {

@@ -19,6 +19,7 @@ type sessionSerializer struct{}
 type sessionWire struct {
 	UID     int64         `json:"u,omitempty"`
 	SV      int64         `json:"v,omitempty"`
+	SID     string        `json:"s,omitempty"`
 	CSRF    string        `json:"c,omitempty"`
 	Flashes []views.Flash `json:"f,omitempty"`
 }
@@ -36,6 +37,8 @@ func (sessionSerializer) Serialize(src any) ([]byte, error) {
 			w.UID, ok = v.(int64)
 		case keySessionVer:
 			w.SV, ok = v.(int64)
+		case keySessionID:
+			w.SID, ok = v.(string)
 		case keyCSRF:
 			w.CSRF, ok = v.(string)
 		case flashesKey:
@@ -75,6 +78,9 @@ func (sessionSerializer) Deserialize(src []byte, dst any) error {
 	}
 	if w.SV != 0 {
 		m[keySessionVer] = w.SV
+	}
+	if w.SID != "" {
+		m[keySessionID] = w.SID
 	}
 	if w.CSRF != "" {
 		m[keyCSRF] = w.CSRF

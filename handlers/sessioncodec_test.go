@@ -13,6 +13,7 @@ func TestSessionSerializerRoundTrip(t *testing.T) {
 	in := map[any]any{
 		keyUserID:     int64(42),
 		keySessionVer: int64(3),
+		keySessionID:  "sid",
 		keyCSRF:       "tok",
 		flashesKey:    []any{views.Flash{Kind: views.FlashSuccess, Message: "Swap started <b>"}},
 	}

@@ -15,6 +15,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"swapdesk/internal/apperr"
 )
 
 // The pattern takes whatever is present, so a checkout without vendor/ still
@@ -99,35 +101,32 @@ func (a *Assets) URL(name string) string {
 	return Prefix + name
 }
 
-// ServeHTTP serves an asset by its hashed name with a year-long immutable
+// Serve writes an asset by its hashed name with a year-long immutable
 // cache, or by its plain name (sample media linked from forms) revalidated on
-// every use. Anything else is 404.
-func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// every use. Anything else is an error wrapping apperr.ErrNotFound, written
+// by nothing: the caller's error handler answers it like any other miss.
+func (a *Assets) Serve(w http.ResponseWriter, r *http.Request) error {
 	name := strings.TrimPrefix(r.URL.Path, Prefix)
 	if orig, ok := a.byHash[name]; ok {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		a.serve(w, r, orig)
-		return
+		return a.serve(w, r, orig)
 	}
 	if _, ok := a.hashed[name]; ok {
 		w.Header().Set("Cache-Control", "no-cache")
-		a.serve(w, r, name)
-		return
+		return a.serve(w, r, name)
 	}
-	http.NotFound(w, r)
+	return fmt.Errorf("static asset %q: %w", name, apperr.ErrNotFound)
 }
 
-func (a *Assets) serve(w http.ResponseWriter, r *http.Request, name string) {
+func (a *Assets) serve(w http.ResponseWriter, r *http.Request, name string) error {
 	f, err := a.fsys.Open(name)
 	if err != nil {
-		http.NotFound(w, r)
-		return
+		return fmt.Errorf("static asset %q: %w", name, apperr.ErrNotFound)
 	}
 	defer f.Close()
 	rs, ok := f.(io.ReadSeeker)
 	if !ok {
-		http.Error(w, "asset not seekable", http.StatusInternalServerError)
-		return
+		return fmt.Errorf("static asset %q is not seekable", name)
 	}
 	ct := served[path.Ext(name)]
 	if ct == "" {
@@ -137,4 +136,5 @@ func (a *Assets) serve(w http.ResponseWriter, r *http.Request, name string) {
 	w.Header().Set("ETag", `"`+strings.TrimSuffix(path.Base(a.hashed[name]), path.Ext(name))+`"`)
 	// Zero modtime: embedded files have none, ETag does the revalidation.
 	http.ServeContent(w, r, name, time.Time{}, rs)
+	return nil
 }

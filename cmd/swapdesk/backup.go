@@ -30,6 +30,9 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	if _, err := os.Stat(*to); err == nil {
 		return usagef("backup: %s already exists", *to)
 	}
+	if err := needDatabase(*dataDir); err != nil {
+		return err
+	}
 	store, err := db.Open(ctx, dbPath(*dataDir))
 	if err != nil {
 		return err

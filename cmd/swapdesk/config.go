@@ -26,6 +26,9 @@ type config struct {
 	AllowPrivateURLs bool
 	AdminEmail       string
 	AdminPassword    string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client; empty means clients connect directly.
+	TrustedProxies []*net.IPNet
 	// How long the embedded sandbox keeps a job queued and processing.
 	SandboxQueueDelay   time.Duration
 	SandboxProcessDelay time.Duration
@@ -49,6 +52,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (config, er
 	}
 	c.SandboxQueueDelay, c.SandboxProcessDelay = 3*time.Second, 12*time.Second
 	allowPrivate := getenv("SWAPDESK_ALLOW_PRIVATE_URLS")
+	trustedProxies := getenv("SWAPDESK_TRUSTED_PROXIES")
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (SWAPDESK_ADDR)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory (SWAPDESK_DATA_DIR)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL people and Akool reach this server at (SWAPDESK_PUBLIC_URL)")
@@ -56,6 +60,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (config, er
 	fs.DurationVar(&c.SandboxQueueDelay, "sandbox-queue-delay", c.SandboxQueueDelay, "sandbox mode: how long a job stays queued")
 	fs.DurationVar(&c.SandboxProcessDelay, "sandbox-process-delay", c.SandboxProcessDelay, "sandbox mode: how long a job stays processing")
 	fs.StringVar(&allowPrivate, "allow-private-urls", allowPrivate, "let media URLs reach private addresses; tests and sandbox only (SWAPDESK_ALLOW_PRIVATE_URLS)")
+	fs.StringVar(&trustedProxies, "trusted-proxies", trustedProxies, "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (SWAPDESK_TRUSTED_PROXIES)")
 	return func() (config, error) {
 		if allowPrivate != "" {
 			v, err := strconv.ParseBool(allowPrivate)
@@ -64,11 +69,46 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (config, er
 			}
 			c.AllowPrivateURLs = v
 		}
+		nets, err := parseTrustedProxies(trustedProxies)
+		if err != nil {
+			return c, usagef("SWAPDESK_TRUSTED_PROXIES: %v", err)
+		}
+		c.TrustedProxies = nets
 		return c, c.validate()
 	}
 }
 
-// dataOnly registers just --data-dir, for the admin commands.
+// parseTrustedProxies reads a comma-separated list of CIDRs; a bare address
+// stands for itself alone.
+func parseTrustedProxies(list string) ([]*net.IPNet, error) {
+	var nets []*net.IPNet
+	for item := range strings.SplitSeq(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if !strings.Contains(item, "/") {
+			ip := net.ParseIP(item)
+			if ip == nil {
+				return nil, fmt.Errorf("%q is not a CIDR like 10.0.0.0/8 or an IP address", item)
+			}
+			bits := 128
+			if ip4 := ip.To4(); ip4 != nil {
+				ip, bits = ip4, 32
+			}
+			nets = append(nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR like 10.0.0.0/8 or an IP address", item)
+		}
+		nets = append(nets, n)
+	}
+	return nets, nil
+}
+
+// dataDirFlag registers just --data-dir, for the admin commands.
 func dataDirFlag(fs *flag.FlagSet, getenv func(string) string) *string {
 	return fs.String("data-dir", envOr(getenv, "SWAPDESK_DATA_DIR", "./data"), "data directory (SWAPDESK_DATA_DIR)")
 }
@@ -86,10 +126,11 @@ func (c *config) validate() error {
 		return usagef("SWAPDESK_ADDR: %v", err)
 	}
 	if c.PublicURL != "" {
-		if err := checkHTTPURL(c.PublicURL); err != nil {
+		u, err := normalizePublicURL(c.PublicURL)
+		if err != nil {
 			return usagef("SWAPDESK_PUBLIC_URL: %v", err)
 		}
-		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+		c.PublicURL = u
 	}
 	if err := checkHTTPURL(c.AkoolBaseURL); err != nil {
 		return usagef("AKOOL_BASE_URL: %v", err)
@@ -134,6 +175,30 @@ func checkHTTPURL(raw string) error {
 		return fmt.Errorf("%q: leave out credentials, query and fragment", raw)
 	}
 	return nil
+}
+
+// normalizePublicURL returns raw as scheme://host[:port], the scheme and host
+// lower-cased. Every route is root-absolute, so a path other than "/" is
+// refused rather than producing links that miss it.
+func normalizePublicURL(raw string) (string, error) {
+	if err := checkHTTPURL(raw); err != nil {
+		return "", err
+	}
+	if strings.ContainsAny(raw, "?#") {
+		return "", fmt.Errorf("%q: leave out credentials, query and fragment", raw)
+	}
+	u, _ := url.Parse(raw)
+	if u.Path != "" && u.Path != "/" {
+		return "", fmt.Errorf("%q: Swapdesk must be served at the root of its host, so give no path (%s)", raw, u.Path)
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host), nil
+}
+
+// secureCookies reports whether the session cookie must be Secure: people
+// reach Swapdesk over https.
+func (c config) secureCookies() bool {
+	u, err := url.Parse(c.PublicURL)
+	return err == nil && u.Scheme == "https"
 }
 
 // checkDataDir creates dir if needed and proves it is writable.

@@ -6,12 +6,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +147,61 @@ func TestFirstRunPrintsAdminLoginThatWorks(t *testing.T) {
 	}
 }
 
+// A start that fails after the database exists (here: the port is taken)
+// must not have created the first admin, or its password, printed only on
+// a successful start, would be lost for good.
+func TestFailedStartKeepsTheFirstAdminForTheNextStart(t *testing.T) {
+	dir := t.TempDir()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"serve"}, env(map[string]string{
+		"SWAPDESK_DATA_DIR": dir, "SWAPDESK_ADDR": taken.Addr().String(),
+	}), strings.NewReader(""), &out, io.Discard)
+	var ue *usageError
+	if !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), "SWAPDESK_ADDR") {
+		t.Fatalf("serve on a taken port: err = %v, want a SWAPDESK_ADDR usage error", err)
+	}
+	if strings.Contains(out.String(), "sign in as") {
+		t.Fatalf("a failed start printed a login: %q", out.String())
+	}
+
+	s := startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir})
+	if s.Password == "" {
+		t.Fatal("the start after a failed one printed no admin password")
+	}
+	if got := signIn(t, browser(nil), s.URL, "admin@localhost", s.Password); got != http.StatusSeeOther {
+		t.Fatalf("sign in with the password printed after a failed start: status %d", got)
+	}
+}
+
+// Two servers on one data directory would process the same jobs twice.
+func TestSecondServeOnOneDataDirIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s := startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir})
+	// Cancelled already: should the lock not hold, this serve stops at once
+	// instead of running beside the first.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := run(ctx, []string{"serve"}, env(map[string]string{
+		"SWAPDESK_DATA_DIR": dir, "SWAPDESK_ADDR": "127.0.0.1:0",
+	}), strings.NewReader(""), io.Discard, io.Discard)
+	var ue *usageError
+	if !errors.As(err, &ue) {
+		t.Fatalf("second serve: err = %v, want a usage error (exit 2)", err)
+	}
+	want := "SWAPDESK_DATA_DIR: " + dir + " is in use by another swapdesk serve"
+	if err.Error() != want {
+		t.Errorf("second serve: %q, want %q", err.Error(), want)
+	}
+	// The lock goes with the server.
+	s.stop()
+	startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir})
+}
+
 func TestAdminFromEnvironment(t *testing.T) {
 	s := startServe(t, map[string]string{
 		"SWAPDESK_DATA_DIR":       t.TempDir(),
@@ -192,10 +249,20 @@ func TestInvalidConfigStopsWithOneLineAndExit2(t *testing.T) {
 		{"data dir is a file", map[string]string{"SWAPDESK_DATA_DIR": file}, nil, "SWAPDESK_DATA_DIR"},
 		{"malformed public url", map[string]string{"SWAPDESK_PUBLIC_URL": "ftp://x"}, nil, "SWAPDESK_PUBLIC_URL"},
 		{"public url without host", map[string]string{"SWAPDESK_PUBLIC_URL": "https://"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url with a path", map[string]string{"SWAPDESK_PUBLIC_URL": "https://example.com/swapdesk"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url with a query", map[string]string{"SWAPDESK_PUBLIC_URL": "https://example.com/?a=1"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url with an empty query", map[string]string{"SWAPDESK_PUBLIC_URL": "https://example.com?"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url with a fragment", map[string]string{"SWAPDESK_PUBLIC_URL": "https://example.com/#top"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url with an empty fragment", map[string]string{"SWAPDESK_PUBLIC_URL": "https://example.com#"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url with credentials", map[string]string{"SWAPDESK_PUBLIC_URL": "https://user:pw@example.com"}, nil, "SWAPDESK_PUBLIC_URL"},
+		{"public url flag with a path", nil, []string{"--public-url", "http://example.com/app/"}, "SWAPDESK_PUBLIC_URL"},
 		{"malformed akool url", map[string]string{"AKOOL_BASE_URL": "openapi.akool.com"}, nil, "AKOOL_BASE_URL"},
 		{"allow private not a bool", map[string]string{"SWAPDESK_ALLOW_PRIVATE_URLS": "maybe"}, nil, "SWAPDESK_ALLOW_PRIVATE_URLS"},
 		{"short session key", map[string]string{"SWAPDESK_SESSION_KEY": "short"}, nil, "SWAPDESK_SESSION_KEY"},
 		{"admin email without password", map[string]string{"SWAPDESK_ADMIN_EMAIL": "a@b.c"}, nil, "SWAPDESK_ADMIN_EMAIL"},
+		{"trusted proxy not a CIDR", map[string]string{"SWAPDESK_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, nil, "SWAPDESK_TRUSTED_PROXIES"},
+		{"trusted proxy bad mask", map[string]string{"SWAPDESK_TRUSTED_PROXIES": "10.0.0.0/33"}, nil, "SWAPDESK_TRUSTED_PROXIES"},
+		{"trusted proxy flag", nil, []string{"--trusted-proxies", "nope"}, "SWAPDESK_TRUSTED_PROXIES"},
 		{"unknown flag", nil, []string{"--nope"}, "serve"},
 	}
 	for _, tt := range tests {
@@ -213,6 +280,70 @@ func TestInvalidConfigStopsWithOneLineAndExit2(t *testing.T) {
 			msg := err.Error()
 			if !strings.HasPrefix(msg, tt.setting) || strings.Contains(msg, "\n") {
 				t.Errorf("message %q should be one line starting with %s", msg, tt.setting)
+			}
+		})
+	}
+}
+
+// The public URL is normalised once, at start-up; whether the session
+// cookie is Secure follows from its scheme, whatever case it was typed in.
+func TestPublicURLNormalisedAndSecureCookies(t *testing.T) {
+	tests := []struct {
+		in, want string
+		secure   bool
+	}{
+		{"", "", false},
+		{"https://swapdesk.example.com", "https://swapdesk.example.com", true},
+		{"HTTPS://Swapdesk.Example.com/", "https://swapdesk.example.com", true},
+		{"Https://example.com:8443", "https://example.com:8443", true},
+		{"http://example.com/", "http://example.com", false},
+		{"HTTP://EXAMPLE.COM", "http://example.com", false},
+		{"https://[2001:db8::1]:8443/", "https://[2001:db8::1]:8443", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			fs := newFlags("serve", io.Discard)
+			finish := bindConfig(fs, env(map[string]string{"SWAPDESK_DATA_DIR": t.TempDir(), "SWAPDESK_PUBLIC_URL": tt.in}))
+			cfg, err := finish()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.PublicURL != tt.want || cfg.secureCookies() != tt.secure {
+				t.Errorf("public URL %q, secure %v; want %q, %v", cfg.PublicURL, cfg.secureCookies(), tt.want, tt.secure)
+			}
+		})
+	}
+}
+
+func TestTrustedProxiesSetting(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want []string
+	}{
+		{"unset: clients connect directly", "", nil, nil},
+		{"CIDRs and a bare address", "10.0.0.0/8, 192.168.1.5 ,fd00::/8", nil, []string{"10.0.0.0/8", "192.168.1.5/32", "fd00::/8"}},
+		{"bare IPv6 address", "2001:db8::1", nil, []string{"2001:db8::1/128"}},
+		{"flag overrides env", "10.0.0.0/8", []string{"--trusted-proxies", "172.16.0.0/12"}, []string{"172.16.0.0/12"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := newFlags("serve", io.Discard)
+			finish := bindConfig(fs, env(map[string]string{"SWAPDESK_DATA_DIR": t.TempDir(), "SWAPDESK_TRUSTED_PROXIES": tt.env}))
+			if err := parseFlags(fs, tt.args); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := finish()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, n := range cfg.TrustedProxies {
+				got = append(got, n.String())
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("trusted proxies = %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -264,6 +395,7 @@ func TestCLIUserAddThenLogin(t *testing.T) {
 
 func TestCLIBadInput(t *testing.T) {
 	vars := map[string]string{"SWAPDESK_DATA_DIR": t.TempDir()}
+	newDatabase(t, vars["SWAPDESK_DATA_DIR"])
 	tests := []struct {
 		name  string
 		args  []string
@@ -290,6 +422,120 @@ func TestCLIBadInput(t *testing.T) {
 				t.Errorf("err = %v, want a usage error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// newDatabase creates an empty Swapdesk database in dir.
+func newDatabase(t *testing.T, dir string) {
+	t.Helper()
+	store, err := db.Open(context.Background(), dbPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+}
+
+// Run from the wrong directory, the admin commands must say so instead of
+// working on a new, empty database.
+func TestCLIRefusesAMissingDatabase(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"user list", []string{"user", "list"}},
+		{"user passwd", []string{"user", "passwd", "--email", "a@example.com"}},
+		{"user disable", []string{"user", "disable", "--email", "a@example.com"}},
+		{"user grant", []string{"user", "grant", "--email", "a@example.com", "--credits", "5"}},
+		{"backup", []string{"backup", "--to", "BACKUP"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			args := slices.Clone(tt.args)
+			for i, a := range args {
+				if a == "BACKUP" {
+					args[i] = filepath.Join(t.TempDir(), "copy.db")
+				}
+			}
+			err := run(context.Background(), args, env(map[string]string{"SWAPDESK_DATA_DIR": dir}), strings.NewReader(""), io.Discard, io.Discard)
+			var ue *usageError
+			want := "no Swapdesk database at " + filepath.Join(dir, "swapdesk.db") + " — run `swapdesk serve` first or pass --data-dir"
+			if !errors.As(err, &ue) || err.Error() != want {
+				t.Errorf("err = %v, want the usage error %q", err, want)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("the data dir now holds %d entries, want none", len(entries))
+			}
+		})
+	}
+}
+
+// `user add` is how an operator makes the first admin before the first
+// serve, so it may create the database, and says where it did.
+func TestCLIUserAddAdminOnAFreshDataDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "fresh")
+	vars := map[string]string{"SWAPDESK_DATA_DIR": dir}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"user", "add", "--email", "boss@example.com", "--name", "Boss", "--admin", "--password-stdin"},
+		env(vars), strings.NewReader("the boss's long password\n"), &out, io.Discard)
+	if err != nil {
+		t.Fatalf("user add --admin: %v", err)
+	}
+	for _, want := range []string{
+		"Created a new Swapdesk database at " + filepath.Join(dir, "swapdesk.db") + ".",
+		"Added Boss <boss@example.com> (admin).",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("user add printed %q, want %q in it", out.String(), want)
+		}
+	}
+	if strings.Contains(out.String(), "Nobody is an admin") {
+		t.Errorf("user add --admin printed the no-admin note: %q", out.String())
+	}
+
+	s := startServe(t, vars)
+	if s.Password != "" {
+		t.Error("serve printed a first-admin password though an admin exists")
+	}
+	c := browser(nil)
+	if got := signIn(t, c, s.URL, "boss@example.com", "the boss's long password"); got != http.StatusSeeOther {
+		t.Fatalf("sign in as the CLI-added admin: %d", got)
+	}
+	if got := status(t, c, s.URL+"/admin/users"); got != http.StatusOK {
+		t.Errorf("CLI-added admin GET /admin/users = %d, want 200", got)
+	}
+}
+
+func TestCLIUserPasswdFromStdinThenLogin(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"SWAPDESK_DATA_DIR": dir}
+	ctx := context.Background()
+	if err := run(ctx, []string{"user", "add", "--email", "mo@example.com", "--name", "Mo", "--password-stdin"},
+		env(vars), strings.NewReader("mo's first password\n"), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, vars)
+	old := browser(nil)
+	if got := signIn(t, old, s.URL, "mo@example.com", "mo's first password"); got != http.StatusSeeOther {
+		t.Fatalf("sign in with the first password: %d", got)
+	}
+
+	var out bytes.Buffer
+	if err := run(ctx, []string{"user", "passwd", "--email", "MO@example.com", "--password-stdin"},
+		env(vars), strings.NewReader("mo's second password\r\n"), &out, io.Discard); err != nil {
+		t.Fatalf("user passwd: %v", err)
+	}
+	if got, want := strings.TrimSpace(out.String()), "Password changed for mo@example.com; their open sessions are signed out."; got != want {
+		t.Errorf("user passwd printed %q, want %q", got, want)
+	}
+	if got := status(t, old, s.URL+"/"); got != http.StatusSeeOther {
+		t.Errorf("session from before passwd: GET / = %d, want 303 to login", got)
+	}
+	if got := signIn(t, browser(nil), s.URL, "mo@example.com", "mo's first password"); got != http.StatusUnprocessableEntity {
+		t.Errorf("sign in with the old password: %d, want 422", got)
+	}
+	if got := signIn(t, browser(nil), s.URL, "mo@example.com", "mo's second password"); got != http.StatusSeeOther {
+		t.Errorf("sign in with the new password: %d, want 303", got)
 	}
 }
 

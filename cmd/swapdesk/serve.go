@@ -14,8 +14,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +51,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 
 	store, err := db.Open(ctx, dbPath(cfg.DataDir))
 	if err != nil {
@@ -63,10 +68,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	accts := accounts.New(store, log, nil)
-	firstLogin, err := ensureFirstAdmin(ctx, store, accts, cfg)
-	if err != nil {
-		return err
-	}
 
 	assets, err := static.New()
 	if err != nil {
@@ -158,21 +159,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	hcfg := handlers.Config{
-		Log:           log,
-		Users:         store,
-		Auth:          accts,
-		Audit:         store,
-		Directory:     store,
-		Health:        store,
-		Jobs:          jobSvc,
-		JobStore:      store,
-		Webhooks:      tracker,
-		MediaDir:      mediaDir,
-		Assets:        assets,
-		SessionKey:    sessionKey,
-		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
-		Sandbox:       sandbox,
-		Registry:      reg,
+		Log:            log,
+		Users:          store,
+		Auth:           accts,
+		Audit:          store,
+		Directory:      store,
+		Health:         store,
+		Jobs:           jobSvc,
+		JobStore:       store,
+		Webhooks:       tracker,
+		MediaDir:       mediaDir,
+		Assets:         assets,
+		SessionKey:     sessionKey,
+		SecureCookies:  cfg.secureCookies(),
+		TrustedProxies: cfg.TrustedProxies,
+		Sandbox:        sandbox,
+		Registry:       reg,
 	}
 	if sim != nil {
 		hcfg.SandboxAPI = http.StripPrefix(SandboxPrefix, sim)
@@ -185,6 +187,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	// The first admin comes last, when nothing else can fail: its password
+	// is printed once, and a start that failed after creating the account
+	// would lose it for good.
+	firstLogin, err := ensureFirstAdmin(ctx, store, accts, cfg)
+	if err != nil {
+		return err
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -208,6 +218,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Error("graceful shutdown", "err", err)
 	}
 	return nil
+}
+
+// lockDataDir takes an exclusive lock on DATA_DIR/swapdesk.lock for as long
+// as serve runs: two servers on one data directory would track, settle and
+// archive the same jobs twice. The kernel drops the lock when the process
+// ends, however it ends, so there is nothing to clean up after a crash.
+func lockDataDir(dir string) (unlock func(), err error) {
+	path := filepath.Join(dir, "swapdesk.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, usagef("SWAPDESK_DATA_DIR: cannot create %s: %v", path, unwrapPathErr(err))
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, usagef("SWAPDESK_DATA_DIR: %s is in use by another swapdesk serve", dir)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // loadSessionKey uses SWAPDESK_SESSION_KEY when set; otherwise the key

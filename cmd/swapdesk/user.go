@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -19,7 +21,7 @@ import (
 // maxGrant bounds one grant, so a typo cannot mint millions of credits.
 const maxGrant = 1_000_000
 
-// userCommand runs `swapdesk user add|list|passwd|disable`.
+// userCommand runs `swapdesk user add|list|passwd|disable|grant`.
 func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
 	if len(args) == 0 {
 		return usagef("user: say add, list, passwd, disable or grant")
@@ -50,8 +52,19 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	if needsEmail && *email == "" {
 		return usagef("user %s: --email is required", sub)
 	}
-	if err := checkDataDir(*dataDir); err != nil {
-		return usagef("SWAPDESK_DATA_DIR: %v", err)
+	// Only `user add` may create the database: it is how an operator makes
+	// the first admin before the first serve. Every other subcommand needs
+	// an existing one, so a wrong directory is an error, not a new empty
+	// database.
+	created := false
+	if sub == "add" {
+		if err := checkDataDir(*dataDir); err != nil {
+			return usagef("SWAPDESK_DATA_DIR: %v", err)
+		}
+		_, err := os.Stat(dbPath(*dataDir))
+		created = errors.Is(err, os.ErrNotExist)
+	} else if err := needDatabase(*dataDir); err != nil {
+		return err
 	}
 	store, err := db.Open(ctx, dbPath(*dataDir))
 	if err != nil {
@@ -70,9 +83,17 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if err != nil {
 			return cliError(err)
 		}
+		if created {
+			// Said out loud, so an add run from the wrong directory is noticed.
+			fmt.Fprintf(stdout, "Created a new Swapdesk database at %s.\n", absPath(dbPath(*dataDir)))
+		}
 		fmt.Fprintf(stdout, "Added %s <%s> (%s).\n", u.Name, u.Email, u.Role)
 		if generated {
 			fmt.Fprintf(stdout, "Password: %s\n", pw)
+		}
+		if created && !u.IsAdmin() {
+			// serve makes a first admin only when there are no users at all.
+			fmt.Fprintln(stdout, "Nobody is an admin yet: add one with `swapdesk user add --admin`.")
 		}
 	case "list":
 		users, err := store.ListUsers(ctx)
@@ -131,6 +152,23 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 	}
 	return nil
+}
+
+// needDatabase refuses to go on when dataDir holds no database, rather than
+// letting db.Open create an empty one in the wrong place.
+func needDatabase(dataDir string) error {
+	path := dbPath(dataDir)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return usagef("no Swapdesk database at %s — run `swapdesk serve` first or pass --data-dir", absPath(path))
+	}
+	return nil
+}
+
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 // readPassword reads one line from stdin, or generates a password when

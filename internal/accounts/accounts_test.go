@@ -1,9 +1,17 @@
 package accounts
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"swapdesk/db"
+	"swapdesk/internal/apperr"
 )
 
 func TestHashAndCheckPassword(t *testing.T) {
@@ -43,25 +51,155 @@ func TestHashAndCheckPassword(t *testing.T) {
 func TestLimiterWindow(t *testing.T) {
 	l := newLimiter(2, time.Minute)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	l.fail("k", t0)
-	if b, _ := l.blocked("k", t0); b {
-		t.Fatal("blocked after 1 of 2 failures")
+	take := func(key string, at time.Time) (ticket, bool, time.Duration) {
+		t.Helper()
+		return l.take(key, at)
 	}
-	l.fail("k", t0.Add(time.Second))
-	b, wait := l.blocked("k", t0.Add(2*time.Second))
-	if !b || wait != 58*time.Second {
-		t.Fatalf("after 2 failures: blocked %v, wait %v; want true, 58s", b, wait)
+	if _, ok, _ := take("k", t0); !ok {
+		t.Fatal("first attempt refused")
 	}
-	if b, _ := l.blocked("other", t0); b {
-		t.Error("another key is blocked")
+	second, ok, _ := take("k", t0.Add(time.Second))
+	if !ok {
+		t.Fatal("second of 2 attempts refused")
 	}
-	if b, _ := l.blocked("k", t0.Add(time.Minute)); b {
-		t.Error("still blocked after the window")
+	_, ok, wait := take("k", t0.Add(2*time.Second))
+	if ok || wait != 58*time.Second {
+		t.Fatalf("third attempt: allowed %v, wait %v; want refused, 58s", ok, wait)
 	}
-	l.fail("k", t0)
+	if _, ok, _ := take("other", t0); !ok {
+		t.Error("another key is refused")
+	}
+	// An attempt given back frees its place.
+	l.giveBack(second)
+	if _, ok, _ := take("k", t0.Add(3*time.Second)); !ok {
+		t.Error("refused after an attempt was given back")
+	}
+	// A new window starts afresh, and a ticket from the old one does not
+	// uncount an attempt of the new.
+	old, _, _ := take("w", t0)
+	take("w", t0.Add(time.Second))
+	if _, ok, _ := take("w", t0.Add(time.Minute)); !ok {
+		t.Fatal("refused after the window passed")
+	}
+	take("w", t0.Add(time.Minute))
+	l.giveBack(old)
+	if _, ok, _ := take("w", t0.Add(time.Minute)); ok {
+		t.Error("a ticket from an old window uncounted an attempt of the new one")
+	}
 	l.reset("k")
-	if b, _ := l.blocked("k", t0); b {
-		t.Error("blocked after reset")
+	if _, ok, _ := take("k", t0.Add(4*time.Second)); !ok {
+		t.Error("refused after reset")
+	}
+}
+
+func newTestService(t *testing.T) *Service {
+	t.Helper()
+	store, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "swapdesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	clock := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	return New(store, nil, func() time.Time { return clock })
+}
+
+// burst runs n sign-ins at once while every password check is held at a
+// gate, and opens the gate only when each of the n has either reached a
+// check or returned. So every attempt overlaps every other, without sleeps.
+func burst(t *testing.T, s *Service, n int, attempt func(i int) error) (errs []error, checked int) {
+	t.Helper()
+	events := make(chan struct{}, 2*n)
+	gate := make(chan struct{})
+	var inCheck atomic.Int32
+	s.checkPassword = func(encoded, password string) (bool, error) {
+		inCheck.Add(1)
+		events <- struct{}{}
+		<-gate
+		return CheckPassword(encoded, password)
+	}
+	results := make(chan error, n)
+	for i := range n {
+		go func() {
+			err := attempt(i)
+			events <- struct{}{}
+			results <- err
+		}()
+	}
+	// Until the gate opens no checked attempt can return, so the first n
+	// events are one per attempt.
+	for range n {
+		<-events
+	}
+	close(gate)
+	for range n {
+		errs = append(errs, <-results)
+	}
+	return errs, int(inCheck.Load())
+}
+
+func TestParallelBurstChecksAtMostTheLimit(t *testing.T) {
+	s := newTestService(t)
+	ctx := context.Background()
+	if _, err := s.CreateUser(ctx, 0, NewUser{Email: "ana@example.com", Name: "Ana", Password: "the right password"}); err != nil {
+		t.Fatal(err)
+	}
+	s.hashing = make(chan struct{}, 100) // this test is about the limit, not the slots
+	errs, checked := burst(t, s, 40, func(int) error {
+		_, err := s.Authenticate(ctx, "ana@example.com", "a wrong password", "192.0.2.1")
+		return err
+	})
+	var bad, tooMany int
+	for _, err := range errs {
+		var tm *apperr.TooMany
+		switch {
+		case err == ErrBadCredentials:
+			bad++
+		case errors.As(err, &tm):
+			tooMany++
+		default:
+			t.Errorf("unexpected answer %v", err)
+		}
+	}
+	if checked != accountFailures || bad != accountFailures || tooMany != 40-accountFailures {
+		t.Errorf("40 parallel wrong passwords: %d checked, %d refused as wrong, %d told to wait; want %d, %d, %d",
+			checked, bad, tooMany, accountFailures, accountFailures, 40-accountFailures)
+	}
+	s.checkPassword = CheckPassword
+	var tm *apperr.TooMany
+	if _, err := s.Authenticate(ctx, "ana@example.com", "the right password", "192.0.2.1"); !errors.As(err, &tm) {
+		t.Errorf("right password after the burst: %v, want TooMany", err)
+	}
+}
+
+func TestPasswordChecksBeyondTheSlotsAreRefusedNotQueued(t *testing.T) {
+	s := newTestService(t)
+	ctx := context.Background()
+	s.hashing = make(chan struct{}, 2)
+	answers := make([]error, 10) // by attempt; read only after burst returns
+	_, checked := burst(t, s, 10, func(i int) error {
+		_, err := s.Authenticate(ctx, fmt.Sprintf("user%d@example.com", i), "a wrong password", fmt.Sprintf("192.0.2.%d", i))
+		answers[i] = err
+		return err
+	})
+	var busy []int
+	for i, err := range answers {
+		if err == errBusy {
+			busy = append(busy, i)
+		}
+	}
+	if checked != 2 || len(busy) != 8 {
+		t.Fatalf("10 sign-ins with 2 slots: %d checked, %d told the server is busy; want 2 and 8", checked, len(busy))
+	}
+	// A refused attempt was never judged, so it does not count: each of
+	// those accounts still has all its attempts.
+	s.checkPassword = func(string, string) (bool, error) { return false, nil }
+	for _, i := range busy {
+		email, ip := fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("198.51.100.%d", i)
+		for n := range accountFailures {
+			if _, err := s.Authenticate(ctx, email, "a wrong password", ip); err != ErrBadCredentials {
+				t.Fatalf("%s, attempt %d after the burst: %v, want ErrBadCredentials", email, n+1, err)
+			}
+		}
 	}
 }
 

@@ -5,8 +5,13 @@ import (
 	"time"
 )
 
-// limiter counts failures per key in a fixed window. It forgets keys whose
+// limiter counts attempts per key in a fixed window. It forgets keys whose
 // window has passed, so memory stays bounded by recent attackers.
+//
+// An attempt is counted when it starts (take), not when its slow password
+// check ends: otherwise a burst of parallel requests would all pass the check
+// before the first failure was recorded. Attempts that turn out not to count
+// (a success, or one never evaluated) are given back.
 type limiter struct {
 	mu     sync.Mutex
 	max    int
@@ -20,43 +25,42 @@ type window struct {
 	n     int
 }
 
+// ticket is one attempt taken from a limiter, to give back if it did not
+// count.
+type ticket struct {
+	key   string
+	start time.Time // the window it was counted in
+}
+
 func newLimiter(max int, per time.Duration) *limiter {
 	return &limiter{max: max, window: per, hits: map[string]*window{}}
 }
 
-// blocked reports whether key has used up its failures at now, and when it
-// may try again.
-func (l *limiter) blocked(key string, now time.Time) (bool, time.Duration) {
+// take counts one attempt for key at now, unless key has used up its
+// attempts; then it reports false and how long until it may try again.
+func (l *limiter) take(key string, now time.Time) (ticket, bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.sweepLocked(now)
 	w, ok := l.hits[key]
 	if !ok || now.Sub(w.start) >= l.window {
-		return false, 0
+		w = &window{start: now}
+		l.hits[key] = w
 	}
 	if w.n >= l.max {
-		return true, w.start.Add(l.window).Sub(now)
-	}
-	return false, 0
-}
-
-// fail records one failure for key at now.
-func (l *limiter) fail(key string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.sweep) > l.window {
-		for k, w := range l.hits {
-			if now.Sub(w.start) >= l.window {
-				delete(l.hits, k)
-			}
-		}
-		l.sweep = now
-	}
-	w, ok := l.hits[key]
-	if !ok || now.Sub(w.start) >= l.window {
-		l.hits[key] = &window{start: now, n: 1}
-		return
+		return ticket{}, false, w.start.Add(l.window).Sub(now)
 	}
 	w.n++
+	return ticket{key: key, start: w.start}, true, 0
+}
+
+// giveBack uncounts the attempt t, if its window is still the current one.
+func (l *limiter) giveBack(t ticket) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w, ok := l.hits[t.key]; ok && w.start.Equal(t.start) && w.n > 0 {
+		w.n--
+	}
 }
 
 // reset forgets key (after a successful login).
@@ -64,4 +68,16 @@ func (l *limiter) reset(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.hits, key)
+}
+
+func (l *limiter) sweepLocked(now time.Time) {
+	if now.Sub(l.sweep) <= l.window {
+		return
+	}
+	for k, w := range l.hits {
+		if now.Sub(w.start) >= l.window {
+			delete(l.hits, k)
+		}
+	}
+	l.sweep = now
 }
