@@ -315,8 +315,12 @@ func (d *DB) DeleteJob(ctx context.Context, id, userID int64) (Job, error) {
 			return fmt.Errorf("%w: job %d is still running", apperr.ErrConflict, id)
 		}
 		now := d.Now()
+		// The archived copy goes with the job (the caller removes the file):
+		// no archive state, path or pending attempt is left to claim one.
+		// (NULL, not a 'deleted' state: the column's CHECK predates it and
+		// changing it needs a table rebuild.)
 		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET deleted_at = ?, updated_at = ?,
-				archive_state = CASE WHEN archive_state = 'pending' THEN 'archive_failed' ELSE archive_state END
+				archive_state = NULL, archive_path = '', archive_sha256 = '', archive_size = 0, next_archive_at = NULL
 			WHERE id = ?`, ms(now), ms(now), id); err != nil {
 			return err
 		}

@@ -492,6 +492,11 @@ func TestDeleteJob(t *testing.T) {
 	if _, err := os.Stat(file); !os.IsNotExist(err) {
 		t.Errorf("archived file still there: %v", err)
 	}
+	// The job no longer claims an archived copy.
+	if got := app.job(job.ID); got.ArchiveState != "" || got.ArchivePath != "" || got.ArchiveSHA256 != "" || got.ArchiveSize != 0 {
+		t.Errorf("deleted job: archive state %q path %q sha %q size %d, want all cleared",
+			got.ArchiveState, got.ArchivePath, got.ArchiveSHA256, got.ArchiveSize)
+	}
 	wantStatus(t, c.get("/jobs/"+id), http.StatusNotFound)
 	wantStatus(t, c.get("/media/"+id), http.StatusNotFound)
 	if n := c.get("/jobs").doc.Find("article.job-card").Length(); n != 0 {
