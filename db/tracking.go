@@ -330,6 +330,14 @@ func (d *DB) DeleteJob(ctx context.Context, id, userID int64) (Job, error) {
 	return job, err
 }
 
+// ArchivedMedia returns job id when it has an archived copy and was not
+// deleted, whoever owns it (the gallery is the team's), or an error
+// wrapping apperr.ErrNotFound.
+func (d *DB) ArchivedMedia(ctx context.Context, id int64) (Job, error) {
+	return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs
+		WHERE id = ? AND archive_state = 'archived' AND archive_path <> '' AND deleted_at IS NULL`, id))
+}
+
 func (d *DB) jobsWhere(ctx context.Context, where string, args ...any) ([]Job, error) {
 	return d.jobsFrom(ctx, `FROM jobs WHERE `+where, args...)
 }
