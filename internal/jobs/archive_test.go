@@ -143,21 +143,6 @@ func TestArchiveOutcomes(t *testing.T) {
 	}
 }
 
-func TestBackoffGrowsAndCaps(t *testing.T) {
-	base, max := 5*time.Second, 60*time.Second
-	for n, want := range []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, 60 * time.Second, 60 * time.Second} {
-		for i := 0; i < 50; i++ {
-			got := Backoff(base, max, n)
-			if got < want*8/10 || got > want*12/10 {
-				t.Fatalf("Backoff(%d) = %v, want %v ±20%%", n, got, want)
-			}
-		}
-	}
-	if got := Backoff(base, max, 1000); got > max*12/10 {
-		t.Errorf("Backoff(1000) = %v, want capped", got)
-	}
-}
-
 // A link that keeps serving something other than an MP4 is given up after
 // maxNotMP4 downloads, not retried until Akool's copy expires.
 func TestArchiveGivesUpOnANonMP4(t *testing.T) {

@@ -281,15 +281,19 @@ func (t *Tracker) record(ctx context.Context, rec db.WebhookRecord) {
 	}
 }
 
-// Backoff returns base·2ⁿ capped at max, with ±20% jitter so jobs submitted
-// together do not poll together.
+// Backoff returns base·2ⁿ with ±20% jitter, so jobs submitted together do
+// not poll together, capped at max. Capped delays are spread over
+// [0.8·max, max] instead of all landing on max.
 func Backoff(base, max time.Duration, n int) time.Duration {
-	d := float64(max)
+	d := float64(max) * 2
 	if n < 32 {
-		d = math.Min(float64(base)*math.Pow(2, float64(n)), float64(max))
+		d = float64(base) * math.Pow(2, float64(n))
 	}
-	jitter := 0.8 + 0.4*rand.Float64()
-	return time.Duration(d * jitter)
+	d *= 0.8 + 0.4*rand.Float64()
+	if d > float64(max) {
+		d = float64(max) * (0.8 + 0.2*rand.Float64())
+	}
+	return time.Duration(d)
 }
 
 func derefInt(p *int64) int64 {
