@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -229,24 +230,111 @@ func (d *DB) EndArchive(ctx context.Context, id int64, state, detail string) err
 	})
 }
 
-// WebhookRecord is a received webhook, stored as it came.
+// WebhookRecord is a verified webhook as stored. Webhooks that do not
+// verify are never stored: the endpoint is open to anyone.
 type WebhookRecord struct {
-	AkoolID  string
-	Status   int
-	Verified bool
-	Outcome  string
-	Body     string
+	AkoolID string
+	Status  int
+	// Signature is the webhook's signature in lowercase hex. A webhook whose
+	// signature was accepted before is a replay (or Akool's retry) and
+	// changes nothing.
+	Signature string
+	// Body is the four signed fields re-encoded as JSON, with Signature as
+	// its "signature" (the dedupe key lives there until a migration can add
+	// a column and a unique index; see AcceptWebhook).
+	Body string
 }
 
-// RecordWebhook stores a received webhook.
-func (d *DB) RecordWebhook(ctx context.Context, w WebhookRecord) error {
-	verified := 0
-	if w.Verified {
-		verified = 1
+// Webhook outcomes, as AcceptWebhook reports and stores them.
+const (
+	WebhookDuplicate  = "duplicate"
+	WebhookUnknownJob = "ignored: unknown job"
+	WebhookJobFinal   = "ignored: job already final"
+	WebhookPollPulled = "poll scheduled"
+	WebhookPollDue    = "poll already due"
+)
+
+// WebhookResult is what AcceptWebhook did.
+type WebhookResult struct {
+	Outcome string // one of the Webhook* outcomes
+	Job     Job    // the webhook's job; zero for duplicates and unknown jobs
+}
+
+// Open reports whether the webhook's job is still being tracked.
+func (r WebhookResult) Open() bool {
+	return r.Outcome == WebhookPollPulled || r.Outcome == WebhookPollDue
+}
+
+// AcceptWebhook records a verified webhook once per signature and, when its
+// job is open and its next poll is not due yet at now, moves that poll to
+// now and restarts its backoff. A webhook whose signature was recorded
+// before changes nothing and returns WebhookDuplicate. Everything happens
+// in one IMMEDIATE transaction, so concurrent replays are serialized and a
+// failure leaves nothing half done (Akool retries what we did not answer
+// with 200).
+func (d *DB) AcceptWebhook(ctx context.Context, w WebhookRecord, now time.Time) (WebhookResult, error) {
+	if w.Signature == "" || w.AkoolID == "" {
+		return WebhookResult{}, fmt.Errorf("accept webhook: signature and Akool id are required")
 	}
-	_, err := d.sql.ExecContext(ctx, `INSERT INTO webhook_events (received_at, akool_id, status, verified, outcome, body)
-		VALUES (?, ?, ?, ?, ?, ?)`, ms(d.Now()), w.AkoolID, w.Status, verified, w.Outcome, w.Body)
-	return mapErr(err)
+	var res WebhookResult
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		// webhook_events is pruned to 30 days of genuine webhooks, so this
+		// scan stays small without an index.
+		var seen int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_events
+			WHERE verified = 1 AND akool_id = ? AND json_extract(body, '$.signature') = ?`, w.AkoolID, w.Signature).Scan(&seen)
+		if err != nil {
+			return err
+		}
+		if seen > 0 {
+			res.Outcome = WebhookDuplicate
+			return nil
+		}
+		job, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE akool_id = ?`, w.AkoolID))
+		switch {
+		case errors.Is(err, apperr.ErrNotFound):
+			res.Outcome = WebhookUnknownJob
+		case err != nil:
+			return err
+		case job.Status != JobQueued && job.Status != JobProcessing:
+			res.Outcome, res.Job = WebhookJobFinal, job
+		case job.NextPollAt.After(now):
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET next_poll_at = ?, poll_attempts = 0 WHERE id = ?`, ms(now), job.ID); err != nil {
+				return err
+			}
+			job.NextPollAt, job.PollAttempts = fromMS(ms(now)), 0
+			res.Outcome, res.Job = WebhookPollPulled, job
+		default:
+			res.Outcome, res.Job = WebhookPollDue, job
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO webhook_events (received_at, akool_id, status, verified, outcome, body)
+			VALUES (?, ?, ?, 1, ?, ?)`, ms(now), w.AkoolID, w.Status, res.Outcome, w.Body)
+		return err
+	})
+	return res, err
+}
+
+// PullPollForward moves job id's next poll to now when the job is open and
+// its poll is not due yet, restarting the backoff. It reports whether it
+// moved it.
+func (d *DB) PullPollForward(ctx context.Context, id int64, now time.Time) (bool, error) {
+	res, err := d.sql.ExecContext(ctx, `UPDATE jobs SET next_poll_at = ?, poll_attempts = 0
+		WHERE id = ? AND status IN ('queued', 'processing') AND next_poll_at > ?`, ms(now), id, ms(now))
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// PruneWebhooks deletes the webhooks received before before and returns
+// how many it deleted.
+func (d *DB) PruneWebhooks(ctx context.Context, before time.Time) (int64, error) {
+	res, err := d.sql.ExecContext(ctx, `DELETE FROM webhook_events WHERE received_at < ?`, ms(before))
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return res.RowsAffected()
 }
 
 // CountWebhooks returns how many webhooks were stored (for tests and ops).

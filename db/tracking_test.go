@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func openInternal(t *testing.T) *DB {
@@ -115,5 +117,40 @@ func TestListQueryPlans(t *testing.T) {
 	}
 	if n, err := d.CountRunning(ctx, users[0]); err != nil || n != jobs/500 {
 		t.Errorf("running for the big member: %d, %v; want %d", n, err, jobs/500)
+	}
+}
+
+// Concurrent copies of one webhook are accepted once.
+func TestAcceptWebhookOncePerSignature(t *testing.T) {
+	d := openInternal(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	w := WebhookRecord{AkoolID: "abc", Status: 3, Signature: strings.Repeat("ab", 20), Body: `{"signature":"` + strings.Repeat("ab", 20) + `"}`}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	outcomes := map[string]int{}
+	for range 8 {
+		wg.Go(func() {
+			res, err := d.AcceptWebhook(ctx, w, now)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			outcomes[res.Outcome]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if outcomes[WebhookUnknownJob] != 1 || outcomes[WebhookDuplicate] != 7 {
+		t.Errorf("outcomes %v, want one accepted (unknown job) and 7 duplicates", outcomes)
+	}
+	if n, _ := d.CountWebhooks(ctx); n != 1 {
+		t.Errorf("%d stored, want 1", n)
+	}
+	// Another signature for the same job is news.
+	w.Signature, w.Body = strings.Repeat("cd", 20), `{"signature":"`+strings.Repeat("cd", 20)+`"}`
+	if res, err := d.AcceptWebhook(ctx, w, now); err != nil || res.Outcome != WebhookUnknownJob {
+		t.Errorf("a second signature: %q, %v", res.Outcome, err)
 	}
 }

@@ -221,9 +221,16 @@ func TestForgedAndReplayedWebhooks(t *testing.T) {
 			t.Errorf("%s: status %d, want 401", name, got)
 		}
 	}
+	// A big forged body is refused without being read in full, let alone stored.
+	if got := post(append([]byte(`{"signature":"`), bytes.Repeat([]byte("a"), 70<<10)...)); got != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversize body: status %d, want 413", got)
+	}
 	app.tracker.PollDue(context.Background())
 	if got := app.job(job.ID); got.Status != db.JobQueued {
 		t.Fatalf("forged webhooks changed the job to %s", got.Status)
+	}
+	if n := app.webhooks(); n != 0 {
+		t.Errorf("%d refused webhooks stored, want none", n)
 	}
 
 	// A genuine webhook for an unknown job: 200 so Akool stops, nothing applied.
@@ -232,10 +239,13 @@ func TestForgedAndReplayedWebhooks(t *testing.T) {
 	if got := post(unknown); got != http.StatusOK {
 		t.Errorf("unknown job: %d, want 200", got)
 	}
+	if n := app.webhooks(); n != 1 {
+		t.Errorf("%d webhooks stored, want the unknown job's", n)
+	}
 
 	// The real one, then replayed: settled once.
 	app.finishOnAkool()
-	eventually(t, "webhook", func() bool { return app.webhooks() >= 7 })
+	eventually(t, "webhook", func() bool { return app.webhooks() >= 2 })
 	app.tracker.PollDue(context.Background())
 	genuine, _ := akool.NewWebhookBody(akool.WebhookEvent{ID: job.AkoolID, Status: akool.StatusCompleted},
 		simClientID, simAPIKey, 1710757981609, "3")
@@ -245,11 +255,81 @@ func TestForgedAndReplayedWebhooks(t *testing.T) {
 		}
 		app.tracker.PollDue(context.Background())
 	}
+	if n := app.webhooks(); n != 3 {
+		t.Errorf("%d webhooks stored, want 3 (unknown job, Akool's, ours once)", n)
+	}
 	if k := app.ledgerKinds(job.ID); k != "hold:-30,release:30,charge:-30" {
 		t.Errorf("ledger after replays: %s", k)
 	}
 	if b := app.balance(u.ID); b.Available != 70 {
 		t.Errorf("available %d after replays, want 70", b.Available)
+	}
+}
+
+// A captured genuine webhook for a running job, replayed: the first copy
+// pulls the poll forward, the replays change nothing (no backoff reset, no
+// extra Akool calls) and are not stored.
+func TestReplayedWebhookForRunningJobChangesNothing(t *testing.T) {
+	app := newTestApp(t, pollingOnly)
+	c, _ := app.member("ana@example.com", 100)
+	job := app.submitted(c)
+	ctx := context.Background()
+	post := func(body []byte) int {
+		res, err := http.Post(app.srv.URL+"/webhooks/akool", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	// Polls until its backoff has grown (Akool processes it for 20 s).
+	for i := 0; app.job(job.ID).PollAttempts < 2; i++ {
+		if i == 5 {
+			t.Fatal("the poll backoff does not grow")
+		}
+		app.clock.Advance(app.job(job.ID).NextPollAt.Sub(app.clock.Now()))
+		app.sim.Step()
+		if n := app.tracker.PollDue(ctx); n != 1 {
+			t.Fatalf("poll %d polled %d jobs", i, n)
+		}
+	}
+	if got := app.job(job.ID); got.Status != db.JobProcessing || !got.NextPollAt.After(app.clock.Now()) {
+		t.Fatalf("before the webhook: %s, next poll %v", got.Status, got.NextPollAt)
+	}
+	captured, _ := akool.NewWebhookBody(akool.WebhookEvent{ID: job.AkoolID, Status: akool.StatusProcessing},
+		simClientID, simAPIKey, app.clock.Now().UnixMilli(), "77")
+	if got := post(captured); got != http.StatusOK {
+		t.Fatalf("webhook: %d", got)
+	}
+	if got := app.job(job.ID); got.PollAttempts != 0 || got.NextPollAt.After(app.clock.Now()) {
+		t.Fatalf("the webhook did not pull the poll forward: attempts %d, next %v", got.PollAttempts, got.NextPollAt)
+	}
+	if n := app.tracker.PollDue(ctx); n != 1 {
+		t.Fatalf("polled %d after the webhook, want 1", n)
+	}
+	after := app.job(job.ID)
+	// Replays, also reformatted (the signature is what counts).
+	reformatted := bytes.ReplaceAll(captured, []byte(`,"`), []byte(`, "`))
+	sig, ok := strings.CutPrefix(string(captured), `{"signature":"`)
+	if !ok {
+		t.Fatalf("body %s does not start with its signature", captured)
+	}
+	upper := []byte(`{"signature":"` + strings.ToUpper(sig[:40]) + sig[40:])
+	for i, body := range [][]byte{captured, captured, reformatted, upper} {
+		if got := post(body); got != http.StatusOK {
+			t.Errorf("replay %d: status %d, want 200", i, got)
+		}
+	}
+	got := app.job(job.ID)
+	if got.PollAttempts != after.PollAttempts || !got.NextPollAt.Equal(after.NextPollAt) {
+		t.Errorf("replays moved the poll: attempts %d -> %d, next %v -> %v",
+			after.PollAttempts, got.PollAttempts, after.NextPollAt, got.NextPollAt)
+	}
+	if n := app.tracker.PollDue(ctx); n != 0 {
+		t.Errorf("replays made the tracker poll %d times", n)
+	}
+	if n := app.webhooks(); n != 1 {
+		t.Errorf("%d webhooks stored, want the first copy only", n)
 	}
 }
 
