@@ -109,6 +109,12 @@ func (d *DB) ApplyUpdate(ctx context.Context, id int64, u Update) (job Job, appl
 				return err
 			}
 		case JobSucceeded:
+			// Akool's figure is what the team paid, so it is what the member
+			// is charged, even above the estimate (the hold only covered the
+			// estimate, so the member's balance may go below zero): capping
+			// it would hide spend from the ledger, and an `adjust` for the
+			// rest would be the same debit under a vaguer name. The event
+			// says so, so an admin can see it.
 			charged := j.EstimateCredits
 			if u.Charged != nil && *u.Charged >= 0 {
 				charged = *u.Charged
@@ -134,6 +140,9 @@ func (d *DB) ApplyUpdate(ctx context.Context, id int64, u Update) (job Job, appl
 				}
 			}
 			detail := fmt.Sprintf("charged %d credits", charged)
+			if charged > j.EstimateCredits {
+				detail += fmt.Sprintf(", more than the estimate of %d", j.EstimateCredits)
+			}
 			if err := insertEvent(ctx, tx, now, id, JobSucceeded, u.Source, detail); err != nil {
 				return err
 			}

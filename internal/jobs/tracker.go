@@ -372,10 +372,7 @@ func (t *Tracker) update(res *akool.Job, source string) (db.Update, bool) {
 	case akool.StatusCompleted:
 		u.Status = db.JobSucceeded
 		u.ResultURL = res.ResultURL
-		if res.DeductionCredit > 0 {
-			c := res.Credits()
-			u.Charged = &c
-		}
+		u.Charged = reportedCharge(res)
 		done := res.UpdateTime
 		if done.IsZero() {
 			done = t.cfg.Now()
@@ -388,6 +385,19 @@ func (t *Tracker) update(res *akool.Job, source string) (db.Update, bool) {
 		return u, false
 	}
 	return u, true
+}
+
+// reportedCharge is Akool's deduction_credit, or nil to charge the
+// estimate. Stop-gap: akool.Job does not say whether deduction_credit was
+// present, so an explicit 0 is treated as omitted (and the estimate is
+// charged). Once it does (a HasDeductionCredit flag), return the figure
+// whenever it was present, 0 included.
+func reportedCharge(res *akool.Job) *int64 {
+	if res.DeductionCredit <= 0 {
+		return nil
+	}
+	c := res.Credits()
+	return &c
 }
 
 // ErrWebhookRejected is returned by HandleWebhook for a body that does not

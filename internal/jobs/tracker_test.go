@@ -299,6 +299,48 @@ func TestWebhooksConfiguredPollSlower(t *testing.T) {
 	}
 }
 
+// Settlement charges Akool's figure when it gives one, even above the
+// estimate (what the team paid), and the estimate when it gives none.
+func TestSettlementCharges(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		deduction float64
+		want      int64
+		available int64 // of 100 granted
+	}{
+		{"omitted: the estimate", 0, 30, 70},
+		{"below the estimate", 20, 20, 80},
+		{"above the estimate", 45, 45, 55},
+		{"above the balance", 130, 130, -30},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTrackerEnv(t, 100)
+			job := e.queued("A1", 30)
+			e.akool.get = func(_ context.Context, id string, _ int) (*akool.Job, error) {
+				return &akool.Job{ID: id, Status: akool.StatusCompleted, DeductionCredit: tc.deduction,
+					ResultURL: "https://cdn.example.com/r.mp4"}, nil
+			}
+			var settled []int64
+			e.tracker(TrackerConfig{OnSettled: func(j db.Job) { settled = append(settled, j.ID) }}).PollDue(context.Background())
+			got := e.job(job.ID)
+			if got.Status != db.JobSucceeded || got.ChargedCredits == nil || *got.ChargedCredits != tc.want {
+				t.Fatalf("%s, charged %v; want succeeded, %d", got.Status, got.ChargedCredits, tc.want)
+			}
+			b, _ := e.store.Balance(context.Background(), e.user.ID)
+			if b.Available != tc.available || b.Held != 0 || b.Spent != tc.want {
+				t.Errorf("balance %+v, want %d available, %d spent", b, tc.available, tc.want)
+			}
+			if len(settled) != 1 {
+				t.Errorf("OnSettled called %d times", len(settled))
+			}
+		})
+	}
+	t.Run("explicit zero", func(t *testing.T) {
+		t.Skip("akool.Job does not report whether deduction_credit was present, so an explicit 0 " +
+			"is charged the estimate like an omitted one (see reportedCharge)")
+	})
+}
+
 // failingSchedule is the real store except that writing a job's next poll
 // fails.
 type failingSchedule struct{ *db.DB }
