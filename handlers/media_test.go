@@ -171,3 +171,25 @@ func TestMediaRoute(t *testing.T) {
 	}
 	wantStatus(t, head(path), http.StatusGone)
 }
+
+// A result URL that is not a web address never reaches the page as a link
+// or a player source.
+func TestScriptResultURLIsNotRendered(t *testing.T) {
+	app := newTestApp(t, pollingOnly)
+	c, _ := app.member("ana@example.com", 100)
+	job := app.submitted(c)
+	ctx := context.Background()
+	// As if stored before the tracker checked schemes.
+	if _, _, err := app.store.ApplyUpdate(ctx, job.ID, db.Update{Status: db.JobSucceeded, Source: db.SourcePoll,
+		ResultURL: "javascript:alert(document.cookie)", ExpiresAt: app.clock.Now().Add(48 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	page := c.get("/jobs/" + strconv.FormatInt(job.ID, 10))
+	wantStatus(t, page, http.StatusOK)
+	if strings.Contains(strings.ToLower(page.body), "javascript:") {
+		t.Errorf("the page carries the javascript: URL:\n%s", snippet(page.body))
+	}
+	if href, _ := page.doc.Find("a[download]").Attr("href"); href != "about:invalid#TemplFailedSanitizationURL" {
+		t.Errorf("download href %q, want templ's sanitized URL", href)
+	}
+}

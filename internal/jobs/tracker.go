@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -243,7 +244,7 @@ func (t *Tracker) poll(ctx context.Context, j db.Job) (attempts int, again bool)
 	if err != nil {
 		return t.pollFailed(ctx, j, err)
 	}
-	u, ok := t.update(res, db.SourcePoll)
+	u, ok := t.update(j.ID, res, db.SourcePoll)
 	if !ok {
 		t.log.Warn("akool reported an unknown status", "job_id", j.ID, "status", int(res.Status))
 		return j.PollAttempts + 1, true
@@ -361,8 +362,8 @@ func (t *Tracker) settled(j db.Job) {
 	}
 }
 
-// update turns Akool's record into a store update.
-func (t *Tracker) update(res *akool.Job, source string) (db.Update, bool) {
+// update turns Akool's record of job id into a store update.
+func (t *Tracker) update(id int64, res *akool.Job, source string) (db.Update, bool) {
 	u := db.Update{Source: source, VideoDuration: res.VideoDuration}
 	switch res.Status {
 	case akool.StatusQueued:
@@ -371,7 +372,13 @@ func (t *Tracker) update(res *akool.Job, source string) (db.Update, bool) {
 		u.Status = db.JobProcessing
 	case akool.StatusCompleted:
 		u.Status = db.JobSucceeded
-		u.ResultURL = res.ResultURL
+		if webURL(res.ResultURL) {
+			u.ResultURL = res.ResultURL
+		} else if res.ResultURL != "" {
+			// Rendered as a link and fetched by the archiver: only a web
+			// address will do. The job still succeeded (and is charged).
+			t.log.Warn("akool result URL refused: not http(s)", "job_id", id, "scheme", scheme(res.ResultURL))
+		}
 		u.Charged = reportedCharge(res)
 		done := res.UpdateTime
 		if done.IsZero() {
@@ -398,6 +405,20 @@ func reportedCharge(res *akool.Job) *int64 {
 	}
 	c := res.Credits()
 	return &c
+}
+
+// webURL reports whether s is an absolute http or https URL with a host.
+func webURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// scheme returns s's scheme for a log line, never the whole URL.
+func scheme(s string) string {
+	if i := strings.IndexByte(s, ':'); i > 0 && i <= 16 {
+		return s[:i]
+	}
+	return "(none)"
 }
 
 // ErrWebhookRejected is returned by HandleWebhook for a body that does not

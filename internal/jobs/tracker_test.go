@@ -341,6 +341,33 @@ func TestSettlementCharges(t *testing.T) {
 	})
 }
 
+// Only http(s) result URLs are kept: the card links to it and the
+// archiver fetches it.
+func TestResultURLMustBeWeb(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"https://cdn.example.com/r.mp4", "https://cdn.example.com/r.mp4"},
+		{"http://cdn.example.com/r.mp4", "http://cdn.example.com/r.mp4"},
+		{"javascript:alert(document.cookie)", ""},
+		{"JavaScript:alert(1)", ""},
+		{"data:text/html,<script>alert(1)</script>", ""},
+		{"//cdn.example.com/r.mp4", ""},
+		{"https:///r.mp4", ""},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			e := newTrackerEnv(t, 100)
+			job := e.queued("A1", 30)
+			e.akool.get = func(_ context.Context, id string, _ int) (*akool.Job, error) {
+				return &akool.Job{ID: id, Status: akool.StatusCompleted, DeductionCredit: 30, ResultURL: tc.url}, nil
+			}
+			e.tracker(TrackerConfig{}).PollDue(context.Background())
+			got := e.job(job.ID)
+			if got.Status != db.JobSucceeded || got.ResultURL != tc.want {
+				t.Errorf("%s with result URL %q, want succeeded with %q", got.Status, got.ResultURL, tc.want)
+			}
+		})
+	}
+}
+
 // failingSchedule is the real store except that writing a job's next poll
 // fails.
 type failingSchedule struct{ *db.DB }
