@@ -492,14 +492,54 @@ func TestCardPollsUntilFinal(t *testing.T) {
 		t.Errorf("badge %q", card.Find(".badge").Text())
 	}
 	app.pollUntil(t, job.ID, db.JobSucceeded)
+	// Done, but our copy is not saved yet: the card plays Akool's link and
+	// keeps polling, slowly, until it can play ours.
+	res = req()
+	wantStatus(t, res, http.StatusOK)
+	card = res.doc.Find("article.job-card")
+	if tr, _ := card.Attr("hx-trigger"); tr != "every 10s" {
+		t.Errorf("card of a result being archived: trigger %q, want every 10s", tr)
+	}
+	if get, _ := card.Attr("hx-get"); get != path {
+		t.Errorf("card of a result being archived polls %q, want %q", get, path)
+	}
+	if !strings.Contains(card.Text(), "Finished") || card.Find(".job-card-head .badge").Text() != "Done" {
+		t.Errorf("final card: %q", card.Text())
+	}
+	full := func() *response {
+		r, _ := http.NewRequest(http.MethodGet, app.srv.URL+path+"?full=1", nil)
+		r.Header.Set("HX-Request", "true")
+		return c.do(r)
+	}
+	res = full()
+	wantStatus(t, res, http.StatusOK)
+	akoolURL := app.job(job.ID).ResultURL
+	if src, _ := res.doc.Find("article.job-card video.player").Attr("src"); src != akoolURL || akoolURL == "" {
+		t.Errorf("player while archiving plays %q, want Akool's %q", src, akoolURL)
+	}
+	if tr, _ := res.doc.Find("article.job-card").Attr("hx-trigger"); tr != "every 10s" {
+		t.Errorf("full card while archiving: trigger %q, want every 10s", tr)
+	}
+
+	if n := app.archiver.ArchiveDue(context.Background()); n != 1 {
+		t.Fatalf("archived %d", n)
+	}
 	res = req()
 	wantStatus(t, res, 286)
 	card = res.doc.Find("article.job-card")
 	if _, ok := card.Attr("hx-trigger"); ok {
 		t.Error("final card still polls")
 	}
-	if !strings.Contains(card.Text(), "Finished") || card.Find(".job-card-head .badge").Text() != "Done" {
-		t.Errorf("final card: %q", card.Text())
+	res = full()
+	wantStatus(t, res, 286)
+	if src, _ := res.doc.Find("article.job-card video.player").Attr("src"); src != "/media/"+strconv.FormatInt(job.ID, 10) {
+		t.Errorf("player after archiving plays %q, want our copy", src)
+	}
+	if _, ok := res.doc.Find("article.job-card").Attr("hx-trigger"); ok {
+		t.Error("archived full card still polls")
+	}
+	if !strings.Contains(res.doc.Find("#job-history").Text(), "Saved to the gallery") {
+		t.Error("the final answer does not bring the history up to date")
 	}
 	other, _ := app.member("bo@example.com", 0)
 	wantStatus(t, other.get(path), http.StatusNotFound)

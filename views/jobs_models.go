@@ -149,7 +149,8 @@ func blocks(n int) string {
 }
 
 // JobCard is a job's live card. Cards that are not final poll
-// /jobs/:id/card every 2 s and replace themselves.
+// /jobs/:id/card every 2 s and replace themselves; cards of results being
+// archived poll every 10 s.
 type JobCard struct {
 	ID          int64
 	Status      string
@@ -159,8 +160,11 @@ type JobCard struct {
 	Final       bool
 	// JustFinished is set when a poll finds the job final: the card says so.
 	JustFinished bool
-	Credits      string // "30 credits held" / "30 credits charged" / "nothing charged"
-	Error        string
+	// Archiving is set while a succeeded job's result is being copied to
+	// the gallery: the card keeps polling slowly until PlayURL is ours.
+	Archiving bool
+	Credits   string // "30 credits held" / "30 credits charged" / "nothing charged"
+	Error     string
 	// PlayURL is our archived copy (/media/:id), or Akool's URL until then.
 	PlayURL string
 	// ExpiresIn is shown on Akool's URL before it is archived ("in 6 days").

@@ -227,6 +227,11 @@ func TestBrowserCardFinishesWithoutReload(t *testing.T) {
 	if err := chromedp.Do(step, chromedp.WaitVisible(chromedp.CSS("video.player"))); err != nil {
 		t.Errorf("no player on the finished card: %v", err)
 	}
+	// Once our copy is saved the player plays it (the card polls slowly
+	// until then), and polling ends.
+	if err := chromedp.Do(step, chromedp.WaitVisible(chromedp.CSS(`video.player[src^="/media/"]`))); err != nil {
+		t.Errorf("the player never moved to the archived copy: %v", err)
+	}
 	// The credits section settled in place too: hold, release, charge.
 	ledger, _ := chromedp.Run(step, chromedp.Text(chromedp.CSS("#job-credits .ledger tbody")))
 	if !strings.Contains(ledger, "release") || !strings.Contains(ledger, "charge") {
