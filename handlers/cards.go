@@ -106,6 +106,19 @@ func (s *Server) jobCard(c echo.Context) error {
 	return render(c, status, views.JobSettled(m))
 }
 
+// running is how many of userID's jobs are not final, for the page title
+// (one count over the jobs_open index). A failure costs only the count.
+func (s *Server) running(c echo.Context, userID int64) int {
+	n, err := s.cfg.JobStore.CountRunning(c.Request().Context(), userID)
+	if err != nil {
+		if c.Request().Context().Err() == nil {
+			s.log.Warn("count running jobs", "user_id", userID, "err", err)
+		}
+		return 0
+	}
+	return n
+}
+
 // viewableJob loads :id for the current user: their own, or any for admins.
 func (s *Server) viewableJob(c echo.Context) (db.Job, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
@@ -123,6 +136,7 @@ func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 		ID: j.ID, Status: j.Status, StatusLabel: statusLabels[j.Status],
 		Summary: fmt.Sprintf("%s · %s · %s", j.Resolution, j.Mode, secs(j.BilledSeconds)),
 		Final:   j.Final(), Error: j.ErrorMessage, Full: full, CSRF: csrfToken(c),
+		Own: j.UserID == currentUser(c).ID,
 	}
 	switch {
 	case !j.Final():

@@ -545,6 +545,40 @@ func TestCardPollsUntilFinal(t *testing.T) {
 	wantStatus(t, other.get(path), http.StatusNotFound)
 }
 
+// The title counts the signed-in person's running jobs on every page,
+// whatever the page shows; cards say which are theirs, for app.js.
+func TestTitleCountsOwnRunningJobs(t *testing.T) {
+	app := newTestApp(t, pollingOnly)
+	ana, _ := app.member("ana@example.com", 100)
+	job := app.submitted(ana)
+	admin := app.signedIn("boss@example.com", true)
+	title := func(c *client, path string) string {
+		t.Helper()
+		res := c.get(path)
+		wantStatus(t, res, http.StatusOK)
+		return res.doc.Find("title").Text()
+	}
+	for _, path := range []string{"/", "/jobs", "/jobs/new", "/jobs/" + strconv.FormatInt(job.ID, 10)} {
+		if got := title(ana, path); !strings.HasPrefix(got, "(1) ") {
+			t.Errorf("%s: title %q, want (1) first", path, got)
+		}
+	}
+	if got := title(admin, "/jobs"); strings.HasPrefix(got, "(") {
+		t.Errorf("admin's title %q counts another member's job", got)
+	}
+	cards := admin.get("/jobs").doc.Find("article.job-card")
+	if own, _ := cards.First().Attr("data-own"); cards.Length() != 1 || own != "false" {
+		t.Errorf("admin sees %d cards, data-own %q; want 1, false", cards.Length(), own)
+	}
+	if own, _ := ana.get("/jobs").doc.Find("article.job-card").First().Attr("data-own"); own != "true" {
+		t.Errorf("member's own card: data-own %q", own)
+	}
+	app.pollUntil(t, job.ID, db.JobSucceeded)
+	if got := title(ana, "/jobs"); strings.HasPrefix(got, "(") {
+		t.Errorf("title %q after the job finished", got)
+	}
+}
+
 func TestJobsListScopedAndPaged(t *testing.T) {
 	app := newTestApp(t)
 	ana, anaU := app.member("ana@example.com", 10_000)

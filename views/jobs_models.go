@@ -163,8 +163,11 @@ type JobCard struct {
 	// Archiving is set while a succeeded job's result is being copied to
 	// the gallery: the card keeps polling slowly until PlayURL is ours.
 	Archiving bool
-	Credits   string // "30 credits held" / "30 credits charged" / "nothing charged"
-	Error     string
+	// Own is set on the signed-in person's own jobs: the page title counts
+	// those still running (static/app.js).
+	Own     bool
+	Credits string // "30 credits held" / "30 credits charged" / "nothing charged"
+	Error   string
 	// PlayURL is our archived copy (/media/:id), or Akool's URL until then.
 	PlayURL string
 	// ExpiresIn is shown on Akool's URL before it is archived ("in 6 days").
@@ -203,4 +206,12 @@ type JobEventRow struct {
 	At     time.Time
 	Label  string
 	Detail string
+}
+
+// titlePrefix is the running-jobs count in front of the page title: "(2) ".
+func titlePrefix(running int) string {
+	if running <= 0 {
+		return ""
+	}
+	return "(" + strconv.Itoa(running) + ") "
 }
