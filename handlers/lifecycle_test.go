@@ -614,11 +614,31 @@ func TestJobsListScopedAndPaged(t *testing.T) {
 		t.Errorf("admin first page %d cards", n)
 	}
 	filtered := admin.get("/jobs?member=" + strconv.FormatInt(anaU.ID, 10) + "&before=1000000")
-	filtered.doc.Find(".job-card-meta").Each(func(_ int, s *goquery.Selection) {
+	metas := filtered.doc.Find("article.job-card .job-card-meta")
+	if metas.Length() != 20 {
+		t.Errorf("admin's list filtered to ana has %d cards, want 20", metas.Length())
+	}
+	metas.Each(func(_ int, s *goquery.Selection) {
 		if !strings.Contains(s.Text(), "User ana@example.com") {
 			t.Errorf("filtered list shows %q", s.Text())
 		}
 	})
+	if sel, _ := filtered.doc.Find(`select[name=member] option[selected]`).Attr("value"); sel != strconv.FormatInt(anaU.ID, 10) {
+		t.Errorf("member filter shows %q selected", sel)
+	}
+	boOnly := admin.get("/jobs?member=" + strconv.FormatInt(app.userID("bo@example.com"), 10))
+	if metas := boOnly.doc.Find("article.job-card .job-card-meta"); metas.Length() != 1 || !strings.Contains(metas.Text(), "User bo@example.com") {
+		t.Errorf("admin's list filtered to bo: %d cards, %q", metas.Length(), metas.Text())
+	}
+}
+
+func (a *testApp) userID(email string) int64 {
+	a.t.Helper()
+	u, err := a.store.UserByEmail(context.Background(), email)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return u.ID
 }
 
 func TestDeleteJob(t *testing.T) {
