@@ -71,8 +71,10 @@ func (s *Server) listJobs(c echo.Context) error {
 }
 
 // jobCard answers a card's poll with one indexed query and no Akool call.
-// A finished job's card carries no trigger, and the answer is 286 (htmx's
-// "stop polling"), so polling ends either way.
+// A finished job's card carries no trigger and the answer is 286 (htmx's
+// "stop polling"), so polling ends either way. The exception is a result
+// still being archived: its card polls slowly until our copy is ready, so
+// the player moves from Akool's expiring link to /media/:id in place.
 func (s *Server) jobCard(c echo.Context) error {
 	job, err := s.viewableJob(c)
 	if err != nil {
@@ -86,17 +88,35 @@ func (s *Server) jobCard(c echo.Context) error {
 	}
 	// A poll that finds the job final means it just ended; say so.
 	card.JustFinished = s.now().Sub(job.FinishedAt) < 5*time.Minute
-	if !full {
-		return render(c, 286, views.Card(card))
+	status := 286
+	if card.Archiving {
+		status = http.StatusOK
 	}
-	// The job page's card just saw the job end: bring its credits and
-	// history up to date too (once; running polls stay one query).
+	if !full {
+		return render(c, status, views.Card(card))
+	}
+	// The job page's card saw the job end (or its archive settle): bring
+	// its credits and history up to date too (running polls stay one
+	// query).
 	m, err := s.jobPage(c, job)
 	if err != nil {
 		return err
 	}
 	m.Card = card
-	return render(c, 286, views.JobSettled(m))
+	return render(c, status, views.JobSettled(m))
+}
+
+// running is how many of userID's jobs are not final, for the page title
+// (one count over the jobs_open index). A failure costs only the count.
+func (s *Server) running(c echo.Context, userID int64) int {
+	n, err := s.cfg.JobStore.CountRunning(c.Request().Context(), userID)
+	if err != nil {
+		if c.Request().Context().Err() == nil {
+			s.log.Warn("count running jobs", "user_id", userID, "err", err)
+		}
+		return 0
+	}
+	return n
 }
 
 // viewableJob loads :id for the current user: their own, or any for admins.
@@ -116,6 +136,7 @@ func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 		ID: j.ID, Status: j.Status, StatusLabel: statusLabels[j.Status],
 		Summary: fmt.Sprintf("%s · %s · %s", j.Resolution, j.Mode, secs(j.BilledSeconds)),
 		Final:   j.Final(), Error: j.ErrorMessage, Full: full, CSRF: csrfToken(c),
+		Own: j.UserID == currentUser(c).ID,
 	}
 	switch {
 	case !j.Final():
@@ -139,6 +160,7 @@ func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 			card.DownloadURL = card.PlayURL + "?download=1"
 		case db.ArchivePending:
 			card.ArchiveNote = "Saving a copy to the team gallery…"
+			card.Archiving = true
 			fallthrough
 		default:
 			if j.ResultURL != "" && now.Before(j.ResultExpiresAt) {

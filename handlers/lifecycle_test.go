@@ -221,9 +221,16 @@ func TestForgedAndReplayedWebhooks(t *testing.T) {
 			t.Errorf("%s: status %d, want 401", name, got)
 		}
 	}
+	// A big forged body is refused without being read in full, let alone stored.
+	if got := post(append([]byte(`{"signature":"`), bytes.Repeat([]byte("a"), 70<<10)...)); got != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversize body: status %d, want 413", got)
+	}
 	app.tracker.PollDue(context.Background())
 	if got := app.job(job.ID); got.Status != db.JobQueued {
 		t.Fatalf("forged webhooks changed the job to %s", got.Status)
+	}
+	if n := app.webhooks(); n != 0 {
+		t.Errorf("%d refused webhooks stored, want none", n)
 	}
 
 	// A genuine webhook for an unknown job: 200 so Akool stops, nothing applied.
@@ -232,10 +239,13 @@ func TestForgedAndReplayedWebhooks(t *testing.T) {
 	if got := post(unknown); got != http.StatusOK {
 		t.Errorf("unknown job: %d, want 200", got)
 	}
+	if n := app.webhooks(); n != 1 {
+		t.Errorf("%d webhooks stored, want the unknown job's", n)
+	}
 
 	// The real one, then replayed: settled once.
 	app.finishOnAkool()
-	eventually(t, "webhook", func() bool { return app.webhooks() >= 7 })
+	eventually(t, "webhook", func() bool { return app.webhooks() >= 2 })
 	app.tracker.PollDue(context.Background())
 	genuine, _ := akool.NewWebhookBody(akool.WebhookEvent{ID: job.AkoolID, Status: akool.StatusCompleted},
 		simClientID, simAPIKey, 1710757981609, "3")
@@ -245,11 +255,81 @@ func TestForgedAndReplayedWebhooks(t *testing.T) {
 		}
 		app.tracker.PollDue(context.Background())
 	}
+	if n := app.webhooks(); n != 3 {
+		t.Errorf("%d webhooks stored, want 3 (unknown job, Akool's, ours once)", n)
+	}
 	if k := app.ledgerKinds(job.ID); k != "hold:-30,release:30,charge:-30" {
 		t.Errorf("ledger after replays: %s", k)
 	}
 	if b := app.balance(u.ID); b.Available != 70 {
 		t.Errorf("available %d after replays, want 70", b.Available)
+	}
+}
+
+// A captured genuine webhook for a running job, replayed: the first copy
+// pulls the poll forward, the replays change nothing (no backoff reset, no
+// extra Akool calls) and are not stored.
+func TestReplayedWebhookForRunningJobChangesNothing(t *testing.T) {
+	app := newTestApp(t, pollingOnly)
+	c, _ := app.member("ana@example.com", 100)
+	job := app.submitted(c)
+	ctx := context.Background()
+	post := func(body []byte) int {
+		res, err := http.Post(app.srv.URL+"/webhooks/akool", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	// Polls until its backoff has grown (Akool processes it for 20 s).
+	for i := 0; app.job(job.ID).PollAttempts < 2; i++ {
+		if i == 5 {
+			t.Fatal("the poll backoff does not grow")
+		}
+		app.clock.Advance(app.job(job.ID).NextPollAt.Sub(app.clock.Now()))
+		app.sim.Step()
+		if n := app.tracker.PollDue(ctx); n != 1 {
+			t.Fatalf("poll %d polled %d jobs", i, n)
+		}
+	}
+	if got := app.job(job.ID); got.Status != db.JobProcessing || !got.NextPollAt.After(app.clock.Now()) {
+		t.Fatalf("before the webhook: %s, next poll %v", got.Status, got.NextPollAt)
+	}
+	captured, _ := akool.NewWebhookBody(akool.WebhookEvent{ID: job.AkoolID, Status: akool.StatusProcessing},
+		simClientID, simAPIKey, app.clock.Now().UnixMilli(), "77")
+	if got := post(captured); got != http.StatusOK {
+		t.Fatalf("webhook: %d", got)
+	}
+	if got := app.job(job.ID); got.PollAttempts != 0 || got.NextPollAt.After(app.clock.Now()) {
+		t.Fatalf("the webhook did not pull the poll forward: attempts %d, next %v", got.PollAttempts, got.NextPollAt)
+	}
+	if n := app.tracker.PollDue(ctx); n != 1 {
+		t.Fatalf("polled %d after the webhook, want 1", n)
+	}
+	after := app.job(job.ID)
+	// Replays, also reformatted (the signature is what counts).
+	reformatted := bytes.ReplaceAll(captured, []byte(`,"`), []byte(`, "`))
+	sig, ok := strings.CutPrefix(string(captured), `{"signature":"`)
+	if !ok {
+		t.Fatalf("body %s does not start with its signature", captured)
+	}
+	upper := []byte(`{"signature":"` + strings.ToUpper(sig[:40]) + sig[40:])
+	for i, body := range [][]byte{captured, captured, reformatted, upper} {
+		if got := post(body); got != http.StatusOK {
+			t.Errorf("replay %d: status %d, want 200", i, got)
+		}
+	}
+	got := app.job(job.ID)
+	if got.PollAttempts != after.PollAttempts || !got.NextPollAt.Equal(after.NextPollAt) {
+		t.Errorf("replays moved the poll: attempts %d -> %d, next %v -> %v",
+			after.PollAttempts, got.PollAttempts, after.NextPollAt, got.NextPollAt)
+	}
+	if n := app.tracker.PollDue(ctx); n != 0 {
+		t.Errorf("replays made the tracker poll %d times", n)
+	}
+	if n := app.webhooks(); n != 1 {
+		t.Errorf("%d webhooks stored, want the first copy only", n)
 	}
 }
 
@@ -412,17 +492,91 @@ func TestCardPollsUntilFinal(t *testing.T) {
 		t.Errorf("badge %q", card.Find(".badge").Text())
 	}
 	app.pollUntil(t, job.ID, db.JobSucceeded)
+	// Done, but our copy is not saved yet: the card plays Akool's link and
+	// keeps polling, slowly, until it can play ours.
+	res = req()
+	wantStatus(t, res, http.StatusOK)
+	card = res.doc.Find("article.job-card")
+	if tr, _ := card.Attr("hx-trigger"); tr != "every 10s" {
+		t.Errorf("card of a result being archived: trigger %q, want every 10s", tr)
+	}
+	if get, _ := card.Attr("hx-get"); get != path {
+		t.Errorf("card of a result being archived polls %q, want %q", get, path)
+	}
+	if !strings.Contains(card.Text(), "Finished") || card.Find(".job-card-head .badge").Text() != "Done" {
+		t.Errorf("final card: %q", card.Text())
+	}
+	full := func() *response {
+		r, _ := http.NewRequest(http.MethodGet, app.srv.URL+path+"?full=1", nil)
+		r.Header.Set("HX-Request", "true")
+		return c.do(r)
+	}
+	res = full()
+	wantStatus(t, res, http.StatusOK)
+	akoolURL := app.job(job.ID).ResultURL
+	if src, _ := res.doc.Find("article.job-card video.player").Attr("src"); src != akoolURL || akoolURL == "" {
+		t.Errorf("player while archiving plays %q, want Akool's %q", src, akoolURL)
+	}
+	if tr, _ := res.doc.Find("article.job-card").Attr("hx-trigger"); tr != "every 10s" {
+		t.Errorf("full card while archiving: trigger %q, want every 10s", tr)
+	}
+
+	if n := app.archiver.ArchiveDue(context.Background()); n != 1 {
+		t.Fatalf("archived %d", n)
+	}
 	res = req()
 	wantStatus(t, res, 286)
 	card = res.doc.Find("article.job-card")
 	if _, ok := card.Attr("hx-trigger"); ok {
 		t.Error("final card still polls")
 	}
-	if !strings.Contains(card.Text(), "Finished") || card.Find(".job-card-head .badge").Text() != "Done" {
-		t.Errorf("final card: %q", card.Text())
+	res = full()
+	wantStatus(t, res, 286)
+	if src, _ := res.doc.Find("article.job-card video.player").Attr("src"); src != "/media/"+strconv.FormatInt(job.ID, 10) {
+		t.Errorf("player after archiving plays %q, want our copy", src)
+	}
+	if _, ok := res.doc.Find("article.job-card").Attr("hx-trigger"); ok {
+		t.Error("archived full card still polls")
+	}
+	if !strings.Contains(res.doc.Find("#job-history").Text(), "Saved to the gallery") {
+		t.Error("the final answer does not bring the history up to date")
 	}
 	other, _ := app.member("bo@example.com", 0)
 	wantStatus(t, other.get(path), http.StatusNotFound)
+}
+
+// The title counts the signed-in person's running jobs on every page,
+// whatever the page shows; cards say which are theirs, for app.js.
+func TestTitleCountsOwnRunningJobs(t *testing.T) {
+	app := newTestApp(t, pollingOnly)
+	ana, _ := app.member("ana@example.com", 100)
+	job := app.submitted(ana)
+	admin := app.signedIn("boss@example.com", true)
+	title := func(c *client, path string) string {
+		t.Helper()
+		res := c.get(path)
+		wantStatus(t, res, http.StatusOK)
+		return res.doc.Find("title").Text()
+	}
+	for _, path := range []string{"/", "/jobs", "/jobs/new", "/jobs/" + strconv.FormatInt(job.ID, 10)} {
+		if got := title(ana, path); !strings.HasPrefix(got, "(1) ") {
+			t.Errorf("%s: title %q, want (1) first", path, got)
+		}
+	}
+	if got := title(admin, "/jobs"); strings.HasPrefix(got, "(") {
+		t.Errorf("admin's title %q counts another member's job", got)
+	}
+	cards := admin.get("/jobs").doc.Find("article.job-card")
+	if own, _ := cards.First().Attr("data-own"); cards.Length() != 1 || own != "false" {
+		t.Errorf("admin sees %d cards, data-own %q; want 1, false", cards.Length(), own)
+	}
+	if own, _ := ana.get("/jobs").doc.Find("article.job-card").First().Attr("data-own"); own != "true" {
+		t.Errorf("member's own card: data-own %q", own)
+	}
+	app.pollUntil(t, job.ID, db.JobSucceeded)
+	if got := title(ana, "/jobs"); strings.HasPrefix(got, "(") {
+		t.Errorf("title %q after the job finished", got)
+	}
 }
 
 func TestJobsListScopedAndPaged(t *testing.T) {
@@ -460,11 +614,31 @@ func TestJobsListScopedAndPaged(t *testing.T) {
 		t.Errorf("admin first page %d cards", n)
 	}
 	filtered := admin.get("/jobs?member=" + strconv.FormatInt(anaU.ID, 10) + "&before=1000000")
-	filtered.doc.Find(".job-card-meta").Each(func(_ int, s *goquery.Selection) {
+	metas := filtered.doc.Find("article.job-card .job-card-meta")
+	if metas.Length() != 20 {
+		t.Errorf("admin's list filtered to ana has %d cards, want 20", metas.Length())
+	}
+	metas.Each(func(_ int, s *goquery.Selection) {
 		if !strings.Contains(s.Text(), "User ana@example.com") {
 			t.Errorf("filtered list shows %q", s.Text())
 		}
 	})
+	if sel, _ := filtered.doc.Find(`select[name=member] option[selected]`).Attr("value"); sel != strconv.FormatInt(anaU.ID, 10) {
+		t.Errorf("member filter shows %q selected", sel)
+	}
+	boOnly := admin.get("/jobs?member=" + strconv.FormatInt(app.userID("bo@example.com"), 10))
+	if metas := boOnly.doc.Find("article.job-card .job-card-meta"); metas.Length() != 1 || !strings.Contains(metas.Text(), "User bo@example.com") {
+		t.Errorf("admin's list filtered to bo: %d cards, %q", metas.Length(), metas.Text())
+	}
+}
+
+func (a *testApp) userID(email string) int64 {
+	a.t.Helper()
+	u, err := a.store.UserByEmail(context.Background(), email)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return u.ID
 }
 
 func TestDeleteJob(t *testing.T) {
@@ -491,6 +665,11 @@ func TestDeleteJob(t *testing.T) {
 	wantStatus(t, res, http.StatusSeeOther)
 	if _, err := os.Stat(file); !os.IsNotExist(err) {
 		t.Errorf("archived file still there: %v", err)
+	}
+	// The job no longer claims an archived copy.
+	if got := app.job(job.ID); got.ArchiveState != "" || got.ArchivePath != "" || got.ArchiveSHA256 != "" || got.ArchiveSize != 0 {
+		t.Errorf("deleted job: archive state %q path %q sha %q size %d, want all cleared",
+			got.ArchiveState, got.ArchivePath, got.ArchiveSHA256, got.ArchiveSize)
 	}
 	wantStatus(t, c.get("/jobs/"+id), http.StatusNotFound)
 	wantStatus(t, c.get("/media/"+id), http.StatusNotFound)

@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,24 +14,40 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/views"
 )
 
+// mediaStore finds archived videos.
+type mediaStore interface {
+	// ArchivedMedia returns a job with an archived copy that was not
+	// deleted, or an error wrapping apperr.ErrNotFound.
+	ArchivedMedia(ctx context.Context, id int64) (db.Job, error)
+}
+
+// The store behind Config.JobStore serves media too (see mediaStore).
+var _ mediaStore = (*db.DB)(nil)
+
 // media serves an archived result to any signed-in member (the gallery is
-// the team's), with Range support for players and seeking.
+// the team's), with Range support for players and seeking; HEAD works too.
+// A copy recorded as archived whose file is gone answers 410.
 func (s *Server) media(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return apperr.ErrNotFound
 	}
-	u := currentUser(c)
-	job, err := s.cfg.JobStore.JobForViewer(c.Request().Context(), id, u.ID, true)
+	store, ok := s.cfg.JobStore.(mediaStore)
+	if !ok {
+		return fmt.Errorf("media: the job store %T cannot find archived videos", s.cfg.JobStore)
+	}
+	job, err := store.ArchivedMedia(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
-	if job.ArchiveState != db.ArchiveDone || job.ArchivePath == "" {
-		return apperr.ErrNotFound
-	}
 	f, err := os.Open(filepath.Join(s.cfg.MediaDir, filepath.FromSlash(job.ArchivePath)))
+	if errors.Is(err, fs.ErrNotExist) {
+		s.log.Error("archived video missing from the media dir", "job_id", job.ID, "path", job.ArchivePath)
+		return s.mediaGone(c)
+	}
 	if err != nil {
 		return fmt.Errorf("open archived video of job %d: %w", job.ID, err)
 	}
@@ -49,4 +68,16 @@ func (s *Server) media(c echo.Context) error {
 	}
 	http.ServeContent(c.Response(), c.Request(), name, st.ModTime(), f)
 	return nil
+}
+
+// mediaGone answers 410 for an archived video whose file is missing.
+func (s *Server) mediaGone(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	if c.Request().Method == http.MethodHead {
+		return c.NoContent(http.StatusGone)
+	}
+	e := views.ErrorPage{Status: http.StatusGone, Heading: "This video is missing",
+		Message: "Swapdesk saved this video, but its file is no longer in the data directory. " +
+			"The problem has been logged; an admin can restore the file from a backup."}
+	return render(c, http.StatusGone, views.Error(s.page(c, e.Heading, ""), e))
 }

@@ -7,11 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"swapdesk/db"
 	"swapdesk/internal/media"
 )
 
@@ -118,4 +121,75 @@ func (ms *mediaServer) akoolClient() *http.Client {
 			return d.DialContext(ctx, network, addr)
 		},
 	}}
+}
+
+// /media/:id serves only archived copies of jobs not deleted, answers HEAD,
+// and says 410 Gone (not 500) when the file has gone from the disk.
+func TestMediaRoute(t *testing.T) {
+	app := newTestApp(t, pollingOnly)
+	c, _ := app.member("ana@example.com", 100)
+	ctx := context.Background()
+	done := app.submitted(c)
+	app.pollUntil(t, done.ID, db.JobSucceeded)
+	if n := app.archiver.ArchiveDue(ctx); n != 1 {
+		t.Fatalf("archived %d", n)
+	}
+	running := app.submitted(c)
+	archived := app.job(done.ID)
+	if archived.ArchiveState != db.ArchiveDone {
+		t.Fatalf("archive state %q", archived.ArchiveState)
+	}
+	head := func(path string) *response {
+		req, _ := http.NewRequest(http.MethodHead, app.srv.URL+path, nil)
+		return c.do(req)
+	}
+	for _, path := range []string{"/media/abc", "/media/-1", "/media/0", "/media/1e3", "/media/99999",
+		"/media/" + strconv.FormatInt(running.ID, 10)} {
+		wantStatus(t, c.get(path), http.StatusNotFound)
+		wantStatus(t, head(path), http.StatusNotFound)
+	}
+	path := "/media/" + strconv.FormatInt(archived.ID, 10)
+	res := head(path)
+	wantStatus(t, res, http.StatusOK)
+	if res.ContentLength != archived.ArchiveSize || res.body != "" || res.Header.Get("Content-Type") != "video/mp4" {
+		t.Errorf("HEAD: length %d (want %d), %d body bytes, type %q", res.ContentLength, archived.ArchiveSize, len(res.body), res.Header.Get("Content-Type"))
+	}
+	// Another member may play it (the gallery is the team's).
+	other, _ := app.member("bo@example.com", 0)
+	wantStatus(t, other.get(path), http.StatusOK)
+
+	if err := os.Remove(filepath.Join(app.mediaDir, archived.ArchivePath)); err != nil {
+		t.Fatal(err)
+	}
+	res = c.get(path)
+	wantStatus(t, res, http.StatusGone)
+	if h := res.doc.Find("h1").Text(); !strings.Contains(h, "missing") {
+		t.Errorf("410 page heading %q", h)
+	}
+	if strings.Contains(res.body, app.mediaDir) || strings.Contains(res.body, archived.ArchivePath) {
+		t.Error("the 410 page shows a path on the server")
+	}
+	wantStatus(t, head(path), http.StatusGone)
+}
+
+// A result URL that is not a web address never reaches the page as a link
+// or a player source.
+func TestScriptResultURLIsNotRendered(t *testing.T) {
+	app := newTestApp(t, pollingOnly)
+	c, _ := app.member("ana@example.com", 100)
+	job := app.submitted(c)
+	ctx := context.Background()
+	// As if stored before the tracker checked schemes.
+	if _, _, err := app.store.ApplyUpdate(ctx, job.ID, db.Update{Status: db.JobSucceeded, Source: db.SourcePoll,
+		ResultURL: "javascript:alert(document.cookie)", ExpiresAt: app.clock.Now().Add(48 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	page := c.get("/jobs/" + strconv.FormatInt(job.ID, 10))
+	wantStatus(t, page, http.StatusOK)
+	if strings.Contains(strings.ToLower(page.body), "javascript:") {
+		t.Errorf("the page carries the javascript: URL:\n%s", snippet(page.body))
+	}
+	if href, _ := page.doc.Find("a[download]").Attr("href"); href != "about:invalid#TemplFailedSanitizationURL" {
+		t.Errorf("download href %q, want templ's sanitized URL", href)
+	}
 }

@@ -32,6 +32,7 @@ func (s *Server) page(c echo.Context, title, nav string) views.Page {
 	}
 	if u := currentUser(c); u != nil {
 		p.User = &views.User{Name: u.Name, Email: u.Email, Admin: u.IsAdmin()}
+		p.Running = s.running(c, u.ID)
 	}
 	return p
 }

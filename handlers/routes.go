@@ -52,6 +52,7 @@ func (s *Server) routes() {
 	member.GET("/jobs/:id/card", s.jobCard)
 	member.POST("/jobs/:id/delete", s.deleteJob)
 	member.GET("/media/:id", s.media)
+	member.HEAD("/media/:id", s.media)
 
 	admin := member.Group("/admin", s.requireAdmin)
 	admin.GET("/users", s.adminUsers)

@@ -14,9 +14,10 @@ import (
 const maxWebhookBytes = 64 << 10
 
 // webhook receives Akool's signed, encrypted callbacks. It answers quickly:
-// the tracker stores the event and polls the job at once. A body that does
-// not verify gets 401 and changes nothing; an unknown job gets 200 so Akool
-// stops retrying.
+// the tracker stores a verified event once and polls the job at once. A
+// body that does not verify gets 401, is not stored (the route is open to
+// anyone) and is only logged as a short reason and the sender's address; a
+// replay and an unknown job get 200 so Akool stops retrying.
 func (s *Server) webhook(c echo.Context) error {
 	body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxWebhookBytes+1))
 	if err != nil {

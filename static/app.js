@@ -24,10 +24,21 @@
   document.addEventListener("input", function (ev) {
     if (ev.target.hasAttribute && ev.target.hasAttribute("data-count")) updateCount(ev.target);
   });
-  // The page title counts the running jobs on the page: "(2) Jobs · Swapdesk".
-  var baseTitle = document.title;
+  // The server puts the member's running jobs in the title: "(2) Jobs ·
+  // Swapdesk". As cards of their own jobs finish on this page, count down
+  // (cards never go from final back to running; other members' cards, which
+  // admins see, do not count).
+  var titleParts = /^\((\d+)\) ([\s\S]*)$/.exec(document.title);
+  var runningAtLoad = titleParts ? parseInt(titleParts[1], 10) : 0;
+  var baseTitle = titleParts ? titleParts[2] : document.title;
+  var ownCardsAtLoad = null;
+  function ownRunningCards() {
+    return document.querySelectorAll('.job-card[data-own="true"][data-final="false"]').length;
+  }
   function updateTitle() {
-    var n = document.querySelectorAll('.job-card[data-final="false"]').length;
+    var now = ownRunningCards();
+    if (ownCardsAtLoad === null) ownCardsAtLoad = now;
+    var n = Math.max(0, runningAtLoad - Math.max(0, ownCardsAtLoad - now));
     document.title = n > 0 ? "(" + n + ") " + baseTitle : baseTitle;
   }
 

@@ -149,7 +149,8 @@ func blocks(n int) string {
 }
 
 // JobCard is a job's live card. Cards that are not final poll
-// /jobs/:id/card every 2 s and replace themselves.
+// /jobs/:id/card every 2 s and replace themselves; cards of results being
+// archived poll every 10 s.
 type JobCard struct {
 	ID          int64
 	Status      string
@@ -159,8 +160,14 @@ type JobCard struct {
 	Final       bool
 	// JustFinished is set when a poll finds the job final: the card says so.
 	JustFinished bool
-	Credits      string // "30 credits held" / "30 credits charged" / "nothing charged"
-	Error        string
+	// Archiving is set while a succeeded job's result is being copied to
+	// the gallery: the card keeps polling slowly until PlayURL is ours.
+	Archiving bool
+	// Own is set on the signed-in person's own jobs: the page title counts
+	// those still running (static/app.js).
+	Own     bool
+	Credits string // "30 credits held" / "30 credits charged" / "nothing charged"
+	Error   string
 	// PlayURL is our archived copy (/media/:id), or Akool's URL until then.
 	PlayURL string
 	// ExpiresIn is shown on Akool's URL before it is archived ("in 6 days").
@@ -199,4 +206,12 @@ type JobEventRow struct {
 	At     time.Time
 	Label  string
 	Detail string
+}
+
+// titlePrefix is the running-jobs count in front of the page title: "(2) ".
+func titlePrefix(running int) string {
+	if running <= 0 {
+		return ""
+	}
+	return "(" + strconv.Itoa(running) + ") "
 }

@@ -15,6 +15,10 @@ type Page struct {
 	CSRF    string
 	Flashes []Flash
 	Sandbox bool
+	// Running is how many of the signed-in person's jobs are not final; the
+	// title shows it ("(2) Jobs · Swapdesk") and app.js lowers it as their
+	// cards finish.
+	Running int
 	// Asset maps an asset name ("app.css") to its content-hash URL.
 	Asset func(name string) string
 }

@@ -196,10 +196,32 @@ func TestBrowserCardFinishesWithoutReload(t *testing.T) {
 		chromedp.Navigate(s.URL+"/jobs/new?sample=1"),
 		waitText("#estimate .stat", "30"),
 		chromedp.Click(chromedp.CSS(`#job-form button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS("article.job-card")),
 	)
 	if err != nil {
 		t.Fatalf("submit: %v", err)
+	}
+	// The card's first badge, as the job page arrives (before its first
+	// poll, 2 s later): the job is queued at Akool.
+	var firstBadge string
+	for {
+		firstBadge, err = chromedp.Run(step, chromedp.Poll[string](
+			`(() => { const b = document.querySelector("article.job-card .badge"); return b ? b.textContent.trim() : ""; })()`,
+			chromedp.WithPollingMutation()))
+		// The submit navigates: poll the new page.
+		navigated := err != nil && (strings.Contains(err.Error(), "Cannot find context") || strings.Contains(err.Error(), "navigated"))
+		if !navigated || step.Err() != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("waiting for the job card: %v", err)
+	}
+	if firstBadge != "Queued" {
+		t.Errorf("the new job's card first says %q, want Queued", firstBadge)
+	}
+	if err := chromedp.Do(step, chromedp.WaitVisible(chromedp.CSS("article.job-card"))); err != nil {
+		t.Fatal(err)
 	}
 	// Mark this page: a reload would lose the mark.
 	if _, err := chromedp.Run(step, chromedp.Evaluate[any](`window.swapdeskMark = 42`)); err != nil {
@@ -226,6 +248,11 @@ func TestBrowserCardFinishesWithoutReload(t *testing.T) {
 	}
 	if err := chromedp.Do(step, chromedp.WaitVisible(chromedp.CSS("video.player"))); err != nil {
 		t.Errorf("no player on the finished card: %v", err)
+	}
+	// Once our copy is saved the player plays it (the card polls slowly
+	// until then), and polling ends.
+	if err := chromedp.Do(step, chromedp.WaitVisible(chromedp.CSS(`video.player[src^="/media/"]`))); err != nil {
+		t.Errorf("the player never moved to the archived copy: %v", err)
 	}
 	// The credits section settled in place too: hold, release, charge.
 	ledger, _ := chromedp.Run(step, chromedp.Text(chromedp.CSS("#job-credits .ledger tbody")))

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"swapdesk/db"
@@ -56,7 +57,20 @@ type Archiver struct {
 	cfg ArchiverConfig
 	log *slog.Logger
 	loop
+
+	mu sync.Mutex
+	// held holds jobs whose outcome could not be written, with when to try
+	// them again: without it they would stay due and be downloaded again
+	// and again.
+	held map[int64]time.Time
 }
+
+// archiveBatch is how many due results one query of the loop fetches.
+const archiveBatch = 10
+
+// maxNotMP4 is how many downloads must find something other than an MP4
+// before the result is given up as archive_failed.
+const maxNotMP4 = 3
 
 // NewArchiver returns an Archiver; call Run to start it.
 func NewArchiver(cfg ArchiverConfig) *Archiver {
@@ -81,31 +95,66 @@ func NewArchiver(cfg ArchiverConfig) *Archiver {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Minute
 	}
-	return &Archiver{cfg: cfg, log: cfg.Log, loop: newLoop(cfg.Tick)}
+	return &Archiver{cfg: cfg, log: cfg.Log, loop: newLoop(cfg.Tick), held: map[int64]time.Time{}}
 }
 
 // Run archives due results until ctx is cancelled; Kick makes it look now.
 func (a *Archiver) Run(ctx context.Context) { a.loop.run(ctx, a.ArchiveDue) }
 
-// ArchiveDue works through every result due now and returns how many it
-// tried.
+// ArchiveDue works through every result due now, each at most once, and
+// returns how many it tried.
 func (a *Archiver) ArchiveDue(ctx context.Context) int {
+	now := a.cfg.Now()
+	tried := map[int64]bool{}
 	n := 0
 	for ctx.Err() == nil {
-		due, err := a.cfg.Store.DueForArchive(ctx, a.cfg.Now(), 10)
+		limit := archiveBatch + a.holding(now)
+		due, err := a.cfg.Store.DueForArchive(ctx, now, limit)
 		if err != nil {
 			a.log.Error("find results to archive", "err", err)
 			return n
 		}
-		if len(due) == 0 {
-			return n
-		}
+		fresh := 0
 		for _, j := range due {
+			if tried[j.ID] || a.isHeld(j.ID, now) {
+				continue
+			}
+			tried[j.ID] = true
+			fresh++
 			a.Archive(ctx, j)
 			n++
 		}
+		if fresh == 0 || len(due) < limit {
+			return n
+		}
 	}
 	return n
+}
+
+// hold keeps job id out of ArchiveDue until until.
+func (a *Archiver) hold(id int64, until time.Time) {
+	a.mu.Lock()
+	a.held[id] = until
+	a.mu.Unlock()
+}
+
+// holding forgets holds that ended by now and returns how many remain.
+func (a *Archiver) holding(now time.Time) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for id, until := range a.held {
+		if !now.Before(until) {
+			delete(a.held, id)
+		}
+	}
+	return len(a.held)
+}
+
+func (a *Archiver) isHeld(id int64, now time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	until, ok := a.held[id]
+	return ok && now.Before(until)
 }
 
 // permanentError is a result that no retry will fix; its message is
@@ -115,18 +164,22 @@ type permanentError struct{ msg string }
 func (e *permanentError) Error() string { return e.msg }
 
 // Archive makes one attempt at job j's result and records the outcome:
-// archived, a retry later, expired (Akool's URL died first) or failed.
+// archived, a retry later, expired (Akool's URL died first) or failed. When
+// the outcome cannot be recorded the job is held back (RetryBase·2ⁿ) rather
+// than downloaded again at once.
 func (a *Archiver) Archive(ctx context.Context, j db.Job) {
 	now := a.cfg.Now()
 	if !j.ResultExpiresAt.IsZero() && !now.Before(j.ResultExpiresAt) {
 		a.end(ctx, j, db.ArchiveExpired, "Akool's copy expired before it could be archived")
 		return
 	}
+	attempts := j.ArchiveAttempts + 1
 	rel, sum, size, err := a.download(ctx, j)
 	if err == nil {
 		if err := a.cfg.Store.MarkArchived(ctx, j.ID, rel, sum, size); err != nil {
 			a.log.Error("record archive", "job_id", j.ID, "err", err)
 			_ = os.Remove(filepath.Join(a.cfg.Dir, rel))
+			a.hold(j.ID, now.Add(Backoff(a.cfg.RetryBase, a.cfg.RetryMax, attempts-1)))
 			return
 		}
 		a.log.Info("result archived", "job_id", j.ID, "bytes", size, "sha256", sum)
@@ -140,7 +193,12 @@ func (a *Archiver) Archive(ctx context.Context, j db.Job) {
 		a.end(ctx, j, db.ArchiveFailed, perm.msg)
 		return
 	}
-	attempts := j.ArchiveAttempts + 1
+	if errors.Is(err, errNotMP4) && attempts >= maxNotMP4 {
+		// Akool's link keeps serving something else (an error page, say):
+		// more tries until it expires would not change that.
+		a.end(ctx, j, db.ArchiveFailed, fmt.Sprintf("Akool's result is not an MP4 video (checked %d times).", attempts))
+		return
+	}
 	next := now.Add(Backoff(a.cfg.RetryBase, a.cfg.RetryMax, attempts-1))
 	if !j.ResultExpiresAt.IsZero() {
 		// The last useful try is a minute before Akool deletes its copy.
@@ -156,6 +214,7 @@ func (a *Archiver) Archive(ctx context.Context, j db.Job) {
 	a.log.Warn("archive failed, will retry", "job_id", j.ID, "attempt", attempts, "next", next, "err", err)
 	if serr := a.cfg.Store.ScheduleArchive(ctx, j.ID, next, attempts, userMessage(err)); serr != nil {
 		a.log.Error("schedule archive", "job_id", j.ID, "err", serr)
+		a.hold(j.ID, next)
 	}
 }
 
@@ -163,11 +222,15 @@ func (a *Archiver) end(ctx context.Context, j db.Job, state, detail string) {
 	a.log.Warn("archive given up", "job_id", j.ID, "state", state, "detail", detail)
 	if err := a.cfg.Store.EndArchive(ctx, j.ID, state, detail); err != nil {
 		a.log.Error("end archive", "job_id", j.ID, "err", err)
+		a.hold(j.ID, a.cfg.Now().Add(Backoff(a.cfg.RetryBase, a.cfg.RetryMax, j.ArchiveAttempts)))
 	}
 }
 
-// download streams the result into a temp file (never holding it in
-// memory), checks it is an MP4, fsyncs and renames it into place. It
+// errNotMP4 is a result that does not start like an MP4 file.
+var errNotMP4 = errors.New("the result is not an MP4 video")
+
+// download checks that the result starts like an MP4, streams it into a
+// temp file (never holding it in memory), fsyncs and renames it into place. It
 // returns the path relative to Dir, the SHA-256 and the size.
 func (a *Archiver) download(ctx context.Context, j db.Job) (rel, sum string, size int64, err error) {
 	if j.ResultURL == "" {
@@ -180,6 +243,21 @@ func (a *Archiver) download(ctx context.Context, j db.Job) (rel, sum string, siz
 		return "", "", 0, permanentIf(err, a.cfg.MaxBytes)
 	}
 	defer res.Body.Close()
+	// An MP4 starts with its ftyp box: check before writing anything, so an
+	// error page is not streamed to disk first.
+	head := make([]byte, 12)
+	if n, err := io.ReadFull(res.Body, head); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			if res.ContentLength > int64(n) {
+				return "", "", 0, fmt.Errorf("download: got %d of %d bytes", n, res.ContentLength)
+			}
+			return "", "", 0, errNotMP4
+		}
+		return "", "", 0, permanentIf(fmt.Errorf("download: %w", err), a.cfg.MaxBytes)
+	}
+	if !bytes.Equal(head[4:8], []byte("ftyp")) {
+		return "", "", 0, errNotMP4
+	}
 
 	sub := j.FinishedAt.UTC().Format("2006-01")
 	dir := filepath.Join(a.cfg.Dir, sub)
@@ -197,8 +275,7 @@ func (a *Archiver) download(ctx context.Context, j db.Job) (rel, sum string, siz
 		}
 	}()
 	h := sha256.New()
-	head := &headCapture{max: 12}
-	size, err = io.Copy(io.MultiWriter(tmp, h, head), res.Body)
+	size, err = io.Copy(io.MultiWriter(tmp, h), io.MultiReader(bytes.NewReader(head), res.Body))
 	if err != nil {
 		return "", "", 0, permanentIf(fmt.Errorf("download: %w", err), a.cfg.MaxBytes)
 	}
@@ -207,9 +284,6 @@ func (a *Archiver) download(ctx context.Context, j db.Job) (rel, sum string, siz
 	}
 	if res.ContentLength > 0 && size != res.ContentLength {
 		return "", "", 0, fmt.Errorf("download: got %d of %d bytes", size, res.ContentLength)
-	}
-	if len(head.b) < 12 || !bytes.Equal(head.b[4:8], []byte("ftyp")) {
-		return "", "", 0, fmt.Errorf("the result is not an MP4 video")
 	}
 	if err = tmp.Sync(); err != nil {
 		return "", "", 0, err
@@ -242,19 +316,6 @@ func sizeText(n int64) string {
 		return strconv.FormatInt(n>>20, 10) + " MB"
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
-}
-
-// headCapture keeps the first max bytes written to it.
-type headCapture struct {
-	b   []byte
-	max int
-}
-
-func (h *headCapture) Write(p []byte) (int, error) {
-	if need := h.max - len(h.b); need > 0 {
-		h.b = append(h.b, p[:min(need, len(p))]...)
-	}
-	return len(p), nil
 }
 
 // syncDir makes a rename durable; failures only cost durability.

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,21 +18,26 @@ import (
 	"swapdesk/internal/media"
 )
 
-// fakeArchiveStore records what the archiver decided.
+// fakeArchiveStore records what the archiver decided. DueForArchive returns
+// due, whatever happened to them; failMark makes MarkArchived fail.
 type fakeArchiveStore struct {
 	mu        sync.Mutex
 	archived  map[int64]string
 	scheduled map[int64]time.Time
 	ended     map[int64]string
 	details   map[int64]string
+	due       []db.Job
+	failMark  error
 }
 
 func newFakeArchiveStore() *fakeArchiveStore {
 	return &fakeArchiveStore{archived: map[int64]string{}, scheduled: map[int64]time.Time{}, ended: map[int64]string{}, details: map[int64]string{}}
 }
 
-func (f *fakeArchiveStore) DueForArchive(context.Context, time.Time, int) ([]db.Job, error) {
-	return nil, nil
+func (f *fakeArchiveStore) DueForArchive(_ context.Context, _ time.Time, limit int) ([]db.Job, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.due[:min(limit, len(f.due))], nil
 }
 
 func (f *fakeArchiveStore) ScheduleArchive(_ context.Context, id int64, at time.Time, _ int, detail string) error {
@@ -43,6 +50,9 @@ func (f *fakeArchiveStore) ScheduleArchive(_ context.Context, id int64, at time.
 func (f *fakeArchiveStore) MarkArchived(_ context.Context, id int64, path, _ string, _ int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.failMark != nil {
+		return f.failMark
+	}
 	f.archived[id] = path
 	return nil
 }
@@ -133,17 +143,136 @@ func TestArchiveOutcomes(t *testing.T) {
 	}
 }
 
-func TestBackoffGrowsAndCaps(t *testing.T) {
-	base, max := 5*time.Second, 60*time.Second
-	for n, want := range []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, 60 * time.Second, 60 * time.Second} {
-		for i := 0; i < 50; i++ {
-			got := Backoff(base, max, n)
-			if got < want*8/10 || got > want*12/10 {
-				t.Fatalf("Backoff(%d) = %v, want %v ±20%%", n, got, want)
-			}
+// A link that keeps serving something other than an MP4 is given up after
+// maxNotMP4 downloads, not retried until Akool's copy expires.
+func TestArchiveGivesUpOnANonMP4(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("<!doctype html><html>Access denied</html>"))
+	}))
+	defer srv.Close()
+	store := newFakeArchiveStore()
+	a := NewArchiver(ArchiverConfig{Store: store, Dir: t.TempDir(), Now: func() time.Time { return now },
+		Open: media.NewFetcher(media.Options{AllowPrivate: true, Timeout: 5 * time.Second})})
+	for attempts := 0; attempts < maxNotMP4; attempts++ {
+		j := db.Job{ID: 1, ResultURL: srv.URL + "/r.mp4", FinishedAt: now, ResultExpiresAt: now.Add(6 * 24 * time.Hour), ArchiveAttempts: attempts}
+		a.Archive(context.Background(), j)
+		if last := attempts == maxNotMP4-1; last != (store.ended[1] != "") {
+			t.Fatalf("after try %d: ended %q, scheduled %v", attempts+1, store.ended[1], store.scheduled[1])
 		}
 	}
-	if got := Backoff(base, max, 1000); got > max*12/10 {
-		t.Errorf("Backoff(1000) = %v, want capped", got)
+	if store.ended[1] != db.ArchiveFailed || !strings.Contains(store.details[1], "not an MP4") {
+		t.Errorf("ended %q (%s), want archive_failed saying it is not an MP4", store.ended[1], store.details[1])
+	}
+}
+
+// The ftyp box is checked on the first bytes: a result that is not an MP4
+// is refused without waiting for (or writing) the rest.
+func TestArchiveChecksTheFirstBytes(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	stop := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000000000")
+		w.Write([]byte("<!doctype html><html>"))
+		w.(http.Flusher).Flush()
+		select { // the rest never comes
+		case <-stop:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(stop)
+	store := newFakeArchiveStore()
+	dir := t.TempDir()
+	a := NewArchiver(ArchiverConfig{Store: store, Dir: dir, Now: func() time.Time { return now }, MaxBytes: 2 << 30,
+		Open: media.NewFetcher(media.Options{AllowPrivate: true, Timeout: time.Minute}), Timeout: time.Minute})
+	within(t, 20*time.Second, "Archive of a stalled non-MP4", func() {
+		a.Archive(context.Background(), db.Job{ID: 1, ResultURL: srv.URL + "/r.mp4", FinishedAt: now, ResultExpiresAt: now.Add(48 * time.Hour)})
+	})
+	if store.scheduled[1].IsZero() || !strings.Contains(store.details[1], "not an MP4") {
+		t.Errorf("outcome: scheduled %v, detail %q; want a retry saying it is not an MP4", store.scheduled[1], store.details[1])
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 0 {
+		t.Errorf("the media dir has %d entries, want nothing written", len(entries))
+	}
+}
+
+// Akool's link pointing at a private address is never fetched: the
+// archive fails for good.
+func TestArchiveRefusesPrivateAddresses(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte(mp4Header()))
+	}))
+	defer srv.Close()
+	store := newFakeArchiveStore()
+	a := NewArchiver(ArchiverConfig{Store: store, Dir: t.TempDir(), Now: func() time.Time { return now },
+		Open: media.NewFetcher(media.Options{Timeout: 5 * time.Second})}) // the production rule: no private addresses
+	for i, u := range []string{srv.URL + "/r.mp4", "http://169.254.169.254/latest/meta-data/", "http://[::1]:1/r.mp4", "http://10.0.0.1/r.mp4"} {
+		id := int64(i + 1)
+		a.Archive(context.Background(), db.Job{ID: id, ResultURL: u, FinishedAt: now, ResultExpiresAt: now.Add(48 * time.Hour)})
+		if store.ended[id] != db.ArchiveFailed || !strings.Contains(store.details[id], "cannot be fetched") {
+			t.Errorf("%s: ended %q (%s), want archive_failed", u, store.ended[id], store.details[id])
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the private server was fetched %d times", n)
+	}
+}
+
+// When the archived copy cannot be recorded the job stays due in the
+// database; the archiver must not download it again and again.
+func TestFailedMarkDoesNotRedownload(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	var downloads atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		downloads.Add(1)
+		w.Write([]byte(mp4Header() + strings.Repeat("v", 1000)))
+	}))
+	defer srv.Close()
+	store := newFakeArchiveStore()
+	store.failMark = errors.New("database is locked")
+	store.due = []db.Job{{ID: 1, ResultURL: srv.URL + "/r.mp4", FinishedAt: now, ResultExpiresAt: now.Add(48 * time.Hour)}}
+	clock := now
+	dir := t.TempDir()
+	a := NewArchiver(ArchiverConfig{Store: store, Dir: dir, Now: func() time.Time { return clock },
+		Open: media.NewFetcher(media.Options{AllowPrivate: true, Timeout: 5 * time.Second})})
+	within(t, 20*time.Second, "ArchiveDue", func() {
+		if n := a.ArchiveDue(context.Background()); n != 1 {
+			t.Errorf("first run tried %d, want 1", n)
+		}
+	})
+	if n := a.ArchiveDue(context.Background()); n != 0 {
+		t.Errorf("second run tried %d, want 0: the job is held back", n)
+	}
+	if n := downloads.Load(); n != 1 {
+		t.Errorf("%d downloads, want 1", n)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "*"))
+	if len(files) != 0 {
+		t.Errorf("files left behind: %v", files)
+	}
+	clock = clock.Add(2 * time.Hour)
+	if n := a.ArchiveDue(context.Background()); n != 1 || downloads.Load() != 2 {
+		t.Errorf("after the hold: tried %d, %d downloads; want 1 and 2", n, downloads.Load())
+	}
+}
+
+// within runs fn and fails the test if it has not returned after d (the
+// bug it guards against is a hang or a tight loop, not slowness).
+func within(t *testing.T, d time.Duration, what string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("%s did not return within %v", what, d)
 	}
 }

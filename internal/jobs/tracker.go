@@ -7,22 +7,25 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net/url"
+	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"swapdesk/db"
 	"swapdesk/internal/akool"
-	"swapdesk/internal/apperr"
 )
 
 // TrackerStore is what the tracker needs from the database.
 type TrackerStore interface {
 	DueForPoll(ctx context.Context, now time.Time, limit int) ([]db.Job, error)
 	SchedulePoll(ctx context.Context, id int64, at time.Time, attempts int) error
+	PullPollForward(ctx context.Context, id int64, now time.Time) (bool, error)
 	ApplyUpdate(ctx context.Context, id int64, u db.Update) (db.Job, bool, error)
-	JobByAkoolID(ctx context.Context, akoolID string) (db.Job, error)
-	RecordWebhook(ctx context.Context, w db.WebhookRecord) error
+	AcceptWebhook(ctx context.Context, w db.WebhookRecord, now time.Time) (db.WebhookResult, error)
+	PruneWebhooks(ctx context.Context, before time.Time) (int64, error)
 }
 
 // ResultGetter asks Akool about a job.
@@ -33,15 +36,28 @@ type ResultGetter interface {
 // TrackerConfig builds a Tracker.
 type TrackerConfig struct {
 	Store TrackerStore
+	// Akool answers the polls. Give the tracker a client without automatic
+	// retries (akool.RetryPolicy{MaxAttempts: 1}): the tracker has its own
+	// backoff, and only then does Rate bound every call it makes.
 	Akool ResultGetter
 	Log   *slog.Logger
 	Now   func() time.Time
 	// ClientID and ClientSecret verify and decrypt webhooks. Without a
 	// ClientID every webhook is refused (polling still tracks jobs).
 	ClientID, ClientSecret string
+	// Webhooks says Akool was given our webhook URL, so polling is only the
+	// safety net: PollBase and PollMax then default to 20 s and 5 min.
+	Webhooks bool
 	// PollBase and PollMax bound the per-job backoff: the n-th poll of a job
-	// waits PollBase·2ⁿ, at most PollMax, ±20% jitter. Defaults 5 s and 60 s.
+	// waits PollBase·2ⁿ ±20% jitter, at most PollMax. Defaults 5 s and 60 s
+	// (see Webhooks).
 	PollBase, PollMax time.Duration
+	// PollTimeout bounds one poll of Akool (default 20 s), so one hanging
+	// call cannot hold up the others for long.
+	PollTimeout time.Duration
+	// Workers is how many polls may be in flight at once (default 4). Rate
+	// bounds how often they start.
+	Workers int
 	// Rate and Burst limit calls to Akool across all jobs (default 5/s, 5).
 	Rate  rate.Limit
 	Burst int
@@ -50,19 +66,39 @@ type TrackerConfig struct {
 	Tick time.Duration
 	// ResultTTL is how long Akool keeps a result (default 7 days).
 	ResultTTL time.Duration
+	// WebhookRetention is how long received webhooks are kept (default 30
+	// days); older ones are pruned about once an hour.
+	WebhookRetention time.Duration
 	// OnSettled is called after a job reaches a final state (e.g. to kick
 	// the archiver). Optional.
 	OnSettled func(db.Job)
 }
 
+// pollBatch is how many due jobs one query of the loop fetches.
+const pollBatch = 20
+
+// pruneEvery is how often the tracker prunes old webhooks.
+const pruneEvery = time.Hour
+
 // Tracker follows jobs until Akool finishes them: webhooks are hints that
 // make it poll at once, and polling with backoff is the safety net. All its
-// state is in the database, so after a restart it resumes every open job.
+// lasting state is in the database, so after a restart it resumes every
+// open job.
 type Tracker struct {
 	cfg     TrackerConfig
 	log     *slog.Logger
 	limiter *rate.Limiter
 	loop
+
+	mu sync.Mutex
+	// inflight holds the jobs being polled now, and repoll those of them a
+	// webhook arrived for meanwhile: Akool may have answered the poll before
+	// the change the webhook reports, so they are polled again at once.
+	inflight, repoll map[int64]bool
+	// held holds jobs whose next poll could not be written, with when to try
+	// them again: without it they would stay due and be polled in a loop.
+	held      map[int64]time.Time
+	lastPrune time.Time
 }
 
 // NewTracker returns a Tracker; call Run to start it.
@@ -75,9 +111,21 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 	}
 	if cfg.PollBase <= 0 {
 		cfg.PollBase = 5 * time.Second
+		if cfg.Webhooks {
+			cfg.PollBase = 20 * time.Second
+		}
 	}
 	if cfg.PollMax <= 0 {
 		cfg.PollMax = 60 * time.Second
+		if cfg.Webhooks {
+			cfg.PollMax = 5 * time.Minute
+		}
+	}
+	if cfg.PollTimeout <= 0 {
+		cfg.PollTimeout = 20 * time.Second
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
 	}
 	if cfg.Rate <= 0 {
 		cfg.Rate = 5
@@ -91,87 +139,151 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 	if cfg.ResultTTL <= 0 {
 		cfg.ResultTTL = 7 * 24 * time.Hour
 	}
-	return &Tracker{cfg: cfg, log: cfg.Log, limiter: rate.NewLimiter(cfg.Rate, cfg.Burst), loop: newLoop(cfg.Tick)}
+	if cfg.WebhookRetention <= 0 {
+		cfg.WebhookRetention = 30 * 24 * time.Hour
+	}
+	return &Tracker{cfg: cfg, log: cfg.Log, limiter: rate.NewLimiter(cfg.Rate, cfg.Burst), loop: newLoop(cfg.Tick),
+		inflight: map[int64]bool{}, repoll: map[int64]bool{}, held: map[int64]time.Time{}}
 }
 
 // Run polls due jobs until ctx is cancelled; Kick makes it look now.
 func (t *Tracker) Run(ctx context.Context) { t.loop.run(ctx, t.PollDue) }
 
-// PollDue polls every job that is due now. It returns how many it polled.
+// PollDue polls every job that is due now, each at most once, up to
+// Workers at a time, and returns when they are done. It returns how many it
+// polled.
 func (t *Tracker) PollDue(ctx context.Context) int {
+	now := t.cfg.Now()
+	t.prune(ctx, now)
+	tried := map[int64]bool{}
 	n := 0
 	for ctx.Err() == nil {
-		due, err := t.cfg.Store.DueForPoll(ctx, t.cfg.Now(), 20)
+		held := t.holding(now)
+		limit := pollBatch + held
+		due, err := t.cfg.Store.DueForPoll(ctx, now, limit)
 		if err != nil {
 			t.log.Error("find jobs to poll", "err", err)
 			return n
 		}
-		if len(due) == 0 {
+		var batch []db.Job
+		for _, j := range due {
+			if !tried[j.ID] && !t.skip(j.ID, now) {
+				tried[j.ID] = true
+				batch = append(batch, j)
+			}
+		}
+		n += t.pollAll(ctx, batch)
+		if len(batch) == 0 || len(due) < limit {
 			return n
 		}
-		for _, j := range due {
-			if err := t.limiter.Wait(ctx); err != nil {
-				return n
-			}
-			t.Poll(ctx, j)
-			n++
-		}
 	}
+	return n
+}
+
+// pollAll polls jobs on up to Workers goroutines, each start waiting for
+// the rate limiter, and returns how many it started once all are done.
+func (t *Tracker) pollAll(ctx context.Context, jobs []db.Job) int {
+	sem := make(chan struct{}, t.cfg.Workers)
+	var wg sync.WaitGroup
+	n := 0
+	for _, j := range jobs {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if err := t.limiter.Wait(ctx); err != nil {
+			<-sem
+			break
+		}
+		n++
+		wg.Go(func() {
+			defer func() { <-sem }()
+			t.Poll(ctx, j)
+		})
+	}
+	wg.Wait()
 	return n
 }
 
 // Poll asks Akool about one job, applies what it says and schedules the
 // next poll if the job is still open.
 func (t *Tracker) Poll(ctx context.Context, j db.Job) {
-	res, err := t.cfg.Akool.GetResult(ctx, j.AkoolID)
-	if err != nil {
-		t.pollFailed(ctx, j, err)
-		return
+	t.mu.Lock()
+	t.inflight[j.ID] = true
+	t.mu.Unlock()
+
+	attempts, again := t.poll(ctx, j)
+	if again {
+		t.schedule(ctx, j.ID, t.cfg.Now().Add(Backoff(t.cfg.PollBase, t.cfg.PollMax, attempts)), attempts)
 	}
-	u, ok := t.update(res, db.SourcePoll)
+
+	// Only now, after the next poll is written, may a webhook for this job
+	// go to the database: before, the write above would overwrite its "poll
+	// now".
+	t.mu.Lock()
+	webhook := t.repoll[j.ID]
+	delete(t.inflight, j.ID)
+	delete(t.repoll, j.ID)
+	t.mu.Unlock()
+	if webhook && ctx.Err() == nil {
+		t.log.Debug("a webhook arrived during the poll; polling again", "job_id", j.ID)
+		t.schedule(ctx, j.ID, t.cfg.Now(), 0)
+		t.Kick()
+	}
+}
+
+// poll makes the call and applies it. It returns whether the job needs
+// another poll, and its attempt count.
+func (t *Tracker) poll(ctx context.Context, j db.Job) (attempts int, again bool) {
+	pctx, cancel := context.WithTimeout(ctx, t.cfg.PollTimeout)
+	res, err := t.cfg.Akool.GetResult(pctx, j.AkoolID)
+	cancel()
+	if err != nil {
+		return t.pollFailed(ctx, j, err)
+	}
+	u, ok := t.update(j.ID, res, db.SourcePoll)
 	if !ok {
 		t.log.Warn("akool reported an unknown status", "job_id", j.ID, "status", int(res.Status))
-		t.reschedule(ctx, j, j.PollAttempts+1)
-		return
+		return j.PollAttempts + 1, true
 	}
 	job, applied, err := t.cfg.Store.ApplyUpdate(ctx, j.ID, u)
 	if err != nil {
 		t.log.Error("apply poll result", "job_id", j.ID, "err", err)
-		t.reschedule(ctx, j, j.PollAttempts+1)
-		return
+		return j.PollAttempts + 1, true
 	}
 	if job.Final() {
 		if applied {
 			t.settled(job)
 		}
-		return
+		return 0, false
 	}
-	attempts := j.PollAttempts + 1
 	if applied {
-		attempts = 0 // it moved: look again soon
+		return 0, true // it moved: look again soon
 	}
-	t.reschedule(ctx, j, attempts)
+	return j.PollAttempts + 1, true
 }
 
-func (t *Tracker) pollFailed(ctx context.Context, j db.Job, err error) {
+func (t *Tracker) pollFailed(ctx context.Context, j db.Job, err error) (attempts int, again bool) {
 	if code, ok := akool.Code(err); ok && code == akool.CodeContentNotExist {
 		// Akool no longer knows the job: it will never finish.
 		job, applied, aerr := t.cfg.Store.ApplyUpdate(ctx, j.ID, db.Update{Status: db.JobFailed, Source: db.SourcePoll,
 			FailReason: "Akool no longer has this job, so it cannot finish. Your credits were returned."})
 		if aerr != nil {
 			t.log.Error("fail unknown job", "job_id", j.ID, "err", aerr)
-			t.reschedule(ctx, j, j.PollAttempts+1)
-			return
+			return j.PollAttempts + 1, true
 		}
 		if applied {
 			t.settled(job)
 		}
-		return
+		return 0, false
 	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return
+	if ctx.Err() != nil {
+		return 0, false // shutting down; the job is still due after a restart
 	}
-	attempts := j.PollAttempts + 1
+	attempts = j.PollAttempts + 1
 	if !akool.IsRetryable(err) {
 		// Auth or plan trouble: keep trying slowly; an admin must act.
 		t.log.Error("poll akool", "job_id", j.ID, "err", err)
@@ -179,13 +291,67 @@ func (t *Tracker) pollFailed(ctx context.Context, j db.Job, err error) {
 	} else {
 		t.log.Warn("poll akool, will retry", "job_id", j.ID, "attempt", attempts, "err", err)
 	}
-	t.reschedule(ctx, j, attempts)
+	return attempts, true
 }
 
-func (t *Tracker) reschedule(ctx context.Context, j db.Job, attempts int) {
-	at := t.cfg.Now().Add(Backoff(t.cfg.PollBase, t.cfg.PollMax, attempts))
-	if err := t.cfg.Store.SchedulePoll(ctx, j.ID, at, attempts); err != nil {
-		t.log.Error("schedule poll", "job_id", j.ID, "err", err)
+// schedule writes job id's next poll. When that fails the job stays due in
+// the database, so it is held here until at instead.
+func (t *Tracker) schedule(ctx context.Context, id int64, at time.Time, attempts int) {
+	if err := t.cfg.Store.SchedulePoll(ctx, id, at, attempts); err != nil {
+		t.log.Error("schedule poll", "job_id", id, "err", err)
+		if !at.After(t.cfg.Now()) {
+			at = t.cfg.Now().Add(t.cfg.PollBase)
+		}
+		t.mu.Lock()
+		t.held[id] = at
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Lock()
+	delete(t.held, id)
+	t.mu.Unlock()
+}
+
+// holding forgets holds that ended by now and returns how many remain.
+func (t *Tracker) holding(now time.Time) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, until := range t.held {
+		if !now.Before(until) {
+			delete(t.held, id)
+		}
+	}
+	return len(t.held)
+}
+
+// skip reports whether job id is held, or already being polled (by a
+// PollDue running concurrently with this one).
+func (t *Tracker) skip(id int64, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	until, ok := t.held[id]
+	return t.inflight[id] || ok && now.Before(until)
+}
+
+// prune deletes webhooks older than WebhookRetention, at most once per
+// pruneEvery.
+func (t *Tracker) prune(ctx context.Context, now time.Time) {
+	t.mu.Lock()
+	due := t.lastPrune.IsZero() || now.Sub(t.lastPrune) >= pruneEvery
+	if due {
+		t.lastPrune = now
+	}
+	t.mu.Unlock()
+	if !due {
+		return
+	}
+	n, err := t.cfg.Store.PruneWebhooks(ctx, now.Add(-t.cfg.WebhookRetention))
+	if err != nil {
+		t.log.Error("prune webhooks", "err", err)
+		return
+	}
+	if n > 0 {
+		t.log.Info("pruned old webhooks", "deleted", n)
 	}
 }
 
@@ -196,8 +362,8 @@ func (t *Tracker) settled(j db.Job) {
 	}
 }
 
-// update turns Akool's record into a store update.
-func (t *Tracker) update(res *akool.Job, source string) (db.Update, bool) {
+// update turns Akool's record of job id into a store update.
+func (t *Tracker) update(id int64, res *akool.Job, source string) (db.Update, bool) {
 	u := db.Update{Source: source, VideoDuration: res.VideoDuration}
 	switch res.Status {
 	case akool.StatusQueued:
@@ -206,11 +372,14 @@ func (t *Tracker) update(res *akool.Job, source string) (db.Update, bool) {
 		u.Status = db.JobProcessing
 	case akool.StatusCompleted:
 		u.Status = db.JobSucceeded
-		u.ResultURL = res.ResultURL
-		if res.DeductionCredit > 0 {
-			c := res.Credits()
-			u.Charged = &c
+		if webURL(res.ResultURL) {
+			u.ResultURL = res.ResultURL
+		} else if res.ResultURL != "" {
+			// Rendered as a link and fetched by the archiver: only a web
+			// address will do. The job still succeeded (and is charged).
+			t.log.Warn("akool result URL refused: not http(s)", "job_id", id, "scheme", scheme(res.ResultURL))
 		}
+		u.Charged = reportedCharge(res)
 		done := res.UpdateTime
 		if done.IsZero() {
 			done = t.cfg.Now()
@@ -225,71 +394,109 @@ func (t *Tracker) update(res *akool.Job, source string) (db.Update, bool) {
 	return u, true
 }
 
+// reportedCharge is Akool's deduction_credit, or nil to charge the
+// estimate. Stop-gap: akool.Job does not say whether deduction_credit was
+// present, so an explicit 0 is treated as omitted (and the estimate is
+// charged). Once it does (a HasDeductionCredit flag), return the figure
+// whenever it was present, 0 included.
+func reportedCharge(res *akool.Job) *int64 {
+	if res.DeductionCredit <= 0 {
+		return nil
+	}
+	c := res.Credits()
+	return &c
+}
+
+// webURL reports whether s is an absolute http or https URL with a host.
+func webURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// scheme returns s's scheme for a log line, never the whole URL.
+func scheme(s string) string {
+	if i := strings.IndexByte(s, ':'); i > 0 && i <= 16 {
+		return s[:i]
+	}
+	return "(none)"
+}
+
 // ErrWebhookRejected is returned by HandleWebhook for a body that does not
-// verify; the caller answers 401 and nothing is applied.
+// verify; the caller answers 401 and nothing is applied or stored.
 var ErrWebhookRejected = errors.New("webhook rejected")
 
-// HandleWebhook verifies and decrypts an Akool webhook, stores it, and
-// treats it as a hint: the job is polled at once, and only what the poll
-// says is applied. A webhook for a job we do not know returns nil (so Akool
-// stops retrying) and changes nothing. It returns ErrWebhookRejected for a
-// body that does not verify.
+// HandleWebhook verifies and decrypts an Akool webhook and treats it as a
+// hint: the job is polled at once, and only what the poll says is applied.
+// A verified webhook is stored once per signature; a replay of one changes
+// nothing. A webhook for a job we do not know, or one already final,
+// returns nil (so Akool stops retrying) and changes nothing. It returns
+// ErrWebhookRejected for a body that does not verify; such bodies are not
+// stored (the endpoint is open to anyone).
 func (t *Tracker) HandleWebhook(ctx context.Context, body []byte) error {
-	rec := db.WebhookRecord{Body: string(body)}
-	if len(rec.Body) > 16<<10 {
-		rec.Body = rec.Body[:16<<10]
-	}
 	if t.cfg.ClientID == "" {
-		rec.Outcome = "refused: AKOOL_CLIENT_ID is not configured"
-		t.record(ctx, rec)
-		return fmt.Errorf("%w: no client id configured", ErrWebhookRejected)
+		return fmt.Errorf("%w: AKOOL_CLIENT_ID is not configured", ErrWebhookRejected)
 	}
 	ev, err := akool.VerifyWebhook(body, t.cfg.ClientID, t.cfg.ClientSecret)
 	if err != nil {
-		rec.Outcome = "refused: " + err.Error()
-		t.record(ctx, rec)
 		return fmt.Errorf("%w: %w", ErrWebhookRejected, err)
 	}
-	rec.Verified, rec.AkoolID, rec.Status = true, ev.ID, int(ev.Status)
-	job, err := t.cfg.Store.JobByAkoolID(ctx, ev.ID)
-	switch {
-	case errors.Is(err, apperr.ErrNotFound):
-		rec.Outcome = "ignored: unknown job"
-		t.record(ctx, rec)
+	// It verified, so it parses; re-encoding it drops anything unsigned.
+	b, err := akool.ParseWebhookBody(body)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrWebhookRejected, err)
+	}
+	b.Signature = strings.ToLower(b.Signature)
+	canon, err := b.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrWebhookRejected, err)
+	}
+	now := t.cfg.Now()
+	res, err := t.cfg.Store.AcceptWebhook(ctx, db.WebhookRecord{AkoolID: ev.ID, Status: int(ev.Status),
+		Signature: b.Signature, Body: string(canon)}, now)
+	if err != nil {
+		return err
+	}
+	switch res.Outcome {
+	case db.WebhookDuplicate:
+		t.log.Info("webhook replayed; ignored", "akool_id", ev.ID, "status", int(ev.Status))
+		return nil
+	case db.WebhookUnknownJob:
 		t.log.Warn("webhook for an unknown job", "akool_id", ev.ID, "status", int(ev.Status))
 		return nil
-	case err != nil:
-		return err
 	}
-	if job.Final() {
-		rec.Outcome = "ignored: job already " + job.Status
-		t.record(ctx, rec)
+	if !res.Open() {
 		return nil
 	}
-	rec.Outcome = "poll scheduled"
-	t.record(ctx, rec)
-	if err := t.cfg.Store.SchedulePoll(ctx, job.ID, t.cfg.Now(), 0); err != nil {
-		return err
+	t.mu.Lock()
+	polling := t.inflight[res.Job.ID]
+	if polling {
+		t.repoll[res.Job.ID] = true
+	}
+	t.mu.Unlock()
+	if !polling && res.Outcome == db.WebhookPollDue {
+		// The poll looked due, but a poll that ended since may have pushed
+		// it back after our transaction read it.
+		if _, err := t.cfg.Store.PullPollForward(ctx, res.Job.ID, now); err != nil {
+			return err
+		}
 	}
 	t.Kick()
 	return nil
 }
 
-func (t *Tracker) record(ctx context.Context, rec db.WebhookRecord) {
-	if err := t.cfg.Store.RecordWebhook(ctx, rec); err != nil {
-		t.log.Error("store webhook", "err", err)
-	}
-}
-
-// Backoff returns base·2ⁿ capped at max, with ±20% jitter so jobs submitted
-// together do not poll together.
+// Backoff returns base·2ⁿ with ±20% jitter, so jobs submitted together do
+// not poll together, capped at max. Capped delays are spread over
+// [0.8·max, max] instead of all landing on max.
 func Backoff(base, max time.Duration, n int) time.Duration {
-	d := float64(max)
+	d := float64(max) * 2
 	if n < 32 {
-		d = math.Min(float64(base)*math.Pow(2, float64(n)), float64(max))
+		d = float64(base) * math.Pow(2, float64(n))
 	}
-	jitter := 0.8 + 0.4*rand.Float64()
-	return time.Duration(d * jitter)
+	d *= 0.8 + 0.4*rand.Float64()
+	if d > float64(max) {
+		d = float64(max) * (0.8 + 0.2*rand.Float64())
+	}
+	return time.Duration(d)
 }
 
 func derefInt(p *int64) int64 {
