@@ -219,7 +219,7 @@ func parseJob(data *wireData, statusKey string) (*Job, bool) {
 	j.UID, _ = data.UID.int()
 	j.TeamID = data.TeamID.s
 	j.VideoDuration, _ = data.VideoDuration.get()
-	j.DeductionCredit, _ = data.DeductionCredit.get()
+	j.DeductionCredit, j.HasDeductionCredit = data.DeductionCredit.get()
 	j.Resolution = data.Resolution.s
 	j.Mode = data.Mode.s
 	j.ModelName = data.ModelName.s

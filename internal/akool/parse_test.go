@@ -32,11 +32,11 @@ func TestParseDocExamples(t *testing.T) {
 		name, body, key string
 		want            Job
 	}{
-		{"create", docCreate, "status", Job{Status: StatusQueued, VideoDuration: 10, DeductionCredit: 20, Mode: "animate", ModelName: ModelWan, InputVideoURL: in}},
-		{"queued", docQueued, "video_status", Job{Status: StatusQueued, VideoDuration: 10, DeductionCredit: 20, InputVideoURL: in}},
-		{"completed", docDone, "video_status", Job{Status: StatusCompleted, VideoDuration: 10.5, DeductionCredit: 20, InputVideoURL: in,
+		{"create", docCreate, "status", Job{Status: StatusQueued, VideoDuration: 10, DeductionCredit: 20, HasDeductionCredit: true, Mode: "animate", ModelName: ModelWan, InputVideoURL: in}},
+		{"queued", docQueued, "video_status", Job{Status: StatusQueued, VideoDuration: 10, DeductionCredit: 20, HasDeductionCredit: true, InputVideoURL: in}},
+		{"completed", docDone, "video_status", Job{Status: StatusCompleted, VideoDuration: 10.5, DeductionCredit: 20, HasDeductionCredit: true, InputVideoURL: in,
 			ResultURL: "https://d2qf6ukcym4kn9.cloudfront.net/1754363091791-1423.mp4", UpdateTime: time.UnixMilli(1754363095482)}},
-		{"failed", docFailed, "video_status", Job{Status: StatusFailed, VideoDuration: 10, DeductionCredit: 0, InputVideoURL: in,
+		{"failed", docFailed, "video_status", Job{Status: StatusFailed, VideoDuration: 10, DeductionCredit: 0, HasDeductionCredit: true, InputVideoURL: in,
 			UpdateTime: time.UnixMilli(1754363095482), FailReason: "Failed to process the video. Please check your input resources."}},
 	}
 	for _, tt := range tests {
@@ -164,4 +164,27 @@ func FuzzParseResponse(f *testing.F) {
 			_, _ = env.Data.Credit.get()
 		}
 	})
+}
+
+// An explicit deduction_credit of 0 differs from none at all: the first is
+// what Akool charged, the second leaves the estimate to stand.
+func TestParseDeductionCreditPresence(t *testing.T) {
+	for _, tt := range []struct {
+		name, data string
+		wantHas    bool
+	}{
+		{"explicit zero", `{"_id":"a","video_status":3,"deduction_credit":0}`, true},
+		{"zero as a string", `{"_id":"a","video_status":3,"deduction_credit":"0"}`, true},
+		{"a figure", `{"_id":"a","video_status":3,"deduction_credit":20}`, true},
+		{"omitted", `{"_id":"a","video_status":3}`, false},
+		{"null", `{"_id":"a","video_status":3,"deduction_credit":null}`, false},
+		{"not a number", `{"_id":"a","video_status":3,"deduction_credit":"lots"}`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := parseBody(t, `{"code":1000,"data":`+tt.data+`}`, "video_status")
+			if got.HasDeductionCredit != tt.wantHas {
+				t.Errorf("HasDeductionCredit = %v, want %v", got.HasDeductionCredit, tt.wantHas)
+			}
+		})
+	}
 }

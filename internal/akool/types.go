@@ -77,16 +77,19 @@ type Job struct {
 	TeamID          string
 	VideoDuration   float64 // seconds; the poll reports the actual length, maybe fractional
 	DeductionCredit float64 // credits Akool deducted; 0 for failed jobs
-	Resolution      string
-	Mode            string // only in the create response
-	ModelName       string // only in the create response
-	FileName        string
-	ImageURL        string // the input image (echo of `image`)
-	InputVideoURL   string // the input video (`video_url`), NOT the result
-	ResultURL       string // the generated video (`video`), set when Completed; expires after 7 days
-	Prompt          string
-	WebhookURL      string // `webhookUrl` in responses
-	FailReason      string // `faceswap_fail_reason`, set when Failed
+	// HasDeductionCredit reports whether the answer carried a readable
+	// deduction_credit, so an explicit 0 can be told from an omitted one.
+	HasDeductionCredit bool
+	Resolution         string
+	Mode               string // only in the create response
+	ModelName          string // only in the create response
+	FileName           string
+	ImageURL           string // the input image (echo of `image`)
+	InputVideoURL      string // the input video (`video_url`), NOT the result
+	ResultURL          string // the generated video (`video`), set when Completed; expires after 7 days
+	Prompt             string
+	WebhookURL         string // `webhookUrl` in responses
+	FailReason         string // `faceswap_fail_reason`, set when Failed
 }
 
 // Credits returns DeductionCredit as a whole number of credits, rounded up,

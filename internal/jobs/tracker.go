@@ -394,13 +394,10 @@ func (t *Tracker) update(id int64, res *akool.Job, source string) (db.Update, bo
 	return u, true
 }
 
-// reportedCharge is Akool's deduction_credit, or nil to charge the
-// estimate. Stop-gap: akool.Job does not say whether deduction_credit was
-// present, so an explicit 0 is treated as omitted (and the estimate is
-// charged). Once it does (a HasDeductionCredit flag), return the figure
-// whenever it was present, 0 included.
+// reportedCharge is Akool's deduction_credit whenever Akool reported one
+// (0 included: then the team paid nothing), or nil to charge the estimate.
 func reportedCharge(res *akool.Job) *int64 {
-	if res.DeductionCredit <= 0 {
+	if !res.HasDeductionCredit {
 		return nil
 	}
 	c := res.Credits()

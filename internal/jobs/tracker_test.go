@@ -305,20 +305,22 @@ func TestSettlementCharges(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		deduction float64
+		omitted   bool
 		want      int64
 		available int64 // of 100 granted
 	}{
-		{"omitted: the estimate", 0, 30, 70},
-		{"below the estimate", 20, 20, 80},
-		{"above the estimate", 45, 45, 55},
-		{"above the balance", 130, 130, -30},
+		{"omitted: the estimate", 0, true, 30, 70},
+		{"explicit zero: nothing", 0, false, 0, 100},
+		{"below the estimate", 20, false, 20, 80},
+		{"above the estimate", 45, false, 45, 55},
+		{"above the balance", 130, false, 130, -30},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newTrackerEnv(t, 100)
 			job := e.queued("A1", 30)
 			e.akool.get = func(_ context.Context, id string, _ int) (*akool.Job, error) {
 				return &akool.Job{ID: id, Status: akool.StatusCompleted, DeductionCredit: tc.deduction,
-					ResultURL: "https://cdn.example.com/r.mp4"}, nil
+					HasDeductionCredit: !tc.omitted, ResultURL: "https://cdn.example.com/r.mp4"}, nil
 			}
 			var settled []int64
 			e.tracker(TrackerConfig{OnSettled: func(j db.Job) { settled = append(settled, j.ID) }}).PollDue(context.Background())
@@ -335,10 +337,6 @@ func TestSettlementCharges(t *testing.T) {
 			}
 		})
 	}
-	t.Run("explicit zero", func(t *testing.T) {
-		t.Skip("akool.Job does not report whether deduction_credit was present, so an explicit 0 " +
-			"is charged the estimate like an omitted one (see reportedCharge)")
-	})
 }
 
 // Only http(s) result URLs are kept: the card links to it and the
