@@ -137,14 +137,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		opener = newSandboxOpener(opener, portOf(ln.Addr()), downloadTimeout)
 	}
 	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Open: opener, Dir: mediaDir, Log: log.With("component", "archiver")})
-	pollBase, pollMax := 5*time.Second, 60*time.Second
-	if webhookURL != "" && !sandbox {
-		// Webhooks do the work; polling is only the safety net.
-		pollBase, pollMax = 20*time.Second, 5*time.Minute
+	// The tracker has its own backoff and global rate limit: its client must
+	// not retry by itself, or one poll becomes several calls the limiter
+	// never sees.
+	pollCfg := akoolCfg
+	pollCfg.Retry = akool.RetryPolicy{MaxAttempts: 1}
+	pollClient, err := akool.New(pollCfg)
+	if err != nil {
+		return fmt.Errorf("akool poll client: %w", err)
 	}
 	tracker := jobs.NewTracker(jobs.TrackerConfig{
-		Store: store, Akool: client, Log: log.With("component", "tracker"),
-		ClientID: clientID, ClientSecret: clientSecret, PollBase: pollBase, PollMax: pollMax,
+		Store: store, Akool: pollClient, Log: log.With("component", "tracker"),
+		ClientID: clientID, ClientSecret: clientSecret,
+		// With real webhooks, polling is only the safety net (20 s to 5 min).
+		Webhooks:  webhookURL != "" && !sandbox,
 		OnSettled: func(db.Job) { archiver.Kick() },
 	})
 	bgCtx, stopBackground := context.WithCancel(context.Background())
