@@ -93,8 +93,11 @@ func (p *videoProbe) run(ctx context.Context) (VideoInfo, error) {
 			return VideoInfo{}, readError(err)
 		}
 		total := resp.Total
-		if int64(len(head)) < p.head {
-			total = int64(len(head)) // the file ended inside the head
+		if total < 0 && int64(len(head)) < p.head {
+			// Without a size, a short head means the file ended inside it.
+			// With one, the server merely sent less than asked (some cap
+			// 206 answers): the rest is fetched on demand.
+			total = int64(len(head))
 		}
 		src = &rangedSource{ctx: ctx, p: p, total: total, data: head, requests: 1}
 	} else {
