@@ -25,6 +25,8 @@ const (
 	DefaultMaxMoovBytes = 32 << 20
 	// maxVideoRequests bounds the ranged reads of one probe.
 	maxVideoRequests = 8
+	// maxTopLevelBoxes bounds the walk over top-level box headers.
+	maxTopLevelBoxes = 4096
 	// peekBytes is read to learn the next box header when the rest of the
 	// file is too large to fetch blindly.
 	peekBytes = 4 << 10
@@ -129,7 +131,7 @@ func (p *videoProbe) findMoov(src source) (moov []byte, fastStart bool, err erro
 	var pos int64
 	sawMdat := false
 	for i := 0; ; i++ {
-		if i > 4096 {
+		if i >= maxTopLevelBoxes {
 			return nil, false, newErr(ErrCorrupt, "the video file has too many parts", nil)
 		}
 		total := src.size()
