@@ -20,9 +20,12 @@ const (
 	// DefaultStreamBytes is how far a video is read from a server that
 	// ignores Range before giving up with ErrNoDuration.
 	DefaultStreamBytes = 8 << 20
-	// DefaultMaxMoovBytes caps the moov box (the index); a 2-hour film's is a
-	// few MiB.
-	DefaultMaxMoovBytes = 32 << 20
+	// DefaultMaxMoovBytes caps the moov box (the index), which is read
+	// whole. A 120 s video needs far less: 120 s at 60 fps (ffmpeg, H.264
+	// with B-frames, AAC at 48 kHz) has a moov of 188 KiB. 8 MiB fits over
+	// an hour of such video; a longer file's probe asks the member for the
+	// duration instead.
+	DefaultMaxMoovBytes = 8 << 20
 	// maxVideoRequests bounds the ranged reads of one probe.
 	maxVideoRequests = 8
 	// maxTopLevelBoxes bounds the walk over top-level box headers.
