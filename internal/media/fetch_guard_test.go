@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -209,5 +210,72 @@ func TestNoCompressionOnAPlainGet(t *testing.T) {
 	}
 	if string(body) != text {
 		t.Errorf("body = %q, want %q", body, text)
+	}
+}
+
+// NewHTTPClient keeps the Fetcher's rules for callers that use net/http
+// directly: internal addresses (also behind a name or a redirect) are
+// refused, public ones work, redirects are counted.
+func TestNewHTTPClient(t *testing.T) {
+	var privateHits atomic.Int64
+	private := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { privateHits.Add(1) }))
+	defer private.Close()
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ok":
+			w.Write([]byte("fine"))
+		case "/to-private":
+			http.Redirect(w, r, "http://loop.test:"+portOf(t, private)+"/", http.StatusFound)
+		case "/to-metadata":
+			http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
+		default: // /r/N redirects N times
+			n, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/r/"))
+			if n == 0 {
+				http.Redirect(w, r, "/ok", http.StatusFound)
+				return
+			}
+			http.Redirect(w, r, "/r/"+strconv.Itoa(n-1), http.StatusFound)
+		}
+	})
+	_, fn, _ := publicServer(t, h, map[string][]string{"loop.test": {"127.0.0.1"}})
+	c := NewHTTPClient(Options{LookupIP: fn.lookupIP, Dial: fn.dial, Timeout: 5 * time.Second})
+	base := "http://public.test:" + fn.portFor(fakePublicIP)
+	get := func(u string) (string, error) {
+		res, err := c.Get(u)
+		if err != nil {
+			return "", err
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		return string(b), err
+	}
+	if body, err := get(base + "/ok"); err != nil || body != "fine" {
+		t.Errorf("public link: %q, %v", body, err)
+	}
+	if body, err := get(base + "/r/2"); err != nil || body != "fine" {
+		t.Errorf("3 redirects: %q, %v", body, err)
+	}
+	for path, kind := range map[string]error{
+		"/to-private":  ErrForbiddenAddress,
+		"/to-metadata": ErrForbiddenAddress,
+		"/r/3":         ErrTooManyRedirects,
+	} {
+		if _, err := get(base + path); !errors.Is(err, kind) {
+			t.Errorf("%s: error %v, want %v", path, err, kind)
+		}
+	}
+	for _, u := range []string{private.URL, "http://loop.test:" + portOf(t, private) + "/"} {
+		if _, err := get(u); !errors.Is(err, ErrForbiddenAddress) {
+			t.Errorf("%s: error %v, want ErrForbiddenAddress", u, err)
+		}
+	}
+	if n := privateHits.Load(); n != 0 {
+		t.Errorf("the private server got %d requests", n)
+	}
+	if tr, ok := c.Transport.(*http.Transport); !ok || tr.Proxy != nil || !tr.DisableCompression {
+		t.Errorf("transport %T does not keep the fetcher's settings", c.Transport)
+	}
+	if c.Timeout != 5*time.Second {
+		t.Errorf("Timeout = %v, want 5s", c.Timeout)
 	}
 }
