@@ -53,7 +53,9 @@ func (in jobInput) service() jobs.Input {
 }
 
 // bindJob reads the job form from the body (POST) or the query (GET, for a
-// prefilled form), capping each value so a huge field cannot reach a probe.
+// prefilled form). Values are kept whole: the body limit bounds them, and
+// validation says which is too long (cutting them could split a character
+// and would change what the member sees).
 func bindJob(c echo.Context) (jobInput, error) {
 	var in jobInput
 	var err error
@@ -65,10 +67,6 @@ func bindJob(c echo.Context) (jobInput, error) {
 	if err != nil {
 		return in, echo.NewHTTPError(http.StatusBadRequest)
 	}
-	in.ImageURL = truncate(in.ImageURL, 4096)
-	in.VideoURL = truncate(in.VideoURL, 4096)
-	in.Duration = truncate(in.Duration, 64)
-	in.Prompt = truncate(in.Prompt, 8192)
 	return in, nil
 }
 

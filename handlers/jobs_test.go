@@ -466,3 +466,42 @@ func TestCreateOutcomesWithoutAJob(t *testing.T) {
 		})
 	}
 }
+
+// Browsers count a line break as one character but send CRLF: a prompt the
+// live counter shows as 500 / 500 is accepted, and Akool gets "\n".
+func TestSubmitPromptWithCRLFLineBreaks(t *testing.T) {
+	app := newTestApp(t)
+	c, _ := app.member("ana@example.com", 100)
+	v := app.jobValues()
+	v.Set("prompt", strings.Repeat("abcd\r\n", 99)+"abcde")
+	wantStatus(t, c.submitJob(v), http.StatusSeeOther)
+	sims := app.sim.Jobs()
+	if len(sims) != 1 {
+		t.Fatalf("Akool got %d jobs", len(sims))
+	}
+	if want := strings.Repeat("abcd\n", 99) + "abcde"; sims[0].Prompt != want {
+		t.Errorf("Akool got prompt %q…, want line breaks as \\n", sims[0].Prompt[:20])
+	}
+}
+
+// A long prompt in a script of three-byte characters is reported as too
+// long, and comes back whole (it used to be cut at 8 KiB mid-character and
+// then called "not text").
+func TestSubmitLongCJKPromptIsKeptWhole(t *testing.T) {
+	app := newTestApp(t)
+	c, _ := app.member("ana@example.com", 100)
+	prompt := strings.Repeat("猫が踊る", 750) // 3000 characters, 9000 bytes
+	v := app.jobValues()
+	v.Set("prompt", prompt)
+	res := c.submitJob(v)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	if got, want := res.doc.Find("#prompt-error").Text(), "Shorten the prompt to at most 500 characters (it has 3000)."; got != want {
+		t.Errorf("prompt message %q, want %q", got, want)
+	}
+	if got := res.doc.Find("#prompt").Text(); got != prompt {
+		t.Errorf("prompt re-rendered with %d characters, want all 3000 intact", len([]rune(got)))
+	}
+	if got := res.doc.Find("#prompt-count").Text(); got != "3000 / 500" {
+		t.Errorf("counter %q", got)
+	}
+}

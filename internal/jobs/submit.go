@@ -186,22 +186,19 @@ func (s *Service) parse(in Input, c *Check) {
 	} else {
 		c.Resolution = r
 	}
+	// ParseSeconds also checks the range Akool accepts.
 	if sec, ok, err := pricing.ParseSeconds(in.Duration); err != nil {
 		fe.Add(FieldDuration, sentence(err.Error()))
 	} else if ok {
-		if err := pricing.CheckRequested(sec); err != nil {
-			fe.Add(FieldDuration, sentence(err.Error()))
-		} else {
-			c.Requested = &sec
-		}
+		c.Requested = &sec
 	}
-	prompt := strings.TrimSpace(in.Prompt)
+	prompt := normalizePrompt(in.Prompt)
 	switch {
 	case !utf8.ValidString(prompt):
 		fe.Add(FieldPrompt, "The prompt contains characters that are not text.")
 	case utf8.RuneCountInString(prompt) > MaxPromptRunes:
 		fe.Add(FieldPrompt, fmt.Sprintf("Shorten the prompt to at most %d characters (it has %d).", MaxPromptRunes, utf8.RuneCountInString(prompt)))
-	case strings.IndexFunc(prompt, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
+	case strings.IndexFunc(prompt, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0:
 		fe.Add(FieldPrompt, "The prompt contains control characters.")
 	default:
 		c.Prompt = prompt
@@ -281,6 +278,14 @@ func (s *Service) Submit(ctx context.Context, userID int64, in Input) (job db.Jo
 	}
 	job, err = s.send(ctx, job)
 	return job, err == nil, err
+}
+
+// normalizePrompt turns the line breaks browsers submit (CRLF, which their
+// character counters and maxlength count as one) into "\n", and trims.
+func normalizePrompt(p string) string {
+	p = strings.ReplaceAll(p, "\r\n", "\n")
+	p = strings.ReplaceAll(p, "\r", "\n")
+	return strings.TrimSpace(p)
 }
 
 // send calls Akool for a job written as submitting. It is never retried:
