@@ -147,7 +147,7 @@ func (s *Server) estimate(c echo.Context) error {
 }
 
 // createJob re-checks everything server-side, holds the credits, writes the
-// job and sends it to Akool.
+// job and sends it to Akool; a resubmitted form goes to the job it made.
 func (s *Server) createJob(c echo.Context) error {
 	in, err := bindJob(c)
 	if err != nil {
@@ -156,28 +156,10 @@ func (s *Server) createJob(c echo.Context) error {
 	u := currentUser(c)
 	ctx := c.Request().Context()
 	job, created, err := s.cfg.Jobs.Submit(ctx, u.ID, in.service())
-	var invalid *apperr.Invalid
-	var short *db.InsufficientCredits
+	var inputErr *jobs.InputError
 	switch {
-	case errors.As(err, &invalid), errors.As(err, &short):
-		chk, cerr := s.cfg.Jobs.Check(ctx, u.ID, in.service())
-		if cerr != nil {
-			return cerr
-		}
-		msg := "Please correct the fields marked below."
-		switch {
-		case short != nil:
-			msg = fmt.Sprintf("Your balance of %d credits does not cover this job (%d credits). Ask an admin for more credits.",
-				short.Available, short.Needed)
-		case len(invalid.Fields) == 0:
-			// The form's one-time token was missing or malformed: issue a new one.
-			msg, in.Idem = invalid.Message, ""
-		}
-		p := s.page(c, "New swap", views.NavNewJob)
-		p.Flashes = append(p.Flashes, views.Flash{Kind: views.FlashError, Message: msg})
-		f := s.jobForm(c, in, chk.Fields)
-		f.Estimate = estimateView(chk, in)
-		return render(c, http.StatusUnprocessableEntity, views.NewJobPage(p, f))
+	case errors.As(err, &inputErr):
+		return s.rejectJob(c, in, inputErr)
 	case err != nil:
 		return err
 	}
@@ -192,6 +174,41 @@ func (s *Server) createJob(c echo.Context) error {
 		addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap started. %d credits are held until it finishes.", job.EstimateCredits))
 	}
 	return redirect(c, "/jobs/"+strconv.FormatInt(job.ID, 10))
+}
+
+// rejectJob shows the form again with the member's values and what is
+// wrong (422), using the check Submit already made: the links are not
+// probed a second time.
+func (s *Server) rejectJob(c echo.Context, in jobInput, ie *jobs.InputError) error {
+	msg := "Please correct the fields marked below."
+	var short *db.InsufficientCredits
+	var invalid *apperr.Invalid
+	switch {
+	case errors.As(ie.Err, &short):
+		msg = fmt.Sprintf("Your balance of %d credits does not cover this job (%d credits). Ask an admin for more credits.",
+			short.Available, short.Needed)
+	case errors.As(ie.Err, &invalid) && len(invalid.Fields) == 0:
+		// About the form's one-time token (malformed, or already used for
+		// other inputs): the form shown comes with a new one.
+		msg, in.Idem = invalid.Message, ""
+	}
+	p := s.page(c, "New swap", views.NavNewJob)
+	p.Flashes = append(p.Flashes, views.Flash{Kind: views.FlashError, Message: msg})
+	var fields apperr.FieldErrors
+	if ie.Check != nil {
+		fields = ie.Check.Fields
+	}
+	f := s.jobForm(c, in, fields)
+	if ie.Check != nil {
+		f.Estimate = estimateView(ie.Check, in)
+	} else {
+		bal, err := s.cfg.JobStore.Balance(c.Request().Context(), currentUser(c).ID)
+		if err != nil {
+			return err
+		}
+		f.Estimate = views.Estimate{Available: bal.Available, After: bal.Available}
+	}
+	return render(c, http.StatusUnprocessableEntity, views.NewJobPage(p, f))
 }
 
 // showJob is a job's page. Members see their own jobs; admins see all.

@@ -5,10 +5,13 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -37,6 +40,7 @@ const (
 // Store is what the service needs from the database.
 type Store interface {
 	Balance(ctx context.Context, userID int64) (db.Balance, error)
+	JobByIdempotencyKey(ctx context.Context, userID int64, key string) (db.Job, error)
 	CreateJobWithHold(ctx context.Context, n db.NewJob) (db.Job, bool, error)
 	MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string, firstPoll time.Time) error
 	EndSubmission(ctx context.Context, jobID int64, status, message string) error
@@ -105,6 +109,22 @@ type Input struct {
 	Prompt         string
 	IdempotencyKey string
 }
+
+// InputError is returned by Submit when the form cannot be sent as it is.
+// Err is an *apperr.Invalid (field messages, or a form-level message about
+// the form's one-time token) or a *db.InsufficientCredits; Check is the
+// check that found the problem, nil when the form was refused before its
+// links were checked.
+type InputError struct {
+	Check *Check
+	Err   error
+}
+
+func (e *InputError) Error() string { return "job input: " + e.Err.Error() }
+
+// Unwrap returns Err, so errors.As finds the *apperr.Invalid and errors.Is
+// finds apperr.ErrInsufficientCredits.
+func (e *InputError) Unwrap() error { return e.Err }
 
 // Check is what is known about an Input: parsed values, probe results, the
 // price and every problem found, field by field. The estimate panel shows it;
@@ -244,40 +264,94 @@ func (s *Service) probe(ctx context.Context, in Input, c *Check) {
 	}
 }
 
-// Submit re-checks in from scratch (never trusting an earlier estimate), holds
+// Submit checks in from scratch (never trusting an earlier estimate), holds
 // the credits and writes the job in one transaction, then asks Akool. It
 // returns the job, which is queued, or rejected with Akool's reason (its
-// hold released), and whether this call created it: a resubmitted form
-// returns the job it created before and created == false.
-// Errors: *apperr.Invalid with field messages for bad input (nothing written
-// or held); an error wrapping apperr.ErrInsufficientCredits.
+// hold released), and whether this call created it.
+//
+// The form's one-time token (Input.IdempotencyKey) is looked up first: a
+// resubmitted form with the same inputs returns the job it created before,
+// created == false, without checking its links again (a signed link may
+// have expired since). The same token with other inputs is refused.
+//
+// Errors: *InputError for anything the member can correct (bad fields, a
+// short balance, a malformed or reused token), with nothing written or held;
+// other errors are ours.
 func (s *Service) Submit(ctx context.Context, userID int64, in Input) (job db.Job, created bool, err error) {
 	key := strings.TrimSpace(in.IdempotencyKey)
 	if len(key) < 16 || len(key) > 64 {
-		return db.Job{}, false, apperr.Invalidf("This form is out of date. Reload the page and submit again.")
+		return db.Job{}, false, &InputError{Err: apperr.Invalidf("This form is out of date. Reload the page and submit again.")}
+	}
+	hash := InputHash(in)
+	if job, err := s.cfg.Store.JobByIdempotencyKey(ctx, userID, key); err == nil {
+		return resubmitted(job, hash)
+	} else if !errors.Is(err, apperr.ErrNotFound) {
+		return db.Job{}, false, fmt.Errorf("look up form token: %w", err)
 	}
 	c, err := s.Check(ctx, userID, in)
 	if err != nil {
 		return db.Job{}, false, err
 	}
 	if c.Fields.Any() {
-		return db.Job{}, false, apperr.Fields(c.Fields)
+		return db.Job{}, false, &InputError{Check: c, Err: apperr.Fields(c.Fields)}
 	}
 	if c.Quote == nil {
 		return db.Job{}, false, fmt.Errorf("check passed without a quote")
 	}
 	job, created, err = s.cfg.Store.CreateJobWithHold(ctx, db.NewJob{
-		UserID: userID, IdempotencyKey: key,
+		UserID: userID, IdempotencyKey: key, InputHash: hash,
 		ImageURL: strings.TrimSpace(in.ImageURL), VideoURL: strings.TrimSpace(in.VideoURL),
 		Mode: string(c.Mode), Resolution: string(c.Resolution),
 		DurationRequested: c.Requested, DurationDetected: c.detected(),
 		BilledSeconds: c.Quote.Seconds, EstimateCredits: int64(c.Quote.Credits), Prompt: c.Prompt,
 	})
-	if err != nil || !created {
-		return job, false, err
+	var short *db.InsufficientCredits
+	switch {
+	case errors.As(err, &short):
+		return db.Job{}, false, &InputError{Check: c, Err: err}
+	case err != nil:
+		return db.Job{}, false, err
+	case !created:
+		// The same token won a race with this submission.
+		return resubmitted(job, hash)
 	}
 	job, err = s.send(ctx, job)
 	return job, err == nil, err
+}
+
+// resubmitted answers a form token that already made job: the job itself
+// when the inputs are the same, an *InputError when they differ (the member
+// went back and changed the form). Jobs from before input hashes were kept
+// count as the same.
+func resubmitted(job db.Job, hash string) (db.Job, bool, error) {
+	if job.InputHash != "" && job.InputHash != hash {
+		return db.Job{}, false, &InputError{Err: apperr.Invalidf(
+			"This form was already used to start swap #%d. Reload the page to start another.", job.ID)}
+	}
+	return job, false, nil
+}
+
+// InputHash is the SHA-256 (hex) of in's fields as they are compared
+// between two submissions of one form: surrounding space, letter case,
+// defaults, line breaks and the spelling of the duration do not count.
+// The token itself is not part of it.
+func InputHash(in Input) string {
+	dur := strings.TrimSpace(in.Duration)
+	if sec, ok, err := pricing.ParseSeconds(dur); err == nil && ok {
+		dur = strconv.FormatFloat(sec, 'f', -1, 64)
+	}
+	h := sha256.New()
+	for _, v := range []string{
+		strings.TrimSpace(in.ImageURL),
+		strings.TrimSpace(in.VideoURL),
+		strings.ToLower(strings.TrimSpace(orDefault(in.Mode, string(pricing.DefaultMode)))),
+		strings.ToLower(strings.TrimSpace(orDefault(in.Resolution, string(pricing.DefaultResolution)))),
+		dur,
+		normalizePrompt(in.Prompt),
+	} {
+		fmt.Fprintf(h, "%d:%s;", len(v), v) // length-prefixed: no two forms share an encoding
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // normalizePrompt turns the line breaks browsers submit (CRLF, which their
