@@ -13,6 +13,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -80,7 +81,19 @@ type Config struct {
 type Service struct {
 	cfg Config
 	log *slog.Logger
+	// markPause is the first pause between attempts to record Akool's id.
+	markPause time.Duration
+
+	mu      sync.Mutex
+	sending int             // Akool submissions in flight
+	idle    []chan struct{} // closed when sending drops to 0
 }
+
+// markAttempts is how often Akool's id is written before giving up.
+const markAttempts = 4
+
+// recordTimeout bounds recording Akool's answer, retries included.
+const recordTimeout = 15 * time.Second
 
 // New returns a Service.
 func New(cfg Config) *Service {
@@ -96,7 +109,7 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, log: cfg.Log}
+	return &Service{cfg: cfg, log: cfg.Log, markPause: 100 * time.Millisecond}
 }
 
 // Input is the job form exactly as the member sent it.
@@ -365,16 +378,14 @@ func normalizePrompt(p string) string {
 // send calls Akool for a job written as submitting. It is never retried:
 // Akool has no idempotency key, so a blind retry could charge twice. If the
 // process dies before the answer is recorded, start-up marks the job
-// interrupted and releases its hold.
+// interrupted and releases its hold; Wait lets a shutdown avoid that.
 func (s *Service) send(ctx context.Context, job db.Job) (db.Job, error) {
+	s.begin()
+	defer s.end()
 	// Detach from the request: a member closing the tab must not leave the
-	// job half-sent. The call has its own bound; recording the outcome gets a
-	// fresh one, so a call that timed out is still recorded.
+	// job half-sent. The call has its own bound, and recording its outcome
+	// a fresh one, so a call that used up its time is still recorded.
 	ctx = context.WithoutCancel(ctx)
-	callCtx, cancelCall := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
-	defer cancelCall()
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.SubmitTimeout+10*time.Second)
-	defer cancel()
 	req := akool.CreateRequest{
 		Image: job.ImageURL, Video: job.VideoURL,
 		Resolution: job.Resolution, Mode: job.Mode, Prompt: job.Prompt,
@@ -384,7 +395,11 @@ func (s *Service) send(ctx context.Context, job db.Job) (db.Job, error) {
 	if job.BilledSeconds >= 1 {
 		req.Duration = math.Round(job.BilledSeconds*1000) / 1000
 	}
+	callCtx, cancelCall := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
 	res, err := s.cfg.Akool.CreateCharacterSwap(callCtx, req)
+	cancelCall()
+	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
+	defer cancel()
 	if err != nil {
 		// Akool answering with a code is a refusal. No usable answer (a
 		// timeout, a 5xx from a proxy) is not: the job may still run, so it
@@ -407,12 +422,80 @@ func (s *Service) send(ctx context.Context, job db.Job) (db.Job, error) {
 	if res.Status == akool.StatusProcessing {
 		status = db.JobProcessing
 	}
-	if err := s.cfg.Store.MarkSubmitted(ctx, job.ID, res.ID, status, s.cfg.Now().Add(s.cfg.FirstPoll)); err != nil {
+	if err := s.markSubmitted(ctx, job.ID, res.ID, status); err != nil {
+		// Akool runs this job, but we hold it as submitting: the next
+		// start-up marks it interrupted and releases its hold. Only this
+		// line knows Akool's id.
+		s.log.Error("akool accepted a job whose id could not be recorded; it will be marked interrupted at the next start",
+			"job_id", job.ID, "akool_id", res.ID, "user_id", job.UserID, "credits", job.EstimateCredits, "err", err)
 		return db.Job{}, fmt.Errorf("record akool id %s for job %d: %w", res.ID, job.ID, err)
 	}
 	job.Status, job.AkoolID = status, res.ID
 	s.log.Info("job submitted", "job_id", job.ID, "akool_id", res.ID, "credits", job.EstimateCredits)
 	return job, nil
+}
+
+// markSubmitted records Akool's id, retrying with short pauses: Akool has
+// the job now, so giving up early costs more than waiting. A job that is no
+// longer submitting is not retried.
+func (s *Service) markSubmitted(ctx context.Context, jobID int64, akoolID, status string) error {
+	pause := s.markPause
+	for attempt := 1; ; attempt++ {
+		err := s.cfg.Store.MarkSubmitted(ctx, jobID, akoolID, status, s.cfg.Now().Add(s.cfg.FirstPoll))
+		if err == nil || errors.Is(err, apperr.ErrConflict) || attempt == markAttempts {
+			return err
+		}
+		s.log.Warn("recording akool id failed; retrying", "job_id", jobID, "akool_id", akoolID, "attempt", attempt, "err", err)
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+		pause *= 2
+	}
+}
+
+func (s *Service) begin() {
+	s.mu.Lock()
+	s.sending++
+	s.mu.Unlock()
+}
+
+func (s *Service) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sending--; s.sending == 0 {
+		for _, ch := range s.idle {
+			close(ch)
+		}
+		s.idle = nil
+	}
+}
+
+// Wait blocks until no submission to Akool is in flight, so each one sent
+// has had Akool's answer recorded (or its failure to be recorded logged),
+// or until ctx ends, returning ctx.Err(). Call it on shutdown after the HTTP
+// server has stopped and before closing the store: a submission cut off
+// between Akool's answer and our record would be marked interrupted at the
+// next start while Akool runs it. Submissions started after Wait returns
+// are not waited for.
+func (s *Service) Wait(ctx context.Context) error {
+	s.mu.Lock()
+	if s.sending == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	s.idle = append(s.idle, ch)
+	s.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Recover marks jobs left submitting by a crash as interrupted and releases

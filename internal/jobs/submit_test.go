@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -160,6 +161,7 @@ func newFixture(t *testing.T, credits int64, tweak ...func(*Config)) *fixture {
 		fn(&cfg)
 	}
 	f.svc = New(cfg)
+	f.svc.markPause = time.Millisecond
 	return f
 }
 
@@ -478,6 +480,91 @@ func TestAkoolCallOutlivesTheRequest(t *testing.T) {
 	}
 	if got := f.jobs(t); len(got) != 1 || got[0].AkoolID != "akool-late" {
 		t.Errorf("stored %+v", got)
+	}
+}
+
+// Akool has the job; a failing write of its id is retried.
+func TestMarkSubmittedIsRetried(t *testing.T) {
+	f := newFixture(t, 100)
+	f.store.markFailures.Store(2)
+	job, created, err := f.svc.Submit(context.Background(), f.userID, validInput())
+	if err != nil || !created || job.Status != db.JobQueued {
+		t.Fatalf("Submit = %+v, %v, %v", job, created, err)
+	}
+	if n := f.store.markCalls.Load(); n != 3 {
+		t.Errorf("MarkSubmitted called %d times, want 3", n)
+	}
+	if got := f.jobs(t); got[0].Status != db.JobQueued || got[0].AkoolID != "akool-a" {
+		t.Errorf("stored %s %q, want queued akool-a", got[0].Status, got[0].AkoolID)
+	}
+}
+
+// When every attempt fails, the error log names Akool's id: it is the only
+// place that knows it.
+func TestMarkSubmittedFailureIsLoggedWithAkoolID(t *testing.T) {
+	f := newFixture(t, 100)
+	f.store.markFailures.Store(-1)
+	_, _, err := f.svc.Submit(context.Background(), f.userID, validInput())
+	if err == nil {
+		t.Fatal("Submit succeeded, want an error")
+	}
+	if n := f.store.markCalls.Load(); n != markAttempts {
+		t.Errorf("MarkSubmitted called %d times, want %d", n, markAttempts)
+	}
+	found := false
+	for _, line := range strings.Split(strings.TrimSpace(f.logs.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec["level"] == "ERROR" && rec["akool_id"] == "akool-a" && rec["job_id"] != nil {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no ERROR log with akool_id; logs:\n%s", f.logs)
+	}
+	if got := f.jobs(t); got[0].Status != db.JobSubmitting {
+		t.Errorf("job %s, want still submitting", got[0].Status)
+	}
+}
+
+// Wait returns once every submission in flight has been recorded, so a
+// shutdown can close the store after it.
+func TestWaitForSubmissionsInFlight(t *testing.T) {
+	f := newFixture(t, 100)
+	if err := f.svc.Wait(context.Background()); err != nil {
+		t.Fatalf("Wait with nothing in flight: %v", err)
+	}
+	called, release := make(chan struct{}), make(chan struct{})
+	f.akool.create = func(ctx context.Context, req akool.CreateRequest) (*akool.Job, error) {
+		close(called)
+		<-release
+		return &akool.Job{ID: "akool-slow", Status: akool.StatusQueued}, nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := f.svc.Submit(context.Background(), f.userID, validInput())
+		done <- err
+	}()
+	<-called
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := f.svc.Wait(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait during the call = %v, want context.DeadlineExceeded", err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- f.svc.Wait(context.Background()) }()
+	close(release)
+	if err := <-waited; err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	// By the time Wait returned, the answer was recorded.
+	if got := f.jobs(t); len(got) != 1 || got[0].AkoolID != "akool-slow" || got[0].Status != db.JobQueued {
+		t.Errorf("after Wait: %+v, want the job recorded as queued", got)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 
