@@ -21,7 +21,7 @@ import (
 
 // jobService checks and submits jobs.
 type jobService interface {
-	Check(ctx context.Context, userID int64, in jobs.Input) (*jobs.Check, error)
+	Estimate(ctx context.Context, userID int64, in jobs.Input) (*jobs.Check, error)
 	Submit(ctx context.Context, userID int64, in jobs.Input) (db.Job, bool, error)
 }
 
@@ -127,7 +127,14 @@ func (s *Server) estimate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	chk, err := s.cfg.Jobs.Check(c.Request().Context(), currentUser(c).ID, in.service())
+	chk, err := s.cfg.Jobs.Estimate(c.Request().Context(), currentUser(c).ID, in.service())
+	var tooMany *apperr.TooMany
+	if errors.As(err, &tooMany) {
+		// The panel says so; the field messages stay as they are.
+		c.Response().Header().Set("Retry-After", "1")
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return render(c, http.StatusTooManyRequests, views.EstimatePanel(views.Estimate{Notice: tooMany.Message}))
+	}
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -667,6 +668,65 @@ func TestSubmitLongCJKPromptIsKeptWhole(t *testing.T) {
 	if got := res.doc.Find("#prompt-count").Text(); got != "3000 / 500" {
 		t.Errorf("counter %q", got)
 	}
+}
+
+// Each estimate may probe links, so a member's estimates are rate limited:
+// past the limit the panel says so (429) and nothing is checked.
+func TestEstimateRateLimit(t *testing.T) {
+	spy := &probeSpy{}
+	app := newTestApp(t, withProbeSpy(spy), func(o *appOptions) {
+		inner := o.jobs
+		o.jobs = func(c *jobs.Config) {
+			inner(c)
+			c.EstimateRate, c.EstimateBurst = 1, 2
+		}
+	})
+	c, _ := app.member("ana@example.com", 100)
+	v := app.jobValues()
+	for range 2 {
+		wantStatus(t, c.estimate(v), http.StatusOK)
+	}
+	probes := spy.images.Load() + spy.videos.Load()
+	res := c.estimate(v)
+	wantStatus(t, res, http.StatusTooManyRequests)
+	if msg := res.doc.Find("#estimate [role=status]").Text(); !strings.Contains(msg, "Too many estimates") {
+		t.Errorf("panel %q, want the rate-limit notice", res.doc.Find("#estimate").Text())
+	}
+	if res.doc.Find(`[hx-swap-oob]`).Length() != 0 {
+		t.Error("a refused estimate must leave the inline messages alone")
+	}
+	if got := res.Header.Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After %q", got)
+	}
+	if n := spy.images.Load() + spy.videos.Load(); n != probes {
+		t.Errorf("a refused estimate probed %d times", n-probes)
+	}
+	// htmx swaps the 429 into the panel only if its configuration says so.
+	cfgJSON, _ := c.get("/jobs/new").doc.Find(`meta[name="htmx-config"]`).Attr("content")
+	var hcfg struct {
+		ResponseHandling []struct {
+			Code string
+			Swap bool
+		}
+	}
+	if err := json.Unmarshal([]byte(cfgJSON), &hcfg); err != nil {
+		t.Fatalf("htmx-config %q: %v", cfgJSON, err)
+	}
+	swaps429 := false
+	for _, r := range hcfg.ResponseHandling {
+		if r.Code == "429" {
+			swaps429 = r.Swap
+			break
+		}
+	}
+	if !swaps429 {
+		t.Errorf("htmx-config %s does not swap 429 answers", cfgJSON)
+	}
+	// Another member is not affected; time refills the bucket.
+	other, _ := app.member("bo@example.com", 100)
+	wantStatus(t, other.estimate(v), http.StatusOK)
+	app.clock.Advance(time.Second)
+	wantStatus(t, c.estimate(v), http.StatusOK)
 }
 
 // A refused submit shows the check Submit made: each link is probed once,

@@ -18,6 +18,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/time/rate"
+
 	"swapdesk/db"
 	"swapdesk/internal/akool"
 	"swapdesk/internal/apperr"
@@ -75,12 +77,19 @@ type Config struct {
 	FirstPoll time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// EstimateRate and EstimateBurst limit each member's estimates, which
+	// may start link probes: a token bucket refilled at EstimateRate per
+	// second holding EstimateBurst (defaults 5 and 10). A negative
+	// EstimateRate means no limit.
+	EstimateRate  float64
+	EstimateBurst int
 }
 
 // Service submits and estimates jobs.
 type Service struct {
-	cfg Config
-	log *slog.Logger
+	cfg       Config
+	log       *slog.Logger
+	estimates *userLimiter // nil: no limit
 	// markPause is the first pause between attempts to record Akool's id.
 	markPause time.Duration
 
@@ -109,7 +118,17 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, log: cfg.Log, markPause: 100 * time.Millisecond}
+	if cfg.EstimateRate == 0 {
+		cfg.EstimateRate = 5
+	}
+	if cfg.EstimateBurst <= 0 {
+		cfg.EstimateBurst = 10
+	}
+	s := &Service{cfg: cfg, log: cfg.Log, markPause: 100 * time.Millisecond}
+	if cfg.EstimateRate > 0 {
+		s.estimates = newUserLimiter(rate.Limit(cfg.EstimateRate), cfg.EstimateBurst)
+	}
+	return s
 }
 
 // Input is the job form exactly as the member sent it.
@@ -167,6 +186,16 @@ func (c *Check) detected() *float64 {
 
 // Short reports whether the balance does not cover the quote.
 func (c *Check) Short() bool { return c.Quote != nil && int64(c.Quote.Credits) > c.Balance.Available }
+
+// Estimate is Check for the live estimate panel, limited per member because
+// every estimate may start link probes: over the limit it checks nothing
+// and returns an *apperr.TooMany.
+func (s *Service) Estimate(ctx context.Context, userID int64, in Input) (*Check, error) {
+	if !s.estimates.allow(userID, s.cfg.Now()) {
+		return nil, &apperr.TooMany{Message: "Too many estimates in a short time. Wait a moment; the estimate updates when you next change a field."}
+	}
+	return s.Check(ctx, userID, in)
+}
 
 // Check validates in, probes its links (cached) and prices it for userID.
 // Problems are returned in Check.Fields; the error is only for failures of

@@ -568,4 +568,44 @@ func TestWaitForSubmissionsInFlight(t *testing.T) {
 	}
 }
 
+func TestEstimateIsRateLimitedPerMember(t *testing.T) {
+	f := newFixture(t, 100, func(c *Config) { c.EstimateRate, c.EstimateBurst = 2, 3 })
+	ctx := context.Background()
+	other, err := f.store.CreateUser(ctx, "bo@example.com", "Bo", db.RoleMember, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := f.svc.Estimate(ctx, f.userID, validInput()); err != nil {
+			t.Fatalf("estimate %d: %v", i, err)
+		}
+	}
+	probes := f.probe.count()
+	_, err = f.svc.Estimate(ctx, f.userID, validInput())
+	var tooMany *apperr.TooMany
+	if !errors.As(err, &tooMany) || tooMany.Message == "" {
+		t.Fatalf("4th estimate: %v, want *apperr.TooMany", err)
+	}
+	if n := f.probe.count(); n != probes {
+		t.Errorf("a refused estimate probed %d times", n-probes)
+	}
+	if _, err := f.svc.Estimate(ctx, other.ID, validInput()); err != nil {
+		t.Errorf("another member is limited too: %v", err)
+	}
+	f.now = f.now.Add(500 * time.Millisecond) // one token back at 2 per second
+	if _, err := f.svc.Estimate(ctx, f.userID, validInput()); err != nil {
+		t.Errorf("after the refill: %v", err)
+	}
+	if _, err := f.svc.Estimate(ctx, f.userID, validInput()); !errors.As(err, &tooMany) {
+		t.Errorf("right after: %v, want *apperr.TooMany", err)
+	}
+
+	unlimited := newFixture(t, 100, func(c *Config) { c.EstimateRate = -1 })
+	for i := range 50 {
+		if _, err := unlimited.svc.Estimate(ctx, unlimited.userID, validInput()); err != nil {
+			t.Fatalf("unlimited estimate %d: %v", i, err)
+		}
+	}
+}
+
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
