@@ -26,6 +26,7 @@ type Job struct {
 	ID                int64
 	UserID            int64
 	IdempotencyKey    string
+	InputHash         string // SHA-256 of the form's normalised inputs; "" for old jobs
 	Status            string
 	ImageURL          string
 	VideoURL          string
@@ -78,7 +79,7 @@ const jobColumns = `id, user_id, idempotency_key, status, image_url, video_url, 
 	duration_requested, duration_detected, billed_seconds, estimate_credits, charged_credits, prompt,
 	COALESCE(akool_id, ''), error_message, result_url, created_at, updated_at, finished_at,
 	COALESCE(video_duration, 0), next_poll_at, poll_attempts, COALESCE(archive_state, ''), archive_path, archive_sha256,
-	archive_size, archive_attempts, next_archive_at, result_expires_at, deleted_at`
+	archive_size, archive_attempts, next_archive_at, result_expires_at, deleted_at, input_hash`
 
 func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	var j Job
@@ -89,7 +90,7 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 		&req, &det, &j.BilledSeconds, &j.EstimateCredits, &charged, &j.Prompt,
 		&j.AkoolID, &j.ErrorMessage, &j.ResultURL, &created, &updated, &finished,
 		&j.VideoDuration, &nextPoll, &j.PollAttempts, &j.ArchiveState, &j.ArchivePath, &j.ArchiveSHA256,
-		&j.ArchiveSize, &j.ArchiveAttempts, &nextArchive, &expires, &deleted)
+		&j.ArchiveSize, &j.ArchiveAttempts, &nextArchive, &expires, &deleted, &j.InputHash)
 	if err != nil {
 		return Job{}, mapErr(err)
 	}
@@ -112,6 +113,7 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 type NewJob struct {
 	UserID            int64
 	IdempotencyKey    string
+	InputHash         string
 	ImageURL          string
 	VideoURL          string
 	Mode              string
@@ -140,7 +142,8 @@ func (e *InsufficientCredits) Unwrap() error { return apperr.ErrInsufficientCred
 // one IMMEDIATE transaction, so concurrent submits by one member can never
 // take the balance below zero. When the member already submitted this
 // idempotency key it returns that job and created == false, holding nothing
-// more. It returns *InsufficientCredits when the balance is short.
+// more (whatever its InputHash: the caller compares). It returns
+// *InsufficientCredits when the balance is short.
 func (d *DB) CreateJobWithHold(ctx context.Context, n NewJob) (job Job, created bool, err error) {
 	err = d.tx(ctx, func(tx *sql.Tx) error {
 		existing, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE user_id = ? AND idempotency_key = ?`,
@@ -160,11 +163,11 @@ func (d *DB) CreateJobWithHold(ctx context.Context, n NewJob) (job Job, created 
 			return &InsufficientCredits{Available: bal.Available, Needed: n.EstimateCredits}
 		}
 		now := d.Now()
-		job, err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs (user_id, idempotency_key, status, image_url, video_url,
+		job, err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs (user_id, idempotency_key, input_hash, status, image_url, video_url,
 				mode, resolution, duration_requested, duration_detected, billed_seconds, estimate_credits, prompt,
 				created_at, updated_at)
-			VALUES (?, ?, 'submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+jobColumns,
-			n.UserID, n.IdempotencyKey, n.ImageURL, n.VideoURL, n.Mode, n.Resolution, n.DurationRequested, n.DurationDetected,
+			VALUES (?, ?, ?, 'submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+jobColumns,
+			n.UserID, n.IdempotencyKey, n.InputHash, n.ImageURL, n.VideoURL, n.Mode, n.Resolution, n.DurationRequested, n.DurationDetected,
 			n.BilledSeconds, n.EstimateCredits, n.Prompt, ms(now), ms(now)))
 		if err != nil {
 			return err
@@ -175,6 +178,13 @@ func (d *DB) CreateJobWithHold(ctx context.Context, n NewJob) (job Job, created 
 		return err
 	})
 	return job, created, err
+}
+
+// JobByIdempotencyKey returns the job userID created with the form token
+// key, deleted or not, or an error wrapping apperr.ErrNotFound.
+func (d *DB) JobByIdempotencyKey(ctx context.Context, userID int64, key string) (Job, error) {
+	return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE user_id = ? AND idempotency_key = ?`,
+		userID, key))
 }
 
 // MarkSubmitted records Akool's id for a submitting job, moves it to status

@@ -58,6 +58,7 @@ type appOptions struct {
 	submitTimeout time.Duration // bound on the create call (default: the service's)
 	proxies       []*net.IPNet  // handlers.Config.TrustedProxies
 	secure        bool          // handlers.Config.SecureCookies
+	jobs          func(*jobs.Config)
 }
 
 func pollingOnly(o *appOptions) { o.noWebhooks = true }
@@ -103,8 +104,12 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	if o.noWebhooks {
 		webhookURL = ""
 	}
-	jobSvc := jobs.New(jobs.Config{Store: store, Probe: prober, Akool: client, WebhookURL: webhookURL, Now: clock.Now,
-		SubmitTimeout: o.submitTimeout})
+	jobsCfg := jobs.Config{Store: store, Probe: prober, Akool: client, WebhookURL: webhookURL, Now: clock.Now,
+		SubmitTimeout: o.submitTimeout}
+	if o.jobs != nil {
+		o.jobs(&jobsCfg)
+	}
+	jobSvc := jobs.New(jobsCfg)
 	mediaDir := filepath.Join(t.TempDir(), "media")
 	// The emulator serves results on loopback: the archiver may fetch there.
 	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Dir: mediaDir, Now: clock.Now,

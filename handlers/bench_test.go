@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"swapdesk/internal/jobs"
 )
 
 // BenchmarkEstimateWarmCache measures the server time of POST
@@ -15,7 +17,8 @@ import (
 // switching resolution or typing a duration). It calls the router directly,
 // so the figures exclude the HTTP client; p50 and p99 are reported.
 func BenchmarkEstimateWarmCache(b *testing.B) {
-	app := newTestApp(b)
+	// Unlimited: this measures the estimate, not the per-member rate limit.
+	app := newTestApp(b, func(o *appOptions) { o.jobs = func(c *jobs.Config) { c.EstimateRate = -1 } })
 	c, _ := app.member("ana@example.com", 1000)
 	tok := c.csrf("/jobs/new")
 	u, _ := url.Parse(app.srv.URL)

@@ -21,7 +21,7 @@ import (
 
 // jobService checks and submits jobs.
 type jobService interface {
-	Check(ctx context.Context, userID int64, in jobs.Input) (*jobs.Check, error)
+	Estimate(ctx context.Context, userID int64, in jobs.Input) (*jobs.Check, error)
 	Submit(ctx context.Context, userID int64, in jobs.Input) (db.Job, bool, error)
 }
 
@@ -53,7 +53,9 @@ func (in jobInput) service() jobs.Input {
 }
 
 // bindJob reads the job form from the body (POST) or the query (GET, for a
-// prefilled form), capping each value so a huge field cannot reach a probe.
+// prefilled form). Values are kept whole: the body limit bounds them, and
+// validation says which is too long (cutting them could split a character
+// and would change what the member sees).
 func bindJob(c echo.Context) (jobInput, error) {
 	var in jobInput
 	var err error
@@ -65,10 +67,6 @@ func bindJob(c echo.Context) (jobInput, error) {
 	if err != nil {
 		return in, echo.NewHTTPError(http.StatusBadRequest)
 	}
-	in.ImageURL = truncate(in.ImageURL, 4096)
-	in.VideoURL = truncate(in.VideoURL, 4096)
-	in.Duration = truncate(in.Duration, 64)
-	in.Prompt = truncate(in.Prompt, 8192)
 	return in, nil
 }
 
@@ -129,7 +127,14 @@ func (s *Server) estimate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	chk, err := s.cfg.Jobs.Check(c.Request().Context(), currentUser(c).ID, in.service())
+	chk, err := s.cfg.Jobs.Estimate(c.Request().Context(), currentUser(c).ID, in.service())
+	var tooMany *apperr.TooMany
+	if errors.As(err, &tooMany) {
+		// The panel says so; the field messages stay as they are.
+		c.Response().Header().Set("Retry-After", "1")
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return render(c, http.StatusTooManyRequests, views.EstimatePanel(views.Estimate{Notice: tooMany.Message}))
+	}
 	if err != nil {
 		return err
 	}
@@ -149,7 +154,7 @@ func (s *Server) estimate(c echo.Context) error {
 }
 
 // createJob re-checks everything server-side, holds the credits, writes the
-// job and sends it to Akool.
+// job and sends it to Akool; a resubmitted form goes to the job it made.
 func (s *Server) createJob(c echo.Context) error {
 	in, err := bindJob(c)
 	if err != nil {
@@ -158,28 +163,10 @@ func (s *Server) createJob(c echo.Context) error {
 	u := currentUser(c)
 	ctx := c.Request().Context()
 	job, created, err := s.cfg.Jobs.Submit(ctx, u.ID, in.service())
-	var invalid *apperr.Invalid
-	var short *db.InsufficientCredits
+	var inputErr *jobs.InputError
 	switch {
-	case errors.As(err, &invalid), errors.As(err, &short):
-		chk, cerr := s.cfg.Jobs.Check(ctx, u.ID, in.service())
-		if cerr != nil {
-			return cerr
-		}
-		msg := "Please correct the fields marked below."
-		switch {
-		case short != nil:
-			msg = fmt.Sprintf("Your balance of %d credits does not cover this job (%d credits). Ask an admin for more credits.",
-				short.Available, short.Needed)
-		case len(invalid.Fields) == 0:
-			// The form's one-time token was missing or malformed: issue a new one.
-			msg, in.Idem = invalid.Message, ""
-		}
-		p := s.page(c, "New swap", views.NavNewJob)
-		p.Flashes = append(p.Flashes, views.Flash{Kind: views.FlashError, Message: msg})
-		f := s.jobForm(c, in, chk.Fields)
-		f.Estimate = estimateView(chk, in)
-		return render(c, http.StatusUnprocessableEntity, views.NewJobPage(p, f))
+	case errors.As(err, &inputErr):
+		return s.rejectJob(c, in, inputErr)
 	case err != nil:
 		return err
 	}
@@ -194,6 +181,41 @@ func (s *Server) createJob(c echo.Context) error {
 		addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap started. %d credits are held until it finishes.", job.EstimateCredits))
 	}
 	return redirect(c, "/jobs/"+strconv.FormatInt(job.ID, 10))
+}
+
+// rejectJob shows the form again with the member's values and what is
+// wrong (422), using the check Submit already made: the links are not
+// probed a second time.
+func (s *Server) rejectJob(c echo.Context, in jobInput, ie *jobs.InputError) error {
+	msg := "Please correct the fields marked below."
+	var short *db.InsufficientCredits
+	var invalid *apperr.Invalid
+	switch {
+	case errors.As(ie.Err, &short):
+		msg = fmt.Sprintf("Your balance of %d credits does not cover this job (%d credits). Ask an admin for more credits.",
+			short.Available, short.Needed)
+	case errors.As(ie.Err, &invalid) && len(invalid.Fields) == 0:
+		// About the form's one-time token (malformed, or already used for
+		// other inputs): the form shown comes with a new one.
+		msg, in.Idem = invalid.Message, ""
+	}
+	p := s.page(c, "New swap", views.NavNewJob)
+	p.Flashes = append(p.Flashes, views.Flash{Kind: views.FlashError, Message: msg})
+	var fields apperr.FieldErrors
+	if ie.Check != nil {
+		fields = ie.Check.Fields
+	}
+	f := s.jobForm(c, in, fields)
+	if ie.Check != nil {
+		f.Estimate = estimateView(ie.Check, in)
+	} else {
+		bal, err := s.cfg.JobStore.Balance(c.Request().Context(), currentUser(c).ID)
+		if err != nil {
+			return err
+		}
+		f.Estimate = views.Estimate{Available: bal.Available, After: bal.Available}
+	}
+	return render(c, http.StatusUnprocessableEntity, views.NewJobPage(p, f))
 }
 
 // showJob is a job's page. Members see their own jobs; admins see all.

@@ -2,11 +2,13 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +16,8 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/akoolsim"
+	"swapdesk/internal/jobs"
+	"swapdesk/internal/media"
 )
 
 // jobValues is a valid job form for the test media server.
@@ -464,5 +468,281 @@ func TestCreateOutcomesWithoutAJob(t *testing.T) {
 				t.Errorf("balance %+v, want the hold released", b)
 			}
 		})
+	}
+}
+
+// probeSpy wraps the app's prober: it counts probes, and answers for
+// media.test/long.mp4 as for a 130.5 s video.
+type probeSpy struct {
+	jobs.Prober
+	images, videos atomic.Int64
+}
+
+const longVideo = "http://media.test/long.mp4"
+
+func (p *probeSpy) ProbeImage(ctx context.Context, raw string) (media.ImageInfo, error) {
+	p.images.Add(1)
+	return p.Prober.ProbeImage(ctx, raw)
+}
+
+func (p *probeSpy) ProbeVideo(ctx context.Context, raw string) (media.VideoInfo, error) {
+	p.videos.Add(1)
+	if raw == longVideo {
+		return media.VideoInfo{Duration: 130.5, Width: 320, Height: 240, Codec: "avc1", Size: 1 << 20, FastStart: true}, nil
+	}
+	return p.Prober.ProbeVideo(ctx, raw)
+}
+
+func withProbeSpy(spy *probeSpy) func(*appOptions) {
+	return func(o *appOptions) {
+		o.jobs = func(c *jobs.Config) {
+			spy.Prober = c.Probe
+			c.Probe = spy
+		}
+	}
+}
+
+func TestSubmitEveryFieldInvalidAtOnce(t *testing.T) {
+	app := newTestApp(t)
+	c, u := app.member("ana@example.com", 1000)
+	v := url.Values{
+		"image_url":  {""},
+		"video_url":  {"file:///etc/passwd"},
+		"mode":       {"dance"},
+		"resolution": {"4k"},
+		"duration":   {"abc"},
+		"prompt":     {strings.Repeat("a", 501)},
+	}
+	res := c.submitJob(v)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	want := map[string]string{
+		"image_url":  "Enter the link",
+		"video_url":  "http and https",
+		"mode":       "animate or replace",
+		"resolution": "480p, 720p or 1080p",
+		"duration":   "number of seconds",
+		"prompt":     "at most 500",
+	}
+	for field, part := range want {
+		if msg := res.doc.Find("#" + field + "-error").Text(); !strings.Contains(msg, part) {
+			t.Errorf("%s message %q, want it to mention %q", field, msg, part)
+		}
+	}
+	if n, _ := app.store.CountJobs(context.Background()); n != 0 || len(app.sim.Jobs()) != 0 {
+		t.Errorf("%d jobs written, %d sent", n, len(app.sim.Jobs()))
+	}
+	if b := app.balance(u.ID); b.Held != 0 {
+		t.Errorf("held %d", b.Held)
+	}
+}
+
+// A video longer than 120 s is usable: the member is asked, next to the
+// duration, for a duration of at most 120.
+func TestSubmitVideoLongerThan120Seconds(t *testing.T) {
+	app := newTestApp(t, withProbeSpy(&probeSpy{}))
+	c, _ := app.member("ana@example.com", 1000)
+	v := app.jobValues()
+	v.Set("video_url", longVideo)
+	res := c.submitJob(v)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	want := "The video is 130.5 s long — set a duration of at most 120 to use the first 120 s."
+	if got := res.doc.Find("#duration-error").Text(); got != want {
+		t.Errorf("duration message %q, want %q", got, want)
+	}
+	if got := res.doc.Find("#video_url-error").Text(); got != "" {
+		t.Errorf("video message %q, want none", got)
+	}
+	if got, _ := res.doc.Find("#duration").Attr("aria-invalid"); got != "true" {
+		t.Errorf("duration aria-invalid = %q", got)
+	}
+	est := c.estimate(v)
+	if got := est.doc.Find(`#duration-error[hx-swap-oob]`).Text(); got != want {
+		t.Errorf("estimate: inline duration message %q, want %q", got, want)
+	}
+	v.Set("duration", "60")
+	wantStatus(t, c.submitJob(v), http.StatusSeeOther)
+}
+
+// A malformed one-time token is the form's problem: 422 with a new token,
+// never a 500.
+func TestSubmitMalformedToken(t *testing.T) {
+	app := newTestApp(t)
+	c, _ := app.member("ana@example.com", 100)
+	for _, tok := range []string{"short", strings.Repeat("z", 65)} {
+		v := app.jobValues()
+		v.Set("idem", tok)
+		res := c.submitJob(v)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		if msg := res.doc.Find(".flash-error").Text(); !strings.Contains(msg, "This form is out of date") {
+			t.Errorf("flash %q", msg)
+		}
+		if idem, _ := res.doc.Find(`input[name="idem"]`).Attr("value"); len(idem) < 32 || idem == tok {
+			t.Errorf("token in the re-rendered form %q, want a new one", idem)
+		}
+		if got, _ := res.doc.Find("#image_url").Attr("value"); got != v.Get("image_url") {
+			t.Errorf("image link not kept: %q", got)
+		}
+	}
+	if n, _ := app.store.CountJobs(context.Background()); n != 0 {
+		t.Errorf("%d jobs written", n)
+	}
+}
+
+// Submit at 720p, go Back, switch to 1080p, submit the same form again: the
+// member is told, and nothing is written or sent.
+func TestResubmitWithOtherInputsIsRefused(t *testing.T) {
+	app := newTestApp(t)
+	c, u := app.member("ana@example.com", 100)
+	page := c.get("/jobs/new")
+	tok, _ := page.doc.Find(`input[name="csrf"]`).Attr("value")
+	idem, _ := page.doc.Find(`input[name="idem"]`).Attr("value")
+	v := app.jobValues()
+	v.Set("csrf", tok)
+	v.Set("idem", idem)
+	first := c.post("/jobs", v)
+	wantStatus(t, first, http.StatusSeeOther)
+	id := strings.TrimPrefix(first.Header.Get("Location"), "/jobs/")
+
+	v.Set("resolution", "1080p")
+	res := c.post("/jobs", v)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	want := "This form was already used to start swap #" + id + ". Reload the page to start another."
+	if got := strings.TrimSpace(res.doc.Find(".flash-error").Text()); got != want {
+		t.Errorf("flash %q, want %q", got, want)
+	}
+	if got, _ := res.doc.Find(`select[name="resolution"] option[selected]`).Attr("value"); got != "1080p" {
+		t.Errorf("resolution shown %q, want the member's 1080p", got)
+	}
+	if newIdem, _ := res.doc.Find(`input[name="idem"]`).Attr("value"); newIdem == idem || len(newIdem) < 32 {
+		t.Errorf("token %q, want a new one", newIdem)
+	}
+	if n, _ := app.store.CountJobs(context.Background()); n != 1 || len(app.sim.Jobs()) != 1 {
+		t.Errorf("%d jobs written, %d sent; want 1 and 1", n, len(app.sim.Jobs()))
+	}
+	if b := app.balance(u.ID); b.Held != 30 {
+		t.Errorf("held %d, want 30", b.Held)
+	}
+	// The same inputs again still lead to the job.
+	v.Set("resolution", "720p")
+	again := c.post("/jobs", v)
+	wantStatus(t, again, http.StatusSeeOther)
+	if loc := again.Header.Get("Location"); loc != "/jobs/"+id {
+		t.Errorf("same inputs went to %s, want /jobs/%s", loc, id)
+	}
+}
+
+// Browsers count a line break as one character but send CRLF: a prompt the
+// live counter shows as 500 / 500 is accepted, and Akool gets "\n".
+func TestSubmitPromptWithCRLFLineBreaks(t *testing.T) {
+	app := newTestApp(t)
+	c, _ := app.member("ana@example.com", 100)
+	v := app.jobValues()
+	v.Set("prompt", strings.Repeat("abcd\r\n", 99)+"abcde")
+	wantStatus(t, c.submitJob(v), http.StatusSeeOther)
+	sims := app.sim.Jobs()
+	if len(sims) != 1 {
+		t.Fatalf("Akool got %d jobs", len(sims))
+	}
+	if want := strings.Repeat("abcd\n", 99) + "abcde"; sims[0].Prompt != want {
+		t.Errorf("Akool got prompt %q…, want line breaks as \\n", sims[0].Prompt[:20])
+	}
+}
+
+// A long prompt in a script of three-byte characters is reported as too
+// long, and comes back whole (it used to be cut at 8 KiB mid-character and
+// then called "not text").
+func TestSubmitLongCJKPromptIsKeptWhole(t *testing.T) {
+	app := newTestApp(t)
+	c, _ := app.member("ana@example.com", 100)
+	prompt := strings.Repeat("猫が踊る", 750) // 3000 characters, 9000 bytes
+	v := app.jobValues()
+	v.Set("prompt", prompt)
+	res := c.submitJob(v)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	if got, want := res.doc.Find("#prompt-error").Text(), "Shorten the prompt to at most 500 characters (it has 3000)."; got != want {
+		t.Errorf("prompt message %q, want %q", got, want)
+	}
+	if got := res.doc.Find("#prompt").Text(); got != prompt {
+		t.Errorf("prompt re-rendered with %d characters, want all 3000 intact", len([]rune(got)))
+	}
+	if got := res.doc.Find("#prompt-count").Text(); got != "3000 / 500" {
+		t.Errorf("counter %q", got)
+	}
+}
+
+// Each estimate may probe links, so a member's estimates are rate limited:
+// past the limit the panel says so (429) and nothing is checked.
+func TestEstimateRateLimit(t *testing.T) {
+	spy := &probeSpy{}
+	app := newTestApp(t, withProbeSpy(spy), func(o *appOptions) {
+		inner := o.jobs
+		o.jobs = func(c *jobs.Config) {
+			inner(c)
+			c.EstimateRate, c.EstimateBurst = 1, 2
+		}
+	})
+	c, _ := app.member("ana@example.com", 100)
+	v := app.jobValues()
+	for range 2 {
+		wantStatus(t, c.estimate(v), http.StatusOK)
+	}
+	probes := spy.images.Load() + spy.videos.Load()
+	res := c.estimate(v)
+	wantStatus(t, res, http.StatusTooManyRequests)
+	if msg := res.doc.Find("#estimate [role=status]").Text(); !strings.Contains(msg, "Too many estimates") {
+		t.Errorf("panel %q, want the rate-limit notice", res.doc.Find("#estimate").Text())
+	}
+	if res.doc.Find(`[hx-swap-oob]`).Length() != 0 {
+		t.Error("a refused estimate must leave the inline messages alone")
+	}
+	if got := res.Header.Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After %q", got)
+	}
+	if n := spy.images.Load() + spy.videos.Load(); n != probes {
+		t.Errorf("a refused estimate probed %d times", n-probes)
+	}
+	// htmx swaps the 429 into the panel only if its configuration says so.
+	cfgJSON, _ := c.get("/jobs/new").doc.Find(`meta[name="htmx-config"]`).Attr("content")
+	var hcfg struct {
+		ResponseHandling []struct {
+			Code string
+			Swap bool
+		}
+	}
+	if err := json.Unmarshal([]byte(cfgJSON), &hcfg); err != nil {
+		t.Fatalf("htmx-config %q: %v", cfgJSON, err)
+	}
+	swaps429 := false
+	for _, r := range hcfg.ResponseHandling {
+		if r.Code == "429" {
+			swaps429 = r.Swap
+			break
+		}
+	}
+	if !swaps429 {
+		t.Errorf("htmx-config %s does not swap 429 answers", cfgJSON)
+	}
+	// Another member is not affected; time refills the bucket.
+	other, _ := app.member("bo@example.com", 100)
+	wantStatus(t, other.estimate(v), http.StatusOK)
+	app.clock.Advance(time.Second)
+	wantStatus(t, c.estimate(v), http.StatusOK)
+}
+
+// A refused submit shows the check Submit made: each link is probed once,
+// not checked a second time to render the form.
+func TestRefusedSubmitProbesOnce(t *testing.T) {
+	spy := &probeSpy{}
+	app := newTestApp(t, withProbeSpy(spy))
+	c, _ := app.member("ana@example.com", 100)
+	v := app.jobValues()
+	v.Set("duration", "abc")
+	res := c.submitJob(v)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	if i, vd := spy.images.Load(), spy.videos.Load(); i != 1 || vd != 1 {
+		t.Errorf("probes: %d image, %d video; want 1 and 1", i, vd)
+	}
+	if res.doc.Find("#estimate img").Length() != 1 {
+		t.Error("the estimate panel lacks the image preview from the check")
 	}
 }

@@ -54,6 +54,9 @@ type Estimate struct {
 	// OOB is true when the panel is an htmx response that also updates the
 	// inline field errors.
 	OOB bool
+	// Notice replaces the panel's content with a message (too many
+	// estimates in a short time).
+	Notice string
 }
 
 // JobFields lists the form's fields in order, for out-of-band error swaps.

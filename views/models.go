@@ -52,11 +52,11 @@ const (
 )
 
 // htmxConfig is read by htmx from a meta tag (no inline script, CSP-safe):
-// no injected indicator <style>, and 422 responses swapped so forms can show
-// their inline errors.
+// no injected indicator <style>, 422 responses swapped so forms can show
+// their inline errors, and 429 so the estimate panel can say to slow down.
 const htmxConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,` +
 	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},` +
-	`{"code":"422","swap":true},{"code":"[45]..","swap":false,"error":true}]}`
+	`{"code":"422","swap":true},{"code":"429","swap":true},{"code":"[45]..","swap":false,"error":true}]}`
 
 // hxHeaders returns the hx-headers JSON that carries the CSRF token on every
 // htmx request.

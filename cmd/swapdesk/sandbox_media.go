@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"net"
 	"net/url"
-	"strings"
 	"time"
 
 	"swapdesk/internal/jobs"
@@ -27,9 +25,11 @@ func newSandboxOpener(remote jobs.Opener, port string, timeout time.Duration) *s
 
 func (o *sandboxOpener) Open(ctx context.Context, raw string, maxBytes int64) (*media.Response, error) {
 	u, err := url.Parse(raw)
-	if err == nil && u.Scheme == "http" && u.User == nil && u.Port() == o.port &&
-		strings.HasPrefix(u.Path, SandboxPrefix+"/results/") && !strings.Contains(u.Path, "..") {
-		return o.local.Open(ctx, "http://"+net.JoinHostPort("127.0.0.1", o.port)+u.Path, maxBytes)
+	if err == nil {
+		if local, ok := (ownServer{port: o.port}).link(u, SandboxPrefix+"/results/"); ok {
+			local.RawQuery = "" // as before: the results path alone names the file
+			return o.local.Open(ctx, local.String(), maxBytes)
+		}
 	}
 	return o.remote.Open(ctx, raw, maxBytes)
 }

@@ -5,14 +5,20 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/time/rate"
 
 	"swapdesk/db"
 	"swapdesk/internal/akool"
@@ -37,6 +43,7 @@ const (
 // Store is what the service needs from the database.
 type Store interface {
 	Balance(ctx context.Context, userID int64) (db.Balance, error)
+	JobByIdempotencyKey(ctx context.Context, userID int64, key string) (db.Job, error)
 	CreateJobWithHold(ctx context.Context, n db.NewJob) (db.Job, bool, error)
 	MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string, firstPoll time.Time) error
 	EndSubmission(ctx context.Context, jobID int64, status, message string) error
@@ -70,13 +77,32 @@ type Config struct {
 	FirstPoll time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// EstimateRate and EstimateBurst limit each member's estimates, which
+	// may start link probes: a token bucket refilled at EstimateRate per
+	// second holding EstimateBurst (defaults 5 and 10). A negative
+	// EstimateRate means no limit.
+	EstimateRate  float64
+	EstimateBurst int
 }
 
 // Service submits and estimates jobs.
 type Service struct {
-	cfg Config
-	log *slog.Logger
+	cfg       Config
+	log       *slog.Logger
+	estimates *userLimiter // nil: no limit
+	// markPause is the first pause between attempts to record Akool's id.
+	markPause time.Duration
+
+	mu      sync.Mutex
+	sending int             // Akool submissions in flight
+	idle    []chan struct{} // closed when sending drops to 0
 }
+
+// markAttempts is how often Akool's id is written before giving up.
+const markAttempts = 4
+
+// recordTimeout bounds recording Akool's answer, retries included.
+const recordTimeout = 15 * time.Second
 
 // New returns a Service.
 func New(cfg Config) *Service {
@@ -92,7 +118,17 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, log: cfg.Log}
+	if cfg.EstimateRate == 0 {
+		cfg.EstimateRate = 5
+	}
+	if cfg.EstimateBurst <= 0 {
+		cfg.EstimateBurst = 10
+	}
+	s := &Service{cfg: cfg, log: cfg.Log, markPause: 100 * time.Millisecond}
+	if cfg.EstimateRate > 0 {
+		s.estimates = newUserLimiter(rate.Limit(cfg.EstimateRate), cfg.EstimateBurst)
+	}
+	return s
 }
 
 // Input is the job form exactly as the member sent it.
@@ -105,6 +141,22 @@ type Input struct {
 	Prompt         string
 	IdempotencyKey string
 }
+
+// InputError is returned by Submit when the form cannot be sent as it is.
+// Err is an *apperr.Invalid (field messages, or a form-level message about
+// the form's one-time token) or a *db.InsufficientCredits; Check is the
+// check that found the problem, nil when the form was refused before its
+// links were checked.
+type InputError struct {
+	Check *Check
+	Err   error
+}
+
+func (e *InputError) Error() string { return "job input: " + e.Err.Error() }
+
+// Unwrap returns Err, so errors.As finds the *apperr.Invalid and errors.Is
+// finds apperr.ErrInsufficientCredits.
+func (e *InputError) Unwrap() error { return e.Err }
 
 // Check is what is known about an Input: parsed values, probe results, the
 // price and every problem found, field by field. The estimate panel shows it;
@@ -134,6 +186,16 @@ func (c *Check) detected() *float64 {
 
 // Short reports whether the balance does not cover the quote.
 func (c *Check) Short() bool { return c.Quote != nil && int64(c.Quote.Credits) > c.Balance.Available }
+
+// Estimate is Check for the live estimate panel, limited per member because
+// every estimate may start link probes: over the limit it checks nothing
+// and returns an *apperr.TooMany.
+func (s *Service) Estimate(ctx context.Context, userID int64, in Input) (*Check, error) {
+	if !s.estimates.allow(userID, s.cfg.Now()) {
+		return nil, &apperr.TooMany{Message: "Too many estimates in a short time. Wait a moment; the estimate updates when you next change a field."}
+	}
+	return s.Check(ctx, userID, in)
+}
 
 // Check validates in, probes its links (cached) and prices it for userID.
 // Problems are returned in Check.Fields; the error is only for failures of
@@ -186,22 +248,19 @@ func (s *Service) parse(in Input, c *Check) {
 	} else {
 		c.Resolution = r
 	}
+	// ParseSeconds also checks the range Akool accepts.
 	if sec, ok, err := pricing.ParseSeconds(in.Duration); err != nil {
 		fe.Add(FieldDuration, sentence(err.Error()))
 	} else if ok {
-		if err := pricing.CheckRequested(sec); err != nil {
-			fe.Add(FieldDuration, sentence(err.Error()))
-		} else {
-			c.Requested = &sec
-		}
+		c.Requested = &sec
 	}
-	prompt := strings.TrimSpace(in.Prompt)
+	prompt := normalizePrompt(in.Prompt)
 	switch {
 	case !utf8.ValidString(prompt):
 		fe.Add(FieldPrompt, "The prompt contains characters that are not text.")
 	case utf8.RuneCountInString(prompt) > MaxPromptRunes:
 		fe.Add(FieldPrompt, fmt.Sprintf("Shorten the prompt to at most %d characters (it has %d).", MaxPromptRunes, utf8.RuneCountInString(prompt)))
-	case strings.IndexFunc(prompt, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
+	case strings.IndexFunc(prompt, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0:
 		fe.Add(FieldPrompt, "The prompt contains control characters.")
 	default:
 		c.Prompt = prompt
@@ -247,55 +306,115 @@ func (s *Service) probe(ctx context.Context, in Input, c *Check) {
 	}
 }
 
-// Submit re-checks in from scratch (never trusting an earlier estimate), holds
+// Submit checks in from scratch (never trusting an earlier estimate), holds
 // the credits and writes the job in one transaction, then asks Akool. It
 // returns the job, which is queued, or rejected with Akool's reason (its
-// hold released), and whether this call created it: a resubmitted form
-// returns the job it created before and created == false.
-// Errors: *apperr.Invalid with field messages for bad input (nothing written
-// or held); an error wrapping apperr.ErrInsufficientCredits.
+// hold released), and whether this call created it.
+//
+// The form's one-time token (Input.IdempotencyKey) is looked up first: a
+// resubmitted form with the same inputs returns the job it created before,
+// created == false, without checking its links again (a signed link may
+// have expired since). The same token with other inputs is refused.
+//
+// Errors: *InputError for anything the member can correct (bad fields, a
+// short balance, a malformed or reused token), with nothing written or held;
+// other errors are ours.
 func (s *Service) Submit(ctx context.Context, userID int64, in Input) (job db.Job, created bool, err error) {
 	key := strings.TrimSpace(in.IdempotencyKey)
 	if len(key) < 16 || len(key) > 64 {
-		return db.Job{}, false, apperr.Invalidf("This form is out of date. Reload the page and submit again.")
+		return db.Job{}, false, &InputError{Err: apperr.Invalidf("This form is out of date. Reload the page and submit again.")}
+	}
+	hash := InputHash(in)
+	if job, err := s.cfg.Store.JobByIdempotencyKey(ctx, userID, key); err == nil {
+		return resubmitted(job, hash)
+	} else if !errors.Is(err, apperr.ErrNotFound) {
+		return db.Job{}, false, fmt.Errorf("look up form token: %w", err)
 	}
 	c, err := s.Check(ctx, userID, in)
 	if err != nil {
 		return db.Job{}, false, err
 	}
 	if c.Fields.Any() {
-		return db.Job{}, false, apperr.Fields(c.Fields)
+		return db.Job{}, false, &InputError{Check: c, Err: apperr.Fields(c.Fields)}
 	}
 	if c.Quote == nil {
 		return db.Job{}, false, fmt.Errorf("check passed without a quote")
 	}
 	job, created, err = s.cfg.Store.CreateJobWithHold(ctx, db.NewJob{
-		UserID: userID, IdempotencyKey: key,
+		UserID: userID, IdempotencyKey: key, InputHash: hash,
 		ImageURL: strings.TrimSpace(in.ImageURL), VideoURL: strings.TrimSpace(in.VideoURL),
 		Mode: string(c.Mode), Resolution: string(c.Resolution),
 		DurationRequested: c.Requested, DurationDetected: c.detected(),
 		BilledSeconds: c.Quote.Seconds, EstimateCredits: int64(c.Quote.Credits), Prompt: c.Prompt,
 	})
-	if err != nil || !created {
-		return job, false, err
+	var short *db.InsufficientCredits
+	switch {
+	case errors.As(err, &short):
+		return db.Job{}, false, &InputError{Check: c, Err: err}
+	case err != nil:
+		return db.Job{}, false, err
+	case !created:
+		// The same token won a race with this submission.
+		return resubmitted(job, hash)
 	}
 	job, err = s.send(ctx, job)
 	return job, err == nil, err
 }
 
+// resubmitted answers a form token that already made job: the job itself
+// when the inputs are the same, an *InputError when they differ (the member
+// went back and changed the form). Jobs from before input hashes were kept
+// count as the same.
+func resubmitted(job db.Job, hash string) (db.Job, bool, error) {
+	if job.InputHash != "" && job.InputHash != hash {
+		return db.Job{}, false, &InputError{Err: apperr.Invalidf(
+			"This form was already used to start swap #%d. Reload the page to start another.", job.ID)}
+	}
+	return job, false, nil
+}
+
+// InputHash is the SHA-256 (hex) of in's fields as they are compared
+// between two submissions of one form: surrounding space, letter case,
+// defaults, line breaks and the spelling of the duration do not count.
+// The token itself is not part of it.
+func InputHash(in Input) string {
+	dur := strings.TrimSpace(in.Duration)
+	if sec, ok, err := pricing.ParseSeconds(dur); err == nil && ok {
+		dur = strconv.FormatFloat(sec, 'f', -1, 64)
+	}
+	h := sha256.New()
+	for _, v := range []string{
+		strings.TrimSpace(in.ImageURL),
+		strings.TrimSpace(in.VideoURL),
+		strings.ToLower(strings.TrimSpace(orDefault(in.Mode, string(pricing.DefaultMode)))),
+		strings.ToLower(strings.TrimSpace(orDefault(in.Resolution, string(pricing.DefaultResolution)))),
+		dur,
+		normalizePrompt(in.Prompt),
+	} {
+		fmt.Fprintf(h, "%d:%s;", len(v), v) // length-prefixed: no two forms share an encoding
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// normalizePrompt turns the line breaks browsers submit (CRLF, which their
+// character counters and maxlength count as one) into "\n", and trims.
+func normalizePrompt(p string) string {
+	p = strings.ReplaceAll(p, "\r\n", "\n")
+	p = strings.ReplaceAll(p, "\r", "\n")
+	return strings.TrimSpace(p)
+}
+
 // send calls Akool for a job written as submitting. It is never retried:
 // Akool has no idempotency key, so a blind retry could charge twice. If the
 // process dies before the answer is recorded, start-up marks the job
-// interrupted and releases its hold.
+// interrupted and releases its hold; Wait lets a shutdown avoid that.
 func (s *Service) send(ctx context.Context, job db.Job) (db.Job, error) {
+	s.begin()
+	defer s.end()
 	// Detach from the request: a member closing the tab must not leave the
-	// job half-sent. The call has its own bound; recording the outcome gets a
-	// fresh one, so a call that timed out is still recorded.
+	// job half-sent. The call has its own bound, and recording its outcome
+	// a fresh one, so a call that used up its time is still recorded.
 	ctx = context.WithoutCancel(ctx)
-	callCtx, cancelCall := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
-	defer cancelCall()
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.SubmitTimeout+10*time.Second)
-	defer cancel()
 	req := akool.CreateRequest{
 		Image: job.ImageURL, Video: job.VideoURL,
 		Resolution: job.Resolution, Mode: job.Mode, Prompt: job.Prompt,
@@ -305,7 +424,11 @@ func (s *Service) send(ctx context.Context, job db.Job) (db.Job, error) {
 	if job.BilledSeconds >= 1 {
 		req.Duration = math.Round(job.BilledSeconds*1000) / 1000
 	}
+	callCtx, cancelCall := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
 	res, err := s.cfg.Akool.CreateCharacterSwap(callCtx, req)
+	cancelCall()
+	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
+	defer cancel()
 	if err != nil {
 		// Akool answering with a code is a refusal. No usable answer (a
 		// timeout, a 5xx from a proxy) is not: the job may still run, so it
@@ -328,12 +451,80 @@ func (s *Service) send(ctx context.Context, job db.Job) (db.Job, error) {
 	if res.Status == akool.StatusProcessing {
 		status = db.JobProcessing
 	}
-	if err := s.cfg.Store.MarkSubmitted(ctx, job.ID, res.ID, status, s.cfg.Now().Add(s.cfg.FirstPoll)); err != nil {
+	if err := s.markSubmitted(ctx, job.ID, res.ID, status); err != nil {
+		// Akool runs this job, but we hold it as submitting: the next
+		// start-up marks it interrupted and releases its hold. Only this
+		// line knows Akool's id.
+		s.log.Error("akool accepted a job whose id could not be recorded; it will be marked interrupted at the next start",
+			"job_id", job.ID, "akool_id", res.ID, "user_id", job.UserID, "credits", job.EstimateCredits, "err", err)
 		return db.Job{}, fmt.Errorf("record akool id %s for job %d: %w", res.ID, job.ID, err)
 	}
 	job.Status, job.AkoolID = status, res.ID
 	s.log.Info("job submitted", "job_id", job.ID, "akool_id", res.ID, "credits", job.EstimateCredits)
 	return job, nil
+}
+
+// markSubmitted records Akool's id, retrying with short pauses: Akool has
+// the job now, so giving up early costs more than waiting. A job that is no
+// longer submitting is not retried.
+func (s *Service) markSubmitted(ctx context.Context, jobID int64, akoolID, status string) error {
+	pause := s.markPause
+	for attempt := 1; ; attempt++ {
+		err := s.cfg.Store.MarkSubmitted(ctx, jobID, akoolID, status, s.cfg.Now().Add(s.cfg.FirstPoll))
+		if err == nil || errors.Is(err, apperr.ErrConflict) || attempt == markAttempts {
+			return err
+		}
+		s.log.Warn("recording akool id failed; retrying", "job_id", jobID, "akool_id", akoolID, "attempt", attempt, "err", err)
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+		pause *= 2
+	}
+}
+
+func (s *Service) begin() {
+	s.mu.Lock()
+	s.sending++
+	s.mu.Unlock()
+}
+
+func (s *Service) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sending--; s.sending == 0 {
+		for _, ch := range s.idle {
+			close(ch)
+		}
+		s.idle = nil
+	}
+}
+
+// Wait blocks until no submission to Akool is in flight, so each one sent
+// has had Akool's answer recorded (or its failure to be recorded logged),
+// or until ctx ends, returning ctx.Err(). Call it on shutdown after the HTTP
+// server has stopped and before closing the store: a submission cut off
+// between Akool's answer and our record would be marked interrupted at the
+// next start while Akool runs it. Submissions started after Wait returns
+// are not waited for.
+func (s *Service) Wait(ctx context.Context) error {
+	s.mu.Lock()
+	if s.sending == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	s.idle = append(s.idle, ch)
+	s.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Recover marks jobs left submitting by a crash as interrupted and releases

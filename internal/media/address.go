@@ -28,47 +28,48 @@ const (
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
-// blockedV4 and blockedV6 are read-only tables (built once per call to keep
-// the package free of mutable globals; they are tiny).
-func blockedV4() []blockedRange {
-	return []blockedRange{
-		{mustPrefix("169.254.169.254/32"), reasonMetadata},
-		{mustPrefix("255.255.255.255/32"), reasonBroadcast},
-		{mustPrefix("0.0.0.0/8"), reasonUnspecified},
-		{mustPrefix("10.0.0.0/8"), reasonPrivate},
-		{mustPrefix("100.64.0.0/10"), reasonCGNAT},
-		{mustPrefix("127.0.0.0/8"), reasonLoopback},
-		{mustPrefix("169.254.0.0/16"), reasonLinkLocal},
-		{mustPrefix("172.16.0.0/12"), reasonPrivate},
-		{mustPrefix("192.0.0.0/24"), reasonReserved},
-		{mustPrefix("192.0.2.0/24"), reasonDocs},
-		{mustPrefix("192.88.99.0/24"), reasonReserved},
-		{mustPrefix("192.168.0.0/16"), reasonPrivate},
-		{mustPrefix("198.18.0.0/15"), reasonReserved},
-		{mustPrefix("198.51.100.0/24"), reasonDocs},
-		{mustPrefix("203.0.113.0/24"), reasonDocs},
-		{mustPrefix("224.0.0.0/4"), reasonMulticast},
-		{mustPrefix("240.0.0.0/4"), reasonReserved},
-	}
+// blockedV4 and blockedV6 are parsed once and never written after package
+// initialisation: forbiddenReason runs on every dial and every redirect.
+var blockedV4 = []blockedRange{
+	{mustPrefix("169.254.169.254/32"), reasonMetadata},
+	{mustPrefix("255.255.255.255/32"), reasonBroadcast},
+	{mustPrefix("0.0.0.0/8"), reasonUnspecified},
+	{mustPrefix("10.0.0.0/8"), reasonPrivate},
+	{mustPrefix("100.64.0.0/10"), reasonCGNAT},
+	{mustPrefix("127.0.0.0/8"), reasonLoopback},
+	{mustPrefix("169.254.0.0/16"), reasonLinkLocal},
+	{mustPrefix("172.16.0.0/12"), reasonPrivate},
+	{mustPrefix("192.0.0.0/24"), reasonReserved},
+	{mustPrefix("192.0.2.0/24"), reasonDocs},
+	{mustPrefix("192.88.99.0/24"), reasonReserved},
+	{mustPrefix("192.168.0.0/16"), reasonPrivate},
+	{mustPrefix("198.18.0.0/15"), reasonReserved},
+	{mustPrefix("198.51.100.0/24"), reasonDocs},
+	{mustPrefix("203.0.113.0/24"), reasonDocs},
+	{mustPrefix("224.0.0.0/4"), reasonMulticast},
+	{mustPrefix("240.0.0.0/4"), reasonReserved},
 }
 
-func blockedV6() []blockedRange {
-	return []blockedRange{
-		{mustPrefix("::/128"), reasonUnspecified},
-		{mustPrefix("::1/128"), reasonLoopback},
-		{mustPrefix("::/8"), reasonReserved}, // IPv4-compatible and other legacy forms
-		{mustPrefix("64:ff9b:1::/48"), reasonReserved},
-		{mustPrefix("100::/64"), reasonReserved},
-		{mustPrefix("2001::/32"), reasonTunnel}, // Teredo
-		{mustPrefix("2001::/23"), reasonReserved},
-		{mustPrefix("2001:db8::/32"), reasonDocs},
-		{mustPrefix("3fff::/20"), reasonDocs},
-		{mustPrefix("fc00::/7"), reasonPrivate},
-		{mustPrefix("fe80::/10"), reasonLinkLocal},
-		{mustPrefix("fec0::/10"), reasonPrivate}, // deprecated site-local
-		{mustPrefix("ff00::/8"), reasonMulticast},
-	}
+var blockedV6 = []blockedRange{
+	{mustPrefix("::/128"), reasonUnspecified},
+	{mustPrefix("::1/128"), reasonLoopback},
+	{mustPrefix("::/8"), reasonReserved}, // IPv4-compatible, legacy forms, and 64:ff9b:1::/48 (local-use NAT64)
+	{mustPrefix("100::/64"), reasonReserved},
+	{mustPrefix("2001::/32"), reasonTunnel}, // Teredo
+	{mustPrefix("2001::/23"), reasonReserved},
+	{mustPrefix("2001:db8::/32"), reasonDocs},
+	{mustPrefix("3fff::/20"), reasonDocs},
+	{mustPrefix("fc00::/7"), reasonPrivate},
+	{mustPrefix("fe80::/10"), reasonLinkLocal},
+	{mustPrefix("fec0::/10"), reasonPrivate}, // deprecated site-local
+	{mustPrefix("ff00::/8"), reasonMulticast},
 }
+
+// Ranges whose addresses embed an IPv4 address, judged by that address.
+var (
+	nat64Prefix = mustPrefix("64:ff9b::/96") // RFC 6052 well-known NAT64
+	sixToFour   = mustPrefix("2002::/16")    // RFC 3056 6to4
+)
 
 // forbiddenReason returns why ip may not be contacted, or "" if it is a public
 // unicast address. IPv4-mapped (::ffff:a.b.c.d), NAT64 (64:ff9b::/96) and 6to4
@@ -84,21 +85,21 @@ func forbiddenReason(ip netip.Addr) string {
 	if ip.Is6() {
 		b := ip.As16()
 		switch {
-		case mustPrefix("64:ff9b::/96").Contains(ip):
+		case nat64Prefix.Contains(ip):
 			return forbiddenReason(netip.AddrFrom4([4]byte(b[12:16])))
-		case mustPrefix("2002::/16").Contains(ip):
+		case sixToFour.Contains(ip):
 			if r := forbiddenReason(netip.AddrFrom4([4]byte(b[2:6]))); r != "" {
 				return reasonTunnel + " to a " + r
 			}
 			return ""
 		}
-		for _, r := range blockedV6() {
+		for _, r := range blockedV6 {
 			if r.prefix.Contains(ip) {
 				return r.reason
 			}
 		}
 	} else {
-		for _, r := range blockedV4() {
+		for _, r := range blockedV4 {
 			if r.prefix.Contains(ip) {
 				return r.reason
 			}

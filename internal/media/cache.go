@@ -10,17 +10,21 @@ import (
 
 // cache keeps probe results (and, more briefly, errors) per key, bounded in
 // size with least-recently-used eviction, and lets concurrent callers for the
-// same key share one probe.
+// same key share one probe. It also bounds the probes themselves: each runs
+// for at most timeout, and at most cap(slots) run at once.
 type cache struct {
-	now    func() time.Time
-	ttl    time.Duration
-	errTTL time.Duration
-	max    int
+	now     func() time.Time
+	ttl     time.Duration
+	errTTL  time.Duration
+	max     int
+	timeout time.Duration
+	slots   chan struct{} // one token per running probe
 
 	mu      sync.Mutex
 	lru     *list.List // of *entry; front is most recently used
 	items   map[string]*list.Element
 	flights map[string]*flight
+	queued  int // callers waiting for a free slot; read by tests
 }
 
 type entry struct {
@@ -37,9 +41,18 @@ type flight struct {
 	waiters int // callers waiting on done; read by tests
 }
 
-func newCache(now func() time.Time, ttl, errTTL time.Duration, max int) *cache {
+type cacheConfig struct {
+	now         func() time.Time
+	ttl, errTTL time.Duration
+	size        int
+	timeout     time.Duration // overall bound on one probe
+	concurrent  int           // probes running at once
+}
+
+func newCache(cfg cacheConfig) *cache {
 	return &cache{
-		now: now, ttl: ttl, errTTL: errTTL, max: max,
+		now: cfg.now, ttl: cfg.ttl, errTTL: cfg.errTTL, max: cfg.size, timeout: cfg.timeout,
+		slots:   make(chan struct{}, cfg.concurrent),
 		lru:     list.New(),
 		items:   make(map[string]*list.Element),
 		flights: make(map[string]*flight),
@@ -47,30 +60,62 @@ func newCache(now func() time.Time, ttl, errTTL time.Duration, max int) *cache {
 }
 
 // do returns the cached result for key, or joins the probe in flight for
-// key, or starts fn. fn runs detached from the caller's cancellation (other
-// callers may be waiting on it; the Fetcher's timeouts bound it), and a
-// caller whose ctx ends stops waiting with ctx's error.
+// key, or starts fn once a slot is free (waiting for one as long as ctx
+// allows). fn runs detached from the caller's cancellation (other callers
+// may join it) but within the cache's timeout; a caller whose ctx ends stops
+// waiting with ctx's error.
 func (c *cache) do(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
+	haveSlot := false
 	c.mu.Lock()
-	if el, ok := c.items[key]; ok {
-		e := el.Value.(*entry)
-		if c.now().Before(e.expires) {
-			c.lru.MoveToFront(el)
-			c.mu.Unlock()
-			return e.val, e.err
+	for {
+		if el, ok := c.items[key]; ok {
+			e := el.Value.(*entry)
+			if c.now().Before(e.expires) {
+				c.lru.MoveToFront(el)
+				c.mu.Unlock()
+				if haveSlot {
+					<-c.slots
+				}
+				return e.val, e.err
+			}
+			c.lru.Remove(el)
+			delete(c.items, key)
 		}
-		c.lru.Remove(el)
-		delete(c.items, key)
+		if fl, ok := c.flights[key]; ok {
+			fl.waiters++
+			c.mu.Unlock()
+			if haveSlot {
+				<-c.slots
+			}
+			return c.wait(ctx, fl)
+		}
+		if haveSlot {
+			break
+		}
+		// Wait for a slot without holding the lock, then look again: the
+		// result may have arrived, or another caller started the probe.
+		c.queued++
+		c.mu.Unlock()
+		select {
+		case c.slots <- struct{}{}:
+			haveSlot = true
+		case <-ctx.Done():
+		}
+		c.mu.Lock()
+		c.queued--
+		if !haveSlot {
+			c.mu.Unlock()
+			return nil, ctx.Err()
+		}
 	}
-	fl, ok := c.flights[key]
-	if !ok {
-		fl = &flight{done: make(chan struct{})}
-		c.flights[key] = fl
-		go c.run(context.WithoutCancel(ctx), key, fl, fn)
-	}
-	fl.waiters++
+	fl := &flight{done: make(chan struct{}), waiters: 1}
+	c.flights[key] = fl
 	c.mu.Unlock()
+	go c.run(context.WithoutCancel(ctx), key, fl, fn)
+	return c.wait(ctx, fl)
+}
 
+func (c *cache) wait(ctx context.Context, fl *flight) (any, error) {
 	select {
 	case <-fl.done:
 		return fl.val, fl.err
@@ -82,20 +127,37 @@ func (c *cache) do(ctx context.Context, key string, fn func(context.Context) (an
 	}
 }
 
+// run probes with the slot its caller took, and releases it.
 func (c *cache) run(ctx context.Context, key string, fl *flight, fn func(context.Context) (any, error)) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	val, err := fn(ctx)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrTimeout) && errors.Is(err, context.DeadlineExceeded) {
+		// The probe as a whole ran out of time (each request has its own,
+		// shorter, bound): that is the link's fault, not the caller's.
+		err = newErr(ErrTimeout, "checking this link took longer than "+formatDuration(c.timeout), err)
+	}
+	cancel()
+	<-c.slots
+
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.flights, key)
 	fl.val, fl.err = val, err
 	close(fl.done)
 
-	ttl := c.ttl
-	if err != nil {
+	var ttl time.Duration
+	switch {
+	case err == nil:
+		ttl = c.ttl
+	case errors.Is(err, ErrTimeout):
+		// Before the check below: an *Error of kind ErrTimeout unwraps to
+		// its cause, context.DeadlineExceeded, yet a slow link must not be
+		// fetched again on every keystroke.
 		ttl = c.errTTL
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			ttl = 0
-		}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		ttl = 0 // not an answer about the link
+	default:
+		ttl = c.errTTL
 	}
 	if ttl <= 0 || c.max <= 0 {
 		return
@@ -116,6 +178,13 @@ func (c *cache) waiting(key string) int {
 		return fl.waiters
 	}
 	return 0
+}
+
+// queuedCallers reports how many callers wait for a free slot.
+func (c *cache) queuedCallers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queued
 }
 
 // len reports the number of cached entries, expired ones included.

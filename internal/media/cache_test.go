@@ -99,14 +99,17 @@ func TestProberCacheIsBounded(t *testing.T) {
 // not cancel it for the others.
 func TestProberSharesConcurrentFetches(t *testing.T) {
 	png := readFixture(t, "image.png")
-	release := make(chan struct{})
+	release, releaseAll := gate(t)
 	var mu sync.Mutex
 	hits := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		hits++
 		mu.Unlock()
-		<-release
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
 		w.Write(png)
 	}))
 	defer srv.Close()
@@ -128,15 +131,16 @@ func TestProberSharesConcurrentFetches(t *testing.T) {
 			}
 			results[i], errs[i] = p.ProbeImage(ctx, link)
 		}()
+		if i == 0 {
+			// The impatient caller is the one that starts the probe: its
+			// cancellation is what must not reach the others.
+			eventually(t, "the first caller starts the probe", func() bool { return p.cache.waiting("image "+link) == 1 })
+		}
 	}
-	for p.cache.waiting("image "+link) != n {
-		time.Sleep(time.Millisecond) // waiting for the goroutines to join, not timing anything
-	}
+	eventually(t, "every caller joins the probe", func() bool { return p.cache.waiting("image "+link) == n })
 	cancel()
-	for p.cache.waiting("image "+link) != n-1 {
-		time.Sleep(time.Millisecond)
-	}
-	close(release)
+	eventually(t, "the impatient caller leaves", func() bool { return p.cache.waiting("image "+link) == n-1 })
+	releaseAll()
 	wg.Wait()
 
 	if !errors.Is(errs[0], context.Canceled) {

@@ -123,6 +123,21 @@ func NewFetcher(opts Options) *Fetcher {
 	return f
 }
 
+// NewHTTPClient returns an *http.Client for code that must fetch links from
+// members with net/http itself (the embedded Akool emulator). It applies the
+// rules of a Fetcher made with opts: every address a name resolves to is
+// checked before dialing and the socket's Control hook checks the address
+// actually dialed (unless AllowPrivate), proxy environment variables are
+// ignored, and every redirect is validated like the first link and counted
+// against MaxRedirects. Timeout bounds each request as a whole, body
+// included (http.Client.Timeout). It sends no extra headers and caps no
+// bytes; refusals come back from Client.Do as errors wrapping an *Error of
+// kind ErrForbiddenAddress, ErrInvalidURL or ErrTooManyRedirects.
+func NewHTTPClient(opts Options) *http.Client {
+	f := NewFetcher(opts)
+	return &http.Client{Transport: f.client.Transport, CheckRedirect: f.checkRedirect, Timeout: f.timeout}
+}
+
 // Stats counts a Fetcher's work since it was made.
 type Stats struct {
 	Requests  int64 // requests sent (redirects not counted separately)

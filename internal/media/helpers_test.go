@@ -292,3 +292,27 @@ func wantKind(tb testing.TB, err, kind error) *Error {
 	}
 	return me
 }
+
+// eventually polls cond until it holds, failing the test after 10 s; it
+// waits for goroutines to reach a state, it does not time anything.
+func eventually(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// gate returns a channel that test handlers wait on and the function that
+// opens it. It is opened at the latest when the test ends, so a failing test
+// never leaves handlers blocking httptest.Server.Close.
+func gate(tb testing.TB) (<-chan struct{}, func()) {
+	ch := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(ch) }) }
+	tb.Cleanup(open)
+	return ch, open
+}

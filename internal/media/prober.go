@@ -10,6 +10,12 @@ const (
 	DefaultCacheTTL  = 5 * time.Minute
 	DefaultErrorTTL  = 20 * time.Second
 	DefaultCacheSize = 1024
+	// DefaultProbeTimeout bounds one probe as a whole, all its requests
+	// together (each request also has the Fetcher's Timeout).
+	DefaultProbeTimeout = 20 * time.Second
+	// DefaultMaxProbes is how many probes may run at once; more callers
+	// wait for a free slot.
+	DefaultMaxProbes = 8
 )
 
 // ProberOptions configure a Prober; zero values take the defaults.
@@ -19,6 +25,9 @@ type ProberOptions struct {
 	CacheSize int              // most URLs kept (DefaultCacheSize)
 	Now       func() time.Time // clock for the cache (time.Now)
 
+	ProbeTimeout time.Duration // bound on one probe, all requests together (DefaultProbeTimeout)
+	MaxProbes    int           // probes running at once (DefaultMaxProbes)
+
 	ImageHeaderBytes int64 // most bytes read of an image (DefaultImageHeaderBytes)
 	VideoHeadBytes   int64 // first ranged read of a video (DefaultVideoHeadBytes)
 	StreamBytes      int64 // most bytes read from a server without Range support (DefaultStreamBytes)
@@ -27,7 +36,9 @@ type ProberOptions struct {
 
 // Prober probes image and video links through a Fetcher and caches the
 // results per URL. It is safe for concurrent use; concurrent probes of the
-// same URL share one fetch.
+// same URL share one fetch. One probe takes at most ProbeTimeout, and at
+// most MaxProbes run at once: use one Prober for the whole process so the
+// bound holds for everyone.
 type Prober struct {
 	f     *Fetcher
 	cache *cache
@@ -61,9 +72,16 @@ func NewProber(f *Fetcher, opts ProberOptions) *Prober {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.ProbeTimeout <= 0 {
+		opts.ProbeTimeout = DefaultProbeTimeout
+	}
+	if opts.MaxProbes <= 0 {
+		opts.MaxProbes = DefaultMaxProbes
+	}
 	return &Prober{
-		f:           f,
-		cache:       newCache(opts.Now, opts.CacheTTL, opts.ErrorTTL, opts.CacheSize),
+		f: f,
+		cache: newCache(cacheConfig{now: opts.Now, ttl: opts.CacheTTL, errTTL: opts.ErrorTTL, size: opts.CacheSize,
+			timeout: opts.ProbeTimeout, concurrent: opts.MaxProbes}),
 		imageHeader: opts.ImageHeaderBytes,
 		videoHead:   opts.VideoHeadBytes,
 		stream:      opts.StreamBytes,
@@ -80,8 +98,9 @@ func (p *Prober) Fetcher() *Fetcher { return p.f }
 // Errors are *Error values: those of Fetcher.Do, ErrUnsupported for
 // anything that is not PNG or JPEG (judged by content, with messages such as
 // "WebP images are not supported — use PNG or JPEG" or "this link returns a
-// web page, not an image"), ErrCorrupt for a damaged header. If ctx ends
-// first, ctx's error is returned.
+// web page, not an image"), ErrCorrupt for a damaged header, ErrTimeout
+// when the probe takes longer than ProbeTimeout. If ctx ends first (also
+// while waiting for a free probe slot), ctx's error is returned.
 func (p *Prober) ProbeImage(ctx context.Context, rawURL string) (ImageInfo, error) {
 	u, err := ValidateURL(rawURL, p.f.allowPrivate)
 	if err != nil {
@@ -107,7 +126,9 @@ func (p *Prober) ProbeImage(ctx context.Context, rawURL string) (ImageInfo, erro
 // read cheaply (no Range support and moov beyond StreamBytes, a huge moov,
 // fragmented MP4); ErrUnsupported for content that is not MP4 (HTML, images,
 // WebM...) or has no video track; ErrCorrupt for truncated or malformed
-// files. If ctx ends first, ctx's error is returned.
+// files; ErrTimeout when the probe takes longer than ProbeTimeout. If ctx
+// ends first (also while waiting for a free probe slot), ctx's error is
+// returned.
 func (p *Prober) ProbeVideo(ctx context.Context, rawURL string) (VideoInfo, error) {
 	u, err := ValidateURL(rawURL, p.f.allowPrivate)
 	if err != nil {

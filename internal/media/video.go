@@ -20,11 +20,16 @@ const (
 	// DefaultStreamBytes is how far a video is read from a server that
 	// ignores Range before giving up with ErrNoDuration.
 	DefaultStreamBytes = 8 << 20
-	// DefaultMaxMoovBytes caps the moov box (the index); a 2-hour film's is a
-	// few MiB.
-	DefaultMaxMoovBytes = 32 << 20
+	// DefaultMaxMoovBytes caps the moov box (the index), which is read
+	// whole. A 120 s video needs far less: 120 s at 60 fps (ffmpeg, H.264
+	// with B-frames, AAC at 48 kHz) has a moov of 188 KiB. 8 MiB fits over
+	// an hour of such video; a longer file's probe asks the member for the
+	// duration instead.
+	DefaultMaxMoovBytes = 8 << 20
 	// maxVideoRequests bounds the ranged reads of one probe.
 	maxVideoRequests = 8
+	// maxTopLevelBoxes bounds the walk over top-level box headers.
+	maxTopLevelBoxes = 4096
 	// peekBytes is read to learn the next box header when the rest of the
 	// file is too large to fetch blindly.
 	peekBytes = 4 << 10
@@ -93,8 +98,11 @@ func (p *videoProbe) run(ctx context.Context) (VideoInfo, error) {
 			return VideoInfo{}, readError(err)
 		}
 		total := resp.Total
-		if int64(len(head)) < p.head {
-			total = int64(len(head)) // the file ended inside the head
+		if total < 0 && int64(len(head)) < p.head {
+			// Without a size, a short head means the file ended inside it.
+			// With one, the server merely sent less than asked (some cap
+			// 206 answers): the rest is fetched on demand.
+			total = int64(len(head))
 		}
 		src = &rangedSource{ctx: ctx, p: p, total: total, data: head, requests: 1}
 	} else {
@@ -126,7 +134,7 @@ func (p *videoProbe) findMoov(src source) (moov []byte, fastStart bool, err erro
 	var pos int64
 	sawMdat := false
 	for i := 0; ; i++ {
-		if i > 4096 {
+		if i >= maxTopLevelBoxes {
 			return nil, false, newErr(ErrCorrupt, "the video file has too many parts", nil)
 		}
 		total := src.size()

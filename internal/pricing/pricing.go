@@ -217,7 +217,8 @@ func Quote(seconds float64, res Resolution) (Estimate, error) {
 // Errors (all *Error): a requested value outside [1, 120] (ErrInvalidSeconds
 // or ErrTooLong, Field "duration"); no usable value at all (ErrNoDuration,
 // Field "duration"); only a detected length above 120 s (ErrTooLong, Field
-// "video_url", with a message asking for a duration of at most 120).
+// "duration" too: the message asks for a duration of at most 120, which is
+// the fix, so it belongs next to that field).
 func EffectiveSeconds(requested, detected *float64) (float64, error) {
 	if detected != nil && (math.IsNaN(*detected) || math.IsInf(*detected, 0) || *detected <= 0) {
 		detected = nil
@@ -235,7 +236,7 @@ func EffectiveSeconds(requested, detected *float64) (float64, error) {
 		return 0, newError(ErrNoDuration, FieldDuration, "enter the duration — the video's length is not known")
 	}
 	if *detected > MaxSeconds {
-		return 0, newError(ErrTooLong, FieldVideo,
+		return 0, newError(ErrTooLong, FieldDuration,
 			"the video is %s s long — set a duration of at most %d to use the first %d s",
 			// Round up so 120.04 s does not read "120 s long".
 			strconv.FormatFloat(math.Ceil(*detected*100)/100, 'f', -1, 64), MaxSeconds, MaxSeconds)

@@ -106,7 +106,7 @@ func TestEffectiveSeconds(t *testing.T) {
 		{"neither", nil, nil, 0, ErrNoDuration, FieldDuration},
 		{"detected NaN is unknown", nil, ptr(math.NaN()), 0, ErrNoDuration, FieldDuration},
 		{"detected zero is unknown", ptr(8), ptr(0), 8, nil, ""},
-		{"detected too long", nil, ptr(130.5), 0, ErrTooLong, FieldVideo},
+		{"detected too long", nil, ptr(130.5), 0, ErrTooLong, FieldDuration},
 		{"requested too long", ptr(121), ptr(30), 0, ErrTooLong, FieldDuration},
 		{"requested 120.001", ptr(120.001), nil, 0, ErrTooLong, FieldDuration},
 		{"requested zero", ptr(0), ptr(30), 0, ErrInvalidSeconds, FieldDuration},
