@@ -26,7 +26,7 @@ type trackerEnv struct {
 	t     *testing.T
 	store *db.DB
 	clock *akoolsim.FakeClock
-	akool *fakeAkool
+	akool *fakePoller
 	user  db.User
 	n     int
 }
@@ -50,7 +50,7 @@ func newTrackerEnv(t *testing.T, credits int64) *trackerEnv {
 			t.Fatal(err)
 		}
 	}
-	return &trackerEnv{t: t, store: store, clock: clock, akool: &fakeAkool{calls: map[string]int{}}, user: u}
+	return &trackerEnv{t: t, store: store, clock: clock, akool: &fakePoller{calls: map[string]int{}}, user: u}
 }
 
 // queued writes a job Akool knows as akoolID, queued, its first poll due now.
@@ -102,14 +102,14 @@ func (e *trackerEnv) webhook(akoolID string, status akool.Status, nonce string) 
 	return b
 }
 
-// fakeAkool answers GetResult with get (default: queued) and counts calls.
-type fakeAkool struct {
+// fakePoller answers GetResult with get (default: queued) and counts calls.
+type fakePoller struct {
 	mu    sync.Mutex
 	calls map[string]int
 	get   func(ctx context.Context, id string, call int) (*akool.Job, error)
 }
 
-func (f *fakeAkool) GetResult(ctx context.Context, id string) (*akool.Job, error) {
+func (f *fakePoller) GetResult(ctx context.Context, id string) (*akool.Job, error) {
 	f.mu.Lock()
 	f.calls[id]++
 	n, get := f.calls[id], f.get
@@ -120,7 +120,7 @@ func (f *fakeAkool) GetResult(ctx context.Context, id string) (*akool.Job, error
 	return get(ctx, id, n)
 }
 
-func (f *fakeAkool) total() int {
+func (f *fakePoller) total() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
