@@ -223,8 +223,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Error("graceful shutdown", "err", err)
 	}
+	// A submission may still be waiting for Akool (its call outlives the
+	// request). Record its answer before the store closes; otherwise the next
+	// start would mark a job Akool is running as interrupted.
+	waitCtx, cancelWait := context.WithTimeout(context.Background(), submitWait)
+	defer cancelWait()
+	if err := jobSvc.Wait(waitCtx); err != nil {
+		log.Error("shut down with submissions still waiting for Akool; they will show as interrupted", "err", err)
+	}
 	return nil
 }
+
+// submitWait bounds how long shutdown waits for submissions in flight: the
+// create call's own bound (45 s) plus time to record its answer.
+const submitWait = time.Minute
 
 // lockDataDir takes an exclusive lock on DATA_DIR/swapdesk.lock for as long
 // as serve runs: two servers on one data directory would track, settle and
