@@ -248,9 +248,7 @@ type WebhookRecord struct {
 	// signature was accepted before is a replay (or Akool's retry) and
 	// changes nothing.
 	Signature string
-	// Body is the four signed fields re-encoded as JSON, with Signature as
-	// its "signature" (the dedupe key lives there until a migration can add
-	// a column and a unique index; see AcceptWebhook).
+	// Body is the four signed fields re-encoded as JSON.
 	Body string
 }
 
@@ -287,11 +285,8 @@ func (d *DB) AcceptWebhook(ctx context.Context, w WebhookRecord, now time.Time) 
 	}
 	var res WebhookResult
 	err := d.tx(ctx, func(tx *sql.Tx) error {
-		// webhook_events is pruned to 30 days of genuine webhooks, so this
-		// scan stays small without an index.
 		var seen int
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_events
-			WHERE verified = 1 AND akool_id = ? AND json_extract(body, '$.signature') = ?`, w.AkoolID, w.Signature).Scan(&seen)
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_events WHERE signature = ?`, w.Signature).Scan(&seen)
 		if err != nil {
 			return err
 		}
@@ -316,8 +311,8 @@ func (d *DB) AcceptWebhook(ctx context.Context, w WebhookRecord, now time.Time) 
 		default:
 			res.Outcome, res.Job = WebhookPollDue, job
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO webhook_events (received_at, akool_id, status, verified, outcome, body)
-			VALUES (?, ?, ?, 1, ?, ?)`, ms(now), w.AkoolID, w.Status, res.Outcome, w.Body)
+		_, err = tx.ExecContext(ctx, `INSERT INTO webhook_events (received_at, akool_id, status, verified, outcome, body, signature)
+			VALUES (?, ?, ?, 1, ?, ?, ?)`, ms(now), w.AkoolID, w.Status, res.Outcome, w.Body, w.Signature)
 		return err
 	})
 	return res, err
