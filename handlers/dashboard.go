@@ -23,13 +23,10 @@ func (s *Server) dashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	running, err := s.cfg.JobStore.CountRunning(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	d := views.Dashboard{Name: u.Name, Available: bal.Available, Held: bal.Held, Spent: bal.Spent, Running: running}
+	p := s.page(c, "Dashboard", views.NavDashboard) // counts the running jobs for the title
+	d := views.Dashboard{Name: u.Name, Available: bal.Available, Held: bal.Held, Spent: bal.Spent, Running: p.Running}
 	for _, j := range recent {
 		d.Recent = append(d.Recent, s.card(c, j, false))
 	}
-	return render(c, http.StatusOK, views.DashboardPage(s.page(c, "Dashboard", views.NavDashboard), d))
+	return render(c, http.StatusOK, views.DashboardPage(p, d))
 }

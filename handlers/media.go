@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,20 +11,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"swapdesk/db"
 	"swapdesk/internal/apperr"
 	"swapdesk/views"
 )
-
-// mediaStore finds archived videos.
-type mediaStore interface {
-	// ArchivedMedia returns a job with an archived copy that was not
-	// deleted, or an error wrapping apperr.ErrNotFound.
-	ArchivedMedia(ctx context.Context, id int64) (db.Job, error)
-}
-
-// The store behind Config.JobStore serves media too (see mediaStore).
-var _ mediaStore = (*db.DB)(nil)
 
 // media serves an archived result to any signed-in member (the gallery is
 // the team's), with Range support for players and seeking; HEAD works too.
@@ -35,11 +23,7 @@ func (s *Server) media(c echo.Context) error {
 	if err != nil || id <= 0 {
 		return apperr.ErrNotFound
 	}
-	store, ok := s.cfg.JobStore.(mediaStore)
-	if !ok {
-		return fmt.Errorf("media: the job store %T cannot find archived videos", s.cfg.JobStore)
-	}
-	job, err := store.ArchivedMedia(c.Request().Context(), id)
+	job, err := s.cfg.JobStore.ArchivedMedia(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
