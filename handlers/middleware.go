@@ -14,9 +14,10 @@ import (
 )
 
 // csp allows scripts and styles only from our own origin. Images and videos
-// may come from https URLs members type (previews of their inputs).
-const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; " +
-	"media-src 'self' https:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; " +
+// may come from the http(s) URLs members type (previews of their inputs;
+// media cannot run script, and the probe already accepts http links).
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; " +
+	"media-src 'self' https: http:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'"
 
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
