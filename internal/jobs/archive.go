@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	"swapdesk/db"
@@ -57,12 +56,7 @@ type Archiver struct {
 	cfg ArchiverConfig
 	log *slog.Logger
 	loop
-
-	mu sync.Mutex
-	// held holds jobs whose outcome could not be written, with when to try
-	// them again: without it they would stay due and be downloaded again
-	// and again.
-	held map[int64]time.Time
+	held *holds // jobs whose outcome could not be written
 }
 
 // archiveBatch is how many due results one query of the loop fetches.
@@ -95,7 +89,7 @@ func NewArchiver(cfg ArchiverConfig) *Archiver {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Minute
 	}
-	return &Archiver{cfg: cfg, log: cfg.Log, loop: newLoop(cfg.Tick), held: map[int64]time.Time{}}
+	return &Archiver{cfg: cfg, log: cfg.Log, loop: newLoop(cfg.Tick), held: newHolds()}
 }
 
 // Run archives due results until ctx is cancelled; Kick makes it look now.
@@ -108,7 +102,7 @@ func (a *Archiver) ArchiveDue(ctx context.Context) int {
 	tried := map[int64]bool{}
 	n := 0
 	for ctx.Err() == nil {
-		limit := archiveBatch + a.holding(now)
+		limit := archiveBatch + a.held.count(now)
 		due, err := a.cfg.Store.DueForArchive(ctx, now, limit)
 		if err != nil {
 			a.log.Error("find results to archive", "err", err)
@@ -116,7 +110,7 @@ func (a *Archiver) ArchiveDue(ctx context.Context) int {
 		}
 		fresh := 0
 		for _, j := range due {
-			if tried[j.ID] || a.isHeld(j.ID, now) {
+			if tried[j.ID] || a.held.has(j.ID, now) {
 				continue
 			}
 			tried[j.ID] = true
@@ -129,32 +123,6 @@ func (a *Archiver) ArchiveDue(ctx context.Context) int {
 		}
 	}
 	return n
-}
-
-// hold keeps job id out of ArchiveDue until until.
-func (a *Archiver) hold(id int64, until time.Time) {
-	a.mu.Lock()
-	a.held[id] = until
-	a.mu.Unlock()
-}
-
-// holding forgets holds that ended by now and returns how many remain.
-func (a *Archiver) holding(now time.Time) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for id, until := range a.held {
-		if !now.Before(until) {
-			delete(a.held, id)
-		}
-	}
-	return len(a.held)
-}
-
-func (a *Archiver) isHeld(id int64, now time.Time) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	until, ok := a.held[id]
-	return ok && now.Before(until)
 }
 
 // permanentError is a result that no retry will fix; its message is
@@ -179,7 +147,7 @@ func (a *Archiver) Archive(ctx context.Context, j db.Job) {
 		if err := a.cfg.Store.MarkArchived(ctx, j.ID, rel, sum, size); err != nil {
 			a.log.Error("record archive", "job_id", j.ID, "err", err)
 			_ = os.Remove(filepath.Join(a.cfg.Dir, rel))
-			a.hold(j.ID, now.Add(Backoff(a.cfg.RetryBase, a.cfg.RetryMax, attempts-1)))
+			a.held.set(j.ID, now.Add(Backoff(a.cfg.RetryBase, a.cfg.RetryMax, attempts-1)))
 			return
 		}
 		a.log.Info("result archived", "job_id", j.ID, "bytes", size, "sha256", sum)
@@ -214,7 +182,7 @@ func (a *Archiver) Archive(ctx context.Context, j db.Job) {
 	a.log.Warn("archive failed, will retry", "job_id", j.ID, "attempt", attempts, "next", next, "err", err)
 	if serr := a.cfg.Store.ScheduleArchive(ctx, j.ID, next, attempts, userMessage(err)); serr != nil {
 		a.log.Error("schedule archive", "job_id", j.ID, "err", serr)
-		a.hold(j.ID, next)
+		a.held.set(j.ID, next)
 	}
 }
 
@@ -222,7 +190,7 @@ func (a *Archiver) end(ctx context.Context, j db.Job, state, detail string) {
 	a.log.Warn("archive given up", "job_id", j.ID, "state", state, "detail", detail)
 	if err := a.cfg.Store.EndArchive(ctx, j.ID, state, detail); err != nil {
 		a.log.Error("end archive", "job_id", j.ID, "err", err)
-		a.hold(j.ID, a.cfg.Now().Add(Backoff(a.cfg.RetryBase, a.cfg.RetryMax, j.ArchiveAttempts)))
+		a.held.set(j.ID, a.cfg.Now().Add(Backoff(a.cfg.RetryBase, a.cfg.RetryMax, j.ArchiveAttempts)))
 	}
 }
 

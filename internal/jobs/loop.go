@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -39,4 +40,48 @@ func (l loop) run(ctx context.Context, work func(context.Context) int) {
 		work(ctx)
 		timer.Reset(l.tick)
 	}
+}
+
+// holds keeps jobs out of a worker's due list until a time. A job whose
+// outcome could not be written stays due in the database; without a hold it
+// would be fetched (polled, downloaded) again and again.
+type holds struct {
+	mu    sync.Mutex
+	until map[int64]time.Time
+}
+
+func newHolds() *holds { return &holds{until: map[int64]time.Time{}} }
+
+// set holds job id until t.
+func (h *holds) set(id int64, t time.Time) {
+	h.mu.Lock()
+	h.until[id] = t
+	h.mu.Unlock()
+}
+
+// release ends job id's hold.
+func (h *holds) release(id int64) {
+	h.mu.Lock()
+	delete(h.until, id)
+	h.mu.Unlock()
+}
+
+// count forgets holds that ended by now and returns how many remain.
+func (h *holds) count(now time.Time) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, t := range h.until {
+		if !now.Before(t) {
+			delete(h.until, id)
+		}
+	}
+	return len(h.until)
+}
+
+// has reports whether job id is held at now.
+func (h *holds) has(id int64, now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, ok := h.until[id]
+	return ok && now.Before(t)
 }

@@ -95,10 +95,8 @@ type Tracker struct {
 	// webhook arrived for meanwhile: Akool may have answered the poll before
 	// the change the webhook reports, so they are polled again at once.
 	inflight, repoll map[int64]bool
-	// held holds jobs whose next poll could not be written, with when to try
-	// them again: without it they would stay due and be polled in a loop.
-	held      map[int64]time.Time
-	lastPrune time.Time
+	held             *holds // jobs whose next poll could not be written
+	lastPrune        time.Time
 }
 
 // NewTracker returns a Tracker; call Run to start it.
@@ -143,7 +141,7 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 		cfg.WebhookRetention = 30 * 24 * time.Hour
 	}
 	return &Tracker{cfg: cfg, log: cfg.Log, limiter: rate.NewLimiter(cfg.Rate, cfg.Burst), loop: newLoop(cfg.Tick),
-		inflight: map[int64]bool{}, repoll: map[int64]bool{}, held: map[int64]time.Time{}}
+		inflight: map[int64]bool{}, repoll: map[int64]bool{}, held: newHolds()}
 }
 
 // Run polls due jobs until ctx is cancelled; Kick makes it look now.
@@ -158,7 +156,7 @@ func (t *Tracker) PollDue(ctx context.Context) int {
 	tried := map[int64]bool{}
 	n := 0
 	for ctx.Err() == nil {
-		held := t.holding(now)
+		held := t.held.count(now)
 		limit := pollBatch + held
 		due, err := t.cfg.Store.DueForPoll(ctx, now, limit)
 		if err != nil {
@@ -302,35 +300,21 @@ func (t *Tracker) schedule(ctx context.Context, id int64, at time.Time, attempts
 		if !at.After(t.cfg.Now()) {
 			at = t.cfg.Now().Add(t.cfg.PollBase)
 		}
-		t.mu.Lock()
-		t.held[id] = at
-		t.mu.Unlock()
+		t.held.set(id, at)
 		return
 	}
-	t.mu.Lock()
-	delete(t.held, id)
-	t.mu.Unlock()
-}
-
-// holding forgets holds that ended by now and returns how many remain.
-func (t *Tracker) holding(now time.Time) int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for id, until := range t.held {
-		if !now.Before(until) {
-			delete(t.held, id)
-		}
-	}
-	return len(t.held)
+	t.held.release(id)
 }
 
 // skip reports whether job id is held, or already being polled (by a
 // PollDue running concurrently with this one).
 func (t *Tracker) skip(id int64, now time.Time) bool {
+	if t.held.has(id, now) {
+		return true
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	until, ok := t.held[id]
-	return t.inflight[id] || ok && now.Before(until)
+	return t.inflight[id]
 }
 
 // prune deletes webhooks older than WebhookRetention, at most once per
