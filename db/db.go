@@ -112,8 +112,8 @@ func (d *DB) prepare(ctx context.Context) error {
 	}{
 		{&d.stmtUserByID, `SELECT ` + userColumns + ` FROM users WHERE id = ?`},
 		{&d.stmtUserForSession, sessionUserQuery},
-		{&d.stmtJobForMember, `SELECT ` + jobColumns + ` FROM jobs WHERE id = ? AND user_id = ? AND deleted_at IS NULL`},
-		{&d.stmtJobForAdmin, `SELECT ` + jobColumns + ` FROM jobs WHERE id = ? AND deleted_at IS NULL`},
+		{&d.stmtJobForMember, jobForMember},
+		{&d.stmtJobForAdmin, jobForAdmin},
 	} {
 		st, err := d.sql.PrepareContext(ctx, p.query)
 		if err != nil {

@@ -266,6 +266,13 @@ func (d *DB) InterruptSubmitting(ctx context.Context) ([]Job, error) {
 	return out, err
 }
 
+// The queries behind JobForViewer: each job card poll runs one of them, so
+// they must stay primary-key lookups (TestListQueryPlans).
+const (
+	jobForMember = `SELECT ` + jobColumns + ` FROM jobs WHERE id = ? AND user_id = ? AND deleted_at IS NULL`
+	jobForAdmin  = `SELECT ` + jobColumns + ` FROM jobs WHERE id = ? AND deleted_at IS NULL`
+)
+
 // JobForViewer returns job id when viewerID owns it or is an admin, and an
 // error wrapping apperr.ErrNotFound otherwise (never revealing that another
 // member's job exists) or when it was deleted.

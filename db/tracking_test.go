@@ -61,7 +61,7 @@ func (d *DB) plan(t *testing.T, query string, args ...any) string {
 	return strings.Join(plan, "; ")
 }
 
-// The jobs list and the running count keep their plans on 100k jobs, with
+// The jobs list, the running count and the card's job lookup keep their plans on 100k jobs, with
 // and without statistics: a page never scans or sorts every job. (Under
 // -race the table has 5k jobs: the queries name their access paths, so
 // the plans do not depend on the size; the 100k run is the plain one.)
@@ -92,6 +92,8 @@ func TestListQueryPlans(t *testing.T) {
 		{"the big member's page", `SELECT id ` + listMemberJobs, []any{users[0], top, 21}, "SEARCH jobs USING INDEX jobs_user_id (user_id=? AND id<?)"},
 		{"a small member's page", `SELECT id ` + listMemberJobs, []any{users[2], top, 21}, "SEARCH jobs USING INDEX jobs_user_id (user_id=? AND id<?)"},
 		{"running count", countRunning, []any{users[0]}, "SEARCH jobs USING INDEX jobs_open (status=?)"},
+		{"a member's card", jobForMember, []any{int64(jobs / 2), users[0]}, "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"},
+		{"an admin's card", jobForAdmin, []any{int64(jobs / 2)}, "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"},
 	}
 	for _, analyzed := range []bool{false, true} {
 		if analyzed {

@@ -172,41 +172,6 @@ func (d *loadDriver) run(b *testing.B, n int, path func(i uint64) string, want .
 	return loadResult{elapsed: elapsed, durs: all}
 }
 
-// TestCardQueryPlanUsesPrimaryKey checks that a card poll costs two
-// primary-key lookups: the session's user (db.UserByID) and the job
-// (db.JobForViewer, member and admin forms). The WHERE clauses mirror those
-// in db/users.go and db/jobs.go; keep them in step.
-func TestCardQueryPlanUsesPrimaryKey(t *testing.T) {
-	app := newTestApp(t)
-	_, member := app.member("ana@example.com", 0)
-	_, other := app.member("bo@example.com", 0)
-	path := dbFile(t)
-	seedJobs(t, path, member.ID, other.ID, 200, 50)
-	side := openSide(t, path)
-	if _, err := side.Exec(`ANALYZE`); err != nil { // plans as on a database with statistics, too
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name, query string
-		args        []any
-		want        string
-	}{
-		{"job for member", `SELECT * FROM jobs WHERE id = ? AND user_id = ? AND deleted_at IS NULL`,
-			[]any{1, member.ID}, "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"},
-		{"job for admin", `SELECT * FROM jobs WHERE id = ? AND deleted_at IS NULL`,
-			[]any{1}, "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"},
-		{"session user", `SELECT * FROM users WHERE id = ?`,
-			[]any{member.ID}, "SEARCH users USING INTEGER PRIMARY KEY (rowid=?)"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			plan := queryPlan(t, side, tc.query, tc.args...)
-			if len(plan) != 1 || plan[0] != tc.want {
-				t.Errorf("plan of %s:\n got %q\nwant [%q]", tc.query, plan, tc.want)
-			}
-		})
-	}
-}
-
 // TestCardPollCallsNoAkool polls the card of a running and of a finished
 // job and checks the emulator saw no call at all.
 func TestCardPollCallsNoAkool(t *testing.T) {
@@ -401,29 +366,6 @@ func cookieHeader(tb testing.TB, c *client) string {
 		tb.Fatal("the client has no session cookie")
 	}
 	return strings.Join(parts, "; ")
-}
-
-// queryPlan returns the detail column of EXPLAIN QUERY PLAN for query.
-func queryPlan(tb testing.TB, side *sql.DB, query string, args ...any) []string {
-	tb.Helper()
-	rows, err := side.Query(`EXPLAIN QUERY PLAN `+query, args...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			tb.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	return plan
 }
 
 // akoolTripwire is a one-shot fault armed on every emulator endpoint: any
