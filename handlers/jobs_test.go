@@ -48,8 +48,9 @@ func (a *testApp) member(email string, credits int64) (*client, db.User) {
 	return c, u
 }
 
-// submitJob loads the form (for csrf and the one-time token) and posts v.
-func (c *client) submitJob(v url.Values) *response {
+// jobForm loads the form and returns a copy of v with its csrf token and,
+// unless v has one, its one-time token, ready to post to /jobs.
+func (c *client) jobForm(v url.Values) url.Values {
 	c.t.Helper()
 	page := c.get("/jobs/new")
 	wantStatus(c.t, page, http.StatusOK)
@@ -63,7 +64,13 @@ func (c *client) submitJob(v url.Values) *response {
 	if _, ok := v["idem"]; !ok {
 		form.Set("idem", idem)
 	}
-	return c.post("/jobs", form)
+	return form
+}
+
+// submitJob loads the form (for csrf and the one-time token) and posts v.
+func (c *client) submitJob(v url.Values) *response {
+	c.t.Helper()
+	return c.post("/jobs", c.jobForm(v))
 }
 
 func (c *client) estimate(v url.Values) *response {
@@ -222,12 +229,7 @@ func TestSubmitQueuesJobAndHoldsCredits(t *testing.T) {
 func TestResubmitCreatesOneJob(t *testing.T) {
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 100)
-	page := c.get("/jobs/new")
-	tok, _ := page.doc.Find(`input[name="csrf"]`).Attr("value")
-	idem, _ := page.doc.Find(`input[name="idem"]`).Attr("value")
-	v := app.jobValues()
-	v.Set("csrf", tok)
-	v.Set("idem", idem)
+	v := c.jobForm(app.jobValues())
 	var locs []string
 	for i := 0; i < 3; i++ {
 		res := c.post("/jobs", v)
@@ -593,12 +595,7 @@ func TestSubmitMalformedToken(t *testing.T) {
 func TestResubmitWithOtherInputsIsRefused(t *testing.T) {
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 100)
-	page := c.get("/jobs/new")
-	tok, _ := page.doc.Find(`input[name="csrf"]`).Attr("value")
-	idem, _ := page.doc.Find(`input[name="idem"]`).Attr("value")
-	v := app.jobValues()
-	v.Set("csrf", tok)
-	v.Set("idem", idem)
+	v := c.jobForm(app.jobValues())
 	first := c.post("/jobs", v)
 	wantStatus(t, first, http.StatusSeeOther)
 	id := strings.TrimPrefix(first.Header.Get("Location"), "/jobs/")
@@ -613,7 +610,7 @@ func TestResubmitWithOtherInputsIsRefused(t *testing.T) {
 	if got, _ := res.doc.Find(`select[name="resolution"] option[selected]`).Attr("value"); got != "1080p" {
 		t.Errorf("resolution shown %q, want the member's 1080p", got)
 	}
-	if newIdem, _ := res.doc.Find(`input[name="idem"]`).Attr("value"); newIdem == idem || len(newIdem) < 32 {
+	if newIdem, _ := res.doc.Find(`input[name="idem"]`).Attr("value"); newIdem == v.Get("idem") || len(newIdem) < 32 {
 		t.Errorf("token %q, want a new one", newIdem)
 	}
 	if n, _ := app.store.CountJobs(context.Background()); n != 1 || len(app.sim.Jobs()) != 1 {

@@ -44,16 +44,7 @@ func TestClientAgainstStandaloneSandbox(t *testing.T) {
 	base := strings.Fields(strings.TrimPrefix(line, prefix))[0]
 
 	// Inputs the emulator fetches, as Akool would.
-	mp4, _ := os.ReadFile("../../static/samples/motion.mp4")
-	png, _ := os.ReadFile("../../static/samples/character.png")
-	inputs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, ".mp4") {
-			w.Write(mp4)
-			return
-		}
-		w.Write(png)
-	}))
-	defer inputs.Close()
+	inputs := sampleInputs(t)
 
 	client, err := akool.New(akool.Config{BaseURL: base, APIKey: apiKey})
 	if err != nil {
@@ -259,16 +250,7 @@ func TestSandboxZeroDelays(t *testing.T) {
 	const apiKey = "SANDBOXSECRETKEY0123456789abcdef"
 	sb := startSandbox(t, map[string]string{"AKOOL_API_KEY": apiKey, "AKOOL_CLIENT_ID": "64db241f6d9e5c4bd136c187"},
 		"--queue-delay", "0s", "--process-delay", "0s")
-	mp4, _ := os.ReadFile("../../static/samples/motion.mp4")
-	png, _ := os.ReadFile("../../static/samples/character.png")
-	inputs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, ".mp4") {
-			w.Write(mp4)
-			return
-		}
-		w.Write(png)
-	}))
-	defer inputs.Close()
+	inputs := sampleInputs(t)
 	ctx := context.Background()
 	client, err := akool.New(akool.Config{BaseURL: sb.base, APIKey: apiKey})
 	if err != nil {
@@ -303,4 +285,27 @@ func TestSandboxZeroDelays(t *testing.T) {
 	if err := sb.stop(); err != nil {
 		t.Errorf("sandbox exit: %v", err)
 	}
+}
+
+// sampleInputs serves the sandbox's sample MP4 for any *.mp4 path and its
+// sample PNG for everything else, until the test ends.
+func sampleInputs(t *testing.T) *httptest.Server {
+	t.Helper()
+	mp4, err := os.ReadFile("../../static/samples/motion.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	png, err := os.ReadFile("../../static/samples/character.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".mp4") {
+			w.Write(mp4)
+			return
+		}
+		w.Write(png)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
