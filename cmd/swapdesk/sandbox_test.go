@@ -118,8 +118,8 @@ func TestSandboxBadFlags(t *testing.T) {
 	}
 }
 
-// sandbox is a running `swapdesk sandbox`.
-type sandbox struct {
+// standalone is a running `swapdesk sandbox`.
+type standalone struct {
 	base string
 	out  *bufio.Reader // what it printed after the first line
 	stop func() error
@@ -127,7 +127,7 @@ type sandbox struct {
 
 // startSandbox runs `swapdesk sandbox` on 127.0.0.1:0 and waits for its
 // first line.
-func startSandbox(t *testing.T, vars map[string]string, flags ...string) *sandbox {
+func startSandbox(t *testing.T, vars map[string]string, flags ...string) *standalone {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -147,7 +147,7 @@ func startSandbox(t *testing.T, vars map[string]string, flags ...string) *sandbo
 		cancel()
 		t.Fatalf("first line %q", line)
 	}
-	sb := &sandbox{base: strings.Fields(strings.TrimPrefix(line, prefix))[0], out: out}
+	sb := &standalone{base: strings.Fields(strings.TrimPrefix(line, prefix))[0], out: out}
 	stopped := false
 	sb.stop = func() error {
 		if stopped {
@@ -164,7 +164,7 @@ func startSandbox(t *testing.T, vars map[string]string, flags ...string) *sandbo
 
 // printed reads the NAME=value lines printed after the first line, up to
 // and including the one named last.
-func (sb *sandbox) printed(t *testing.T, last string) map[string]string {
+func (sb *standalone) printed(t *testing.T, last string) map[string]string {
 	t.Helper()
 	got := map[string]string{}
 	for {

@@ -28,6 +28,7 @@ import (
 	"swapdesk/internal/akoolsim"
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/media"
+	"swapdesk/internal/sandbox"
 	"swapdesk/static"
 )
 
@@ -89,13 +90,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	base := listenURL(ln.Addr(), cfg.PublicURL)
 	loopback := listenURL(ln.Addr(), "")
 
-	sandbox := cfg.AkoolAPIKey == ""
+	inSandbox := cfg.AkoolAPIKey == ""
 	akoolCfg := akool.Config{BaseURL: cfg.AkoolBaseURL, APIKey: cfg.AkoolAPIKey, Logger: log.With("component", "akool")}
 	var sim *akoolsim.Sim
-	if sandbox {
-		sim, akoolCfg.APIKey = newEmbeddedSandbox(loopback, cfg, log)
+	if inSandbox {
+		sim, akoolCfg.APIKey = sandbox.Start(loopback, sandbox.Config{DataDir: cfg.DataDir, PublicURL: cfg.PublicURL,
+			AllowPrivateURLs: cfg.AllowPrivateURLs, QueueDelay: cfg.SandboxQueueDelay, ProcessDelay: cfg.SandboxProcessDelay}, log)
 		defer sim.Close()
-		akoolCfg.BaseURL = loopback + SandboxPrefix
+		akoolCfg.BaseURL = loopback + sandbox.Prefix
 	}
 	client, err := akool.New(akoolCfg)
 	if err != nil {
@@ -103,8 +105,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	var prober jobs.Prober = media.NewProber(media.NewFetcher(media.Options{AllowPrivate: cfg.AllowPrivateURLs}), media.ProberOptions{})
-	if sandbox && !cfg.AllowPrivateURLs {
-		prober = newSampleProber(prober, portOf(ln.Addr()))
+	if inSandbox && !cfg.AllowPrivateURLs {
+		prober = sandbox.NewSampleProber(prober, portOf(ln.Addr()))
 	}
 	// Webhooks reach us at the public URL; the embedded sandbox calls our
 	// loopback address. Without either, polling alone tracks jobs.
@@ -112,10 +114,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	switch {
 	case cfg.PublicURL != "":
 		webhookURL = cfg.PublicURL + "/webhooks/akool"
-	case sandbox:
+	case inSandbox:
 		webhookURL = loopback + "/webhooks/akool"
 	}
-	if sandbox {
+	if inSandbox {
 		_, clientID, clientSecret = sim.Credentials()
 	}
 	if webhookURL != "" && clientID == "" {
@@ -133,8 +135,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	const downloadTimeout = 30 * time.Minute
 	var opener jobs.Opener = media.NewFetcher(media.Options{AllowPrivate: cfg.AllowPrivateURLs, Timeout: downloadTimeout})
-	if sandbox && !cfg.AllowPrivateURLs {
-		opener = newSandboxOpener(opener, portOf(ln.Addr()), downloadTimeout)
+	if inSandbox && !cfg.AllowPrivateURLs {
+		opener = sandbox.NewOpener(opener, portOf(ln.Addr()), downloadTimeout)
 	}
 	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Open: opener, Dir: mediaDir, Log: log.With("component", "archiver")})
 	// The tracker has its own backoff and global rate limit: its client must
@@ -150,7 +152,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Store: store, Akool: pollClient, Log: log.With("component", "tracker"),
 		ClientID: clientID, ClientSecret: clientSecret,
 		// With real webhooks, polling is only the safety net (20 s to 5 min).
-		Webhooks:  webhookURL != "" && !sandbox,
+		Webhooks:  webhookURL != "" && !inSandbox,
 		OnSettled: func(db.Job) { archiver.Kick() },
 	})
 	bgCtx, stopBackground := context.WithCancel(context.Background())
@@ -179,11 +181,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		SessionKey:     sessionKey,
 		SecureCookies:  cfg.secureCookies(),
 		TrustedProxies: cfg.TrustedProxies,
-		Sandbox:        sandbox,
+		Sandbox:        inSandbox,
 		Registry:       reg,
 	}
 	if sim != nil {
-		hcfg.SandboxAPI = http.StripPrefix(SandboxPrefix, sim)
+		hcfg.SandboxAPI = http.StripPrefix(sandbox.Prefix, sim)
 	}
 	app := handlers.New(hcfg)
 
@@ -210,7 +212,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	} else {
 		fmt.Fprintf(stdout, "Swapdesk is running at %s\n", base)
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "url", base, "sandbox", sandbox, "data_dir", cfg.DataDir)
+	log.Info("serving", "addr", ln.Addr().String(), "url", base, "sandbox", inSandbox, "data_dir", cfg.DataDir)
 
 	select {
 	case err := <-served:

@@ -1,4 +1,4 @@
-package main
+package sandbox
 
 import (
 	"context"
@@ -9,24 +9,26 @@ import (
 	"swapdesk/internal/media"
 )
 
-// sandboxOpener lets the archiver download results from the embedded
+// Opener lets the archiver download results from the embedded
 // sandbox, which serves them on this server's loopback address, while every
 // other URL goes through the normal fetcher and its address rule. It only
 // ever contacts 127.0.0.1 on our own port, under the sandbox's results path.
-type sandboxOpener struct {
+type Opener struct {
 	remote, local jobs.Opener
 	port          string
 }
 
-func newSandboxOpener(remote jobs.Opener, port string, timeout time.Duration) *sandboxOpener {
+// NewOpener returns remote wrapped to fetch the sandbox's results on port
+// locally, with timeout.
+func NewOpener(remote jobs.Opener, port string, timeout time.Duration) *Opener {
 	local := media.NewFetcher(media.Options{AllowPrivate: true, MaxRedirects: -1, Timeout: timeout})
-	return &sandboxOpener{remote: remote, local: local, port: port}
+	return &Opener{remote: remote, local: local, port: port}
 }
 
-func (o *sandboxOpener) Open(ctx context.Context, raw string, maxBytes int64) (*media.Response, error) {
+func (o *Opener) Open(ctx context.Context, raw string, maxBytes int64) (*media.Response, error) {
 	u, err := url.Parse(raw)
 	if err == nil {
-		if local, ok := (ownServer{port: o.port}).link(u, SandboxPrefix+"/results/"); ok {
+		if local, ok := (ownServer{port: o.port}).link(u, Prefix+"/results/"); ok {
 			local.RawQuery = "" // as before: the results path alone names the file
 			return o.local.Open(ctx, local.String(), maxBytes)
 		}

@@ -1,4 +1,4 @@
-package main
+package sandbox
 
 import (
 	"context"
@@ -34,7 +34,7 @@ type sandboxNet struct {
 	client      *akool.Client
 }
 
-func newSandboxNet(t *testing.T, cfg config) *sandboxNet {
+func newSandboxNet(t *testing.T, cfg Config) *sandboxNet {
 	t.Helper()
 	n := &sandboxNet{t: t}
 	png, err := os.ReadFile("../../static/samples/character.png")
@@ -56,8 +56,8 @@ func newSandboxNet(t *testing.T, cfg config) *sandboxNet {
 	mux.HandleFunc("/static/samples/character.png", func(w http.ResponseWriter, r *http.Request) { w.Write(png) })
 	mux.HandleFunc("/static/samples/motion.mp4", func(w http.ResponseWriter, r *http.Request) { w.Write(mp4) })
 	mux.HandleFunc("POST /webhooks/akool", func(w http.ResponseWriter, r *http.Request) { n.webhooks.Add(1) })
-	mux.HandleFunc(SandboxPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
-		http.StripPrefix(SandboxPrefix, n.sim).ServeHTTP(w, r)
+	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		http.StripPrefix(Prefix, n.sim).ServeHTTP(w, r)
 	})
 	n.own = httptest.NewServer(mux)
 	t.Cleanup(n.own.Close)
@@ -104,10 +104,11 @@ func newSandboxNet(t *testing.T, cfg config) *sandboxNet {
 		},
 	}
 	cfg.DataDir = t.TempDir()
-	sim, apiKey := startEmbeddedSandbox(n.own.URL, cfg, slog.New(slog.DiscardHandler), n.hooks)
+	cfg.Net = n.hooks
+	sim, apiKey := Start(n.own.URL, cfg, slog.New(slog.DiscardHandler))
 	n.sim = sim
 	t.Cleanup(sim.Close)
-	n.client, err = akool.New(akool.Config{BaseURL: n.own.URL + SandboxPrefix, APIKey: apiKey})
+	n.client, err = akool.New(akool.Config{BaseURL: n.own.URL + Prefix, APIKey: apiKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func (n *sandboxNet) run(image, video string) *akool.Job {
 // whether that host answered. Our own samples and webhook endpoint stay
 // reachable on loopback.
 func TestEmbeddedSandboxFetchesUnderTheAddressRule(t *testing.T) {
-	n := newSandboxNet(t, config{})
+	n := newSandboxNet(t, Config{})
 	own := func(path string) string {
 		// As the sample link is written: the host the browser used, our port.
 		return strings.Replace(n.own.URL, "127.0.0.1", "localhost", 1) + path
@@ -155,7 +156,7 @@ func TestEmbeddedSandboxFetchesUnderTheAddressRule(t *testing.T) {
 		{"redirect to a name of a private host", "http://attacker.test/c.png", "http://attacker.test/to-private.mp4"},
 		{"redirect to a private address", "http://attacker.test/c.png", "http://attacker.test/to-private-ip.mp4"},
 		{"name of a private host", "http://internal.test:" + n.privatePort + "/c.png", "http://attacker.test/m.mp4"},
-		{"our own port outside the samples", own("/static/samples/character.png"), own(SandboxPrefix + "/v1/x")},
+		{"our own port outside the samples", own("/static/samples/character.png"), own(Prefix + "/v1/x")},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			job := n.run(tt.image, tt.video)
@@ -195,7 +196,7 @@ func TestEmbeddedSandboxFetchesUnderTheAddressRule(t *testing.T) {
 // SWAPDESK_ALLOW_PRIVATE_URLS lifts the rule for the emulator too, as for
 // the prober and the archiver.
 func TestEmbeddedSandboxHonoursAllowPrivate(t *testing.T) {
-	n := newSandboxNet(t, config{AllowPrivateURLs: true})
+	n := newSandboxNet(t, Config{AllowPrivateURLs: true})
 	job := n.run("http://attacker.test/c.png", "http://attacker.test/to-private.mp4")
 	if job.Status != akool.StatusCompleted {
 		t.Errorf("job %v (%s), want completed", job.Status, job.FailReason)
