@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"swapdesk/internal/akoolsim"
@@ -121,12 +120,4 @@ func sandboxCredentials(getenv func(string) string) (sandboxCreds, error) {
 		return sandboxCreds{}, usagef("AKOOL_CLIENT_SECRET: must be 16, 24 or 32 characters (it is the AES key of webhooks)")
 	}
 	return c, nil
-}
-
-func portOf(addr net.Addr) string {
-	_, port, _ := net.SplitHostPort(addr.String())
-	if _, err := strconv.Atoi(port); err != nil {
-		return ""
-	}
-	return port
 }

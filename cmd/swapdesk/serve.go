@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,28 +12,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"swapdesk/db"
-	"swapdesk/handlers"
 	"swapdesk/internal/accounts"
-	"swapdesk/internal/akool"
-	"swapdesk/internal/akoolsim"
-	"swapdesk/internal/jobs"
-	"swapdesk/internal/media"
-	"swapdesk/internal/sandbox"
-	"swapdesk/static"
+	"swapdesk/internal/app"
 )
 
-const (
-	defaultAdminEmail = "admin@localhost"
-	settingSessionKey = "session_key"
-)
+const defaultAdminEmail = "admin@localhost"
 
 // serve runs the web app until ctx is cancelled, then shuts down in reverse
 // order of start-up.
@@ -58,29 +43,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer unlock()
 
-	store, err := db.Open(ctx, dbPath(cfg.DataDir))
-	if err != nil {
-		return fmt.Errorf("database %s: %w", dbPath(cfg.DataDir), err)
-	}
-	defer store.Close()
-
-	sessionKey, err := loadSessionKey(ctx, store, cfg.SessionKey)
-	if err != nil {
-		return err
-	}
-	accts := accounts.New(store, log, nil)
-
-	assets, err := static.New()
-	if err != nil {
-		return err
-	}
-	if missing := assets.Missing(); len(missing) > 0 {
-		log.Warn("front-end assets missing; run `make vendor` (pages still work, without live updates)", "missing", missing)
-	}
-	if cfg.AllowPrivateURLs {
-		log.Warn("SWAPDESK_ALLOW_PRIVATE_URLS is on: media URLs may reach private and loopback addresses. Use only for tests and the sandbox.")
-	}
-
 	// Listen first: the sandbox and the printed URL need the real port.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -88,109 +50,34 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer ln.Close()
 	base := listenURL(ln.Addr(), cfg.PublicURL)
-	loopback := listenURL(ln.Addr(), "")
 
-	inSandbox := cfg.AkoolAPIKey == ""
-	akoolCfg := akool.Config{BaseURL: cfg.AkoolBaseURL, APIKey: cfg.AkoolAPIKey, Logger: log.With("component", "akool")}
-	var sim *akoolsim.Sim
-	if inSandbox {
-		sim, akoolCfg.APIKey = sandbox.Start(loopback, sandbox.Config{DataDir: cfg.DataDir, PublicURL: cfg.PublicURL,
-			AllowPrivateURLs: cfg.AllowPrivateURLs, QueueDelay: cfg.SandboxQueueDelay, ProcessDelay: cfg.SandboxProcessDelay}, log)
-		defer sim.Close()
-		akoolCfg.BaseURL = loopback + sandbox.Prefix
-	}
-	client, err := akool.New(akoolCfg)
+	a, err := app.New(ctx, app.Config{
+		DataDir:             cfg.DataDir,
+		LocalURL:            listenURL(ln.Addr(), ""),
+		PublicURL:           cfg.PublicURL,
+		SessionKey:          cfg.SessionKey,
+		AkoolAPIKey:         cfg.AkoolAPIKey,
+		AkoolClientID:       cfg.AkoolClientID,
+		AkoolBaseURL:        cfg.AkoolBaseURL,
+		AllowPrivateURLs:    cfg.AllowPrivateURLs,
+		SecureCookies:       cfg.secureCookies(),
+		TrustedProxies:      cfg.TrustedProxies,
+		SandboxQueueDelay:   cfg.SandboxQueueDelay,
+		SandboxProcessDelay: cfg.SandboxProcessDelay,
+		Log:                 log,
+	})
 	if err != nil {
-		return fmt.Errorf("akool client: %w", err)
-	}
-
-	var prober jobs.Prober = media.NewProber(media.NewFetcher(media.Options{AllowPrivate: cfg.AllowPrivateURLs}), media.ProberOptions{})
-	if inSandbox && !cfg.AllowPrivateURLs {
-		prober = sandbox.NewSampleProber(prober, portOf(ln.Addr()))
-	}
-	// Webhooks reach us at the public URL; the embedded sandbox calls our
-	// loopback address. Without either, polling alone tracks jobs.
-	webhookURL, clientID, clientSecret := "", cfg.AkoolClientID, cfg.AkoolAPIKey
-	switch {
-	case cfg.PublicURL != "":
-		webhookURL = cfg.PublicURL + "/webhooks/akool"
-	case inSandbox:
-		webhookURL = loopback + "/webhooks/akool"
-	}
-	if inSandbox {
-		_, clientID, clientSecret = sim.Credentials()
-	}
-	if webhookURL != "" && clientID == "" {
-		log.Warn("AKOOL_CLIENT_ID is not set: webhooks cannot be verified and will be refused; polling tracks jobs")
-		webhookURL = ""
-	}
-	jobSvc := jobs.New(jobs.Config{Store: store, Probe: prober, Akool: client, Log: log.With("component", "jobs"), WebhookURL: webhookURL})
-	if err := jobSvc.Recover(ctx); err != nil {
+		var se *app.SettingError
+		if errors.As(err, &se) {
+			return usagef("%s", se)
+		}
 		return err
 	}
-
-	mediaDir := filepath.Join(cfg.DataDir, "media")
-	if err := os.MkdirAll(mediaDir, 0o750); err != nil {
-		return usagef("SWAPDESK_DATA_DIR: cannot create %s: %v", mediaDir, unwrapPathErr(err))
-	}
-	const downloadTimeout = 30 * time.Minute
-	var opener jobs.Opener = media.NewFetcher(media.Options{AllowPrivate: cfg.AllowPrivateURLs, Timeout: downloadTimeout})
-	if inSandbox && !cfg.AllowPrivateURLs {
-		opener = sandbox.NewOpener(opener, portOf(ln.Addr()), downloadTimeout)
-	}
-	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Open: opener, Dir: mediaDir, Log: log.With("component", "archiver")})
-	// The tracker has its own backoff and global rate limit: its client must
-	// not retry by itself, or one poll becomes several calls the limiter
-	// never sees.
-	pollCfg := akoolCfg
-	pollCfg.Retry = akool.RetryPolicy{MaxAttempts: 1}
-	pollClient, err := akool.New(pollCfg)
-	if err != nil {
-		return fmt.Errorf("akool poll client: %w", err)
-	}
-	tracker := jobs.NewTracker(jobs.TrackerConfig{
-		Store: store, Akool: pollClient, Log: log.With("component", "tracker"),
-		ClientID: clientID, ClientSecret: clientSecret,
-		// With real webhooks, polling is only the safety net (20 s to 5 min).
-		Webhooks:  webhookURL != "" && !inSandbox,
-		OnSettled: func(db.Job) { archiver.Kick() },
-	})
-	bgCtx, stopBackground := context.WithCancel(context.Background())
-	var background sync.WaitGroup
-	background.Go(func() { tracker.Run(bgCtx) })
-	background.Go(func() { archiver.Run(bgCtx) })
-	defer func() {
-		stopBackground()
-		background.Wait()
-	}()
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	hcfg := handlers.Config{
-		Log:            log,
-		Users:          store,
-		Auth:           accts,
-		Audit:          store,
-		Directory:      store,
-		Health:         store,
-		Jobs:           jobSvc,
-		JobStore:       store,
-		Webhooks:       tracker,
-		MediaDir:       mediaDir,
-		Assets:         assets,
-		SessionKey:     sessionKey,
-		SecureCookies:  cfg.secureCookies(),
-		TrustedProxies: cfg.TrustedProxies,
-		Sandbox:        inSandbox,
-		Registry:       reg,
-	}
-	if sim != nil {
-		hcfg.SandboxAPI = http.StripPrefix(sandbox.Prefix, sim)
-	}
-	app := handlers.New(hcfg)
+	defer a.Close() // on early returns; Shutdown below closes it otherwise
+	a.Start()
 
 	srv := &http.Server{
-		Handler:           app,
+		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -200,7 +87,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// The first admin comes last, when nothing else can fail: its password
 	// is printed once, and a start that failed after creating the account
 	// would lose it for good.
-	firstLogin, err := ensureFirstAdmin(ctx, store, accts, cfg)
+	firstLogin, err := ensureFirstAdmin(ctx, a.Store, a.Accounts, cfg)
 	if err != nil {
 		return err
 	}
@@ -212,7 +99,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	} else {
 		fmt.Fprintf(stdout, "Swapdesk is running at %s\n", base)
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "url", base, "sandbox", inSandbox, "data_dir", cfg.DataDir)
+	log.Info("serving", "addr", ln.Addr().String(), "url", base, "sandbox", a.Sandbox != nil, "data_dir", cfg.DataDir)
 
 	select {
 	case err := <-served:
@@ -225,14 +112,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Error("graceful shutdown", "err", err)
 	}
-	// A submission may still be waiting for Akool (its call outlives the
-	// request). Record its answer before the store closes; otherwise the next
-	// start would mark a job Akool is running as interrupted.
+	// Submissions still waiting for Akool are recorded before the store
+	// closes (app.Shutdown logs those that are not).
 	waitCtx, cancelWait := context.WithTimeout(context.Background(), submitWait)
 	defer cancelWait()
-	if err := jobSvc.Wait(waitCtx); err != nil {
-		log.Error("shut down with submissions still waiting for Akool; they will show as interrupted", "err", err)
-	}
+	_ = a.Shutdown(waitCtx)
 	return nil
 }
 
@@ -258,26 +142,6 @@ func lockDataDir(dir string) (unlock func(), err error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return func() { f.Close() }, nil
-}
-
-// loadSessionKey uses SWAPDESK_SESSION_KEY when set; otherwise the key
-// stored in the database, generated on first start, so restarts keep people
-// signed in.
-func loadSessionKey(ctx context.Context, store *db.DB, fromEnv string) ([]byte, error) {
-	if fromEnv != "" {
-		return []byte(fromEnv), nil
-	}
-	key, err := store.SettingOrCreate(ctx, settingSessionKey, func() (string, error) {
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return "", err
-		}
-		return hex.EncodeToString(b), nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("session key: %w", err)
-	}
-	return []byte(key), nil
 }
 
 // ensureFirstAdmin creates the first admin when there are no users, and
