@@ -8,30 +8,28 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"swapdesk/db"
-	"swapdesk/handlers"
 	"swapdesk/internal/accounts"
-	"swapdesk/internal/akool"
 	"swapdesk/internal/akoolsim"
+	"swapdesk/internal/app"
 	"swapdesk/internal/jobs"
-	"swapdesk/internal/media"
-	"swapdesk/static"
 )
 
 const testPassword = "correct horse battery"
 
-// testApp is the real router over a real SQLite database in a temp dir,
-// talking to the Akool emulator. One fake clock drives the store, the
-// services and the emulator, so tests move time instead of sleeping.
+// testApp is the graph serve runs (app.New: the real router over a real
+// SQLite database in a temp dir, with the embedded Akool emulator, the
+// tracker and the archiver), served on loopback. One fake clock drives the
+// store, the services and the emulator, so tests move time instead of
+// sleeping; the background loops do not run, so tests poll and archive by
+// hand.
 type testApp struct {
 	t     testing.TB
 	store *db.DB
@@ -45,13 +43,9 @@ type testApp struct {
 	tracker  *jobs.Tracker
 	archiver *jobs.Archiver
 	mediaDir string
+	// The emulator's account, which signs its webhooks.
+	simClientID, simSecret string
 }
-
-// Emulator account used by every test app.
-const (
-	simAPIKey   = "TESTSECRETKEY24CHARSxxxx"
-	simClientID = "TESTCLIENTID0001"
-)
 
 type appOptions struct {
 	noWebhooks    bool          // jobs are sent without a webhook URL: polling only
@@ -69,73 +63,46 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	for _, f := range opts {
 		f(&o)
 	}
-	ctx := context.Background()
-	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "swapdesk.db"))
-	if err != nil {
-		t.Fatalf("open db: %v", err)
-	}
-	t.Cleanup(func() { store.Close() })
 	clock := akoolsim.NewFakeClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	store.Now = clock.Now
-	accts := accounts.New(store, nil, clock.Now)
-	assets, err := static.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The server exists before the app so the webhook URL is known.
-	var app http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { app.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-
 	ms := newMediaServer(t)
-	sim := akoolsim.New(akoolsim.Config{APIKey: simAPIKey, ClientID: simClientID, Credits: 1_000_000,
-		Now: clock.Now, QueueDelay: 5 * time.Second, ProcessDelay: 20 * time.Second, WebhookBackoff: time.Second,
-		HTTPClient: ms.akoolClient()})
-	t.Cleanup(sim.Close)
-	simSrv := httptest.NewServer(sim)
-	t.Cleanup(simSrv.Close)
-	client, err := akool.New(akool.Config{BaseURL: simSrv.URL, APIKey: simAPIKey,
-		Retry: akool.RetryPolicy{MaxAttempts: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	prober := media.NewProber(ms.fetcher(), media.ProberOptions{Now: clock.Now})
-	webhookURL := srv.URL + "/webhooks/akool"
-	if o.noWebhooks {
-		webhookURL = ""
-	}
-	jobsCfg := jobs.Config{Store: store, Probe: prober, Akool: client, WebhookURL: webhookURL, Now: clock.Now,
-		SubmitTimeout: o.submitTimeout}
-	if o.jobs != nil {
-		o.jobs(&jobsCfg)
-	}
-	jobSvc := jobs.New(jobsCfg)
-	mediaDir := filepath.Join(t.TempDir(), "media")
-	// The emulator serves results on loopback: the archiver may fetch there.
-	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Dir: mediaDir, Now: clock.Now,
-		Open: media.NewFetcher(media.Options{AllowPrivate: true})})
-	tracker := jobs.NewTracker(jobs.TrackerConfig{Store: store, Akool: client, Now: clock.Now,
-		ClientID: simClientID, ClientSecret: simAPIKey, Rate: 1000, Burst: 1000})
-	app = handlers.New(handlers.Config{
-		Jobs:           jobSvc,
-		JobStore:       store,
-		Webhooks:       tracker,
-		MediaDir:       mediaDir,
-		Users:          store,
-		Auth:           accts,
-		Audit:          store,
-		Directory:      store,
-		Health:         store,
-		Assets:         assets,
-		SessionKey:     []byte("test-session-key-of-at-least-32-bytes!"),
-		TrustedProxies: o.proxies,
-		SecureCookies:  o.secure,
-		Sandbox:        true,
-		Registry:       prometheus.NewRegistry(),
-		Now:            clock.Now,
+	// The server listens before the app is built: the embedded emulator is
+	// mounted on it and calls it back (webhooks), as in serve.
+	var handler http.Handler
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	a, err := app.New(context.Background(), app.Config{
+		DataDir:               t.TempDir(),
+		LocalURL:              "http://" + srv.Listener.Addr().String(),
+		SessionKey:            "test-session-key-of-at-least-32-bytes!",
+		SecureCookies:         o.secure,
+		TrustedProxies:        o.proxies,
+		SandboxQueueDelay:     5 * time.Second,
+		SandboxProcessDelay:   20 * time.Second,
+		Now:                   clock.Now,
+		Net:                   ms.netHooks(),
+		SandboxWebhookBackoff: time.Second,
+		PollingOnly:           o.noWebhooks,
+		SubmitTimeout:         o.submitTimeout,
+		TrackerRate:           1000,
+		TrackerBurst:          1000,
+		ConfigureJobs:         o.jobs,
 	})
-	return &testApp{t: t, store: store, accts: accts, srv: srv, clock: clock, sim: sim, media: ms,
-		tracker: tracker, archiver: archiver, mediaDir: mediaDir}
+	if err != nil {
+		srv.Close()
+		t.Fatalf("app.New: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := a.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	handler = a.Handler()
+	srv.Start()
+	t.Cleanup(srv.Close)
+	_, clientID, secret := a.Sandbox.Credentials()
+	return &testApp{t: t, store: a.Store, accts: a.Accounts, srv: srv, clock: clock, sim: a.Sandbox, media: ms,
+		tracker: a.Tracker, archiver: a.Archiver, mediaDir: a.MediaDir, simClientID: clientID, simSecret: secret}
 }
 
 // addUser creates an account with testPassword.

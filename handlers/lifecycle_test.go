@@ -209,7 +209,7 @@ func TestForgedAndReplayedWebhooks(t *testing.T) {
 		return res.StatusCode
 	}
 	ev := akool.WebhookEvent{ID: job.AkoolID, Status: akool.StatusCompleted, Type: "character_swap", URL: "https://evil.example/x.mp4"}
-	forged, _ := akool.NewWebhookBody(ev, simClientID, "WRONGSECRETKEY24CHARSxxx", 1710757981609, "1")
+	forged, _ := akool.NewWebhookBody(ev, app.simClientID, "WRONGSECRETKEY24CHARSxxx", 1710757981609, "1")
 	for name, body := range map[string][]byte{
 		"wrong key":   forged,
 		"garbage":     []byte("not json"),
@@ -235,7 +235,7 @@ func TestForgedAndReplayedWebhooks(t *testing.T) {
 
 	// A genuine webhook for an unknown job: 200 so Akool stops, nothing applied.
 	unknown, _ := akool.NewWebhookBody(akool.WebhookEvent{ID: "000000000000000000000000", Status: akool.StatusCompleted},
-		simClientID, simAPIKey, 1710757981609, "2")
+		app.simClientID, app.simSecret, 1710757981609, "2")
 	if got := post(unknown); got != http.StatusOK {
 		t.Errorf("unknown job: %d, want 200", got)
 	}
@@ -248,7 +248,7 @@ func TestForgedAndReplayedWebhooks(t *testing.T) {
 	eventually(t, "webhook", func() bool { return app.webhooks() >= 2 })
 	app.tracker.PollDue(context.Background())
 	genuine, _ := akool.NewWebhookBody(akool.WebhookEvent{ID: job.AkoolID, Status: akool.StatusCompleted},
-		simClientID, simAPIKey, 1710757981609, "3")
+		app.simClientID, app.simSecret, 1710757981609, "3")
 	for i := 0; i < 3; i++ {
 		if got := post(genuine); got != http.StatusOK {
 			t.Errorf("replay %d: %d", i, got)
@@ -297,7 +297,7 @@ func TestReplayedWebhookForRunningJobChangesNothing(t *testing.T) {
 		t.Fatalf("before the webhook: %s, next poll %v", got.Status, got.NextPollAt)
 	}
 	captured, _ := akool.NewWebhookBody(akool.WebhookEvent{ID: job.AkoolID, Status: akool.StatusProcessing},
-		simClientID, simAPIKey, app.clock.Now().UnixMilli(), "77")
+		app.simClientID, app.simSecret, app.clock.Now().UnixMilli(), "77")
 	if got := post(captured); got != http.StatusOK {
 		t.Fatalf("webhook: %d", got)
 	}

@@ -74,12 +74,13 @@ func (ms *mediaServer) requests() int {
 	return n
 }
 
-// fetcher is a production Fetcher (address rule on) whose resolver knows
-// media.test and evil.test, and whose dialer routes media.test's public
-// address to the local server.
-func (ms *mediaServer) fetcher() *media.Fetcher {
+// netHooks are the network hooks of every fetch the app makes of a link to
+// another server (the prober's, the archiver's and the sandbox's, each
+// keeping the address rule): the resolver knows media.test and evil.test,
+// and the dialer routes media.test's public address to the local server.
+func (ms *mediaServer) netHooks() media.Options {
 	local := ms.srv.Listener.Addr().String()
-	return media.NewFetcher(media.Options{
+	return media.Options{
 		LookupIP: func(ctx context.Context, host string) ([]net.IP, error) {
 			switch host {
 			case "media.test":
@@ -96,7 +97,7 @@ func (ms *mediaServer) fetcher() *media.Fetcher {
 			var d net.Dialer
 			return d.DialContext(ctx, network, local)
 		},
-	})
+	}
 }
 
 func mustRead(t testing.TB, path string) []byte {
@@ -106,21 +107,6 @@ func mustRead(t testing.TB, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// akoolClient is the HTTP client the emulator (playing Akool) uses: it
-// reaches media.test like any public host, and loopback for webhooks.
-func (ms *mediaServer) akoolClient() *http.Client {
-	local := ms.srv.Listener.Addr().String()
-	var d net.Dialer
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if addr == "media.test:80" {
-				addr = local
-			}
-			return d.DialContext(ctx, network, addr)
-		},
-	}}
 }
 
 // /media/:id serves only archived copies of jobs not deleted, answers HEAD,
