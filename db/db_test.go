@@ -16,18 +16,14 @@ import (
 	_ "modernc.org/sqlite"
 
 	"swapdesk/db"
+	"swapdesk/db/dbtest"
 	"swapdesk/internal/apperr"
 )
 
 func openTest(t *testing.T) (*db.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "swapdesk.db")
-	d, err := db.Open(context.Background(), path)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d, path
+	return dbtest.OpenFile(t, path), path
 }
 
 func TestMigrationsTwiceAreANoOp(t *testing.T) {

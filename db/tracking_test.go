@@ -10,6 +10,8 @@ import (
 	"time"
 )
 
+// openInternal is dbtest.Open for this package's internal tests, which
+// cannot import dbtest: it imports db.
 func openInternal(t *testing.T) *DB {
 	t.Helper()
 	d, err := Open(context.Background(), filepath.Join(t.TempDir(), "swapdesk.db"))

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"swapdesk/db"
+	"swapdesk/db/dbtest"
 	"swapdesk/internal/apperr"
 )
 
@@ -94,11 +93,7 @@ func TestLimiterWindow(t *testing.T) {
 
 func newTestService(t *testing.T) *Service {
 	t.Helper()
-	store, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "swapdesk.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := dbtest.Open(t)
 	clock := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	return New(store, nil, func() time.Time { return clock })
 }

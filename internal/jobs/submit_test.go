@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"swapdesk/db"
+	"swapdesk/db/dbtest"
 	"swapdesk/internal/akool"
 	"swapdesk/internal/apperr"
 	"swapdesk/internal/media"
@@ -138,11 +138,7 @@ type fixture struct {
 func newFixture(t *testing.T, credits int64, tweak ...func(*Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "swapdesk.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
+	d := dbtest.Open(t)
 	u, err := d.CreateUser(ctx, "ana@example.com", "Ana", db.RoleMember, "h")
 	if err != nil {
 		t.Fatal(err)

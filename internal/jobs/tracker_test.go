@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"swapdesk/db"
+	"swapdesk/db/dbtest"
 	"swapdesk/internal/akool"
 	"swapdesk/internal/akoolsim"
 )
@@ -34,11 +34,7 @@ type trackerEnv struct {
 func newTrackerEnv(t *testing.T, credits int64) *trackerEnv {
 	t.Helper()
 	ctx := context.Background()
-	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "swapdesk.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := dbtest.Open(t)
 	clock := akoolsim.NewFakeClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	store.Now = clock.Now
 	u, err := store.CreateUser(ctx, "ana@example.com", "Ana", db.RoleMember, "x")
