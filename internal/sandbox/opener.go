@@ -25,6 +25,8 @@ func NewOpener(remote jobs.Opener, port string, timeout time.Duration) *Opener {
 	return &Opener{remote: remote, local: local, port: port}
 }
 
+// Open opens raw: the sandbox's results on our port locally, the rest
+// through remote.
 func (o *Opener) Open(ctx context.Context, raw string, maxBytes int64) (*media.Response, error) {
 	u, err := url.Parse(raw)
 	if err == nil {

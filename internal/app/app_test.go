@@ -1,0 +1,68 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"swapdesk/db/dbtest"
+	"swapdesk/internal/app"
+)
+
+// New in sandbox mode builds a working app whose loops start and stop, and
+// closes the store it opened but not one it was given.
+func TestNewStartShutdown(t *testing.T) {
+	for _, given := range []bool{false, true} {
+		dir := t.TempDir()
+		cfg := app.Config{DataDir: dir, LocalURL: "http://127.0.0.1:1"}
+		if given {
+			cfg.Store = dbtest.Open(t)
+		}
+		a, err := app.New(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Sandbox == nil {
+			t.Fatal("no Akool key, yet no embedded sandbox")
+		}
+		a.Start()
+		rec := httptest.NewRecorder()
+		a.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("healthz: %d", rec.Code)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := a.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		cancel()
+		err = a.Store.Ping(context.Background())
+		if given && err != nil {
+			t.Errorf("the given store was closed: %v", err)
+		}
+		if !given && err == nil {
+			t.Error("the store New opened is still open after Shutdown")
+		}
+		if _, err := os.Stat(filepath.Join(dir, "media")); err != nil {
+			t.Errorf("media dir: %v", err)
+		}
+	}
+}
+
+// A data dir where the media directory cannot be made names the setting.
+func TestNewNamesTheSetting(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "media"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := app.New(context.Background(), app.Config{DataDir: dir, LocalURL: "http://127.0.0.1:1"})
+	var se *app.SettingError
+	if !errors.As(err, &se) || se.Setting != "SWAPDESK_DATA_DIR" {
+		t.Fatalf("err = %v, want a SettingError for SWAPDESK_DATA_DIR", err)
+	}
+}
