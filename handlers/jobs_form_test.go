@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"swapdesk/internal/jobs"
 )
 
 // An empty submit marks both links: their messages come from the submit,
@@ -159,5 +161,21 @@ func TestMoneySaverOffersTheShorterLength(t *testing.T) {
 	}
 	if n, _ := app.store.CountJobs(context.Background()); n != 1 {
 		t.Errorf("%d jobs", n)
+	}
+}
+
+// A refused estimate (too many) replaces the price by the button with the
+// notice: an old price must not stand next to Start swap for new values.
+func TestRefusedEstimateClearsThePriceByTheButton(t *testing.T) {
+	app := newTestApp(t, func(o *appOptions) {
+		o.jobs = func(c *jobs.Config) { c.EstimateRate, c.EstimateBurst = 1, 1 }
+	})
+	c, _ := app.member("ana@example.com", 100)
+	wantStatus(t, c.estimate(app.jobValues()), http.StatusOK)
+	res := c.estimate(app.jobValues())
+	wantStatus(t, res, http.StatusTooManyRequests)
+	sum := res.doc.Find(`#estimate-summary[hx-swap-oob="true"]`)
+	if got := sum.Text(); !strings.Contains(got, "Too many estimates") || strings.Contains(got, "Costs") {
+		t.Errorf("price by the button after a refused estimate: %q, want the notice", got)
 	}
 }

@@ -721,7 +721,7 @@ func TestEstimateRateLimit(t *testing.T) {
 	if msg := res.doc.Find("#estimate [role=status]").Text(); !strings.Contains(msg, "Too many estimates") {
 		t.Errorf("panel %q, want the rate-limit notice", res.doc.Find("#estimate").Text())
 	}
-	if res.doc.Find(`[hx-swap-oob]`).Length() != 0 {
+	if res.doc.Find(`.field-error[hx-swap-oob]`).Length() != 0 {
 		t.Error("a refused estimate must leave the inline messages alone")
 	}
 	if got := res.Header.Get("Retry-After"); got != "1" {
