@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -203,12 +204,19 @@ func (s *Server) rejectJob(c echo.Context, in jobInput, ie *jobs.InputError) err
 		msg, in.Idem = invalid.Message, ""
 	}
 	p := s.page(c, "New swap", views.NavNewJob)
-	p.Flashes = append(p.Flashes, views.Flash{Kind: views.FlashError, Message: msg})
+	var started views.StartedNotice
+	if before, after, ok := strings.Cut(msg, fmt.Sprintf("Swap #%d", ie.StartedJob)); ie.StartedJob != 0 && ok {
+		// The page names the job as a link (Swap #N), in the service's words.
+		started = views.StartedNotice{Before: before, JobID: ie.StartedJob, After: after}
+	} else {
+		p.Flashes = append(p.Flashes, views.Flash{Kind: views.FlashError, Message: msg})
+	}
 	var fields apperr.FieldErrors
 	if ie.Check != nil {
 		fields = ie.Check.Fields
 	}
 	f := s.jobForm(c, in, fields)
+	f.Started = started
 	if ie.Check != nil {
 		f.Estimate = estimateView(ie.Check, in)
 	} else {
@@ -333,6 +341,14 @@ func estimateView(chk *jobs.Check, in jobInput) views.Estimate {
 		e.Billed = secs(q.Seconds)
 		e.Blocks, e.Rate, e.Credits, e.Resolution = q.Blocks, q.Rate, q.Credits, string(q.Resolution)
 		e.Short = chk.Short()
+		if sv, ok := pricing.SavingFor(*q); ok {
+			e.Saving = &views.Saving{
+				Seconds: strconv.Itoa(sv.Seconds),
+				Credits: sv.Credits,
+				Over:    secs(q.Seconds - float64(sv.Seconds)),
+				URL:     shorterFormURL(in, sv.Seconds),
+			}
+		}
 	}
 	for _, f := range views.JobFields {
 		if msg := chk.Fields[f]; msg != "" {
@@ -340,6 +356,23 @@ func estimateView(chk *jobs.Check, in jobInput) views.Estimate {
 		}
 	}
 	return e
+}
+
+// shorterFormURL is the New swap form prefilled with in and a duration of
+// seconds: the money saver's link for browsers without JavaScript. The
+// one-time token is left out (the form gets a new one).
+func shorterFormURL(in jobInput, seconds int) string {
+	q := url.Values{}
+	for _, kv := range [][2]string{
+		{jobs.FieldImage, in.ImageURL}, {jobs.FieldVideo, in.VideoURL}, {jobs.FieldMode, in.Mode},
+		{jobs.FieldResolution, in.Resolution}, {jobs.FieldPrompt, in.Prompt},
+	} {
+		if strings.TrimSpace(kv[1]) != "" {
+			q.Set(kv[0], kv[1])
+		}
+	}
+	q.Set(jobs.FieldDuration, strconv.Itoa(seconds))
+	return "/jobs/new?" + q.Encode()
 }
 
 // secs formats seconds for people, rounding up to hundredths so a billed

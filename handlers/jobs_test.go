@@ -274,9 +274,9 @@ func TestSubmitBadInputWritesNothing(t *testing.T) {
 		{"image that is a video", "image_url", ms.url("/motion.mp4"), ""},
 		{"missing file", "video_url", ms.url("/nope.mp4"), "404"},
 		{"prompt of 501", "prompt", strings.Repeat("a", 501), "at most 500"},
-		{"duration abc", "duration", "abc", "number of seconds"},
-		{"duration 0", "duration", "0", "duration"},
-		{"duration 121", "duration", "121", "at most 120"},
+		{"duration abc", "duration", "abc", "from 1 to 120"},
+		{"duration 0", "duration", "0", "from 1 to 120"},
+		{"duration 121", "duration", "121", "from 1 to 120"},
 		{"mode bogus", "mode", "dance", "animate or replace"},
 		{"resolution 4k", "resolution", "4k", "480p, 720p or 1080p"},
 	}
@@ -474,13 +474,16 @@ func TestCreateOutcomesWithoutAJob(t *testing.T) {
 }
 
 // probeSpy wraps the app's prober: it counts probes, and answers for
-// media.test/long.mp4 as for a 130.5 s video.
+// media.test/long.mp4 as for a 130.5 s video, media.test/over.mp4 for 15.4 s.
 type probeSpy struct {
 	jobs.Prober
 	images, videos atomic.Int64
 }
 
 const longVideo = "http://media.test/long.mp4"
+
+// overVideo is 15.4 s: 0.4 s into its fourth 5-second block.
+const overVideo = "http://media.test/over.mp4"
 
 func (p *probeSpy) ProbeImage(ctx context.Context, raw string) (media.ImageInfo, error) {
 	p.images.Add(1)
@@ -489,8 +492,11 @@ func (p *probeSpy) ProbeImage(ctx context.Context, raw string) (media.ImageInfo,
 
 func (p *probeSpy) ProbeVideo(ctx context.Context, raw string) (media.VideoInfo, error) {
 	p.videos.Add(1)
-	if raw == longVideo {
+	switch raw {
+	case longVideo:
 		return media.VideoInfo{Duration: 130.5, Width: 320, Height: 240, Codec: "avc1", Size: 1 << 20, FastStart: true}, nil
+	case overVideo:
+		return media.VideoInfo{Duration: 15.4, Width: 320, Height: 240, Codec: "avc1", Size: 1 << 20, FastStart: true}, nil
 	}
 	return p.Prober.ProbeVideo(ctx, raw)
 }
@@ -522,7 +528,7 @@ func TestSubmitEveryFieldInvalidAtOnce(t *testing.T) {
 		"video_url":  "http and https",
 		"mode":       "animate or replace",
 		"resolution": "480p, 720p or 1080p",
-		"duration":   "number of seconds",
+		"duration":   "from 1 to 120",
 		"prompt":     "at most 500",
 	}
 	for field, part := range want {
@@ -575,7 +581,7 @@ func TestSubmitMalformedToken(t *testing.T) {
 		v.Set("idem", tok)
 		res := c.submitJob(v)
 		wantStatus(t, res, http.StatusUnprocessableEntity)
-		if msg := res.doc.Find(".flash-error").Text(); !strings.Contains(msg, "This form is out of date") {
+		if msg := res.doc.Find(".flash-error").Text(); !strings.Contains(msg, "This form was out of date") {
 			t.Errorf("flash %q", msg)
 		}
 		if idem, _ := res.doc.Find(`input[name="idem"]`).Attr("value"); len(idem) < 32 || idem == tok {
@@ -603,9 +609,14 @@ func TestResubmitWithOtherInputsIsRefused(t *testing.T) {
 	v.Set("resolution", "1080p")
 	res := c.post("/jobs", v)
 	wantStatus(t, res, http.StatusUnprocessableEntity)
-	want := "This form was already used to start swap #" + id + ". Reload the page to start another."
+	// The page is the answer to a POST: it must not say to reload it (that
+	// posts the same form again), and it links to the job.
+	want := "This form already started Swap #" + id + ", with other values; nothing new was started. To start another swap with the values below, press Start swap again."
 	if got := strings.TrimSpace(res.doc.Find(".flash-error").Text()); got != want {
 		t.Errorf("flash %q, want %q", got, want)
+	}
+	if got := res.doc.Find(".flash-error a[href='/jobs/" + id + "']").Text(); got != "Swap #"+id {
+		t.Errorf("link to the job %q, want Swap #%s", got, id)
 	}
 	if got, _ := res.doc.Find(`select[name="resolution"] option[selected]`).Attr("value"); got != "1080p" {
 		t.Errorf("resolution shown %q, want the member's 1080p", got)
@@ -625,6 +636,27 @@ func TestResubmitWithOtherInputsIsRefused(t *testing.T) {
 	wantStatus(t, again, http.StatusSeeOther)
 	if loc := again.Header.Get("Location"); loc != "/jobs/"+id {
 		t.Errorf("same inputs went to %s, want /jobs/%s", loc, id)
+	}
+	// What the page says works: Start swap on it starts another swap.
+	second := url.Values{}
+	res.doc.Find("#job-form input[name], #job-form select[name]").Each(func(_ int, s *goquery.Selection) {
+		name, _ := s.Attr("name")
+		if typ, _ := s.Attr("type"); typ == "radio" && s.AttrOr("checked", "-") == "-" {
+			return
+		}
+		val, _ := s.Attr("value")
+		if s.Is("select") {
+			val, _ = s.Find("option[selected]").Attr("value")
+		}
+		second.Set(name, val)
+	})
+	started := c.post("/jobs", second)
+	wantStatus(t, started, http.StatusSeeOther)
+	if loc := started.Header.Get("Location"); loc == "/jobs/"+id {
+		t.Errorf("Start swap on the refused form went to the first job %s, want a new one", loc)
+	}
+	if got := app.sim.Jobs(); len(got) != 2 || got[1].Resolution != "1080p" {
+		t.Errorf("Akool got %d jobs, want a second one at 1080p", len(got))
 	}
 }
 
@@ -689,7 +721,7 @@ func TestEstimateRateLimit(t *testing.T) {
 	if msg := res.doc.Find("#estimate [role=status]").Text(); !strings.Contains(msg, "Too many estimates") {
 		t.Errorf("panel %q, want the rate-limit notice", res.doc.Find("#estimate").Text())
 	}
-	if res.doc.Find(`[hx-swap-oob]`).Length() != 0 {
+	if res.doc.Find(`.field-error[hx-swap-oob]`).Length() != 0 {
 		t.Error("a refused estimate must leave the inline messages alone")
 	}
 	if got := res.Header.Get("Retry-After"); got != "1" {

@@ -53,6 +53,48 @@
     }
   });
 
+  // Field messages from a submit (the 422 page marks them data-from-submit)
+  // stay until the member changes that field: the estimates htmx sends as
+  // the page loads and as the member types swap every field's message out
+  // of band, and would blank them. A field's aria-invalid follows its
+  // message.
+  function fieldChanged(ev) {
+    var el = ev.target;
+    if (!el || !el.form || el.form.id !== "job-form" || !el.name) return;
+    var msg = document.getElementById(el.name + "-error");
+    if (msg) msg.removeAttribute("data-from-submit");
+  }
+  document.addEventListener("input", fieldChanged, true);
+  document.addEventListener("change", fieldChanged, true);
+  document.addEventListener("htmx:oobBeforeSwap", function (ev) {
+    var old = ev.detail && ev.detail.target;
+    if (!old || !old.classList || !old.classList.contains("field-error")) return;
+    if (old.hasAttribute("data-from-submit")) {
+      ev.detail.shouldSwap = false;
+      return;
+    }
+    var form = document.getElementById("job-form");
+    var controls = form && form.elements[old.id.replace(/-error$/, "")];
+    if (!controls) return;
+    var bad = ev.detail.fragment.textContent.trim() !== "" ? "true" : "false";
+    (controls.length !== undefined && !controls.tagName ? Array.from(controls) : [controls]).forEach(function (c) {
+      c.setAttribute("aria-invalid", bad);
+    });
+  });
+
+  // The estimate's money saver ("Use 15 s and save 10 credits") is a link
+  // to the form with that duration; here it sets the duration field instead
+  // and lets the estimate follow.
+  document.addEventListener("click", function (ev) {
+    var link = ev.target.closest && ev.target.closest("[data-set-duration]");
+    var input = document.getElementById("duration");
+    if (!link || !input) return;
+    ev.preventDefault();
+    input.value = link.getAttribute("data-set-duration");
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    input.focus();
+  });
+
   function init(root) {
     root.querySelectorAll("[data-count]").forEach(updateCount);
     updateTitle();

@@ -21,6 +21,27 @@ type JobForm struct {
 	// SampleLink is the "Use sample inputs" link (sandbox only), or "".
 	SampleLink string
 	Estimate   Estimate
+	// Started is set when the form came back because its one-time token
+	// already started a job: the message, with "Swap #N" as a link.
+	Started StartedNotice
+}
+
+// StartedNotice is a message naming a job: Before, a link "Swap #JobID",
+// After. JobID 0 means none.
+type StartedNotice struct {
+	Before string
+	JobID  int64
+	After  string
+}
+
+// Saving is the cheaper length the estimate offers (see pricing.SavingFor).
+type Saving struct {
+	Seconds string // "15"
+	Credits int    // saved
+	Over    string // how far into the last block the video runs: "0.4 s"
+	// URL is the form prefilled with the shorter duration, for browsers
+	// without JavaScript; static/app.js sets the duration field instead.
+	URL string
 }
 
 // Option is one choice of a select or radio group.
@@ -47,7 +68,9 @@ type Estimate struct {
 	Available    int64
 	After        int64
 	Short        bool // balance does not cover it
-	Problems     []string
+	// Saving is a cheaper length to offer, or nil.
+	Saving   *Saving
+	Problems []string
 	// Fields carries the inline error for each field, swapped out-of-band
 	// next to its input while the member types.
 	Fields map[string]string

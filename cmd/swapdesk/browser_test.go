@@ -116,7 +116,7 @@ func TestBrowserNewSwapEstimateAndSubmit(t *testing.T) {
 		waitText("#estimate dd strong", "85"),
 		// A bad duration shows inline, next to the field.
 		chromedp.SendKeys(chromedp.CSS("#duration"), "00"),
-		waitText("#duration-error", "The duration must be at most 120 seconds."),
+		waitText("#duration-error", "The duration must be whole or decimal seconds from 1 to 120, like 12 or 12.5."),
 	)
 	if err != nil {
 		t.Fatalf("estimate did not follow the form: %v", err)

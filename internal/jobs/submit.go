@@ -150,6 +150,10 @@ type Input struct {
 type InputError struct {
 	Check *Check
 	Err   error
+	// StartedJob is the job this form's one-time token already started,
+	// when the form came back with other inputs (0 otherwise); the message
+	// names it as "Swap #N".
+	StartedJob int64
 }
 
 func (e *InputError) Error() string { return "job input: " + e.Err.Error() }
@@ -322,7 +326,7 @@ func (s *Service) probe(ctx context.Context, in Input, c *Check) {
 func (s *Service) Submit(ctx context.Context, userID int64, in Input) (job db.Job, created bool, err error) {
 	key := strings.TrimSpace(in.IdempotencyKey)
 	if len(key) < 16 || len(key) > 64 {
-		return db.Job{}, false, &InputError{Err: apperr.Invalidf("This form is out of date. Reload the page and submit again.")}
+		return db.Job{}, false, &InputError{Err: apperr.Invalidf("This form was out of date, so nothing was started. It has been renewed: check the values below and press Start swap again.")}
 	}
 	hash := InputHash(in)
 	if job, err := s.cfg.Store.JobByIdempotencyKey(ctx, userID, key); err == nil {
@@ -367,8 +371,12 @@ func (s *Service) Submit(ctx context.Context, userID int64, in Input) (job db.Jo
 // count as the same.
 func resubmitted(job db.Job, hash string) (db.Job, bool, error) {
 	if job.InputHash != "" && job.InputHash != hash {
-		return db.Job{}, false, &InputError{Err: apperr.Invalidf(
-			"This form was already used to start swap #%d. Reload the page to start another.", job.ID)}
+		// The answer is a page for a POST: reloading it would post the same
+		// form again. The form shown with it has a new token, so pressing
+		// Start swap there is what starts another swap.
+		return db.Job{}, false, &InputError{StartedJob: job.ID, Err: apperr.Invalidf(
+			"This form already started Swap #%d, with other values; nothing new was started. "+
+				"To start another swap with the values below, press Start swap again.", job.ID)}
 	}
 	return job, false, nil
 }

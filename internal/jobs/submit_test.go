@@ -258,9 +258,12 @@ func TestResubmitOtherInputsIsRefused(t *testing.T) {
 	changed.Resolution = "1080p"
 	probes := f.probe.count()
 	_, created, err := f.svc.Submit(ctx, f.userID, changed)
-	ie := wantFormError(t, err, "This form was already used to start swap #"+itoa(first.ID)+". Reload the page to start another.")
+	ie := wantFormError(t, err, "This form already started Swap #"+itoa(first.ID)+", with other values; nothing new was started. To start another swap with the values below, press Start swap again.")
 	if created || ie.Check != nil {
 		t.Errorf("created %v, check %v; want neither", created, ie.Check)
+	}
+	if ie.StartedJob != first.ID {
+		t.Errorf("StartedJob %d, want %d", ie.StartedJob, first.ID)
 	}
 	if n := f.probe.count(); n != probes {
 		t.Errorf("probed %d times for a reused token, want 0", n-probes)
@@ -293,7 +296,7 @@ func TestResubmitRaceComparesInputsToo(t *testing.T) {
 	changed := validInput()
 	changed.Duration = "5"
 	_, _, err = f.svc.Submit(ctx, f.userID, changed)
-	wantFormError(t, err, "This form was already used to start swap #"+itoa(first.ID)+". Reload the page to start another.")
+	wantFormError(t, err, "This form already started Swap #"+itoa(first.ID)+", with other values; nothing new was started. To start another swap with the values below, press Start swap again.")
 	if n := len(f.akool.requests()); n != 1 {
 		t.Errorf("Akool got %d jobs, want 1", n)
 	}
@@ -337,7 +340,7 @@ func TestSubmitTokenLength(t *testing.T) {
 		in := validInput()
 		in.IdempotencyKey = tok
 		_, _, err := f.svc.Submit(context.Background(), f.userID, in)
-		wantFormError(t, err, "This form is out of date. Reload the page and submit again.")
+		wantFormError(t, err, "This form was out of date, so nothing was started. It has been renewed: check the values below and press Start swap again.")
 	}
 	if n := f.probe.count(); n != 0 {
 		t.Errorf("probed %d times", n)

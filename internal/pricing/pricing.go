@@ -148,15 +148,19 @@ func (m Mode) Description() string {
 
 func (m Mode) String() string { return string(m) }
 
+// DurationMessage is the one message for every duration a member may not
+// send: unparsable, negative, zero, under 1 s or over 120 s all break the same
+// rule, so they get the same words (and the form's hint says the same).
+var DurationMessage = fmt.Sprintf("the duration must be whole or decimal seconds from %d to %d, like 12 or 12.5",
+	MinRequestedSeconds, MaxSeconds)
+
 // checkSeconds validates a billable length: finite, > 0 and <= MaxSeconds.
 func checkSeconds(seconds float64, field string) error {
 	switch {
-	case math.IsNaN(seconds) || math.IsInf(seconds, 0):
-		return newError(ErrInvalidSeconds, field, "the duration must be a number of seconds")
-	case seconds <= 0:
-		return newError(ErrInvalidSeconds, field, "the duration must be more than 0 seconds")
+	case math.IsNaN(seconds) || math.IsInf(seconds, 0) || seconds <= 0:
+		return newError(ErrInvalidSeconds, field, "%s", DurationMessage)
 	case seconds > MaxSeconds:
-		return newError(ErrTooLong, field, "the duration must be at most %d seconds", MaxSeconds)
+		return newError(ErrTooLong, field, "%s", DurationMessage)
 	}
 	return nil
 }
@@ -265,13 +269,13 @@ func EstimateFor(requested, detected *float64, res Resolution) (Estimate, error)
 
 // CheckRequested validates a duration typed by a member: finite and within
 // [1, 120] seconds, as Akool requires. Errors are *Error values with Field
-// "duration" and kind ErrInvalidSeconds or ErrTooLong.
+// "duration", kind ErrInvalidSeconds or ErrTooLong, and DurationMessage.
 func CheckRequested(seconds float64) error {
 	if err := checkSeconds(seconds, FieldDuration); err != nil {
 		return err
 	}
 	if seconds < MinRequestedSeconds {
-		return newError(ErrInvalidSeconds, FieldDuration, "the duration must be at least %d second", MinRequestedSeconds)
+		return newError(ErrInvalidSeconds, FieldDuration, "%s", DurationMessage)
 	}
 	return nil
 }
@@ -279,8 +283,8 @@ func CheckRequested(seconds float64) error {
 // ParseSeconds parses the optional duration field. An empty (or all-space)
 // value returns ok == false and no error. Otherwise it accepts plain decimal
 // seconds ("12", "12.5", "12 s") and checks them with CheckRequested. Anything
-// else ("abc", "1e2", "0x10", "NaN") returns an *Error of kind
-// ErrInvalidSeconds.
+// else ("abc", "-5", "1e2", "0x10", "NaN") returns an *Error of kind
+// ErrInvalidSeconds. Every error carries DurationMessage.
 func ParseSeconds(s string) (seconds float64, ok bool, err error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -288,11 +292,11 @@ func ParseSeconds(s string) (seconds float64, ok bool, err error) {
 	}
 	s = strings.TrimSpace(strings.TrimSuffix(s, "s"))
 	if !isPlainDecimal(s) {
-		return 0, false, newError(ErrInvalidSeconds, FieldDuration, "the duration must be a number of seconds, like 12 or 12.5")
+		return 0, false, newError(ErrInvalidSeconds, FieldDuration, "%s", DurationMessage)
 	}
 	v, perr := strconv.ParseFloat(s, 64)
 	if perr != nil {
-		return 0, false, newError(ErrInvalidSeconds, FieldDuration, "the duration must be a number of seconds, like 12 or 12.5")
+		return 0, false, newError(ErrInvalidSeconds, FieldDuration, "%s", DurationMessage)
 	}
 	if err := CheckRequested(v); err != nil {
 		return 0, false, err
@@ -324,4 +328,36 @@ func isPlainDecimal(s string) bool {
 // ".0" (12 -> "12", 10.5 -> "10.5", 10.04 -> "10").
 func FormatSeconds(seconds float64) string {
 	return strconv.FormatFloat(math.Round(seconds*10)/10, 'f', -1, 64)
+}
+
+// SaverMaxOverSeconds is how far a length may run into its last 5-second
+// block for the estimate to offer the shorter length ("a little over"): at
+// most 1 s, a fifth of a block. Then the member pays a whole block for at
+// most a second of video, and cutting that second rarely matters; a length
+// further into its last block is left alone, since cutting 2 s or more off
+// the end of a motion is a real change to the result.
+const SaverMaxOverSeconds = 1.0
+
+// Saving is a cheaper length the estimate offers: Seconds, a whole number of
+// blocks, saves Credits (one block at the quoted rate).
+type Saving struct {
+	Seconds int
+	Credits int
+}
+
+// SavingFor returns the cheaper length for e when e's last started block
+// holds at most SaverMaxOverSeconds of video and at least one whole block
+// is left (15.4 s at 720p: use 15 s and save 10 credits). Akool bills the
+// duration sent, so sending Seconds really costs one block less. ok is false
+// otherwise: an exact multiple of 5 s, further over than that, or under 6 s.
+func SavingFor(e Estimate) (s Saving, ok bool) {
+	if e.Blocks < 2 || e.Rate <= 0 {
+		return Saving{}, false
+	}
+	whole := (e.Blocks - 1) * BlockSeconds
+	over := e.Seconds - float64(whole)
+	if over <= 0 || over > SaverMaxOverSeconds {
+		return Saving{}, false
+	}
+	return Saving{Seconds: whole, Credits: e.Rate}, true
 }

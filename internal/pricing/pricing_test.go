@@ -212,7 +212,68 @@ func TestParseSeconds(t *testing.T) {
 			if got != tt.want || ok != tt.wantOK {
 				t.Errorf("ParseSeconds(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.wantOK)
 			}
+			if err != nil && err.Error() != DurationMessage {
+				t.Errorf("ParseSeconds(%q) message %q, want the one rule %q", tt.in, err, DurationMessage)
+			}
 		})
+	}
+}
+
+// -5, 0 and 0.5 used to get three different messages for one rule.
+func TestDurationMessageIsOneRule(t *testing.T) {
+	want := "the duration must be whole or decimal seconds from 1 to 120, like 12 or 12.5"
+	if DurationMessage != want {
+		t.Errorf("DurationMessage = %q, want %q", DurationMessage, want)
+	}
+	for _, in := range []string{"-5", "0", "0.5", ".5", "121", "abc", "NaN"} {
+		if _, _, err := ParseSeconds(in); err == nil || err.Error() != want {
+			t.Errorf("ParseSeconds(%q) = %v, want %q", in, err, want)
+		}
+	}
+	for _, v := range []float64{-5, 0, 0.5, 121, math.NaN(), math.Inf(1)} {
+		if err := CheckRequested(v); err == nil || err.Error() != want {
+			t.Errorf("CheckRequested(%v) = %v, want %q", v, err, want)
+		}
+		r := v
+		if _, err := EffectiveSeconds(&r, nil); err == nil || err.Error() != want {
+			t.Errorf("EffectiveSeconds(%v, nil) = %v, want %q", v, err, want)
+		}
+	}
+}
+
+func TestSavingFor(t *testing.T) {
+	tests := []struct {
+		seconds float64
+		res     Resolution
+		want    Saving
+		wantOK  bool
+	}{
+		{15.4, R720p, Saving{Seconds: 15, Credits: 10}, true}, // the example
+		{15.000001, R1080p, Saving{Seconds: 15, Credits: 15}, true},
+		{16, R480p, Saving{Seconds: 15, Credits: 5}, true}, // exactly 1 s over: still a little
+		{5.5, R720p, Saving{Seconds: 5, Credits: 10}, true},
+		{120, R720p, Saving{}, false},   // exact blocks: nothing to save
+		{15, R720p, Saving{}, false},    // exact blocks
+		{16.01, R720p, Saving{}, false}, // more than 1 s into the last block
+		{12, R720p, Saving{}, false},    // Akool's example: 2 s over, leave it
+		{4.5, R720p, Saving{}, false},   // one block: nothing shorter to send
+		{1, R720p, Saving{}, false},
+	}
+	for _, tt := range tests {
+		q, err := Quote(tt.seconds, tt.res)
+		if err != nil {
+			t.Fatalf("Quote(%v, %s): %v", tt.seconds, tt.res, err)
+		}
+		got, ok := SavingFor(q)
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("SavingFor(%v s at %s) = %+v, %v; want %+v, %v", tt.seconds, tt.res, got, ok, tt.want, tt.wantOK)
+		}
+		if ok {
+			shorter, _ := Credits(float64(got.Seconds), tt.res)
+			if q.Credits-shorter != got.Credits {
+				t.Errorf("SavingFor(%v s at %s) says it saves %d, Credits says %d", tt.seconds, tt.res, got.Credits, q.Credits-shorter)
+			}
+		}
 	}
 }
 
