@@ -254,7 +254,16 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 	}
 	m.History = append(m.History, views.JobEventRow{At: job.CreatedAt, Label: "Submitted"})
 	for _, e := range events {
-		m.History = append(m.History, views.JobEventRow{At: e.At, Label: eventLabel(e.Status), Detail: e.Detail})
+		row := views.JobEventRow{At: e.At, Label: eventLabel(e.Status), Detail: e.Detail}
+		if e.Status == db.ArchiveDone {
+			// The archived file's size and checksum are for an admin
+			// checking the archive, not part of a member's history.
+			row.Detail = ""
+			if u.IsAdmin() {
+				row.Tech = e.Detail
+			}
+		}
+		m.History = append(m.History, row)
 	}
 	for _, e := range entries {
 		m.Ledger = append(m.Ledger, views.LedgerRow{At: e.CreatedAt, Kind: e.Kind, Amount: e.Amount})

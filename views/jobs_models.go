@@ -209,6 +209,9 @@ type JobEventRow struct {
 	At     time.Time
 	Label  string
 	Detail string
+	// Tech is a detail for admins only (an archived file's size and
+	// checksum), shown small and wrapped under the line; "" for members.
+	Tech string
 }
 
 // titlePrefix is the running-jobs count in front of the page title: "(2) ".

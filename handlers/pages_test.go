@@ -1,0 +1,89 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"swapdesk/db"
+)
+
+// htmxGet is a GET as htmx sends it.
+func (c *client) htmxGet(path string) *response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.app.srv.URL+path, nil)
+	req.Header.Set("HX-Request", "true")
+	return c.do(req)
+}
+
+// archivedJob is a member's job that succeeded and was archived.
+func (a *testApp) archivedJob(t *testing.T, c *client) db.Job {
+	t.Helper()
+	job := a.submitted(c)
+	a.pollUntil(t, job.ID, db.JobSucceeded)
+	if n := a.archiver.ArchiveDue(context.Background()); n != 1 {
+		t.Fatalf("archived %d jobs, want 1", n)
+	}
+	return a.job(job.ID)
+}
+
+// An archived file's size and checksum are an admin's business: a member's
+// history says only that the video was saved, an admin's shows them apart.
+func TestJobHistoryShowsFileDetailsToAdminsOnly(t *testing.T) {
+	app := newTestApp(t, pollingOnly)
+	c, _ := app.member("ana@example.com", 100)
+	job := app.archivedJob(t, c)
+	path := "/jobs/" + strconv.FormatInt(job.ID, 10)
+
+	page := c.get(path)
+	wantStatus(t, page, http.StatusOK)
+	history := page.doc.Find("#job-history").Text()
+	if !strings.Contains(history, "Saved to the gallery") {
+		t.Errorf("member's history %q does not say the video was saved", history)
+	}
+	if strings.Contains(history, "sha256") || strings.Contains(history, "bytes") {
+		t.Errorf("member's history shows the file's details: %q", history)
+	}
+
+	admin := app.signedIn("boss@example.com", true)
+	page = admin.get(path)
+	wantStatus(t, page, http.StatusOK)
+	tech := page.doc.Find("#job-history .history-tech")
+	if tech.Length() != 1 || !strings.Contains(tech.Text(), "sha256 "+job.ArchiveSHA256) {
+		t.Errorf("admin's history: %d file detail lines %q, want one with sha256 %s", tech.Length(), tech.Text(), job.ArchiveSHA256)
+	}
+	if strings.Contains(page.doc.Find("#job-history .history-detail").Text(), "sha256") {
+		t.Error("the checksum is in the history's headline detail, want it apart")
+	}
+}
+
+// On a phone the members table stacks one card per member; each cell
+// carries its column's name for the label it shows there.
+func TestAdminUsersCellsNameTheirColumns(t *testing.T) {
+	app := newTestApp(t)
+	admin := app.signedIn("boss@example.com", true)
+	app.addUser("ana@example.com", "Ana", false)
+	page := admin.get("/admin/users")
+	wantStatus(t, page, http.StatusOK)
+	table := page.doc.Find("table.table-stack")
+	if table.Length() != 1 {
+		t.Fatal("the members table does not stack on phones (no table.table-stack)")
+	}
+	var cols []string
+	table.Find("thead th").Each(func(_ int, th *goquery.Selection) { cols = append(cols, strings.TrimSpace(th.Text())) })
+	rows := table.Find("tbody tr")
+	if rows.Length() != 2 {
+		t.Fatalf("%d rows, want 2", rows.Length())
+	}
+	rows.Each(func(i int, tr *goquery.Selection) {
+		tr.Find("td").Each(func(j int, td *goquery.Selection) {
+			if label, _ := td.Attr("data-label"); j >= len(cols) || label != cols[j] {
+				t.Errorf("row %d cell %d: data-label %q, want its column's name", i, j, label)
+			}
+		})
+	})
+}
