@@ -153,6 +153,9 @@ func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 			card.Credits = "nothing charged"
 		}
 	}
+	if j.Status == db.JobFailed {
+		card.Refund = fmt.Sprintf("The %d credits held for it were returned; nothing was charged.", j.EstimateCredits)
+	}
 	if j.Status == db.JobSucceeded {
 		switch j.ArchiveState {
 		case db.ArchiveDone:

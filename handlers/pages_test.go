@@ -61,6 +61,40 @@ func TestJobHistoryShowsFileDetailsToAdminsOnly(t *testing.T) {
 	}
 }
 
+// A failed job's card says that it failed, Akool's reason, and that the
+// credits held were returned, with the amount.
+func TestFailedCardSaysWhyAndWhatWasReturned(t *testing.T) {
+	app := newTestApp(t, pollingOnly)
+	c, _ := app.member("ana@example.com", 100)
+	const reason = "Failed to process the video. Please check your input resources."
+	app.sim.FailNextJob(reason)
+	job := app.submitted(c)
+	app.pollUntil(t, job.ID, db.JobFailed)
+	path := "/jobs/" + strconv.FormatInt(job.ID, 10)
+	for _, tt := range []struct {
+		name string
+		res  *response
+	}{
+		{"job page", c.get(path)},
+		{"final poll", c.htmxGet(path + "/card?full=1")},
+		{"jobs list", c.get("/jobs")},
+	} {
+		card := tt.res.doc.Find("article.job-card").First()
+		text := strings.Join(strings.Fields(card.Text()), " ")
+		for _, want := range []string{"This swap failed.", "Akool's reason: " + reason, "The 30 credits held for it were returned"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: card %q lacks %q", tt.name, text, want)
+			}
+		}
+		if strings.Contains(text, "has ended") {
+			t.Errorf("%s: card still says the vague %q", tt.name, text)
+		}
+	}
+	if role, _ := c.htmxGet(path + "/card").doc.Find(".job-card-failure").Attr("role"); role != "alert" {
+		t.Errorf("the poll that finds the job failed: role %q, want alert", role)
+	}
+}
+
 // On a phone the members table stacks one card per member; each cell
 // carries its column's name for the label it shows there.
 func TestAdminUsersCellsNameTheirColumns(t *testing.T) {

@@ -171,6 +171,9 @@ type JobCard struct {
 	Own     bool
 	Credits string // "30 credits held" / "30 credits charged" / "nothing charged"
 	Error   string
+	// Refund says what became of a failed job's hold ("The 30 credits
+	// held for it were returned; nothing was charged.").
+	Refund string
 	// PlayURL is our archived copy (/media/:id), or Akool's URL until then.
 	PlayURL string
 	// ExpiresIn is shown on Akool's URL before it is archived ("in 6 days").
