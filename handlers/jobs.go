@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -231,7 +232,13 @@ func (s *Server) showJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.JobDetailPage(s.page(c, fmt.Sprintf("Swap #%d", job.ID), views.NavJobs), m))
+	p := s.page(c, fmt.Sprintf("Swap #%d", job.ID), views.NavJobs)
+	if job.Status == db.JobSucceeded || job.Status == db.JobFailed {
+		// "Swap started. 30 credits are held…" spoke of a running job; a
+		// job that finished before its page loaded is told by its card.
+		p.Flashes = slices.DeleteFunc(p.Flashes, func(f views.Flash) bool { return f.Kind == views.FlashSuccess })
+	}
+	return render(c, http.StatusOK, views.JobDetailPage(p, m))
 }
 
 // jobPage builds a job page's model: the job, its card, ledger and history.

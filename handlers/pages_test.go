@@ -61,6 +61,43 @@ func TestJobHistoryShowsFileDetailsToAdminsOnly(t *testing.T) {
 	}
 }
 
+// "Swap started. 30 credits are held until it finishes." must not stay above
+// a card that says the job is done.
+func TestFinishedJobPageDropsTheRunningFlash(t *testing.T) {
+	t.Run("the card's final poll removes the flash out of band", func(t *testing.T) {
+		app := newTestApp(t, pollingOnly)
+		c, _ := app.member("ana@example.com", 100)
+		job := app.submitted(c)
+		path := "/jobs/" + strconv.FormatInt(job.ID, 10)
+		page := c.get(path)
+		if !strings.Contains(page.doc.Find("#flashes .flash-success").Text(), "30 credits are held") {
+			t.Fatalf("the running job's page lacks its flash in #flashes: %q", page.doc.Find("main").Text())
+		}
+		running := c.htmxGet(path + "/card?full=1")
+		if running.doc.Find("#flashes").Length() != 0 {
+			t.Error("a running card's poll touches the flashes")
+		}
+		app.pollUntil(t, job.ID, db.JobSucceeded)
+		res := c.htmxGet(path + "/card?full=1")
+		wantStatus(t, res, http.StatusOK)
+		oob := res.doc.Find("#flashes")
+		if v, _ := oob.Attr("hx-swap-oob"); oob.Length() != 1 || v != "true" || oob.Children().Length() != 0 {
+			t.Errorf("final card's answer: %d #flashes, hx-swap-oob %q, %d children; want one empty out-of-band swap",
+				oob.Length(), v, oob.Children().Length())
+		}
+	})
+	t.Run("a job final before its page loads shows no running flash", func(t *testing.T) {
+		app := newTestApp(t, pollingOnly)
+		c, _ := app.member("ana@example.com", 100)
+		job := app.submitted(c) // the flash waits in the session
+		app.pollUntil(t, job.ID, db.JobSucceeded)
+		page := c.get("/jobs/" + strconv.FormatInt(job.ID, 10))
+		if txt := page.doc.Find(".flash").Text(); strings.Contains(txt, "held") {
+			t.Errorf("finished job's page says %q", txt)
+		}
+	})
+}
+
 // A failed job's card says that it failed, Akool's reason, and that the
 // credits held were returned, with the amount.
 func TestFailedCardSaysWhyAndWhatWasReturned(t *testing.T) {

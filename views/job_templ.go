@@ -492,7 +492,9 @@ func JobHistory(m JobPage, oob bool) templ.Component {
 }
 
 // JobSettled answers the job page card's last poll: the final card, and the
-// credits and history sections swapped out of band.
+// credits and history sections swapped out of band. The page's flashes go:
+// they spoke of the running job ("Swap started. 30 credits are held…"),
+// and the final card now says how it ended.
 func JobSettled(m JobPage) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -519,6 +521,10 @@ func JobSettled(m JobPage) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		templ_7745c5c3_Err = JobHistory(m, true).Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<div id=\"flashes\" hx-swap-oob=\"true\"></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
