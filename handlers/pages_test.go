@@ -132,6 +132,29 @@ func TestFailedCardSaysWhyAndWhatWasReturned(t *testing.T) {
 	}
 }
 
+// The result player shows the job's character image as its poster, which
+// the CSP's img-src allows.
+func TestResultPlayerHasAPoster(t *testing.T) {
+	app := newTestApp(t, pollingOnly)
+	c, _ := app.member("ana@example.com", 100)
+	job := app.archivedJob(t, c)
+	page := c.get("/jobs/" + strconv.FormatInt(job.ID, 10))
+	player := page.doc.Find("video.player")
+	if poster, _ := player.Attr("poster"); poster != job.ImageURL || !strings.HasPrefix(poster, "http://") {
+		t.Errorf("player poster %q, want the character image %q", poster, job.ImageURL)
+	}
+	csp := page.Header.Get("Content-Security-Policy")
+	var imgSrc string
+	for _, d := range strings.Split(csp, ";") {
+		if f := strings.Fields(d); len(f) > 0 && f[0] == "img-src" {
+			imgSrc = " " + strings.Join(f[1:], " ") + " "
+		}
+	}
+	if !strings.Contains(imgSrc, " http: ") || !strings.Contains(imgSrc, " https: ") {
+		t.Errorf("CSP img-src %q does not allow the poster's http(s) image", imgSrc)
+	}
+}
+
 // On a phone the members table stacks one card per member; each cell
 // carries its column's name for the label it shows there.
 func TestAdminUsersCellsNameTheirColumns(t *testing.T) {

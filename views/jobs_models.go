@@ -176,6 +176,10 @@ type JobCard struct {
 	Refund string
 	// PlayURL is our archived copy (/media/:id), or Akool's URL until then.
 	PlayURL string
+	// PosterURL is the player's still before it plays: the job's
+	// character image for now (an http(s) URL, allowed by the CSP's
+	// img-src), or "".
+	PosterURL string
 	// ExpiresIn is shown on Akool's URL before it is archived ("in 6 days").
 	ExpiresIn   string
 	ArchiveNote string // "Archiving…", "Akool's copy expired before it was archived"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -109,6 +110,15 @@ func clearCookies() chromedp.Action[chromedp.Void] {
 	})
 }
 
+// colorScheme emulates prefers-color-scheme ("light" or "dark").
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+		return err
+	})
+}
+
 // pageWidth is what a page measures once loaded: how wide its content is,
 // and whether any scroll box (a table wrapper, say) hides content sideways.
 type pageWidth struct {
@@ -194,5 +204,79 @@ func TestBrowserNoPageWiderThanAPhone(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBrowserResultPlayerFitsTheScreen opens a finished job (a 320×240
+// result) on a 1366×900 screen: the player is bounded to 60% of the
+// screen's height, shows the character image as its poster, and Download
+// stays on the first screen. It also saves screenshots of the job pages,
+// the jobs list, the admin's empty dashboard and the members page, at 1366
+// and 390 px, light and dark (SWAPDESK_SCREENSHOT_DIR to keep them).
+func TestBrowserResultPlayerFitsTheScreen(t *testing.T) {
+	ctx := browsertest.New(t)
+	site := startPagesSite(t)
+	done, failed := "/jobs/"+strconv.FormatInt(site.done, 10), "/jobs/"+strconv.FormatInt(site.failed, 10)
+	step, cancel := browsertest.Step(ctx, 120*time.Second)
+	defer cancel()
+	err := chromedp.Do(step,
+		chromedp.EmulateViewport(1366, 900),
+		signInBrowser(site.URL, "admin@localhost", site.adminPassword),
+		chromedp.Navigate(site.URL+done),
+		chromedp.WaitVisible(chromedp.CSS("video.player")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type player struct {
+		Height         float64 `json:"height"`
+		Poster         string  `json:"poster"`
+		Image          string  `json:"image"`
+		DownloadBottom float64 `json:"downloadBottom"`
+		Screen         float64 `json:"screen"`
+	}
+	got, err := chromedp.Run(step, chromedp.Evaluate[player](`(() => {
+		const v = document.querySelector("video.player");
+		const dl = document.querySelector(".job-card a[download]");
+		return {height: v.getBoundingClientRect().height, poster: v.getAttribute("poster") || "",
+			image: document.querySelector(".facts dd.url").textContent.trim(),
+			downloadBottom: dl ? dl.getBoundingClientRect().bottom : -1, screen: window.innerHeight};
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Height > 0.6*got.Screen+1 {
+		t.Errorf("player is %.0f px high on a %.0f px screen, want at most 60%%", got.Height, got.Screen)
+	}
+	if got.Poster == "" || got.Poster != got.Image {
+		t.Errorf("player poster %q, want the character image %q", got.Poster, got.Image)
+	}
+	if got.DownloadBottom < 0 || got.DownloadBottom > got.Screen {
+		t.Errorf("Download ends at %.0f px, below the %.0f px screen", got.DownloadBottom, got.Screen)
+	}
+
+	pages := []struct{ name, path string }{
+		{"job-done", done}, {"job-failed", failed}, {"jobs", "/jobs"}, {"dashboard-admin-empty", "/"}, {"admin-users", "/admin/users"},
+	}
+	for _, size := range []struct{ w, h int64 }{{1366, 900}, {390, 844}} {
+		var opts []chromedp.EmulateViewportOption
+		if size.w < 640 {
+			opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch)
+		}
+		for _, scheme := range []string{"light", "dark"} {
+			if err := chromedp.Do(step, chromedp.EmulateViewport(size.w, size.h, opts...), colorScheme(scheme)); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range pages {
+				if err := chromedp.Do(step, chromedp.Navigate(site.URL+p.path), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
+					t.Fatalf("%s: %v", p.name, err)
+				}
+				png, err := chromedp.Run(step, chromedp.FullScreenshot(100))
+				if err != nil {
+					t.Fatal(err)
+				}
+				browsertest.SaveScreenshot(t, fmt.Sprintf("%s-%d-%s.png", p.name, size.w, scheme), png)
+			}
+		}
 	}
 }
