@@ -181,3 +181,24 @@ func TestAdminUsersCellsNameTheirColumns(t *testing.T) {
 		})
 	})
 }
+
+// An admin with no credits is told how to grant them, not to ask an admin.
+func TestEmptyDashboardSaysHowToGetCredits(t *testing.T) {
+	app := newTestApp(t)
+	for _, tt := range []struct {
+		email      string
+		admin      bool
+		want, lack string
+	}{
+		{"boss@example.com", true, "swapdesk user grant --email boss@example.com --credits", "Ask an admin"},
+		{"ana@example.com", false, "Ask an admin for credits", "swapdesk user grant"},
+	} {
+		c := app.signedIn(tt.email, tt.admin)
+		page := c.get("/")
+		wantStatus(t, page, http.StatusOK)
+		text := strings.Join(strings.Fields(page.doc.Find(".grid").Text()), " ")
+		if !strings.Contains(text, tt.want) || strings.Contains(text, tt.lack) {
+			t.Errorf("%s (admin %v): dashboard says %q; want %q and not %q", tt.email, tt.admin, text, tt.want, tt.lack)
+		}
+	}
+}
