@@ -153,7 +153,11 @@ func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 			card.Credits = "nothing charged"
 		}
 	}
+	if j.Status == db.JobFailed {
+		card.Refund = fmt.Sprintf("The %d credits held for it were returned; nothing was charged.", j.EstimateCredits)
+	}
 	if j.Status == db.JobSucceeded {
+		card.PosterURL = posterURL(j)
 		switch j.ArchiveState {
 		case db.ArchiveDone:
 			card.PlayURL = "/media/" + strconv.FormatInt(j.ID, 10)
@@ -182,6 +186,17 @@ func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 		card.RerunURL = rerunURL(j)
 	}
 	return card
+}
+
+// posterURL is the still a result's player shows before it plays: the
+// job's character image, when it is a web address (the CSP's img-src allows
+// http and https). Real posters, cut from the result, replace it later.
+func posterURL(j db.Job) string {
+	u, err := url.Parse(j.ImageURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return j.ImageURL
 }
 
 func rerunURL(j db.Job) string {

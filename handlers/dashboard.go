@@ -24,7 +24,7 @@ func (s *Server) dashboard(c echo.Context) error {
 		return err
 	}
 	p := s.page(c, "Dashboard", views.NavDashboard) // counts the running jobs for the title
-	d := views.Dashboard{Name: u.Name, Available: bal.Available, Held: bal.Held, Spent: bal.Spent, Running: p.Running}
+	d := views.Dashboard{Name: u.Name, Email: u.Email, Admin: u.IsAdmin(), Available: bal.Available, Held: bal.Held, Spent: bal.Spent, Running: p.Running}
 	for _, j := range recent {
 		d.Recent = append(d.Recent, s.card(c, j, false))
 	}

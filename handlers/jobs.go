@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -239,7 +240,13 @@ func (s *Server) showJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.JobDetailPage(s.page(c, fmt.Sprintf("Swap #%d", job.ID), views.NavJobs), m))
+	p := s.page(c, fmt.Sprintf("Swap #%d", job.ID), views.NavJobs)
+	if job.Status == db.JobSucceeded || job.Status == db.JobFailed {
+		// "Swap started. 30 credits are held…" spoke of a running job; a
+		// job that finished before its page loaded is told by its card.
+		p.Flashes = slices.DeleteFunc(p.Flashes, func(f views.Flash) bool { return f.Kind == views.FlashSuccess })
+	}
+	return render(c, http.StatusOK, views.JobDetailPage(p, m))
 }
 
 // jobPage builds a job page's model: the job, its card, ledger and history.
@@ -262,7 +269,16 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 	}
 	m.History = append(m.History, views.JobEventRow{At: job.CreatedAt, Label: "Submitted"})
 	for _, e := range events {
-		m.History = append(m.History, views.JobEventRow{At: e.At, Label: eventLabel(e.Status), Detail: e.Detail})
+		row := views.JobEventRow{At: e.At, Label: eventLabel(e.Status), Detail: e.Detail}
+		if e.Status == db.ArchiveDone {
+			// The archived file's size and checksum are for an admin
+			// checking the archive, not part of a member's history.
+			row.Detail = ""
+			if u.IsAdmin() {
+				row.Tech = e.Detail
+			}
+		}
+		m.History = append(m.History, row)
 	}
 	for _, e := range entries {
 		m.Ledger = append(m.Ledger, views.LedgerRow{At: e.CreatedAt, Kind: e.Kind, Amount: e.Amount})

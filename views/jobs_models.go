@@ -194,8 +194,15 @@ type JobCard struct {
 	Own     bool
 	Credits string // "30 credits held" / "30 credits charged" / "nothing charged"
 	Error   string
+	// Refund says what became of a failed job's hold ("The 30 credits
+	// held for it were returned; nothing was charged.").
+	Refund string
 	// PlayURL is our archived copy (/media/:id), or Akool's URL until then.
 	PlayURL string
+	// PosterURL is the player's still before it plays: the job's
+	// character image for now (an http(s) URL, allowed by the CSP's
+	// img-src), or "".
+	PosterURL string
 	// ExpiresIn is shown on Akool's URL before it is archived ("in 6 days").
 	ExpiresIn   string
 	ArchiveNote string // "Archiving…", "Akool's copy expired before it was archived"
@@ -232,6 +239,9 @@ type JobEventRow struct {
 	At     time.Time
 	Label  string
 	Detail string
+	// Tech is a detail for admins only (an archived file's size and
+	// checksum), shown small and wrapped under the line; "" for members.
+	Tech string
 }
 
 // titlePrefix is the running-jobs count in front of the page title: "(2) ".

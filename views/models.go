@@ -88,7 +88,12 @@ type LoginForm struct {
 
 // Dashboard is the home page's model.
 type Dashboard struct {
-	Name      string
+	Name string
+	// Email is the signed-in person's, for the admin's grant hint.
+	Email string
+	// Admin is set for admins: they are told how to grant credits
+	// rather than to ask for them.
+	Admin     bool
 	Available int64
 	Held      int64
 	Spent     int64

@@ -231,8 +231,17 @@ func TestBrowserCardFinishesWithoutReload(t *testing.T) {
 	if !strings.HasPrefix(title, "(1) ") {
 		t.Errorf("title while running %q, want the running count", title)
 	}
+	flash, _ := chromedp.Run(step, chromedp.Evaluate[string](`(document.querySelector("#flashes .flash-success") || {}).textContent || ""`))
+	if !strings.Contains(flash, "credits are held") {
+		t.Errorf("the running job's page shows flash %q, want the hold", flash)
+	}
 	if err := chromedp.Do(step, waitText("article.job-card .job-card-head .badge", "Done")); err != nil {
 		t.Fatalf("the card never reached Done: %v", err)
+	}
+	// The flash spoke of the running job ("credits are held until it
+	// finishes"): it goes with the final card's swap.
+	if n, _ := chromedp.Run(step, chromedp.Evaluate[int](`document.querySelectorAll("main .flash").length`)); n != 0 {
+		t.Errorf("%d flashes still above the finished card", n)
 	}
 	mark, err := chromedp.Run(step, chromedp.Evaluate[int](`window.swapdeskMark || 0`))
 	if err != nil || mark != 42 {
