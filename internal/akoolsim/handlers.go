@@ -400,7 +400,8 @@ func (s *Sim) createLocked(r *http.Request, raw []byte, now time.Time) answer {
 		id: s.newIDLocked(now), created: now, status: akool.StatusQueued,
 		image: req.image, video: req.video, resolution: req.resolution, mode: req.mode,
 		prompt: req.prompt, model: req.model, webhookURL: req.webhookURL,
-		base: strings.TrimRight(base, "/"), reqDuration: req.duration, duration: d, charged: price,
+		base: strings.TrimRight(base, "/"), resultKey: newResultKey(),
+		reqDuration: req.duration, duration: d, charged: price,
 	}
 	if len(s.faults.failNext) > 0 {
 		j.forceFail, s.faults.failNext = s.faults.failNext[0], s.faults.failNext[1:]
@@ -451,16 +452,20 @@ func (s *Sim) resultLocked(r *http.Request, now time.Time) answer {
 }
 
 // handleVideo serves a completed job's result with Range support, until it
-// expires. Like a CDN URL it needs no credentials.
+// expires. Like a CDN URL it needs no credentials, but it has a random part
+// (the job's resultKey) that only a poll or a webhook tells: a URL with the
+// right id and any other key is 404, as is an unknown path.
 func (s *Sim) handleVideo(w http.ResponseWriter, r *http.Request) {
-	id, ok := strings.CutSuffix(r.PathValue("file"), ".mp4")
+	name, ok := strings.CutSuffix(r.PathValue("file"), ".mp4")
+	id, key, _ := strings.Cut(name, "-")
 	s.mu.Lock()
 	now := s.now()
 	j := s.jobs[id]
 	if j != nil {
 		s.advanceLocked(j, now)
 	}
-	if !ok || j == nil || j.status != akool.StatusCompleted || j.expiredEarly || !now.Before(j.expires) {
+	if !ok || j == nil || subtle.ConstantTimeCompare([]byte(key), []byte(j.resultKey)) != 1 ||
+		j.status != akool.StatusCompleted || j.expiredEarly || !now.Before(j.expires) {
 		s.mu.Unlock()
 		http.NotFound(w, r)
 		return

@@ -37,7 +37,10 @@
 //     with an ftyp box; its duration comes from moov/mvhd. Failures become
 //     status 4 with the docs' reason text plus a detail in parentheses.
 //   - Results are the input video when it was at most MaxResultBytes, else
-//     the bundled sample; they need no credentials and 404 after ResultTTL.
+//     the bundled sample. Like Akool's CDN links they need no credentials,
+//     so their URLs carry 128 random bits (results/<id>-<32 hex>.mp4, made
+//     at create and saved with the job); any other path, the id with a wrong
+//     random part included, is 404, and so is every result after ResultTTL.
 //   - Webhooks carry {"_id","status","type","url"} (url empty unless status
 //     3), a millisecond timestamp (number) and a 4-digit nonce (string); a
 //     retry resends the same bytes; only HTTP 200 counts as delivered.
@@ -85,7 +88,7 @@ type Config struct {
 	TeamID  string // reported team_id; default random 24 hex
 
 	// BaseURL is the emulator's public URL including any mount prefix, used
-	// to build result URLs (BaseURL + "/results/<id>.mp4"). When empty it is
+	// to build result URLs (BaseURL + "/results/<id>-<random>.mp4"). When empty it is
 	// derived from each create request's scheme, Host and the prefix that
 	// http.StripPrefix removed.
 	BaseURL string

@@ -65,6 +65,7 @@ type jobState struct {
 	Model        string       `json:"model"`
 	WebhookURL   string       `json:"webhook_url,omitempty"`
 	Base         string       `json:"base,omitempty"` // used only when Config.BaseURL is empty
+	ResultKey    string       `json:"result_key"`     // the result URL's random part
 	ReqDuration  float64      `json:"req_duration,omitempty"`
 	Duration     float64      `json:"duration"`
 	Charged      int          `json:"charged"`
@@ -236,7 +237,7 @@ func (s *Sim) snapshotLocked(now time.Time) (st stateFile, writes []resultWrite,
 		js := jobState{
 			ID: j.id, Status: j.status, Created: j.created, Updated: j.updated,
 			Image: j.image, Video: j.video, Resolution: j.resolution, Mode: j.mode, Prompt: j.prompt,
-			Model: j.model, WebhookURL: j.webhookURL, Base: j.base, ReqDuration: j.reqDuration,
+			Model: j.model, WebhookURL: j.webhookURL, Base: j.base, ResultKey: j.resultKey, ReqDuration: j.reqDuration,
 			Duration: j.duration, Charged: j.charged, ForceFail: j.forceFail, FailReason: j.failReason,
 			VideoFile: j.videoFile, Expires: j.expires, ExpiredEarly: j.expiredEarly,
 		}
@@ -342,6 +343,8 @@ func readState(path string) (stateFile, error) {
 			return st, fmt.Errorf("job %s: invalid resolution %q", j.ID, j.Resolution)
 		case j.Created.IsZero():
 			return st, fmt.Errorf("job %s: no create time", j.ID)
+		case j.ResultKey != "" && !validResultKey(j.ResultKey):
+			return st, fmt.Errorf("job %s: result key is not %d lowercase hex bytes", j.ID, resultKeyBytes)
 		case j.Status == akool.StatusCompleted && j.Expires.IsZero():
 			return st, fmt.Errorf("job %s: completed without an expiry", j.ID)
 		}
@@ -399,9 +402,15 @@ func (s *Sim) loadState() bool {
 		j := &job{
 			id: js.ID, created: js.Created, updated: js.Updated, status: js.Status,
 			image: js.Image, video: js.Video, resolution: js.Resolution, mode: js.Mode, prompt: js.Prompt,
-			model: js.Model, webhookURL: js.WebhookURL, base: base, reqDuration: js.ReqDuration,
+			model: js.Model, webhookURL: js.WebhookURL, base: base, resultKey: js.ResultKey, reqDuration: js.ReqDuration,
 			duration: js.Duration, charged: js.Charged, forceFail: js.ForceFail, failReason: js.FailReason,
 			videoFile: js.VideoFile, expires: js.Expires, expiredEarly: js.ExpiredEarly,
+		}
+		if j.resultKey == "" {
+			// Saved before result URLs had a random part: give the job one.
+			// A URL handed out before then stops working, as it must.
+			j.resultKey = newResultKey()
+			s.dirty = true
 		}
 		if js.Probe != nil && j.status == akool.StatusProcessing {
 			j.probe = &probeResult{failReason: js.Probe.FailReason, duration: js.Probe.Duration}
