@@ -45,8 +45,12 @@
 //     3), a millisecond timestamp (number) and a 4-digit nonce (string); a
 //     retry resends the same bytes; only HTTP 200 counts as delivered.
 //   - Restarts: with Config.StatePath the account, jobs, results and pending
-//     webhooks survive a restart of the process (see state.go); without it
-//     everything lives in memory and ends with Close.
+//     webhooks survive a restart of the process, and what the API has
+//     acknowledged (a create, a token, a status shown by a poll or a
+//     webhook) survives a crash too: it is on disk before the answer goes
+//     out, and a create that cannot be saved is answered 1015 and forgotten
+//     (see state.go). Without StatePath everything lives in memory and ends
+//     with Close.
 package akoolsim
 
 import (
@@ -123,8 +127,9 @@ type Config struct {
 	// StatePath, when set, makes the emulator survive restarts: New loads
 	// the state saved there (a missing file is a fresh start; an unusable
 	// one is logged, moved aside to StatePath+".corrupt" and replaced by a
-	// fresh start) and every change is saved back, atomically, at most
-	// SaveDelay later and once more by Close. Echoed result videos are
+	// fresh start) and every change is saved back, atomically: before the
+	// answer for what a client sees (creates, tokens, statuses in polls and
+	// webhooks), at most SaveDelay later for the rest, and once more by Close. Echoed result videos are
 	// saved in the directory StatePath+".results". The file holds the
 	// credentials: New creates it (and its directory) private to the user.
 	//

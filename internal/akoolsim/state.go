@@ -17,7 +17,10 @@ import (
 	"swapdesk/internal/akool"
 )
 
-// Persistence (Config.StatePath). The state file is one JSON document,
+// Persistence (Config.StatePath). What the API acknowledges is on disk
+// before the answer is sent (persist): a create, a token, and any status a
+// poll or a webhook shows. Other changes (input fetches, delivery records)
+// are saved at most SaveDelay later. The state file is one JSON document,
 // rewritten whole: write a temp file in the same directory, fsync it, rename
 // it over the old one, fsync the directory. A crash at any point leaves
 // either the old file or the new one, plus at worst a *.tmp that the next
@@ -119,6 +122,40 @@ func (s *Sim) markDirtyLocked() {
 	case s.saveCh <- struct{}{}:
 	default:
 	}
+}
+
+// persist makes every change so far durable before the caller answers a
+// client: a create, a token, a poll or a webhook showing a new status. It
+// writes the state file now if anything changed since the last save
+// (nothing to do without StatePath). Concurrent callers share writes: one
+// that finds its change already saved by another's write returns at once,
+// so a burst of creates costs a few writes, not one each. It returns the
+// write's error; the change is then still in memory, and the next save
+// tries again.
+func (s *Sim) persist() error {
+	if s.cfg.StatePath == "" {
+		return nil
+	}
+	return s.save()
+}
+
+// forgetJob takes back a create that could not be saved: the job is
+// removed with its pending webhooks and what it holds is refunded. The
+// client was told the create failed, so the next save drops the job even
+// if a concurrent save wrote it meanwhile.
+func (s *Sim) forgetJob(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.jobs[id]
+	if j == nil {
+		return
+	}
+	s.balance += j.charged
+	delete(s.jobs, id)
+	s.order = slices.DeleteFunc(s.order, func(o string) bool { return o == id })
+	s.pending = slices.DeleteFunc(s.pending, func(d *delivery) bool { return d.jobID == id })
+	s.markDirtyLocked()
+	s.log.Error("akoolsim: the job could not be saved; create answered 1015", "id", id)
 }
 
 // saveLoop coalesces changes: after the first change it waits SaveDelay,

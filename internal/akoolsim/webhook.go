@@ -129,6 +129,14 @@ func (s *Sim) dueDeliveriesLocked(now time.Time) []*delivery {
 // the emulator clock: WebhookBackoff, then doubling.
 func (s *Sim) send(d *delivery) {
 	defer s.wg.Done()
+	// The event shows a status: it must be on disk before anyone hears of
+	// it. If it cannot be saved, the attempt waits for the next Step.
+	if err := s.persist(); err != nil {
+		s.mu.Lock()
+		d.inflight = false
+		s.mu.Unlock()
+		return
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.WebhookTimeout)
 	defer cancel()
 	status, errText := 0, ""
