@@ -41,9 +41,12 @@
 //     so their URLs carry 128 random bits (results/<id>-<32 hex>.mp4, made
 //     at create and saved with the job); any other path, the id with a wrong
 //     random part included, is 404, and so is every result after ResultTTL.
-//   - Webhooks carry {"_id","status","type","url"} (url empty unless status
-//     3), a millisecond timestamp (number) and a 4-digit nonce (string); a
-//     retry resends the same bytes; only HTTP 200 counts as delivered.
+//   - Webhooks go out for statuses 2, 3 and 4 (the statuses Akool's webhook
+//     docs list), a job's events in that order, each retried until it is
+//     delivered or given up before the next is sent. They carry
+//     {"_id","status","type","url"} (url empty unless status 3), a
+//     millisecond timestamp (number) and a 4-digit nonce (string); a retry
+//     resends the same bytes; only HTTP 200 counts as delivered.
 //   - Restarts: with Config.StatePath the account, jobs, results and pending
 //     webhooks survive a restart of the process, and what the API has
 //     acknowledged (a create, a token, a status shown by a poll or a
@@ -111,7 +114,7 @@ type Config struct {
 	SkipInputFetch bool
 	MaxResultBytes int64 // input videos up to this size are echoed as the result; default 50 MB
 
-	WebhookStatuses []akool.Status // statuses that trigger a webhook; default 3 and 4
+	WebhookStatuses []akool.Status // statuses that trigger a webhook; default 2, 3 and 4, as Akool's webhook docs list
 	WebhookType     string         // decrypted `type`; default "character_swap" (undocumented by Akool)
 	WebhookAttempts int            // attempts per webhook until an HTTP 200; default 5
 	WebhookBackoff  time.Duration  // delay before the 2nd attempt, doubling after; emulator clock; default 5s
@@ -210,7 +213,7 @@ func New(cfg Config) *Sim {
 		cfg.MaxResultBytes = 50 << 20
 	}
 	if cfg.WebhookStatuses == nil {
-		cfg.WebhookStatuses = []akool.Status{akool.StatusCompleted, akool.StatusFailed}
+		cfg.WebhookStatuses = []akool.Status{akool.StatusProcessing, akool.StatusCompleted, akool.StatusFailed}
 	}
 	if cfg.WebhookType == "" {
 		cfg.WebhookType = "character_swap"

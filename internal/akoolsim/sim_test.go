@@ -585,10 +585,10 @@ func FuzzMP4Duration(f *testing.F) {
 }
 
 // With the real clock and nobody polling, the background loop alone moves
-// the job along and delivers the webhook.
+// the job along and delivers its webhooks: processing, then completed.
 func TestBackgroundLoopDeliversWithoutPolling(t *testing.T) {
 	in := newInputs(t)
-	got := make(chan []byte, 1)
+	got := make(chan []byte, 2)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		got <- b
@@ -601,14 +601,16 @@ func TestBackgroundLoopDeliversWithoutPolling(t *testing.T) {
 	defer srv.Close()
 	h := &harness{sim: sim, srv: srv, in: in}
 	id := h.create(t, h.okBody(`"webhookurl":"`+hook.URL+`"`)).mustOK(t).str(t, "_id")
-	select {
-	case b := <-got:
-		ev, err := akool.VerifyWebhook(b, testClient, testKey)
-		if err != nil || ev.ID != id || ev.Status != akool.StatusCompleted {
-			t.Errorf("webhook: got (%+v, %v), want completed %s", ev, err, id)
+	for _, want := range []akool.Status{akool.StatusProcessing, akool.StatusCompleted} {
+		select {
+		case b := <-got:
+			ev, err := akool.VerifyWebhook(b, testClient, testKey)
+			if err != nil || ev.ID != id || ev.Status != want {
+				t.Errorf("webhook: got (%+v, %v), want status %d of %s", ev, err, want, id)
+			}
+		case <-time.After(20 * time.Second): // a liveness bound, not a timing assertion
+			t.Fatalf("no webhook for status %d arrived", want)
 		}
-	case <-time.After(20 * time.Second): // a liveness bound, not a timing assertion
-		t.Fatal("no webhook arrived")
 	}
 }
 

@@ -248,7 +248,7 @@ func TestRestartDeliversPendingWebhooks(t *testing.T) {
 			clock, in := NewFakeClock(t0), newInputs(t)
 			path := filepath.Join(t.TempDir(), "akool.json")
 			rc := newHookRecorder(t, tt.script...)
-			h1 := newStateHarness(t, clock, in, path, nil)
+			h1 := newStateHarness(t, clock, in, path, finalEventsOnly)
 			h1.sim.InjectWebhook(tt.fault)
 			id := h1.create(t, h1.okBody(`"webhookurl":"`+rc.URL+`"`)).mustOK(t).str(t, "_id")
 			h1.finish(t, id)
@@ -263,7 +263,7 @@ func TestRestartDeliversPendingWebhooks(t *testing.T) {
 				t.Fatalf("requests before the restart: got %d, want %d", got, tt.wantBefore)
 			}
 
-			h2 := newStateHarness(t, clock, in, path, nil)
+			h2 := newStateHarness(t, clock, in, path, finalEventsOnly)
 			clock.Advance(tt.advance)
 			h2.sim.Step()
 			waitFor(t, "the webhook after the restart", func() bool {
@@ -297,7 +297,7 @@ func TestRestartDeliversPendingWebhooks(t *testing.T) {
 			// Delivered: a further restart sends nothing more.
 			n := rc.count()
 			h2.stop()
-			h3 := newStateHarness(t, clock, in, path, nil)
+			h3 := newStateHarness(t, clock, in, path, finalEventsOnly)
 			clock.Advance(time.Hour)
 			h3.sim.Step()
 			h3.stop()
@@ -675,6 +675,7 @@ func TestCloseKeepsAnAnsweredAttempt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "akool.json")
 	clock := NewFakeClock(t0)
 	h := newStateHarness(t, clock, newInputs(t), path, func(c *Config) {
+		finalEventsOnly(c)
 		c.SkipInputFetch = true
 		c.HTTPClient = &http.Client{Transport: rt}
 	})

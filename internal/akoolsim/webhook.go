@@ -60,7 +60,7 @@ func (s *Sim) enqueueWebhookLocked(j *job, at time.Time) {
 		return
 	}
 	rec := Delivery{JobID: j.id, Status: j.status, URL: j.webhookURL, At: at}
-	f := s.takeWebhookFaultLocked(j.id)
+	f := s.takeWebhookFaultLocked(j.id, j.status)
 	if f.Drop {
 		rec.Dropped, rec.Final, rec.Err = true, true, "dropped by fault injection"
 		s.deliveries = append(s.deliveries, rec)
