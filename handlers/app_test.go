@@ -59,6 +59,10 @@ type appOptions struct {
 	proxies       []*net.IPNet  // handlers.Config.TrustedProxies
 	secure        bool          // handlers.Config.SecureCookies
 	jobs          func(*jobs.Config)
+	// processingWebhooks makes the emulator send status 2 webhooks too, as
+	// its default does. Without it only 3 and 4 are sent, so tests that
+	// wait for "Akool's webhook" wait for the one that finishes the job.
+	processingWebhooks bool
 }
 
 func pollingOnly(o *appOptions) { o.noWebhooks = true }
@@ -88,9 +92,13 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	t.Cleanup(srv.Close)
 
 	ms := newMediaServer(t)
+	webhookStatuses := []akool.Status{akool.StatusCompleted, akool.StatusFailed}
+	if o.processingWebhooks {
+		webhookStatuses = nil // the emulator's default: 2, 3 and 4
+	}
 	sim := akoolsim.New(akoolsim.Config{APIKey: simAPIKey, ClientID: simClientID, Credits: 1_000_000,
 		Now: clock.Now, QueueDelay: 5 * time.Second, ProcessDelay: 20 * time.Second, WebhookBackoff: time.Second,
-		HTTPClient: ms.akoolClient()})
+		WebhookStatuses: webhookStatuses, HTTPClient: ms.akoolClient()})
 	t.Cleanup(sim.Close)
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)

@@ -368,7 +368,7 @@ func TestDuplicateAndOutOfOrderEventsSettleOnce(t *testing.T) {
 	}
 	// The emulator's duplicate webhooks settle once too.
 	job2 := app.submitted(c)
-	app.sim.InjectWebhook(akoolsim.WebhookFault{JobID: job2.AkoolID, Status: akool.StatusCompleted, Duplicate: true})
+	app.sim.InjectWebhook(akoolsim.WebhookFault{JobID: job2.AkoolID, Duplicate: true})
 	app.finishOnAkool()
 	eventually(t, "duplicate webhooks", func() bool { return app.webhooks() >= 2 })
 	app.tracker.PollDue(ctx)

@@ -2,6 +2,9 @@ package handlers_test
 
 import (
 	"context"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +16,7 @@ import (
 // processing once a poll confirms it, and settles nothing; completion then
 // settles once.
 func TestProcessingWebhookFromTheSandbox(t *testing.T) {
-	app := newTestApp(t)
+	app := newTestApp(t, func(o *appOptions) { o.processingWebhooks = true })
 	c, u := app.member("ana@example.com", 100)
 	job := app.submitted(c)
 	ctx := context.Background()
@@ -43,5 +46,33 @@ func TestProcessingWebhookFromTheSandbox(t *testing.T) {
 	}
 	if k := app.ledgerKinds(job.ID); k != "hold:-30,release:30,charge:-30" {
 		t.Errorf("ledger after completion: %s", k)
+	}
+}
+
+// The README's sandbox trigger: "[akoolsim:fail]" in the prompt makes the
+// sandbox accept the job and fail it when processing ends; the member's
+// hold comes back and the card says why.
+func TestSandboxFailPrompt(t *testing.T) {
+	app := newTestApp(t)
+	c, u := app.member("ana@example.com", 100)
+	v := app.jobValues()
+	v.Set("prompt", "wave hello [akoolsim:fail]")
+	res := c.submitJob(v)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("submit: %d\n%s", res.StatusCode, snippet(res.body))
+	}
+	id, _ := strconv.ParseInt(strings.TrimPrefix(res.Header.Get("Location"), "/jobs/"), 10, 64)
+	if got := app.job(id); got.Status != db.JobQueued {
+		t.Fatalf("after submit: %s, want queued (Akool accepts the job)", got.Status)
+	}
+	got := app.pollUntil(t, id, db.JobFailed)
+	if !strings.Contains(got.ErrorMessage, "akoolsim: magic prompt") {
+		t.Errorf("reason %q, want the sandbox's", got.ErrorMessage)
+	}
+	if k := app.ledgerKinds(id); k != "hold:-30,release:30" {
+		t.Errorf("ledger %s, want the hold released and no charge", k)
+	}
+	if b := app.balance(u.ID); b.Available != 100 {
+		t.Errorf("available %d, want all 100 back", b.Available)
 	}
 }
