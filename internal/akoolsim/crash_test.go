@@ -1,11 +1,13 @@
 package akoolsim
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -166,5 +168,40 @@ func TestUnsavedCreateIsRefused(t *testing.T) {
 	}
 	if len(st.Jobs) != 1 || st.Jobs[0].ID != id || st.Balance != before-20 {
 		t.Errorf("saved: got %d jobs, balance %d, want only %s and balance %d", len(st.Jobs), st.Balance, id, before-20)
+	}
+}
+
+// A state file saved before result URLs had a random part: its jobs get
+// one on load, saved at once, and the old guessable URL is 404.
+func TestOldStateGetsResultKeys(t *testing.T) {
+	clock, in := NewFakeClock(t0), newInputs(t)
+	path := filepath.Join(t.TempDir(), "akool.json")
+	h1 := newStateHarness(t, clock, in, path, nil)
+	id := h1.create(t, h1.okBody("")).mustOK(t).str(t, "_id")
+	h1.finish(t, id)
+	h1.stop()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := regexp.MustCompile(`\s*"result_key": "[0-9a-f]*",`).ReplaceAll(raw, nil)
+	if bytes.Equal(old, raw) {
+		t.Fatal("no result_key in the state file to remove")
+	}
+	if err := os.WriteFile(path, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	h2 := newStateHarness(t, clock, in, path, noBackgroundSave)
+	video := h2.poll(t, id).mustOK(t).str(t, "video")
+	key := checkResultURL(t, video, h2.srv.URL, id)
+	if js, _ := savedJob(t, path, id); js.ResultKey != key {
+		t.Errorf("saved key: got %q, want %q", js.ResultKey, key)
+	}
+	if code, _ := httpGet(t, video, nil); code != 200 {
+		t.Errorf("GET %s: got %d, want 200", video, code)
+	}
+	if code, _ := httpGet(t, h2.srv.URL+"/results/"+id+".mp4", nil); code != 404 {
+		t.Errorf("the old URL: got %d, want 404", code)
 	}
 }

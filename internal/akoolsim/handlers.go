@@ -492,7 +492,7 @@ func (s *Sim) handleVideo(w http.ResponseWriter, r *http.Request) {
 	if j != nil {
 		s.advanceLocked(j, now)
 	}
-	if !ok || j == nil || subtle.ConstantTimeCompare([]byte(key), []byte(j.resultKey)) != 1 ||
+	if !ok || j == nil || j.resultKey == "" || subtle.ConstantTimeCompare([]byte(key), []byte(j.resultKey)) != 1 ||
 		j.status != akool.StatusCompleted || j.expiredEarly || !now.Before(j.expires) {
 		s.mu.Unlock()
 		http.NotFound(w, r)
