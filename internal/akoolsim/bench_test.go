@@ -10,8 +10,9 @@ import (
 )
 
 // BenchmarkCreateWithState measures creates per second with a state file
-// (StatePath), one request at a time and 8 at once, so the cost of making
-// each acknowledged job durable shows. Run with a fixed count, since every
+// (StatePath), one request at a time and 8 per CPU at once, so the cost of
+// making each acknowledged job durable shows, and how concurrent creates
+// share writes. Run with a fixed count, since every
 // create adds a job to what is saved:
 //
 //	go test -run '^$' -bench CreateWithState -benchtime 300x ./internal/akoolsim
