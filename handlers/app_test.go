@@ -17,6 +17,7 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/accounts"
+	"swapdesk/internal/akool"
 	"swapdesk/internal/akoolsim"
 	"swapdesk/internal/app"
 	"swapdesk/internal/jobs"
@@ -53,6 +54,10 @@ type appOptions struct {
 	proxies       []*net.IPNet  // handlers.Config.TrustedProxies
 	secure        bool          // handlers.Config.SecureCookies
 	jobs          func(*jobs.Config)
+	// processingWebhooks makes the emulator send status 2 webhooks too, as
+	// its default does. Without it only 3 and 4 are sent, so tests that
+	// wait for "Akool's webhook" wait for the one that finishes the job.
+	processingWebhooks bool
 }
 
 func pollingOnly(o *appOptions) { o.noWebhooks = true }
@@ -65,26 +70,31 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	}
 	clock := akoolsim.NewFakeClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	ms := newMediaServer(t)
+	webhookStatuses := []akool.Status{akool.StatusCompleted, akool.StatusFailed}
+	if o.processingWebhooks {
+		webhookStatuses = nil // the emulator's default: 2, 3 and 4
+	}
 	// The server listens before the app is built: the embedded emulator is
 	// mounted on it and calls it back (webhooks), as in serve.
 	var handler http.Handler
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	a, err := app.New(context.Background(), app.Config{
-		DataDir:               t.TempDir(),
-		LocalURL:              "http://" + srv.Listener.Addr().String(),
-		SessionKey:            "test-session-key-of-at-least-32-bytes!",
-		SecureCookies:         o.secure,
-		TrustedProxies:        o.proxies,
-		SandboxQueueDelay:     5 * time.Second,
-		SandboxProcessDelay:   20 * time.Second,
-		Now:                   clock.Now,
-		Net:                   ms.netHooks(),
-		SandboxWebhookBackoff: time.Second,
-		PollingOnly:           o.noWebhooks,
-		SubmitTimeout:         o.submitTimeout,
-		TrackerRate:           1000,
-		TrackerBurst:          1000,
-		ConfigureJobs:         o.jobs,
+		DataDir:                t.TempDir(),
+		LocalURL:               "http://" + srv.Listener.Addr().String(),
+		SessionKey:             "test-session-key-of-at-least-32-bytes!",
+		SecureCookies:          o.secure,
+		TrustedProxies:         o.proxies,
+		SandboxQueueDelay:      5 * time.Second,
+		SandboxProcessDelay:    20 * time.Second,
+		Now:                    clock.Now,
+		Net:                    ms.netHooks(),
+		SandboxWebhookBackoff:  time.Second,
+		SandboxWebhookStatuses: webhookStatuses,
+		PollingOnly:            o.noWebhooks,
+		SubmitTimeout:          o.submitTimeout,
+		TrackerRate:            1000,
+		TrackerBurst:           1000,
+		ConfigureJobs:          o.jobs,
 	})
 	if err != nil {
 		srv.Close()

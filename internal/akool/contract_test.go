@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -474,7 +475,7 @@ func TestContractFailedJobAndWebhook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.sim.InjectWebhook(akoolsim.WebhookFault{JobID: done.ID, BadSignature: true})
+	e.sim.InjectWebhook(akoolsim.WebhookFault{JobID: done.ID, Status: akool.StatusCompleted, BadSignature: true})
 	e.clock.Advance(3 * time.Minute)
 
 	j, err := c.GetResult(ctx, failed.ID)
@@ -485,19 +486,25 @@ func TestContractFailedJobAndWebhook(t *testing.T) {
 		t.Errorf("balance: got %d, want 980 (one job refunded)", e.sim.Balance())
 	}
 	e.sim.Step()
-	byID := map[string]delivery{}
-	for range 2 {
+	// Each job sends processing (2), then its final status.
+	byEvent := map[string]delivery{}
+	for range 4 {
 		d := <-got
+		key := "bad"
 		if d.ev != nil {
-			byID[d.ev.ID] = d
-		} else {
-			byID["bad"] = d
+			key = d.ev.ID + "/" + strconv.Itoa(int(d.ev.Status))
+		}
+		byEvent[key] = d
+	}
+	for _, id := range []string{failed.ID, done.ID} {
+		if d, ok := byEvent[id+"/2"]; !ok || d.ev.URL != "" || d.ev.Type != "character_swap" {
+			t.Errorf("processing webhook of %s: got %+v", id, d)
 		}
 	}
-	if d := byID[failed.ID]; d.err != nil || d.ev.Status != akool.StatusFailed || d.ev.Type != "character_swap" {
+	if d, ok := byEvent[failed.ID+"/4"]; !ok || d.ev.Type != "character_swap" {
 		t.Errorf("failed job's webhook: got %+v", d)
 	}
-	if d := byID["bad"]; !errors.Is(d.err, akool.ErrWebhookSignature) {
+	if d := byEvent["bad"]; !errors.Is(d.err, akool.ErrWebhookSignature) {
 		t.Errorf("bad-signature webhook: got %+v, want ErrWebhookSignature", d)
 	}
 }
@@ -528,8 +535,8 @@ func TestContractUnderPrefix(t *testing.T) {
 			if err != nil || got.Status != akool.StatusCompleted {
 				t.Fatalf("GetResult: got (%+v, %v), want completed", got, err)
 			}
-			if want := srv.URL + "/sandbox/akool/results/" + job.ID + ".mp4"; got.ResultURL != want {
-				t.Errorf("result URL: got %q, want %q", got.ResultURL, want)
+			if want := srv.URL + "/sandbox/akool/results/" + job.ID + "-"; !strings.HasPrefix(got.ResultURL, want) || len(got.ResultURL) != len(want)+32+len(".mp4") {
+				t.Errorf("result URL: got %q, want %q + 32 hex digits + .mp4", got.ResultURL, want)
 			}
 			for _, r := range e.rec.all() {
 				if !strings.HasPrefix(r.Path, "/sandbox/akool/api/open/") {

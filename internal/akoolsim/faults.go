@@ -2,6 +2,8 @@ package akoolsim
 
 import (
 	"time"
+
+	"swapdesk/internal/akool"
 )
 
 // Endpoint names an emulated API endpoint, for CallFault.
@@ -32,6 +34,7 @@ type CallFault struct {
 // WebhookFault changes how one webhook event is delivered.
 type WebhookFault struct {
 	JobID        string        // "" = the next webhook event of any job
+	Status       akool.Status  // 0 = the next event of any status (2 comes before 3 or 4)
 	Drop         bool          // never send it
 	Duplicate    bool          // send it twice (two independent deliveries of the same body)
 	BadSignature bool          // send it with a corrupted signature
@@ -80,17 +83,18 @@ func (s *Sim) takeCallFaultLocked(ep Endpoint) (CallFault, bool) {
 	return f, true
 }
 
-// InjectWebhook queues a delivery fault for the next webhook event (of the
-// given job, or of any job when JobID is empty).
+// InjectWebhook queues a delivery fault for the next webhook event that
+// matches it: of the given job (any job when JobID is empty) and status
+// (any status when Status is 0).
 func (s *Sim) InjectWebhook(f WebhookFault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults.webhooks = append(s.faults.webhooks, f)
 }
 
-func (s *Sim) takeWebhookFaultLocked(jobID string) WebhookFault {
+func (s *Sim) takeWebhookFaultLocked(jobID string, status akool.Status) WebhookFault {
 	for i, f := range s.faults.webhooks {
-		if f.JobID == "" || f.JobID == jobID {
+		if (f.JobID == "" || f.JobID == jobID) && (f.Status == 0 || f.Status == status) {
 			s.faults.webhooks = append(s.faults.webhooks[:i:i], s.faults.webhooks[i+1:]...)
 			return f
 		}

@@ -52,6 +52,14 @@ func (rc *receiver) got() [][]byte {
 
 func (rc *receiver) count() int { return len(rc.got()) }
 
+// finalEventsOnly makes a job send one webhook (3 or 4), as before Akool's
+// status 2 events were emulated: tests of how one event is delivered
+// (retries, faults, restarts) count more simply. Status 2 events are
+// tested in TestWebhookSignedAndEncrypted and TestProcessingWebhook*.
+func finalEventsOnly(c *Config) {
+	c.WebhookStatuses = []akool.Status{akool.StatusCompleted, akool.StatusFailed}
+}
+
 func (h *harness) createWithHook(t *testing.T, rc *receiver, extra string) string {
 	t.Helper()
 	if extra != "" {
@@ -67,9 +75,9 @@ func TestWebhookSignedAndEncrypted(t *testing.T) {
 		fail       bool
 		wantEvents []akool.Status
 	}{
-		{"completed", nil, false, []akool.Status{3}},
-		{"failed", nil, true, []akool.Status{4}},
-		{"processing too", []akool.Status{2, 3, 4}, false, []akool.Status{2, 3}},
+		{"completed: 2 then 3 by default", nil, false, []akool.Status{2, 3}},
+		{"failed: 2 then 4 by default", nil, true, []akool.Status{2, 4}},
+		{"final statuses only", []akool.Status{3, 4}, false, []akool.Status{3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,7 +145,7 @@ func TestWebhookRetries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, func(c *Config) { c.WebhookAttempts = tt.attempts })
+			h := newHarness(t, func(c *Config) { finalEventsOnly(c); c.WebhookAttempts = tt.attempts })
 			rc := newReceiver(t, tt.script...)
 			id := h.createWithHook(t, rc, "")
 			h.finish(t, id)
@@ -199,7 +207,7 @@ func TestWebhookFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, nil)
+			h := newHarness(t, finalEventsOnly)
 			rc := newReceiver(t)
 			h.sim.InjectWebhook(tt.fault)
 			id := h.createWithHook(t, rc, "")
@@ -223,7 +231,7 @@ func TestWebhookFaults(t *testing.T) {
 }
 
 func TestWebhookDelayFollowsEmulatorClock(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t, finalEventsOnly)
 	rc := newReceiver(t)
 	id := h.createWithHook(t, rc, "")
 	h.sim.InjectWebhook(WebhookFault{JobID: id, Delay: 30 * time.Second})
@@ -241,7 +249,7 @@ func TestWebhookDelayFollowsEmulatorClock(t *testing.T) {
 }
 
 func TestWebhookWithoutURLOrWithBadURL(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t, finalEventsOnly)
 	id := h.create(t, h.okBody("")).mustOK(t).str(t, "_id")
 	h.finish(t, id)
 	h.sim.Step()
@@ -471,5 +479,64 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	h.clock.Advance(time.Hour)
 	h.sim.Step()
-	waitFor(t, "10 webhooks", func() bool { return rc.count() == 10 })
+	// Each job sends two: processing, then completed.
+	waitFor(t, "20 webhooks", func() bool { return rc.count() == 20 })
+}
+
+// Akool's webhook docs list status 2 (processing) among the events: it is
+// signed and encrypted like the others (TestWebhookSignedAndEncrypted),
+// retried the same way, and the job's final event waits for it.
+func TestProcessingWebhookRetriedBeforeTheFinalOne(t *testing.T) {
+	h := newHarness(t, nil)
+	rc := newReceiver(t, 500, 502)
+	id := h.createWithHook(t, rc, "")
+	h.clock.Advance(time.Minute) // queued -> processing
+	h.sim.Step()
+	for n := 1; n <= 3; n++ {
+		waitFor(t, "attempt", func() bool { return len(h.sim.Deliveries()) >= n })
+		h.clock.Advance(time.Second << (n - 1)) // WebhookBackoff·2^(n-1)
+		h.sim.Step()
+	}
+	h.finish(t, id)
+	h.sim.Step()
+	waitFor(t, "the final event", func() bool { return len(h.sim.Deliveries()) >= 4 })
+	type attempt struct {
+		status  akool.Status
+		attempt int
+		http    int
+		final   bool
+	}
+	var got []attempt
+	for _, d := range h.sim.Deliveries() {
+		got = append(got, attempt{d.Status, d.Attempt, d.HTTPStatus, d.Final})
+	}
+	want := []attempt{{2, 1, 500, false}, {2, 2, 502, false}, {2, 3, 200, true}, {3, 1, 200, true}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("deliveries:\ngot  %+v\nwant %+v", got, want)
+	}
+	bodies := rc.got()
+	if string(bodies[1]) != string(bodies[0]) || string(bodies[2]) != string(bodies[0]) {
+		t.Error("a retry of the processing event is not the same bytes")
+	}
+	ev, err := akool.VerifyWebhook(bodies[0], testClient, testKey)
+	if err != nil || ev.ID != id || ev.Status != akool.StatusProcessing || ev.URL != "" {
+		t.Errorf("processing event: got (%+v, %v), want status 2 of %s with no url", ev, err, id)
+	}
+}
+
+// A fault can name the status it applies to: dropping the processing event
+// leaves the final one alone.
+func TestWebhookFaultForOneStatus(t *testing.T) {
+	h := newHarness(t, nil)
+	rc := newReceiver(t)
+	h.sim.InjectWebhook(WebhookFault{Status: akool.StatusCompleted, BadSignature: true})
+	h.sim.InjectWebhook(WebhookFault{Status: akool.StatusProcessing, Drop: true})
+	id := h.createWithHook(t, rc, "")
+	h.finish(t, id)
+	h.sim.Step()
+	waitFor(t, "the final event", func() bool { return rc.count() == 1 })
+	ds := h.sim.Deliveries()
+	if len(ds) != 2 || ds[0].Status != akool.StatusProcessing || !ds[0].Dropped || ds[1].Status != akool.StatusCompleted || !ds[1].BadSignature {
+		t.Errorf("deliveries: got %+v, want processing dropped, then completed with a bad signature", ds)
+	}
 }

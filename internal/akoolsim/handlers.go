@@ -168,6 +168,10 @@ type answer struct {
 	detail string // appended to an error's msg
 	data   any
 	after  func() // optional, run after s.mu is released and before writing
+	// undo, when set, takes back a success's change if it cannot be saved;
+	// the call is then answered undoCode instead.
+	undo     func()
+	undoCode int
 }
 
 func refuse(code int, detail string) answer { return answer{code: code, detail: detail} }
@@ -175,14 +179,27 @@ func refuse(code int, detail string) answer { return answer{code: code, detail: 
 func success(data any) answer { return answer{code: 1000, data: data} }
 
 // serve runs auth and the injected faults for ep, then decide with s.mu
-// held, and writes the outcome once s.mu is released.
+// held, and writes the outcome once s.mu is released. A success is only
+// written once the state it shows is durable (see persist): what Akool has
+// acknowledged must survive a crash of the emulator.
 func (s *Sim) serve(w http.ResponseWriter, r *http.Request, ep Endpoint, decide func(now time.Time) answer) {
 	a, fault, faulted := s.gate(r, ep, decide)
-	switch {
-	case faulted:
+	if faulted {
 		s.answerFault(w, r, fault)
 		return
-	case a.after != nil:
+	}
+	if a.code == 1000 {
+		if err := s.persist(); err != nil {
+			code := 2001 // Server error: the client may call again
+			if a.undo != nil {
+				a.undo()
+				code = a.undoCode
+			}
+			writeCode(w, code, "")
+			return
+		}
+	}
+	if a.after != nil {
 		a.after()
 	}
 	if a.code != 1000 {
@@ -239,6 +256,14 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.tokens[tok] = s.now().Add(s.cfg.TokenTTL)
 	s.markDirtyLocked()
 	s.mu.Unlock()
+	if err := s.persist(); err != nil {
+		s.mu.Lock()
+		delete(s.tokens, tok) // never handed out
+		s.markDirtyLocked()
+		s.mu.Unlock()
+		writeCode(w, 2001, "")
+		return
+	}
 	// The token is at the top level, not in data (§3.2).
 	writeJSON(w, struct {
 		Code  int    `json:"code"`
@@ -400,7 +425,8 @@ func (s *Sim) createLocked(r *http.Request, raw []byte, now time.Time) answer {
 		id: s.newIDLocked(now), created: now, status: akool.StatusQueued,
 		image: req.image, video: req.video, resolution: req.resolution, mode: req.mode,
 		prompt: req.prompt, model: req.model, webhookURL: req.webhookURL,
-		base: strings.TrimRight(base, "/"), reqDuration: req.duration, duration: d, charged: price,
+		base: strings.TrimRight(base, "/"), resultKey: newResultKey(),
+		reqDuration: req.duration, duration: d, charged: price,
 	}
 	if len(s.faults.failNext) > 0 {
 		j.forceFail, s.faults.failNext = s.faults.failNext[0], s.faults.failNext[1:]
@@ -420,6 +446,9 @@ func (s *Sim) createLocked(r *http.Request, raw []byte, now time.Time) answer {
 		s.log.Info("akoolsim job created", "id", j.id, "credits", price, "resolution", req.resolution)
 		s.poke()
 	}
+	// Not saved, so not created: answer "Create video error, please try
+	// again later" and forget the job, refunding what it holds now.
+	a.undo, a.undoCode = func() { s.forgetJob(j.id) }, 1015
 	return a
 }
 
@@ -451,16 +480,20 @@ func (s *Sim) resultLocked(r *http.Request, now time.Time) answer {
 }
 
 // handleVideo serves a completed job's result with Range support, until it
-// expires. Like a CDN URL it needs no credentials.
+// expires. Like a CDN URL it needs no credentials, but it has a random part
+// (the job's resultKey) that only a poll or a webhook tells: a URL with the
+// right id and any other key is 404, as is an unknown path.
 func (s *Sim) handleVideo(w http.ResponseWriter, r *http.Request) {
-	id, ok := strings.CutSuffix(r.PathValue("file"), ".mp4")
+	name, ok := strings.CutSuffix(r.PathValue("file"), ".mp4")
+	id, key, _ := strings.Cut(name, "-")
 	s.mu.Lock()
 	now := s.now()
 	j := s.jobs[id]
 	if j != nil {
 		s.advanceLocked(j, now)
 	}
-	if !ok || j == nil || j.status != akool.StatusCompleted || j.expiredEarly || !now.Before(j.expires) {
+	if !ok || j == nil || j.resultKey == "" || subtle.ConstantTimeCompare([]byte(key), []byte(j.resultKey)) != 1 ||
+		j.status != akool.StatusCompleted || j.expiredEarly || !now.Before(j.expires) {
 		s.mu.Unlock()
 		http.NotFound(w, r)
 		return

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -216,4 +217,19 @@ func (h *harness) finish(t *testing.T, id string) JobInfo {
 		return info.Status.Final()
 	})
 	return info
+}
+
+// resultURLRE is a result URL's last part: the id, and 128 random bits as 32 hex digits.
+var resultURLRE = regexp.MustCompile(`^/results/([0-9a-f]{24})-([0-9a-f]{32})\.mp4$`)
+
+// checkResultURL fails unless u is base + "/results/<id>-<32 hex>.mp4", and
+// returns the random part.
+func checkResultURL(t *testing.T, u, base, id string) string {
+	t.Helper()
+	rest, ok := strings.CutPrefix(u, base)
+	m := resultURLRE.FindStringSubmatch(rest)
+	if !ok || m == nil || m[1] != id {
+		t.Fatalf("result URL: got %q, want %s/results/%s-<32 hex digits>.mp4", u, base, id)
+	}
+	return m[2]
 }

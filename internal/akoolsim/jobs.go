@@ -3,11 +3,13 @@ package akoolsim
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"swapdesk/internal/akool"
@@ -27,6 +29,10 @@ type job struct {
 	model      string
 	webhookURL string
 	base       string // public base URL for the result
+	// resultKey is the random part of the result URL (resultKeyBytes of
+	// crypto/rand, hex), made at create and saved with the job, so the URL
+	// is as unguessable as Akool's CDN links and survives restarts.
+	resultKey string
 
 	reqDuration float64 // the request's duration; 0 when omitted
 	duration    float64 // reported video_duration
@@ -167,11 +173,27 @@ func (s *Sim) finishLocked(j *job, at time.Time) {
 	s.enqueueWebhookLocked(j, at)
 }
 
+// resultKeyBytes is the size of a result URL's random part: 128 bits.
+const resultKeyBytes = 16
+
+func newResultKey() string { return randomHex(resultKeyBytes) }
+
+// validResultKey reports whether k is what newResultKey makes.
+func validResultKey(k string) bool {
+	b, err := hex.DecodeString(k)
+	return err == nil && len(b) == resultKeyBytes && strings.ToLower(k) == k
+}
+
+// resultFile is the last segment of j's result URL: the job id, for
+// people reading logs, and the random key, so that knowing (or guessing)
+// an id is not enough to fetch someone's result.
+func (j *job) resultFile() string { return j.id + "-" + j.resultKey + ".mp4" }
+
 func (j *job) resultURL() string {
 	if j.status != akool.StatusCompleted {
 		return ""
 	}
-	return j.base + "/results/" + j.id + ".mp4"
+	return j.base + "/results/" + j.resultFile()
 }
 
 // fetchInputs downloads the image head and the video as Akool would, and

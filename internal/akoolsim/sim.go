@@ -37,13 +37,23 @@
 //     with an ftyp box; its duration comes from moov/mvhd. Failures become
 //     status 4 with the docs' reason text plus a detail in parentheses.
 //   - Results are the input video when it was at most MaxResultBytes, else
-//     the bundled sample; they need no credentials and 404 after ResultTTL.
-//   - Webhooks carry {"_id","status","type","url"} (url empty unless status
-//     3), a millisecond timestamp (number) and a 4-digit nonce (string); a
-//     retry resends the same bytes; only HTTP 200 counts as delivered.
+//     the bundled sample. Like Akool's CDN links they need no credentials,
+//     so their URLs carry 128 random bits (results/<id>-<32 hex>.mp4, made
+//     at create and saved with the job); any other path, the id with a wrong
+//     random part included, is 404, and so is every result after ResultTTL.
+//   - Webhooks go out for statuses 2, 3 and 4 (the statuses Akool's webhook
+//     docs list), a job's events in that order, each retried until it is
+//     delivered or given up before the next is sent. They carry
+//     {"_id","status","type","url"} (url empty unless status 3), a
+//     millisecond timestamp (number) and a 4-digit nonce (string); a retry
+//     resends the same bytes; only HTTP 200 counts as delivered.
 //   - Restarts: with Config.StatePath the account, jobs, results and pending
-//     webhooks survive a restart of the process (see state.go); without it
-//     everything lives in memory and ends with Close.
+//     webhooks survive a restart of the process, and what the API has
+//     acknowledged (a create, a token, a status shown by a poll or a
+//     webhook) survives a crash too: it is on disk before the answer goes
+//     out, and a create that cannot be saved is answered 1015 and forgotten
+//     (see state.go). Without StatePath everything lives in memory and ends
+//     with Close.
 package akoolsim
 
 import (
@@ -85,7 +95,7 @@ type Config struct {
 	TeamID  string // reported team_id; default random 24 hex
 
 	// BaseURL is the emulator's public URL including any mount prefix, used
-	// to build result URLs (BaseURL + "/results/<id>.mp4"). When empty it is
+	// to build result URLs (BaseURL + "/results/<id>-<random>.mp4"). When empty it is
 	// derived from each create request's scheme, Host and the prefix that
 	// http.StripPrefix removed.
 	BaseURL string
@@ -104,7 +114,7 @@ type Config struct {
 	SkipInputFetch bool
 	MaxResultBytes int64 // input videos up to this size are echoed as the result; default 50 MB
 
-	WebhookStatuses []akool.Status // statuses that trigger a webhook; default 3 and 4
+	WebhookStatuses []akool.Status // statuses that trigger a webhook; default 2, 3 and 4, as Akool's webhook docs list
 	WebhookType     string         // decrypted `type`; default "character_swap" (undocumented by Akool)
 	WebhookAttempts int            // attempts per webhook until an HTTP 200; default 5
 	WebhookBackoff  time.Duration  // delay before the 2nd attempt, doubling after; emulator clock; default 5s
@@ -120,8 +130,9 @@ type Config struct {
 	// StatePath, when set, makes the emulator survive restarts: New loads
 	// the state saved there (a missing file is a fresh start; an unusable
 	// one is logged, moved aside to StatePath+".corrupt" and replaced by a
-	// fresh start) and every change is saved back, atomically, at most
-	// SaveDelay later and once more by Close. Echoed result videos are
+	// fresh start) and every change is saved back, atomically: before the
+	// answer for what a client sees (creates, tokens, statuses in polls and
+	// webhooks), at most SaveDelay later for the rest, and once more by Close. Echoed result videos are
 	// saved in the directory StatePath+".results". The file holds the
 	// credentials: New creates it (and its directory) private to the user.
 	//
@@ -202,7 +213,7 @@ func New(cfg Config) *Sim {
 		cfg.MaxResultBytes = 50 << 20
 	}
 	if cfg.WebhookStatuses == nil {
-		cfg.WebhookStatuses = []akool.Status{akool.StatusCompleted, akool.StatusFailed}
+		cfg.WebhookStatuses = []akool.Status{akool.StatusProcessing, akool.StatusCompleted, akool.StatusFailed}
 	}
 	if cfg.WebhookType == "" {
 		cfg.WebhookType = "character_swap"

@@ -307,9 +307,7 @@ func TestLifecycleWithFakeClock(t *testing.T) {
 		t.Errorf("deduction_credit: got %v, want 20 (priced on the requested 10 s)", got)
 	}
 	video := r.str(t, "video")
-	if want := h.srv.URL + "/results/" + id + ".mp4"; video != want {
-		t.Errorf("video: got %q, want %q", video, want)
-	}
+	checkResultURL(t, video, h.srv.URL, id)
 	if r.str(t, "video_url") != h.in.URL+"/clip.mp4" {
 		t.Errorf("video_url must stay the input: got %q", r.str(t, "video_url"))
 	}
@@ -365,6 +363,46 @@ func TestUnknownJobAndMissingID(t *testing.T) {
 	for _, p := range []string{"/results/689174694b4dbdd4ab3d28c9.mp4", "/results/x", "/api/open/v5/characterSwap/create"} {
 		if r := h.call(t, http.MethodGet, p, nil, ""); r.HTTP != 404 {
 			t.Errorf("GET %s: got HTTP %d, want 404", p, r.HTTP)
+		}
+	}
+}
+
+// Result URLs need no credentials, like Akool's CDN links, so they must be
+// as unguessable: knowing a job id is not enough to fetch its result.
+func TestResultURLHasARandomPart(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.create(t, h.okBody("")).mustOK(t).str(t, "_id")
+	b := h.create(t, h.okBody("")).mustOK(t).str(t, "_id")
+	h.finish(t, a)
+	h.finish(t, b)
+	urlA, urlB := h.poll(t, a).mustOK(t).str(t, "video"), h.poll(t, b).mustOK(t).str(t, "video")
+	keyA, keyB := checkResultURL(t, urlA, h.srv.URL, a), checkResultURL(t, urlB, h.srv.URL, b)
+	if keyA == keyB {
+		t.Errorf("two jobs share the random part %s", keyA)
+	}
+	for _, u := range []string{urlA, urlB} {
+		if code, body := httpGet(t, u, nil); code != 200 || !bytes.Equal(body, h.in.clip) {
+			t.Fatalf("GET %s: got HTTP %d, %d bytes, want 200 and the input clip", u, code, len(body))
+		}
+	}
+	flip := []byte(keyA)
+	if flip[0] == '0' {
+		flip[0] = '1'
+	} else {
+		flip[0] = '0'
+	}
+	for _, p := range []string{
+		"/results/" + a + ".mp4",                      // the old, guessable form
+		"/results/" + a + "-.mp4",                     // no random part
+		"/results/" + a + "-" + string(flip) + ".mp4", // one digit off
+		"/results/" + a + "-" + strings.Repeat("0", 32) + ".mp4",
+		"/results/" + a + "-" + keyB + ".mp4",            // another job's random part
+		"/results/" + a + "-" + keyA + keyA[:2] + ".mp4", // longer
+		"/results/" + a + "-" + keyA + ".MP4",
+		"/results/" + keyA + ".mp4",
+	} {
+		if code, _ := httpGet(t, h.srv.URL+p, nil); code != 404 {
+			t.Errorf("GET %s: got HTTP %d, want 404", p, code)
 		}
 	}
 }
@@ -487,9 +525,7 @@ func TestMountedUnderPrefix(t *testing.T) {
 			h := &harness{sim: sim, srv: &httptest.Server{URL: srv.URL + "/sandbox/akool"}}
 			id := h.create(t, `{"image":"https://x.invalid/a.png","video":"https://x.invalid/b.mp4"}`).mustOK(t).str(t, "_id")
 			video := h.poll(t, id).mustOK(t).str(t, "video")
-			if want := srv.URL + "/sandbox/akool/results/" + id + ".mp4"; video != want {
-				t.Fatalf("video: got %q, want %q", video, want)
-			}
+			checkResultURL(t, video, srv.URL+"/sandbox/akool", id)
 			resp, err := http.Get(video)
 			if err != nil {
 				t.Fatal(err)
@@ -549,10 +585,10 @@ func FuzzMP4Duration(f *testing.F) {
 }
 
 // With the real clock and nobody polling, the background loop alone moves
-// the job along and delivers the webhook.
+// the job along and delivers its webhooks: processing, then completed.
 func TestBackgroundLoopDeliversWithoutPolling(t *testing.T) {
 	in := newInputs(t)
-	got := make(chan []byte, 1)
+	got := make(chan []byte, 2)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		got <- b
@@ -565,14 +601,16 @@ func TestBackgroundLoopDeliversWithoutPolling(t *testing.T) {
 	defer srv.Close()
 	h := &harness{sim: sim, srv: srv, in: in}
 	id := h.create(t, h.okBody(`"webhookurl":"`+hook.URL+`"`)).mustOK(t).str(t, "_id")
-	select {
-	case b := <-got:
-		ev, err := akool.VerifyWebhook(b, testClient, testKey)
-		if err != nil || ev.ID != id || ev.Status != akool.StatusCompleted {
-			t.Errorf("webhook: got (%+v, %v), want completed %s", ev, err, id)
+	for _, want := range []akool.Status{akool.StatusProcessing, akool.StatusCompleted} {
+		select {
+		case b := <-got:
+			ev, err := akool.VerifyWebhook(b, testClient, testKey)
+			if err != nil || ev.ID != id || ev.Status != want {
+				t.Errorf("webhook: got (%+v, %v), want status %d of %s", ev, err, want, id)
+			}
+		case <-time.After(20 * time.Second): // a liveness bound, not a timing assertion
+			t.Fatalf("no webhook for status %d arrived", want)
 		}
-	case <-time.After(20 * time.Second): // a liveness bound, not a timing assertion
-		t.Fatal("no webhook arrived")
 	}
 }
 

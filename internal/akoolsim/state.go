@@ -17,7 +17,10 @@ import (
 	"swapdesk/internal/akool"
 )
 
-// Persistence (Config.StatePath). The state file is one JSON document,
+// Persistence (Config.StatePath). What the API acknowledges is on disk
+// before the answer is sent (persist): a create, a token, and any status a
+// poll or a webhook shows. Other changes (input fetches, delivery records)
+// are saved at most SaveDelay later. The state file is one JSON document,
 // rewritten whole: write a temp file in the same directory, fsync it, rename
 // it over the old one, fsync the directory. A crash at any point leaves
 // either the old file or the new one, plus at worst a *.tmp that the next
@@ -65,6 +68,7 @@ type jobState struct {
 	Model        string       `json:"model"`
 	WebhookURL   string       `json:"webhook_url,omitempty"`
 	Base         string       `json:"base,omitempty"` // used only when Config.BaseURL is empty
+	ResultKey    string       `json:"result_key"`     // the result URL's random part
 	ReqDuration  float64      `json:"req_duration,omitempty"`
 	Duration     float64      `json:"duration"`
 	Charged      int          `json:"charged"`
@@ -118,6 +122,40 @@ func (s *Sim) markDirtyLocked() {
 	case s.saveCh <- struct{}{}:
 	default:
 	}
+}
+
+// persist makes every change so far durable before the caller answers a
+// client: a create, a token, a poll or a webhook showing a new status. It
+// writes the state file now if anything changed since the last save
+// (nothing to do without StatePath). Concurrent callers share writes: one
+// that finds its change already saved by another's write returns at once,
+// so a burst of creates costs a few writes, not one each. It returns the
+// write's error; the change is then still in memory, and the next save
+// tries again.
+func (s *Sim) persist() error {
+	if s.cfg.StatePath == "" {
+		return nil
+	}
+	return s.save()
+}
+
+// forgetJob takes back a create that could not be saved: the job is
+// removed with its pending webhooks and what it holds is refunded. The
+// client was told the create failed, so the next save drops the job even
+// if a concurrent save wrote it meanwhile.
+func (s *Sim) forgetJob(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.jobs[id]
+	if j == nil {
+		return
+	}
+	s.balance += j.charged
+	delete(s.jobs, id)
+	s.order = slices.DeleteFunc(s.order, func(o string) bool { return o == id })
+	s.pending = slices.DeleteFunc(s.pending, func(d *delivery) bool { return d.jobID == id })
+	s.markDirtyLocked()
+	s.log.Error("akoolsim: the job could not be saved; create answered 1015", "id", id)
 }
 
 // saveLoop coalesces changes: after the first change it waits SaveDelay,
@@ -236,7 +274,7 @@ func (s *Sim) snapshotLocked(now time.Time) (st stateFile, writes []resultWrite,
 		js := jobState{
 			ID: j.id, Status: j.status, Created: j.created, Updated: j.updated,
 			Image: j.image, Video: j.video, Resolution: j.resolution, Mode: j.mode, Prompt: j.prompt,
-			Model: j.model, WebhookURL: j.webhookURL, Base: j.base, ReqDuration: j.reqDuration,
+			Model: j.model, WebhookURL: j.webhookURL, Base: j.base, ResultKey: j.resultKey, ReqDuration: j.reqDuration,
 			Duration: j.duration, Charged: j.charged, ForceFail: j.forceFail, FailReason: j.failReason,
 			VideoFile: j.videoFile, Expires: j.expires, ExpiredEarly: j.expiredEarly,
 		}
@@ -342,6 +380,8 @@ func readState(path string) (stateFile, error) {
 			return st, fmt.Errorf("job %s: invalid resolution %q", j.ID, j.Resolution)
 		case j.Created.IsZero():
 			return st, fmt.Errorf("job %s: no create time", j.ID)
+		case j.ResultKey != "" && !validResultKey(j.ResultKey):
+			return st, fmt.Errorf("job %s: result key is not %d lowercase hex bytes", j.ID, resultKeyBytes)
 		case j.Status == akool.StatusCompleted && j.Expires.IsZero():
 			return st, fmt.Errorf("job %s: completed without an expiry", j.ID)
 		}
@@ -399,9 +439,15 @@ func (s *Sim) loadState() bool {
 		j := &job{
 			id: js.ID, created: js.Created, updated: js.Updated, status: js.Status,
 			image: js.Image, video: js.Video, resolution: js.Resolution, mode: js.Mode, prompt: js.Prompt,
-			model: js.Model, webhookURL: js.WebhookURL, base: base, reqDuration: js.ReqDuration,
+			model: js.Model, webhookURL: js.WebhookURL, base: base, resultKey: js.ResultKey, reqDuration: js.ReqDuration,
 			duration: js.Duration, charged: js.Charged, forceFail: js.ForceFail, failReason: js.FailReason,
 			videoFile: js.VideoFile, expires: js.Expires, expiredEarly: js.ExpiredEarly,
+		}
+		if j.resultKey == "" {
+			// Saved before result URLs had a random part: give the job one.
+			// A URL handed out before then stops working, as it must.
+			j.resultKey = newResultKey()
+			s.dirty = true
 		}
 		if js.Probe != nil && j.status == akool.StatusProcessing {
 			j.probe = &probeResult{failReason: js.Probe.FailReason, duration: js.Probe.Duration}

@@ -160,8 +160,10 @@ func TestRestartKeepsJobsBalanceTokensAndResults(t *testing.T) {
 		}
 	}
 
-	// The result URL follows the new server's address and serves the same bytes, Range included.
-	wantURL := h2.srv.URL + "/results/" + done + ".mp4"
+	// The result URL follows the new server's address, keeps its random
+	// part and serves the same bytes, Range included.
+	wantURL := h2.srv.URL + strings.TrimPrefix(before[done].str(t, "video"), h1.srv.URL)
+	checkResultURL(t, wantURL, h2.srv.URL, done)
 	if got := h2.poll(t, done).str(t, "video"); got != wantURL {
 		t.Errorf("video after restart: got %q, want %q", got, wantURL)
 	}
@@ -246,7 +248,7 @@ func TestRestartDeliversPendingWebhooks(t *testing.T) {
 			clock, in := NewFakeClock(t0), newInputs(t)
 			path := filepath.Join(t.TempDir(), "akool.json")
 			rc := newHookRecorder(t, tt.script...)
-			h1 := newStateHarness(t, clock, in, path, nil)
+			h1 := newStateHarness(t, clock, in, path, finalEventsOnly)
 			h1.sim.InjectWebhook(tt.fault)
 			id := h1.create(t, h1.okBody(`"webhookurl":"`+rc.URL+`"`)).mustOK(t).str(t, "_id")
 			h1.finish(t, id)
@@ -261,7 +263,7 @@ func TestRestartDeliversPendingWebhooks(t *testing.T) {
 				t.Fatalf("requests before the restart: got %d, want %d", got, tt.wantBefore)
 			}
 
-			h2 := newStateHarness(t, clock, in, path, nil)
+			h2 := newStateHarness(t, clock, in, path, finalEventsOnly)
 			clock.Advance(tt.advance)
 			h2.sim.Step()
 			waitFor(t, "the webhook after the restart", func() bool {
@@ -274,8 +276,11 @@ func TestRestartDeliversPendingWebhooks(t *testing.T) {
 			if err != nil {
 				t.Fatalf("VerifyWebhook: %v", err)
 			}
-			if want := h2.srv.URL + "/results/" + id + ".mp4"; ev.ID != id || ev.Status != akool.StatusCompleted || ev.URL != want {
-				t.Errorf("event: got %+v, want completed %s with url %s", *ev, id, want)
+			if ev.ID != id || ev.Status != akool.StatusCompleted {
+				t.Errorf("event: got %+v, want completed %s", *ev, id)
+			}
+			if info, _ := h2.sim.Job(id); ev.URL != info.ResultURL || !strings.HasPrefix(ev.URL, h2.srv.URL+"/") {
+				t.Errorf("event url: got %q, want the result URL on the new server, %q", ev.URL, info.ResultURL)
 			}
 			if len(bodies) > 1 {
 				// A retry is the same event: same timestamp and nonce.
@@ -292,7 +297,7 @@ func TestRestartDeliversPendingWebhooks(t *testing.T) {
 			// Delivered: a further restart sends nothing more.
 			n := rc.count()
 			h2.stop()
-			h3 := newStateHarness(t, clock, in, path, nil)
+			h3 := newStateHarness(t, clock, in, path, finalEventsOnly)
 			clock.Advance(time.Hour)
 			h3.sim.Step()
 			h3.stop()
@@ -529,6 +534,11 @@ func TestExpiredResultsAreDeletedAndStay404(t *testing.T) {
 	late := h1.create(t, h1.okBody("")).mustOK(t).str(t, "_id")
 	h1.finish(t, early)
 	h1.finish(t, late)
+	resultPath := map[string]string{}
+	for _, id := range []string{early, late} {
+		info, _ := h1.sim.Job(id)
+		resultPath[id] = strings.TrimPrefix(info.ResultURL, h1.srv.URL)
+	}
 	file := func(id string) string { return filepath.Join(path+".results", id+".mp4") }
 	waitFor(t, "the result files", func() bool {
 		_, e1 := os.Stat(file(early))
@@ -547,7 +557,7 @@ func TestExpiredResultsAreDeletedAndStay404(t *testing.T) {
 	clock.Advance(8 * 24 * time.Hour) // past ResultTTL while stopped
 	h2 := newStateHarness(t, clock, in, path, nil)
 	for _, id := range []string{early, late} {
-		if code, _ := httpGet(t, h2.srv.URL+"/results/"+id+".mp4", nil); code != 404 {
+		if code, _ := httpGet(t, h2.srv.URL+resultPath[id], nil); code != 404 {
 			t.Errorf("expired result %s: got HTTP %d, want 404", id, code)
 		}
 	}
@@ -574,8 +584,9 @@ func TestConcurrentUseWithState(t *testing.T) {
 				if r.Code == 1000 {
 					id := r.str(t, "_id")
 					ids <- id
-					h.poll(t, id)
-					httpGet(t, h.srv.URL+"/results/"+id+".mp4", nil)
+					if u := h.poll(t, id).str(t, "video"); u != "" {
+						httpGet(t, u, nil)
+					}
 				}
 				clock.Advance(time.Second)
 			}
@@ -664,6 +675,7 @@ func TestCloseKeepsAnAnsweredAttempt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "akool.json")
 	clock := NewFakeClock(t0)
 	h := newStateHarness(t, clock, newInputs(t), path, func(c *Config) {
+		finalEventsOnly(c)
 		c.SkipInputFetch = true
 		c.HTTPClient = &http.Client{Transport: rt}
 	})

@@ -60,7 +60,7 @@ func (s *Sim) enqueueWebhookLocked(j *job, at time.Time) {
 		return
 	}
 	rec := Delivery{JobID: j.id, Status: j.status, URL: j.webhookURL, At: at}
-	f := s.takeWebhookFaultLocked(j.id)
+	f := s.takeWebhookFaultLocked(j.id, j.status)
 	if f.Drop {
 		rec.Dropped, rec.Final, rec.Err = true, true, "dropped by fault injection"
 		s.deliveries = append(s.deliveries, rec)
@@ -129,6 +129,14 @@ func (s *Sim) dueDeliveriesLocked(now time.Time) []*delivery {
 // the emulator clock: WebhookBackoff, then doubling.
 func (s *Sim) send(d *delivery) {
 	defer s.wg.Done()
+	// The event shows a status: it must be on disk before anyone hears of
+	// it. If it cannot be saved, the attempt waits for the next Step.
+	if err := s.persist(); err != nil {
+		s.mu.Lock()
+		d.inflight = false
+		s.mu.Unlock()
+		return
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.WebhookTimeout)
 	defer cancel()
 	status, errText := 0, ""

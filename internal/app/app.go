@@ -83,6 +83,9 @@ type Config struct {
 	// SandboxWebhookBackoff is the embedded sandbox's first pause between
 	// webhook attempts (default the emulator's).
 	SandboxWebhookBackoff time.Duration
+	// SandboxWebhookStatuses are the statuses the embedded sandbox sends
+	// webhooks for (default the emulator's: 2, 3 and 4).
+	SandboxWebhookStatuses []akool.Status
 	// PollingOnly sends jobs to Akool without a webhook URL.
 	PollingOnly bool
 	// SubmitTimeout bounds the create call (default the jobs service's).
@@ -185,7 +188,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if inSandbox {
 		sim, akoolCfg.APIKey = sandbox.Start(loopback, sandbox.Config{DataDir: cfg.DataDir, PublicURL: cfg.PublicURL,
 			AllowPrivateURLs: cfg.AllowPrivateURLs, QueueDelay: cfg.SandboxQueueDelay, ProcessDelay: cfg.SandboxProcessDelay,
-			Now: cfg.Now, WebhookBackoff: cfg.SandboxWebhookBackoff, Net: cfg.Net}, log)
+			Now: cfg.Now, WebhookBackoff: cfg.SandboxWebhookBackoff, WebhookStatuses: cfg.SandboxWebhookStatuses, Net: cfg.Net}, log)
 		a.closers = append(a.closers, sim.Close)
 		akoolCfg.BaseURL = loopback + sandbox.Prefix
 		a.Sandbox = sim

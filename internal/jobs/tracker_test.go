@@ -429,3 +429,97 @@ func TestBackoffBounds(t *testing.T) {
 		t.Errorf("capped backoff takes %d values, want a spread", len(seen))
 	}
 }
+
+// Akool sends a webhook for status 2 (processing) as well as 3 and 4. Like
+// every webhook it is a hint: the job moves to processing only when a poll
+// confirms it, nothing is ever settled by it, and a replayed or late one
+// (after the job finished) changes nothing.
+func TestProcessingWebhook(t *testing.T) {
+	e := newTrackerEnv(t, 100)
+	job := e.queued("A1", 30)
+	var settled int
+	tr := e.tracker(TrackerConfig{OnSettled: func(db.Job) { settled++ }})
+	ctx := context.Background()
+	var akoolSays akool.Status = akool.StatusQueued
+	e.akool.get = func(_ context.Context, id string, _ int) (*akool.Job, error) {
+		j := &akool.Job{ID: id, Status: akoolSays}
+		if akoolSays == akool.StatusCompleted {
+			j.DeductionCredit, j.HasDeductionCredit, j.ResultURL = 30, true, "https://cdn.example.com/r.mp4"
+		}
+		return j, nil
+	}
+	tr.PollDue(ctx) // queued; the next poll waits for its backoff
+	ledger := func() string {
+		t.Helper()
+		es, err := e.store.LedgerForJob(ctx, job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var k []string
+		for _, l := range es {
+			k = append(k, fmt.Sprintf("%s:%d", l.Kind, l.Amount))
+		}
+		return strings.Join(k, ",")
+	}
+
+	// Akool's poll may lag its webhook: the job stays queued until a poll says 2.
+	if err := tr.HandleWebhook(ctx, e.webhook("A1", akool.StatusProcessing, "1")); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.job(job.ID); got.Status != db.JobQueued {
+		t.Fatalf("after the webhook alone: %s, want queued (a webhook applies nothing)", got.Status)
+	}
+	tr.PollDue(ctx)
+	if got := e.job(job.ID); got.Status != db.JobQueued {
+		t.Fatalf("poll still says 1: got %s, want queued", got.Status)
+	}
+
+	akoolSays = akool.StatusProcessing
+	body := e.webhook("A1", akool.StatusProcessing, "2")
+	if err := tr.HandleWebhook(ctx, body); err != nil {
+		t.Fatal(err)
+	}
+	if n := tr.PollDue(ctx); n != 1 {
+		t.Fatalf("polls after the webhook: got %d, want 1", n)
+	}
+	if got := e.job(job.ID); got.Status != db.JobProcessing {
+		t.Fatalf("after the confirming poll: %s, want processing", got.Status)
+	}
+	if k := ledger(); k != "hold:-30" || settled != 0 {
+		t.Errorf("after processing: ledger %s, settled %d; want only the hold, nothing settled", k, settled)
+	}
+	// The same webhook again (Akool's retry, or a replay) changes nothing.
+	before, calls := e.job(job.ID), e.akool.total()
+	if err := tr.HandleWebhook(ctx, body); err != nil {
+		t.Fatal(err)
+	}
+	if n := tr.PollDue(ctx); n != 0 || e.akool.total() != calls {
+		t.Errorf("a replayed status 2 caused %d polls", n)
+	}
+	if got := e.job(job.ID); got.Status != before.Status || !got.NextPollAt.Equal(before.NextPollAt) {
+		t.Errorf("a replayed status 2 changed the job: %s/%v -> %s/%v", before.Status, before.NextPollAt, got.Status, got.NextPollAt)
+	}
+
+	// It finishes; a status 2 that arrives after that (out of order) is ignored.
+	akoolSays = akool.StatusCompleted
+	if err := tr.HandleWebhook(ctx, e.webhook("A1", akool.StatusCompleted, "3")); err != nil {
+		t.Fatal(err)
+	}
+	tr.PollDue(ctx)
+	if got := e.job(job.ID); got.Status != db.JobSucceeded || settled != 1 {
+		t.Fatalf("after completion: %s, settled %d; want succeeded, settled once", got.Status, settled)
+	}
+	calls = e.akool.total()
+	if err := tr.HandleWebhook(ctx, e.webhook("A1", akool.StatusProcessing, "4")); err != nil {
+		t.Fatal(err)
+	}
+	if n := tr.PollDue(ctx); n != 0 || e.akool.total() != calls {
+		t.Errorf("a late status 2 caused %d polls", n)
+	}
+	if got := e.job(job.ID); got.Status != db.JobSucceeded || settled != 1 {
+		t.Errorf("after a late status 2: %s, settled %d; want succeeded, settled once", got.Status, settled)
+	}
+	if k := ledger(); k != "hold:-30,release:30,charge:-30" {
+		t.Errorf("ledger %s, want hold, release, one charge", k)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"swapdesk/internal/akool"
 	"swapdesk/internal/akoolsim"
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/media"
@@ -47,6 +48,9 @@ type Config struct {
 	// WebhookBackoff is the emulator's first pause between webhook
 	// attempts (default its own).
 	WebhookBackoff time.Duration
+	// WebhookStatuses are the statuses webhooks are sent for (default the
+	// emulator's).
+	WebhookStatuses []akool.Status
 	// Net holds network hooks for links to other servers: its LookupIP and
 	// Dial are used, its other fields ignored.
 	Net media.Options
@@ -63,15 +67,16 @@ type Config struct {
 // private address (see httpClient).
 func Start(base string, cfg Config, log *slog.Logger) (*akoolsim.Sim, string) {
 	sim := akoolsim.New(akoolsim.Config{
-		StatePath:      filepath.Join(cfg.DataDir, "sandbox", "akool.json"),
-		Credits:        sandboxCredits,
-		BaseURL:        base + Prefix,
-		QueueDelay:     SimDelay(cfg.QueueDelay),
-		ProcessDelay:   SimDelay(cfg.ProcessDelay),
-		Now:            cfg.Now,
-		WebhookBackoff: cfg.WebhookBackoff,
-		Logger:         log.With("component", "sandbox"),
-		HTTPClient:     httpClient(base, cfg),
+		StatePath:       filepath.Join(cfg.DataDir, "sandbox", "akool.json"),
+		Credits:         sandboxCredits,
+		BaseURL:         base + Prefix,
+		QueueDelay:      SimDelay(cfg.QueueDelay),
+		ProcessDelay:    SimDelay(cfg.ProcessDelay),
+		Now:             cfg.Now,
+		WebhookBackoff:  cfg.WebhookBackoff,
+		WebhookStatuses: cfg.WebhookStatuses,
+		Logger:          log.With("component", "sandbox"),
+		HTTPClient:      httpClient(base, cfg),
 	})
 	apiKey, _, _ := sim.Credentials()
 	return sim, apiKey
