@@ -22,8 +22,11 @@ const metaSHA256 = "sha256"
 // bucketStore is a Store over a gocloud.dev/blob bucket; the file and S3
 // stores differ in how they open, sign, sync and clean up.
 type bucketStore struct {
-	b    *blob.Bucket
-	name string
+	b *blob.Bucket
+	// plain, when set, takes the writes that carry no metadata (the file
+	// store writes no ".attrs" sidecar for them).
+	plain *blob.Bucket
+	name  string
 	// create starts a write; nil means through the blob bucket.
 	create func(ctx context.Context, key, contentType string, meta map[string]string) (rawWriter, error)
 	// sign makes a signed URL; nil for stores without one.
@@ -39,7 +42,12 @@ type bucketStore struct {
 
 func (s *bucketStore) String() string { return s.name }
 
-func (s *bucketStore) Close() error { return s.b.Close() }
+func (s *bucketStore) Close() error {
+	if s.plain != nil {
+		s.plain.Close()
+	}
+	return s.b.Close()
+}
 
 func (s *bucketStore) Create(ctx context.Context, key string, opts WriteOptions) (Writer, error) {
 	if err := CleanKey(key); err != nil {
@@ -140,7 +148,11 @@ func (s *bucketStore) createBlob(ctx context.Context, key, contentType string, m
 			return nil
 		}
 	}
-	bw, err := s.b.NewWriter(wctx, key, wo)
+	b := s.b
+	if meta == nil && s.plain != nil {
+		b = s.plain
+	}
+	bw, err := b.NewWriter(wctx, key, wo)
 	if err != nil {
 		cancel()
 		return nil, mapErr(err)

@@ -25,22 +25,31 @@ func isTempKey(key string) bool { return tempName.MatchString(path.Base(key)) }
 // the keys' paths under the root, so an archive written before this package
 // existed (DATA_DIR/media/YYYY-MM/<job>.mp4) stays readable under the keys
 // the database holds. A checksum given at write time is kept in a
-// "<file>.attrs" sidecar.
+// "<file>.attrs" sidecar; writes without one leave just the file.
 func openFile(l Location) (Store, error) {
 	dir := filepath.FromSlash(l.Dir)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("media store %s: %w", dir, unwrapPath(err))
 	}
-	b, err := fileblob.OpenBucket(dir, &fileblob.Options{
+	opts := fileblob.Options{
 		DirFileMode: 0o750,
 		// Temp files next to the final file: a rename within one file
 		// system (os.TempDir may be another), and ours to clean up.
 		NoTempDir: true,
-	})
+	}
+	b, err := fileblob.OpenBucket(dir, &opts)
 	if err != nil {
 		return nil, fmt.Errorf("media store %s: %w", dir, err)
 	}
-	s := &bucketStore{b: b, name: l.String(), syncFile: true, dir: dir, isTemp: isTempKey}
+	// Writes without a checksum to keep (the archiver's) leave just the
+	// file, as before this package existed.
+	opts.Metadata = fileblob.MetadataDontWrite
+	plain, err := fileblob.OpenBucket(dir, &opts)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("media store %s: %w", dir, err)
+	}
+	s := &bucketStore{b: b, plain: plain, name: l.String(), syncFile: true, dir: dir, isTemp: isTempKey}
 	s.removeTemp = func(ctx context.Context) (int, error) { return removeTempFiles(ctx, dir) }
 	return s, nil
 }

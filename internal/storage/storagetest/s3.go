@@ -5,13 +5,16 @@ package storagetest
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3afero"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/spf13/afero"
 
 	"swapdesk/internal/storage"
 )
@@ -107,3 +110,18 @@ func (c *counting) Read(p []byte) (int, error) {
 }
 
 func (c *counting) Close() error { return c.r.Close() }
+
+// ServeOnDisk serves an S3-compatible API on ln with bucket kept as files
+// under dir, until ln is closed. Benchmarks run it in a child process, so
+// the server's own buffers (gofakes3 assembles multipart uploads in memory)
+// do not count in the measured process, as a real S3 service would not.
+func ServeOnDisk(ln net.Listener, dir, bucket string) error {
+	backend, err := s3afero.MultiBucket(afero.NewBasePathFs(afero.NewOsFs(), dir))
+	if err != nil {
+		return err
+	}
+	if err := backend.CreateBucket(bucket); err != nil {
+		return err
+	}
+	return http.Serve(ln, gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+}
