@@ -24,6 +24,7 @@ import (
 	"swapdesk/internal/akoolsim"
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/media"
+	"swapdesk/internal/storage"
 	"swapdesk/static"
 )
 
@@ -111,8 +112,13 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	}
 	jobSvc := jobs.New(jobsCfg)
 	mediaDir := filepath.Join(t.TempDir(), "media")
+	mediaStore, err := storage.Open(ctx, storage.Location{Scheme: "file", Dir: mediaDir}, storage.Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mediaStore.Close() })
 	// The emulator serves results on loopback: the archiver may fetch there.
-	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Dir: mediaDir, Now: clock.Now,
+	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Media: mediaStore, Now: clock.Now,
 		Open: media.NewFetcher(media.Options{AllowPrivate: true})})
 	tracker := jobs.NewTracker(jobs.TrackerConfig{Store: store, Akool: client, Now: clock.Now,
 		ClientID: simClientID, ClientSecret: simAPIKey, Rate: 1000, Burst: 1000})
@@ -120,7 +126,7 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 		Jobs:           jobSvc,
 		JobStore:       store,
 		Webhooks:       tracker,
-		MediaDir:       mediaDir,
+		Media:          mediaStore,
 		Users:          store,
 		Auth:           accts,
 		Audit:          store,

@@ -28,6 +28,7 @@ import (
 	"swapdesk/internal/akoolsim"
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/media"
+	"swapdesk/internal/storage"
 	"swapdesk/static"
 )
 
@@ -62,6 +63,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("database %s: %w", dbPath(cfg.DataDir), err)
 	}
 	defer store.Close()
+
+	mediaStore, err := storage.Open(ctx, cfg.Media, cfg.AWS)
+	if err != nil {
+		return usagef("SWAPDESK_MEDIA_URL: %v", err)
+	}
+	defer mediaStore.Close()
+	// Nothing writes yet (the data dir is ours): what a killed process left
+	// half-written can go.
+	if n, err := mediaStore.RemoveTemp(ctx); err != nil {
+		log.Warn("remove unfinished media writes", "store", mediaStore.String(), "err", err)
+	} else if n > 0 {
+		log.Info("removed unfinished media writes left by an earlier run", "count", n)
+	}
 
 	sessionKey, err := loadSessionKey(ctx, store, cfg.SessionKey)
 	if err != nil {
@@ -127,16 +141,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	mediaDir := filepath.Join(cfg.DataDir, "media")
-	if err := os.MkdirAll(mediaDir, 0o750); err != nil {
-		return usagef("SWAPDESK_DATA_DIR: cannot create %s: %v", mediaDir, unwrapPathErr(err))
-	}
 	const downloadTimeout = 30 * time.Minute
 	var opener jobs.Opener = media.NewFetcher(media.Options{AllowPrivate: cfg.AllowPrivateURLs, Timeout: downloadTimeout})
 	if sandbox && !cfg.AllowPrivateURLs {
 		opener = newSandboxOpener(opener, portOf(ln.Addr()), downloadTimeout)
 	}
-	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Open: opener, Dir: mediaDir, Log: log.With("component", "archiver")})
+	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Open: opener, Media: mediaStore, Log: log.With("component", "archiver")})
 	// The tracker has its own backoff and global rate limit: its client must
 	// not retry by itself, or one poll becomes several calls the limiter
 	// never sees.
@@ -174,7 +184,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Jobs:           jobSvc,
 		JobStore:       store,
 		Webhooks:       tracker,
-		MediaDir:       mediaDir,
+		Media:          mediaStore,
 		Assets:         assets,
 		SessionKey:     sessionKey,
 		SecureCookies:  cfg.secureCookies(),
@@ -210,7 +220,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	} else {
 		fmt.Fprintf(stdout, "Swapdesk is running at %s\n", base)
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "url", base, "sandbox", sandbox, "data_dir", cfg.DataDir)
+	log.Info("serving", "addr", ln.Addr().String(), "url", base, "sandbox", sandbox, "data_dir", cfg.DataDir, "media", mediaStore.String())
 
 	select {
 	case err := <-served:
