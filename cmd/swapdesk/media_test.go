@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,6 +22,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"swapdesk/db"
+	"swapdesk/internal/storage"
 	"swapdesk/internal/storage/storagetest"
 )
 
@@ -183,6 +189,191 @@ func TestServeRemovesUnfinishedMediaWrites(t *testing.T) {
 		}
 		if !kept && !os.IsNotExist(err) {
 			t.Errorf("%s is still there after a start (%v)", name, err)
+		}
+	}
+}
+
+// seedArchive makes a data dir whose database records archived results and
+// whose DATA_DIR/media holds them (two in the layout from before the media
+// store, one under results/), plus a deleted job's row; it returns the
+// recorded checksum of each key.
+func seedArchive(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	newDatabase(t, dir)
+	side, err := sql.Open("sqlite", db.DSN(dbPath(dir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer side.Close()
+	ctx := context.Background()
+	if _, err := side.ExecContext(ctx, `INSERT INTO users (id, email, name, role, password_hash, created_at, updated_at)
+		VALUES (1, 'ana@example.com', 'Ana', 'member', 'x', 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	keys := []string{"2026-10/1.mp4", "2026-11/2.mp4", "results/2026-12/3.mp4", ""}
+	for i, key := range keys {
+		body := []byte(mp4Header(i))
+		body = append(body, bytes.Repeat([]byte{byte(i)}, (i+1)*(3<<20))...) // 3 to 9 MiB: some multipart on S3
+		sum := sha256.Sum256(body)
+		state, deleted := "archived", any(nil)
+		if key == "" { // deleted: nothing to carry over
+			state, deleted = "", int64(1)
+		} else {
+			p := filepath.Join(dir, "media", filepath.FromSlash(key))
+			os.MkdirAll(filepath.Dir(p), 0o750)
+			if err := os.WriteFile(p, body, 0o640); err != nil {
+				t.Fatal(err)
+			}
+			want[key] = hex.EncodeToString(sum[:])
+		}
+		if _, err := side.ExecContext(ctx, `INSERT INTO jobs (user_id, idempotency_key, status, image_url, video_url, mode,
+				resolution, billed_seconds, estimate_credits, created_at, updated_at, archive_state, archive_path,
+				archive_sha256, archive_size, deleted_at)
+			VALUES (1, ?, 'succeeded', 'https://x/a.png', 'https://x/b.mp4', 'animate', '720p', 12, 30, 0, 0, NULLIF(?, ''), ?, ?, ?, ?)`,
+			fmt.Sprintf("idem-key-%016d", i), state, key, want[key], len(body), deleted); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return want
+}
+
+func mp4Header(i int) string {
+	return "\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso" + strconv.Itoa(i)
+}
+
+// sums reads every object of the store at u and returns its checksum.
+func sums(t *testing.T, u string, creds storage.Credentials) map[string]string {
+	t.Helper()
+	l, err := storage.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := storage.Open(context.Background(), l, creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got := map[string]string{}
+	err = st.List(context.Background(), "", func(i storage.Info) error {
+		sum, err := checksum(context.Background(), st, i.Key)
+		got[i.Key] = sum
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// cancelOnOpen cancels the migration's context when the source opens its
+// nth file: a run interrupted mid-copy.
+type cancelOnOpen struct {
+	storage.Store
+	n, opened int
+	cancel    context.CancelFunc
+}
+
+func (c *cancelOnOpen) Open(ctx context.Context, key string) (storage.Reader, error) {
+	c.opened++
+	if c.opened == c.n {
+		c.cancel()
+	}
+	return c.Store.Open(ctx, key)
+}
+
+// `swapdesk media migrate` moves a data dir's archive to S3 (gofakes3) and
+// back with every checksum equal; a dry run copies nothing; a run
+// interrupted mid-copy leaves no partial object and the next run finishes
+// the job, skipping what is there.
+func TestMediaMigrateToS3AndBack(t *testing.T) {
+	dir := t.TempDir()
+	want := seedArchive(t, dir)
+	s3 := storagetest.NewS3(t, "moved")
+	vars := map[string]string{"SWAPDESK_DATA_DIR": dir,
+		"AWS_ACCESS_KEY_ID": storagetest.AccessKeyID, "AWS_SECRET_ACCESS_KEY": storagetest.SecretAccessKey}
+	migrate := func(vars map[string]string, args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := run(context.Background(), append([]string{"media", "migrate"}, args...), env(vars), nil, &out, io.Discard); err != nil {
+			t.Fatalf("media migrate %v: %v\n%s", args, err, out.String())
+		}
+		return out.String()
+	}
+
+	out := migrate(vars, "--to", s3.URL, "--dry-run")
+	if !strings.Contains(out, "would copy 3 files") || len(s3.Keys(t)) != 0 {
+		t.Fatalf("dry run printed %q and left %v in the bucket; want 3 to copy and nothing copied", out, s3.Keys(t))
+	}
+
+	// Interrupted while opening the second file.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src, err := storage.Open(ctx, storage.Location{Scheme: "file", Dir: filepath.Join(dir, "media")}, storage.Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	store, err := db.Open(ctx, dbPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := store.ArchivedFiles(ctx)
+	store.Close()
+	if err != nil || len(files) != 3 {
+		t.Fatalf("ArchivedFiles: %v, %v", files, err)
+	}
+	m := migration{src: &cancelOnOpen{Store: src, n: 2, cancel: cancel}, dst: s3.Open(t), known: map[string]db.ArchivedFile{}, out: io.Discard}
+	for _, f := range files {
+		m.known[f.Key] = f
+	}
+	if err := m.run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	if keys := s3.Keys(t); !slices.Equal(keys, []string{"2026-10/1.mp4"}) {
+		t.Fatalf("after the interruption the bucket holds %v, want only the first file, whole", keys)
+	}
+
+	out = migrate(vars, "--to", s3.URL)
+	if !strings.Contains(out, "copied 2 files") || !strings.Contains(out, "1 already there") || !strings.Contains(out, "SWAPDESK_MEDIA_URL="+s3.URL) {
+		t.Errorf("resumed run printed:\n%s", out)
+	}
+	creds := storage.Credentials{AccessKeyID: storagetest.AccessKeyID, SecretAccessKey: storagetest.SecretAccessKey}
+	if got := sums(t, s3.URL, creds); !maps.Equal(got, want) {
+		t.Fatalf("in the bucket: %v\nwant %v", got, want)
+	}
+	if out := migrate(vars, "--to", s3.URL); !strings.Contains(out, "copied 0 files (0 bytes), 3 already there, 0 failed") {
+		t.Errorf("a second run printed %q, want everything skipped", out)
+	}
+
+	// And back, to a new directory, from the bucket.
+	back := filepath.Join(t.TempDir(), "media")
+	vars["SWAPDESK_MEDIA_URL"] = s3.URL
+	out = migrate(vars, "--to", "file://"+back)
+	if !strings.Contains(out, "copied 3 files") {
+		t.Errorf("migrating back printed:\n%s", out)
+	}
+	if got := sums(t, "file://"+back, creds); !maps.Equal(got, want) {
+		t.Fatalf("back on disk: %v\nwant %v", got, want)
+	}
+}
+
+func TestMediaMigrateBadInput(t *testing.T) {
+	dir := t.TempDir()
+	newDatabase(t, dir)
+	for _, tt := range []struct {
+		args    []string
+		setting string
+	}{
+		{[]string{"media", "migrate"}, "media migrate: --to URL is required"},
+		{[]string{"media", "migrate", "--to", "/tmp/x"}, "--to:"},
+		{[]string{"media", "migrate", "--to", "file://" + filepath.Join(dir, "media")}, "--to:"}, // where they already are
+		{[]string{"media", "shuffle"}, "media: unknown subcommand"},
+	} {
+		err := run(context.Background(), tt.args, env(map[string]string{"SWAPDESK_DATA_DIR": dir}), nil, io.Discard, io.Discard)
+		var ue *usageError
+		if !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), tt.setting) {
+			t.Errorf("%v: %v, want a usage error starting %q", tt.args, err, tt.setting)
 		}
 	}
 }

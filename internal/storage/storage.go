@@ -127,15 +127,20 @@ func (l Location) String() string {
 	case "file":
 		return (&url.URL{Scheme: "file", Path: l.Dir}).String()
 	case "s3":
-		q := url.Values{}
+		// Written out as an operator types it (the endpoint is a checked
+		// scheme://host, safe unescaped), so it can be pasted back.
+		var q []string
 		if l.Endpoint != "" {
-			q.Set("endpoint", l.Endpoint)
+			q = append(q, "endpoint="+l.Endpoint)
 		}
 		if l.Region != "" {
-			q.Set("region", l.Region)
+			q = append(q, "region="+url.QueryEscape(l.Region))
 		}
-		u := url.URL{Scheme: "s3", Host: l.Bucket, RawQuery: q.Encode()}
-		return u.String()
+		s := "s3://" + l.Bucket
+		if len(q) > 0 {
+			s += "?" + strings.Join(q, "&")
+		}
+		return s
 	}
 	return ""
 }

@@ -484,6 +484,9 @@ func TestParseURL(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("ParseURL(%q) = %+v, %v; want %+v", raw, got, err, want)
 		}
+		if again, err := storage.ParseURL(got.String()); err != nil || again != got {
+			t.Errorf("ParseURL(%q.String() = %q) = %+v, %v", raw, got.String(), again, err)
+		}
 	}
 	for _, raw := range []string{"", "media", "/var/media", "file://host/x", "file://relative", "file:///", "file:///x?y=1",
 		"s3://", "s3://b/prefix", "s3://b?endpoint=ftp://x", "s3://b?endpoint=127.0.0.1:9000", "s3://b?bogus=1",
