@@ -43,8 +43,10 @@ func openFile(l Location) (Store, error) {
 	}
 	// Writes without a checksum to keep (the archiver's) leave just the
 	// file, as before this package existed.
-	opts.Metadata = fileblob.MetadataDontWrite
-	plain, err := fileblob.OpenBucket(dir, &opts)
+	// (A new Options: fileblob keeps the pointer it was given.)
+	plainOpts := opts
+	plainOpts.Metadata = fileblob.MetadataDontWrite
+	plain, err := fileblob.OpenBucket(dir, &plainOpts)
 	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("media store %s: %w", dir, err)
