@@ -86,10 +86,38 @@ func openS3(ctx context.Context, l Location, creds Credentials) (Store, error) {
 			return nil
 		}})
 	}
-	// An interrupted upload is an incomplete multipart upload: never
-	// visible as an object. S3 keeps its parts until a bucket lifecycle
-	// rule (AbortIncompleteMultipartUpload) removes them; see the README.
+	opened := time.Now()
+	s.removeTemp = func(ctx context.Context) (int, error) {
+		return abortStaleUploads(ctx, client, l.Bucket, opened)
+	}
 	return s, nil
+}
+
+// abortStaleUploads aborts the bucket's incomplete multipart uploads
+// started before `before`: what a killed process's writes left (an
+// interrupted upload is never visible as an object, but S3 keeps, and
+// bills, its parts). The bucket is Swapdesk's media store: every upload in
+// it is ours.
+func abortStaleUploads(ctx context.Context, client *s3.Client, bucket string, before time.Time) (int, error) {
+	n := 0
+	pages := s3.NewListMultipartUploadsPaginator(client, &s3.ListMultipartUploadsInput{Bucket: &bucket})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return n, err
+		}
+		for _, u := range page.Uploads {
+			if u.Initiated != nil && u.Initiated.After(before) {
+				continue
+			}
+			if _, err := client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: u.Key,
+				UploadId: u.UploadId}); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 // partSize is the size of one part of a multipart upload: S3's minimum, and

@@ -498,3 +498,30 @@ func TestParseURL(t *testing.T) {
 		}
 	}
 }
+
+// What a kill -9 mid-upload leaves in S3 (an incomplete multipart upload,
+// whose parts S3 keeps) is aborted by RemoveTemp.
+func TestS3RemoveTempAbortsUnfinishedUploads(t *testing.T) {
+	srv := storagetest.NewS3(t, "media")
+	killed := srv.Open(t)
+	w, err := killed.Create(t.Context(), "results/2026-12/9.mp4", storage.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, 6<<20)); err != nil { // one part uploaded
+		t.Fatal(err)
+	}
+	// The process dies here: no Commit, no Abort.
+	if n := srv.Uploads(t); n != 1 {
+		t.Fatalf("%d multipart uploads in progress, want 1", n)
+	}
+	restarted := srv.Open(t)
+	n, err := restarted.RemoveTemp(t.Context())
+	if err != nil || n != 1 {
+		t.Errorf("RemoveTemp = %d, %v; want 1", n, err)
+	}
+	if n := srv.Uploads(t); n != 0 {
+		t.Errorf("%d multipart uploads left", n)
+	}
+	wantMissing(t, restarted, "results/2026-12/9.mp4")
+}

@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3afero"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -124,4 +127,19 @@ func ServeOnDisk(ln net.Listener, dir, bucket string) error {
 		return err
 	}
 	return http.Serve(ln, gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+}
+
+// Uploads counts the multipart uploads in progress in the bucket.
+func (s *S3) Uploads(t testing.TB) int {
+	t.Helper()
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(s.Endpoint)
+		o.UsePathStyle = true
+	})
+	out, err := client.ListMultipartUploads(t.Context(), &s3.ListMultipartUploadsInput{Bucket: &s.Bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(out.Uploads)
 }
