@@ -1,13 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -227,8 +226,10 @@ func (s *Server) deleteJob(c echo.Context) error {
 		return err
 	}
 	if job.ArchivePath != "" {
-		if err := os.Remove(filepath.Join(s.cfg.MediaDir, filepath.FromSlash(job.ArchivePath))); err != nil && !os.IsNotExist(err) {
-			s.log.Error("remove archived video", "job_id", job.ID, "err", err)
+		// The row no longer points at it: a failure leaves an orphan to log,
+		// not a video someone can still play.
+		if err := s.cfg.Media.Delete(context.WithoutCancel(c.Request().Context()), job.ArchivePath); err != nil {
+			s.log.Error("remove archived video", "job_id", job.ID, "key", job.ArchivePath, "err", err)
 		}
 	}
 	addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap #%d deleted.", job.ID))

@@ -1,57 +1,90 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/storage"
 	"swapdesk/views"
 )
 
+// mediaStore is what the media routes need from the media store.
+type mediaStore interface {
+	Open(ctx context.Context, key string) (storage.Reader, error)
+	Stat(ctx context.Context, key string) (storage.Info, error)
+	Delete(ctx context.Context, key string) error
+	SignedURL(ctx context.Context, key string, opts storage.SignOptions) (string, error)
+}
+
+// signedMediaExpiry is how long a redirect to S3 stays usable: enough to
+// start playing and seek (each seek is a new ranged GET of the same URL),
+// short enough that a link copied from the player soon stops working.
+const signedMediaExpiry = 15 * time.Minute
+
 // media serves an archived result to any signed-in member (the gallery is
-// the team's), with Range support for players and seeking; HEAD works too.
-// A copy recorded as archived whose file is gone answers 410.
+// the team's); HEAD works too. From a local store it serves the bytes, with
+// Range support for players and seeking and the SHA-256 as ETag; from S3 it
+// redirects to a short-lived signed URL, and S3 answers the Range requests
+// itself. Either way the browser revalidates every time (no-cache), so a
+// deleted video stops playing at once. A copy recorded as archived whose
+// file is gone answers 410.
 func (s *Server) media(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return apperr.ErrNotFound
 	}
-	job, err := s.cfg.JobStore.ArchivedMedia(c.Request().Context(), id)
+	ctx := c.Request().Context()
+	job, err := s.cfg.JobStore.ArchivedMedia(ctx, id)
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(filepath.Join(s.cfg.MediaDir, filepath.FromSlash(job.ArchivePath)))
-	if errors.Is(err, fs.ErrNotExist) {
-		s.log.Error("archived video missing from the media dir", "job_id", job.ID, "path", job.ArchivePath)
-		return s.mediaGone(c)
-	}
-	if err != nil {
-		return fmt.Errorf("open archived video of job %d: %w", job.ID, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
+	name := fmt.Sprintf("swapdesk-%d.mp4", job.ID)
+	disposition := `inline; filename="` + name + `"`
+	if c.QueryParam("download") == "1" {
+		disposition = `attachment; filename="` + name + `"`
 	}
 	h := c.Response().Header()
-	h.Set("Content-Type", "video/mp4")
-	h.Set("Cache-Control", "private, max-age=86400")
-	h.Set("ETag", `"`+job.ArchiveSHA256+`"`)
-	name := fmt.Sprintf("swapdesk-%d.mp4", job.ID)
-	if c.QueryParam("download") == "1" {
-		h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	} else {
-		h.Set("Content-Disposition", `inline; filename="`+name+`"`)
+	signed, err := s.cfg.Media.SignedURL(ctx, job.ArchivePath, storage.SignOptions{
+		Expiry: signedMediaExpiry, ContentType: "video/mp4", ContentDisposition: disposition})
+	switch {
+	case err == nil:
+		if _, err := s.cfg.Media.Stat(ctx, job.ArchivePath); err != nil {
+			return s.mediaMissing(c, job.ID, job.ArchivePath, err)
+		}
+		// Every answer is a new URL: nothing to keep.
+		h.Set("Cache-Control", "private, no-store")
+		return c.Redirect(http.StatusFound, signed)
+	case !errors.Is(err, errors.ErrUnsupported):
+		return fmt.Errorf("sign archived video of job %d: %w", job.ID, err)
 	}
-	http.ServeContent(c.Response(), c.Request(), name, st.ModTime(), f)
+	r, err := s.cfg.Media.Open(ctx, job.ArchivePath)
+	if err != nil {
+		return s.mediaMissing(c, job.ID, job.ArchivePath, err)
+	}
+	defer r.Close()
+	h.Set("Content-Type", "video/mp4")
+	h.Set("Cache-Control", "private, no-cache")
+	h.Set("ETag", `"`+job.ArchiveSHA256+`"`)
+	h.Set("Content-Disposition", disposition)
+	http.ServeContent(c.Response(), c.Request(), name, r.Info().ModTime, r)
 	return nil
+}
+
+// mediaMissing answers 410 when the store no longer has an archived video,
+// and passes other store errors on.
+func (s *Server) mediaMissing(c echo.Context, id int64, key string, err error) error {
+	if !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("open archived video of job %d: %w", id, err)
+	}
+	s.log.Error("archived video missing from the media store", "job_id", id, "key", key)
+	return s.mediaGone(c)
 }
 
 // mediaGone answers 410 for an archived video whose file is missing.
@@ -61,7 +94,7 @@ func (s *Server) mediaGone(c echo.Context) error {
 		return c.NoContent(http.StatusGone)
 	}
 	e := views.ErrorPage{Status: http.StatusGone, Heading: "This video is missing",
-		Message: "Swapdesk saved this video, but its file is no longer in the data directory. " +
+		Message: "Swapdesk saved this video, but its file is no longer in the media store. " +
 			"The problem has been logged; an admin can restore the file from a backup."}
 	return render(c, http.StatusGone, views.Error(s.page(c, e.Heading, ""), e))
 }

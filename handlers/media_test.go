@@ -179,3 +179,78 @@ func TestScriptResultURLIsNotRendered(t *testing.T) {
 		t.Errorf("download href %q, want templ's sanitized URL", href)
 	}
 }
+
+// Issue 8: /media/:id was cached for a day, so a deleted video kept
+// playing. The browser must revalidate every time (ETag + no-cache), and a
+// revalidation after the delete must not be told "not modified".
+func TestMediaRevalidatesSoADeleteTakesEffect(t *testing.T) {
+	app := newTestApp(t, pollingOnly)
+	c, _ := app.member("ana@example.com", 100)
+	job := app.submitted(c)
+	app.pollUntil(t, job.ID, db.JobSucceeded)
+	app.archiver.ArchiveDue(context.Background())
+	job = app.job(job.ID)
+	path := "/media/" + strconv.FormatInt(job.ID, 10)
+
+	res := c.get(path)
+	wantStatus(t, res, http.StatusOK)
+	etag := res.Header.Get("ETag")
+	if cc := res.Header.Get("Cache-Control"); cc != "private, no-cache" {
+		t.Errorf("Cache-Control %q, want %q (revalidate every time)", cc, "private, no-cache")
+	}
+	if etag != `"`+job.ArchiveSHA256+`"` {
+		t.Errorf("ETag %q, want the SHA-256 %q", etag, job.ArchiveSHA256)
+	}
+	conditional := func() *response {
+		req, _ := http.NewRequest(http.MethodGet, app.srv.URL+path, nil)
+		req.Header.Set("If-None-Match", etag)
+		return c.do(req)
+	}
+	wantStatus(t, conditional(), http.StatusNotModified)
+	req, _ := http.NewRequest(http.MethodGet, app.srv.URL+path, nil)
+	req.Header.Set("Range", "bytes=4-7")
+	if res := c.do(req); res.StatusCode != http.StatusPartialContent || res.body != "ftyp" {
+		t.Errorf("Range 4-7: %d %q, want 206 \"ftyp\"", res.StatusCode, res.body)
+	}
+
+	id := strconv.FormatInt(job.ID, 10)
+	wantStatus(t, c.submit("/jobs/"+id, "/jobs/"+id+"/delete", nil), http.StatusSeeOther)
+	res = conditional()
+	if res.StatusCode == http.StatusNotModified {
+		t.Fatal("after the delete, revalidating with the old ETag answered 304: the browser keeps playing it")
+	}
+	wantStatus(t, res, http.StatusNotFound)
+}
+
+// Results archived before the media store existed sit at
+// DATA_DIR/media/YYYY-MM/<job>.mp4 and the database holds that relative
+// path: they still play.
+func TestMediaServesTheOldLayout(t *testing.T) {
+	app := newTestApp(t, pollingOnly)
+	c, _ := app.member("ana@example.com", 100)
+	job := app.submitted(c)
+	app.pollUntil(t, job.ID, db.JobSucceeded)
+	body := []byte(mp4Head + "an archive from before")
+	rel := "2026-11/" + strconv.FormatInt(job.ID, 10) + ".mp4"
+	if err := os.MkdirAll(filepath.Join(app.mediaDir, "2026-11"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(app.mediaDir, filepath.FromSlash(rel)), body, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.store.MarkArchived(context.Background(), job.ID, rel, "0123", int64(len(body))); err != nil {
+		t.Fatal(err)
+	}
+	res := c.get("/media/" + strconv.FormatInt(job.ID, 10))
+	wantStatus(t, res, http.StatusOK)
+	if res.body != string(body) {
+		t.Errorf("served %q", res.body)
+	}
+	id := strconv.FormatInt(job.ID, 10)
+	wantStatus(t, c.submit("/jobs/"+id, "/jobs/"+id+"/delete", nil), http.StatusSeeOther)
+	if _, err := os.Stat(filepath.Join(app.mediaDir, filepath.FromSlash(rel))); !os.IsNotExist(err) {
+		t.Errorf("the old file is still there after the delete: %v", err)
+	}
+}
+
+const mp4Head = "\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"

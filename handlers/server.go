@@ -64,8 +64,8 @@ type Config struct {
 	Jobs      jobService
 	JobStore  jobStore
 	Webhooks  webhookReceiver
-	// MediaDir holds archived videos (DATA_DIR/media).
-	MediaDir   string
+	// Media is the media store holding archived videos.
+	Media      mediaStore
 	Health     pinger
 	Assets     *static.Assets
 	SessionKey []byte

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"swapdesk/internal/storage"
 )
 
 // config is the operator's configuration: environment variables, overridden
@@ -29,6 +31,14 @@ type config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client; empty means clients connect directly.
 	TrustedProxies []*net.IPNet
+	// MediaURL is SWAPDESK_MEDIA_URL as given; Media is where it points
+	// (default: DATA_DIR/media on local disk).
+	MediaURL string
+	Media    storage.Location
+	// AWS signs requests to an S3 media store (AWS_ACCESS_KEY_ID,
+	// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; empty: the SDK's default
+	// chain).
+	AWS storage.Credentials
 	// How long the embedded sandbox keeps a job queued and processing.
 	SandboxQueueDelay   time.Duration
 	SandboxProcessDelay time.Duration
@@ -49,6 +59,8 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (config, er
 		AkoolBaseURL:  envOr(getenv, "AKOOL_BASE_URL", defaultAkoolBaseURL),
 		AdminEmail:    getenv("SWAPDESK_ADMIN_EMAIL"),
 		AdminPassword: getenv("SWAPDESK_ADMIN_PASSWORD"),
+		MediaURL:      getenv("SWAPDESK_MEDIA_URL"),
+		AWS:           awsCredentials(getenv),
 	}
 	c.SandboxQueueDelay, c.SandboxProcessDelay = 3*time.Second, 12*time.Second
 	allowPrivate := getenv("SWAPDESK_ALLOW_PRIVATE_URLS")
@@ -56,6 +68,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (config, er
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (SWAPDESK_ADDR)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory (SWAPDESK_DATA_DIR)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL people and Akool reach this server at (SWAPDESK_PUBLIC_URL)")
+	fs.StringVar(&c.MediaURL, "media-url", c.MediaURL, "where media are kept: file:///path or s3://bucket?endpoint=…&region=… (SWAPDESK_MEDIA_URL; default DATA_DIR/media)")
 	fs.StringVar(&c.AkoolBaseURL, "akool-base-url", c.AkoolBaseURL, "Akool API base URL (AKOOL_BASE_URL)")
 	fs.DurationVar(&c.SandboxQueueDelay, "sandbox-queue-delay", c.SandboxQueueDelay, "sandbox mode: how long a job stays queued")
 	fs.DurationVar(&c.SandboxProcessDelay, "sandbox-process-delay", c.SandboxProcessDelay, "sandbox mode: how long a job stays processing")
@@ -148,7 +161,34 @@ func (c *config) validate() error {
 	if err := checkDataDir(c.DataDir); err != nil {
 		return usagef("SWAPDESK_DATA_DIR: %v", err)
 	}
+	media, err := mediaLocation(c.MediaURL, c.DataDir)
+	if err != nil {
+		return usagef("SWAPDESK_MEDIA_URL: %v", err)
+	}
+	c.Media = media
+	if (c.AWS.AccessKeyID == "") != (c.AWS.SecretAccessKey == "") {
+		return usagef("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: set both or neither")
+	}
 	return nil
+}
+
+// mediaLocation parses SWAPDESK_MEDIA_URL; unset means DATA_DIR/media on
+// local disk, where the archive has always been.
+func mediaLocation(raw, dataDir string) (storage.Location, error) {
+	if raw == "" {
+		dir, err := filepath.Abs(filepath.Join(dataDir, "media"))
+		if err != nil {
+			return storage.Location{}, err
+		}
+		return storage.Location{Scheme: "file", Dir: filepath.ToSlash(dir)}, nil
+	}
+	return storage.ParseURL(raw)
+}
+
+// awsCredentials reads the standard AWS variables.
+func awsCredentials(getenv func(string) string) storage.Credentials {
+	return storage.Credentials{AccessKeyID: getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken: getenv("AWS_SESSION_TOKEN")}
 }
 
 func checkAddr(addr string) error {

@@ -54,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCommand(ctx, args, getenv, stdin, stdout, log)
 	case "sandbox":
 		return sandboxCommand(ctx, args, getenv, stdout, log)
+	case "media":
+		return mediaCommand(ctx, args, getenv, stdout, log)
 	case "backup":
 		return backup(ctx, args, getenv, stdout, log)
 	case "version":

@@ -263,6 +263,14 @@ func TestInvalidConfigStopsWithOneLineAndExit2(t *testing.T) {
 		{"trusted proxy not a CIDR", map[string]string{"SWAPDESK_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, nil, "SWAPDESK_TRUSTED_PROXIES"},
 		{"trusted proxy bad mask", map[string]string{"SWAPDESK_TRUSTED_PROXIES": "10.0.0.0/33"}, nil, "SWAPDESK_TRUSTED_PROXIES"},
 		{"trusted proxy flag", nil, []string{"--trusted-proxies", "nope"}, "SWAPDESK_TRUSTED_PROXIES"},
+		{"media url not a url", map[string]string{"SWAPDESK_MEDIA_URL": "/var/media"}, nil, "SWAPDESK_MEDIA_URL"},
+		{"media url relative file", map[string]string{"SWAPDESK_MEDIA_URL": "file://media"}, nil, "SWAPDESK_MEDIA_URL"},
+		{"media url endpoint without scheme", map[string]string{"SWAPDESK_MEDIA_URL": "s3://b?endpoint=127.0.0.1:9000"}, nil, "SWAPDESK_MEDIA_URL"},
+		{"media url unknown parameter", map[string]string{"SWAPDESK_MEDIA_URL": "s3://b?regoin=x"}, nil, "SWAPDESK_MEDIA_URL"},
+		{"media url flag", nil, []string{"--media-url", "ftp://x/media"}, "SWAPDESK_MEDIA_URL"},
+		{"media bucket unreachable", map[string]string{"SWAPDESK_MEDIA_URL": "s3://media?endpoint=http://127.0.0.1:1",
+			"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}, nil, "SWAPDESK_MEDIA_URL"},
+		{"access key without secret", map[string]string{"AWS_ACCESS_KEY_ID": "k"}, nil, "AWS_ACCESS_KEY_ID"},
 		{"unknown flag", nil, []string{"--nope"}, "serve"},
 	}
 	for _, tt := range tests {

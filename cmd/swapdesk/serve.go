@@ -60,6 +60,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		AkoolClientID:       cfg.AkoolClientID,
 		AkoolBaseURL:        cfg.AkoolBaseURL,
 		AllowPrivateURLs:    cfg.AllowPrivateURLs,
+		Media:               cfg.Media,
+		AWS:                 cfg.AWS,
 		SecureCookies:       cfg.secureCookies(),
 		TrustedProxies:      cfg.TrustedProxies,
 		SandboxQueueDelay:   cfg.SandboxQueueDelay,
@@ -99,7 +101,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	} else {
 		fmt.Fprintf(stdout, "Swapdesk is running at %s\n", base)
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "url", base, "sandbox", a.Sandbox != nil, "data_dir", cfg.DataDir)
+	log.Info("serving", "addr", ln.Addr().String(), "url", base, "sandbox", a.Sandbox != nil, "data_dir", cfg.DataDir, "media", a.Media.String())
 
 	select {
 	case err := <-served:

@@ -32,6 +32,7 @@ import (
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/media"
 	"swapdesk/internal/sandbox"
+	"swapdesk/internal/storage"
 	"swapdesk/static"
 )
 
@@ -80,6 +81,12 @@ type Config struct {
 	// ignored) for every fetch of a link to another server: the prober's,
 	// the archiver's and the embedded sandbox's.
 	Net media.Options
+	// Media is where archived files live (SWAPDESK_MEDIA_URL); the zero
+	// value is a file store at DATA_DIR/media.
+	Media storage.Location
+	// AWS are the credentials for an s3:// Media location.
+	AWS storage.Credentials
+
 	// SandboxWebhookBackoff is the embedded sandbox's first pause between
 	// webhook attempts (default the emulator's).
 	SandboxWebhookBackoff time.Duration
@@ -123,7 +130,9 @@ type App struct {
 	Archiver *jobs.Archiver
 	// Sandbox is the embedded Akool emulator; nil when a real key is set.
 	Sandbox *akoolsim.Sim
-	// MediaDir is where archived videos go (DATA_DIR/media).
+	// Media is the media store every archived file goes through.
+	Media storage.Store
+	// MediaDir is the file store's root directory; empty for other stores.
 	MediaDir string
 
 	handler http.Handler
@@ -233,17 +242,35 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.Jobs = jobSvc
 
-	mediaDir := filepath.Join(cfg.DataDir, "media")
-	if err := os.MkdirAll(mediaDir, 0o750); err != nil {
-		return nil, &SettingError{Setting: "SWAPDESK_DATA_DIR", Msg: fmt.Sprintf("cannot create %s: %v", mediaDir, unwrapPathErr(err))}
+	loc := cfg.Media
+	if loc.Scheme == "" {
+		loc = storage.Location{Scheme: "file", Dir: filepath.Join(cfg.DataDir, "media")}
 	}
-	a.MediaDir = mediaDir
+	if loc.Scheme == "file" {
+		if err := os.MkdirAll(loc.Dir, 0o750); err != nil {
+			return nil, &SettingError{Setting: "SWAPDESK_MEDIA_URL", Msg: fmt.Sprintf("cannot create %s: %v", loc.Dir, unwrapPathErr(err))}
+		}
+		a.MediaDir = loc.Dir
+	}
+	mediaStore, err := storage.Open(ctx, loc, cfg.AWS)
+	if err != nil {
+		return nil, &SettingError{Setting: "SWAPDESK_MEDIA_URL", Msg: err.Error()}
+	}
+	a.closers = append(a.closers, func() { mediaStore.Close() })
+	a.Media = mediaStore
+	// Nothing writes yet (serve holds the data dir's lock): what a killed
+	// process left half-written can go.
+	if n, err := mediaStore.RemoveTemp(ctx); err != nil {
+		log.Warn("remove unfinished media writes", "store", mediaStore.String(), "err", err)
+	} else if n > 0 {
+		log.Info("removed unfinished media writes left by an earlier run", "count", n)
+	}
 	var opener jobs.Opener = media.NewFetcher(media.Options{AllowPrivate: cfg.AllowPrivateURLs, Timeout: downloadTimeout,
 		LookupIP: cfg.Net.LookupIP, Dial: cfg.Net.Dial})
 	if inSandbox && !cfg.AllowPrivateURLs {
 		opener = sandbox.NewOpener(opener, port, downloadTimeout)
 	}
-	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Open: opener, Dir: mediaDir, Log: log.With("component", "archiver"),
+	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Open: opener, Media: mediaStore, Log: log.With("component", "archiver"),
 		Now: cfg.Now})
 	a.Archiver = archiver
 	// The tracker has its own backoff and global rate limit: its client must
@@ -277,7 +304,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Jobs:           jobSvc,
 		JobStore:       store,
 		Webhooks:       tracker,
-		MediaDir:       mediaDir,
+		Media:          mediaStore,
 		Assets:         assets,
 		SessionKey:     sessionKey,
 		SecureCookies:  cfg.SecureCookies,

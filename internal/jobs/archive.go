@@ -9,13 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"swapdesk/db"
 	"swapdesk/internal/media"
+	"swapdesk/internal/storage"
 )
 
 // ArchiveStore is what the archiver needs from the database.
@@ -31,14 +30,20 @@ type Opener interface {
 	Open(ctx context.Context, rawURL string, maxBytes int64) (*media.Response, error)
 }
 
+// MediaStore is where archived results go (see internal/storage).
+type MediaStore interface {
+	Create(ctx context.Context, key string, opts storage.WriteOptions) (storage.Writer, error)
+	Delete(ctx context.Context, key string) error
+}
+
 // ArchiverConfig builds an Archiver.
 type ArchiverConfig struct {
 	Store ArchiveStore
 	Open  Opener
-	// Dir is where archived videos go (DATA_DIR/media).
-	Dir string
-	Log *slog.Logger
-	Now func() time.Time
+	// Media is where archived videos go, under results/YYYY-MM/<job>.mp4.
+	Media MediaStore
+	Log   *slog.Logger
+	Now   func() time.Time
 	// MaxBytes caps one result (default 2 GiB).
 	MaxBytes int64
 	// RetryBase and RetryMax bound the backoff between attempts (defaults
@@ -142,11 +147,13 @@ func (a *Archiver) Archive(ctx context.Context, j db.Job) {
 		return
 	}
 	attempts := j.ArchiveAttempts + 1
-	rel, sum, size, err := a.download(ctx, j)
+	key, sum, size, err := a.download(ctx, j)
 	if err == nil {
-		if err := a.cfg.Store.MarkArchived(ctx, j.ID, rel, sum, size); err != nil {
+		if err := a.cfg.Store.MarkArchived(ctx, j.ID, key, sum, size); err != nil {
 			a.log.Error("record archive", "job_id", j.ID, "err", err)
-			_ = os.Remove(filepath.Join(a.cfg.Dir, rel))
+			if err := a.cfg.Media.Delete(context.WithoutCancel(ctx), key); err != nil {
+				a.log.Error("remove unrecorded archive", "job_id", j.ID, "key", key, "err", err)
+			}
 			a.held.set(j.ID, now.Add(Backoff(a.cfg.RetryBase, a.cfg.RetryMax, attempts-1)))
 			return
 		}
@@ -197,10 +204,18 @@ func (a *Archiver) end(ctx context.Context, j db.Job, state, detail string) {
 // errNotMP4 is a result that does not start like an MP4 file.
 var errNotMP4 = errors.New("the result is not an MP4 video")
 
-// download checks that the result starts like an MP4, streams it into a
-// temp file (never holding it in memory), fsyncs and renames it into place. It
-// returns the path relative to Dir, the SHA-256 and the size.
-func (a *Archiver) download(ctx context.Context, j db.Job) (rel, sum string, size int64, err error) {
+// ResultKey is the store key of job id's result, finished at finished.
+// Results archived before the media store existed keep the key the
+// database recorded for them ("YYYY-MM/<job>.mp4").
+func ResultKey(id int64, finished time.Time) string {
+	return "results/" + finished.UTC().Format("2006-01") + "/" + strconv.FormatInt(id, 10) + ".mp4"
+}
+
+// download checks that the result starts like an MP4 and streams it into
+// the media store (never holding it in memory), checking its size and
+// computing its SHA-256 on the way; the object is committed only when
+// both check out. It returns the store key, the SHA-256 and the size.
+func (a *Archiver) download(ctx context.Context, j db.Job) (key, sum string, size int64, err error) {
 	if j.ResultURL == "" {
 		return "", "", 0, &permanentError{"Akool gave no result URL"}
 	}
@@ -212,7 +227,7 @@ func (a *Archiver) download(ctx context.Context, j db.Job) (rel, sum string, siz
 	}
 	defer res.Body.Close()
 	// An MP4 starts with its ftyp box: check before writing anything, so an
-	// error page is not streamed to disk first.
+	// error page is not streamed to the store first.
 	head := make([]byte, 12)
 	if n, err := io.ReadFull(res.Body, head); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -227,23 +242,14 @@ func (a *Archiver) download(ctx context.Context, j db.Job) (rel, sum string, siz
 		return "", "", 0, errNotMP4
 	}
 
-	sub := j.FinishedAt.UTC().Format("2006-01")
-	dir := filepath.Join(a.cfg.Dir, sub)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", "", 0, err
-	}
-	tmp, err := os.CreateTemp(dir, ".incoming-*.mp4")
+	key = ResultKey(j.ID, j.FinishedAt)
+	w, err := a.cfg.Media.Create(ctx, key, storage.WriteOptions{ContentType: "video/mp4"})
 	if err != nil {
-		return "", "", 0, err
+		return "", "", 0, fmt.Errorf("media store: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer w.Abort() // after Commit, nothing
 	h := sha256.New()
-	size, err = io.Copy(io.MultiWriter(tmp, h), io.MultiReader(bytes.NewReader(head), res.Body))
+	size, err = io.Copy(io.MultiWriter(w, h), io.MultiReader(bytes.NewReader(head), res.Body))
 	if err != nil {
 		return "", "", 0, permanentIf(fmt.Errorf("download: %w", err), a.cfg.MaxBytes)
 	}
@@ -253,18 +259,10 @@ func (a *Archiver) download(ctx context.Context, j db.Job) (rel, sum string, siz
 	if res.ContentLength > 0 && size != res.ContentLength {
 		return "", "", 0, fmt.Errorf("download: got %d of %d bytes", size, res.ContentLength)
 	}
-	if err = tmp.Sync(); err != nil {
-		return "", "", 0, err
+	if err := w.Commit(); err != nil {
+		return "", "", 0, fmt.Errorf("media store: %w", err)
 	}
-	if err = tmp.Close(); err != nil {
-		return "", "", 0, err
-	}
-	name := strconv.FormatInt(j.ID, 10) + ".mp4"
-	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return "", "", 0, err
-	}
-	syncDir(dir)
-	return filepath.ToSlash(filepath.Join(sub, name)), hex.EncodeToString(h.Sum(nil)), size, nil
+	return key, hex.EncodeToString(h.Sum(nil)), size, nil
 }
 
 // permanentIf marks the fetch errors no retry will fix: a result over the
@@ -284,14 +282,6 @@ func sizeText(n int64) string {
 		return strconv.FormatInt(n>>20, 10) + " MB"
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
-}
-
-// syncDir makes a rename durable; failures only cost durability.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 }
 
 func userMessage(err error) string {

@@ -10,10 +10,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -26,6 +27,8 @@ import (
 	"swapdesk/db"
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/media"
+	"swapdesk/internal/storage"
+	"swapdesk/internal/storage/storagetest"
 )
 
 // Issue 5, "Performance": archiving a 200 MB result grows peak RSS by less
@@ -33,16 +36,34 @@ import (
 const benchResultBytes = 200 << 20
 
 // BenchmarkArchive200MB archives a synthetic 200 MB MP4, generated on the
-// fly by a local server, through the real Archiver and a Fetcher, and
-// reports the growth of the process's peak RSS during the archive
-// (peak-rss-growth-MB: VmHWM after it, reset just before, minus VmRSS
-// before; the serving side runs in this process too, so this is an upper
-// bound). It checks the archived file's size and SHA-256 against what was
-// served and what the store recorded. Linux only (/proc).
+// fly by a local server, through the real Archiver and a Fetcher into each
+// media store (file, and S3: gofakes3 on disk in a child process, as a real
+// S3 service is not in our process), and reports the growth of the
+// process's peak RSS during the archive (peak-rss-growth-MB: VmHWM after it,
+// reset just before, minus VmRSS before; the serving side runs in this
+// process too, so this is an upper bound). It checks the archived object's
+// size and SHA-256 against what was served and what the store recorded.
+// Linux only (/proc).
 func BenchmarkArchive200MB(b *testing.B) {
 	if err := resetPeakRSS(); err != nil {
 		b.Skipf("cannot reset the peak RSS (needs Linux /proc/self/clear_refs): %v", err)
 	}
+	b.Run("file", func(b *testing.B) {
+		st, err := storage.Open(context.Background(), storage.Location{Scheme: "file", Dir: b.TempDir()}, storage.Credentials{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		benchArchive(b, st)
+	})
+	b.Run("s3", func(b *testing.B) {
+		st := fakeS3Process(b)
+		defer st.Close()
+		benchArchive(b, st)
+	})
+}
+
+func benchArchive(b *testing.B, st storage.Store) {
 	// The handler hands over what it sent once it has sent it all.
 	served := make(chan servedFile, 1)
 	var seeds atomic.Uint64
@@ -56,9 +77,8 @@ func BenchmarkArchive200MB(b *testing.B) {
 	defer srv.Close()
 
 	store := &recordingStore{}
-	dir := b.TempDir()
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	arch := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Dir: dir, Now: func() time.Time { return now },
+	arch := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Media: st, Now: func() time.Time { return now },
 		Open: media.NewFetcher(media.Options{AllowPrivate: true, Timeout: 5 * time.Minute})})
 	job := db.Job{ID: 42, Status: db.JobSucceeded, ResultURL: srv.URL + "/result.mp4", FinishedAt: now.Add(-time.Minute),
 		ResultExpiresAt: now.Add(7 * 24 * time.Hour), ArchiveState: db.ArchivePending}
@@ -82,11 +102,62 @@ func BenchmarkArchive200MB(b *testing.B) {
 		if g := procStatusKB(b, "VmHWM") - before; g > worstGrowth {
 			worstGrowth, worstBefore = g, before
 		}
-		store.check(b, dir, served)
+		store.check(b, st, served)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(worstGrowth)/1024, "peak-rss-growth-MB")
 	b.ReportMetric(float64(worstBefore)/1024, "rss-before-MB")
+}
+
+// fakeS3Env, set in a child process, makes TestFakeS3Process serve S3 there.
+const fakeS3Env = "SWAPDESK_TEST_FAKES3_DIR"
+
+// fakeS3Process starts this test binary again as an S3-compatible server
+// (TestFakeS3Process) keeping objects on disk, and opens it as a store.
+func fakeS3Process(b *testing.B) storage.Store {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFakeS3Process$")
+	cmd.Env = append(os.Environ(), fakeS3Env+"="+b.TempDir())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatalf("fake S3 process: %v", err)
+	}
+	l, err := storage.ParseURL("s3://media?endpoint=http://" + strings.TrimSpace(line))
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := storage.Open(context.Background(), l, storage.Credentials{AccessKeyID: storagetest.AccessKeyID, SecretAccessKey: storagetest.SecretAccessKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+// TestFakeS3Process is the child process of fakeS3Process; it skips in a
+// normal test run.
+func TestFakeS3Process(t *testing.T) {
+	dir := os.Getenv(fakeS3Env)
+	if dir == "" {
+		t.Skip("only runs as the benchmark's S3 server process")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println(ln.Addr().String())
+	t.Fatal(storagetest.ServeOnDisk(ln, dir, "media"))
 }
 
 type servedFile struct {
@@ -145,8 +216,8 @@ func (s *recordingStore) EndArchive(_ context.Context, id int64, state, detail s
 }
 
 // check compares the archive just recorded with what was served and with
-// the file on disk, then removes the file and forgets the record.
-func (s *recordingStore) check(b *testing.B, dir string, served <-chan servedFile) {
+// the object in the store, then deletes it and forgets the record.
+func (s *recordingStore) check(b *testing.B, st storage.Store, served <-chan servedFile) {
 	b.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -168,21 +239,21 @@ func (s *recordingStore) check(b *testing.B, dir string, served <-chan servedFil
 	if want.size != benchResultBytes {
 		b.Fatalf("served %d bytes, want %d", want.size, benchResultBytes)
 	}
-	path := filepath.Join(dir, filepath.FromSlash(s.path))
-	f, err := os.Open(path)
+	ctx := context.Background()
+	r, err := st.Open(ctx, s.path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	h := sha256.New()
-	n, err := io.Copy(h, f)
-	f.Close()
+	n, err := io.Copy(h, r)
+	r.Close()
 	if err != nil {
 		b.Fatal(err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); n != want.size || got != want.sha256 {
-		b.Fatalf("file on disk: %d bytes sha256 %s; served %d bytes sha256 %s", n, got, want.size, want.sha256)
+		b.Fatalf("stored object: %d bytes sha256 %s; served %d bytes sha256 %s", n, got, want.size, want.sha256)
 	}
-	if err := os.Remove(path); err != nil {
+	if err := st.Delete(ctx, s.path); err != nil {
 		b.Fatal(err)
 	}
 	s.path, s.sha256, s.size = "", "", 0

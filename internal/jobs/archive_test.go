@@ -16,7 +16,19 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/media"
+	"swapdesk/internal/storage"
 )
+
+// fileMedia is a file media store rooted at dir.
+func fileMedia(t *testing.T, dir string) storage.Store {
+	t.Helper()
+	st, err := storage.Open(context.Background(), storage.Location{Scheme: "file", Dir: dir}, storage.Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
 
 // fakeArchiveStore records what the archiver decided. DueForArchive returns
 // due, whatever happened to them; failMark makes MarkArchived fail.
@@ -102,7 +114,7 @@ func TestArchiveOutcomes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			store := newFakeArchiveStore()
 			dir := t.TempDir()
-			a := NewArchiver(ArchiverConfig{Store: store, Dir: dir, Now: func() time.Time { return now }, MaxBytes: 2000,
+			a := NewArchiver(ArchiverConfig{Store: store, Media: fileMedia(t, dir), Now: func() time.Time { return now }, MaxBytes: 2000,
 				Open: media.NewFetcher(media.Options{AllowPrivate: true, Timeout: 5 * time.Second})})
 			id := int64(i + 1)
 			a.Archive(context.Background(), db.Job{ID: id, ResultURL: srv.URL + tt.path, FinishedAt: now, ResultExpiresAt: tt.expires})
@@ -152,7 +164,7 @@ func TestArchiveGivesUpOnANonMP4(t *testing.T) {
 	}))
 	defer srv.Close()
 	store := newFakeArchiveStore()
-	a := NewArchiver(ArchiverConfig{Store: store, Dir: t.TempDir(), Now: func() time.Time { return now },
+	a := NewArchiver(ArchiverConfig{Store: store, Media: fileMedia(t, t.TempDir()), Now: func() time.Time { return now },
 		Open: media.NewFetcher(media.Options{AllowPrivate: true, Timeout: 5 * time.Second})})
 	for attempts := 0; attempts < maxNotMP4; attempts++ {
 		j := db.Job{ID: 1, ResultURL: srv.URL + "/r.mp4", FinishedAt: now, ResultExpiresAt: now.Add(6 * 24 * time.Hour), ArchiveAttempts: attempts}
@@ -184,7 +196,7 @@ func TestArchiveChecksTheFirstBytes(t *testing.T) {
 	defer close(stop)
 	store := newFakeArchiveStore()
 	dir := t.TempDir()
-	a := NewArchiver(ArchiverConfig{Store: store, Dir: dir, Now: func() time.Time { return now }, MaxBytes: 2 << 30,
+	a := NewArchiver(ArchiverConfig{Store: store, Media: fileMedia(t, dir), Now: func() time.Time { return now }, MaxBytes: 2 << 30,
 		Open: media.NewFetcher(media.Options{AllowPrivate: true, Timeout: time.Minute}), Timeout: time.Minute})
 	within(t, 20*time.Second, "Archive of a stalled non-MP4", func() {
 		a.Archive(context.Background(), db.Job{ID: 1, ResultURL: srv.URL + "/r.mp4", FinishedAt: now, ResultExpiresAt: now.Add(48 * time.Hour)})
@@ -209,7 +221,7 @@ func TestArchiveRefusesPrivateAddresses(t *testing.T) {
 	}))
 	defer srv.Close()
 	store := newFakeArchiveStore()
-	a := NewArchiver(ArchiverConfig{Store: store, Dir: t.TempDir(), Now: func() time.Time { return now },
+	a := NewArchiver(ArchiverConfig{Store: store, Media: fileMedia(t, t.TempDir()), Now: func() time.Time { return now },
 		Open: media.NewFetcher(media.Options{Timeout: 5 * time.Second})}) // the production rule: no private addresses
 	for i, u := range []string{srv.URL + "/r.mp4", "http://169.254.169.254/latest/meta-data/", "http://[::1]:1/r.mp4", "http://10.0.0.1/r.mp4"} {
 		id := int64(i + 1)
@@ -238,7 +250,7 @@ func TestFailedMarkDoesNotRedownload(t *testing.T) {
 	store.due = []db.Job{{ID: 1, ResultURL: srv.URL + "/r.mp4", FinishedAt: now, ResultExpiresAt: now.Add(48 * time.Hour)}}
 	clock := now
 	dir := t.TempDir()
-	a := NewArchiver(ArchiverConfig{Store: store, Dir: dir, Now: func() time.Time { return clock },
+	a := NewArchiver(ArchiverConfig{Store: store, Media: fileMedia(t, dir), Now: func() time.Time { return clock },
 		Open: media.NewFetcher(media.Options{AllowPrivate: true, Timeout: 5 * time.Second})})
 	within(t, 20*time.Second, "ArchiveDue", func() {
 		if n := a.ArchiveDue(context.Background()); n != 1 {
@@ -251,7 +263,7 @@ func TestFailedMarkDoesNotRedownload(t *testing.T) {
 	if n := downloads.Load(); n != 1 {
 		t.Errorf("%d downloads, want 1", n)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*", "*"))
+	files, _ := filepath.Glob(filepath.Join(dir, "results", "*", "*"))
 	if len(files) != 0 {
 		t.Errorf("files left behind: %v", files)
 	}
