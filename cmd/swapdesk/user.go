@@ -38,10 +38,10 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		credits     = fs.Int64("credits", 0, "credits to grant, 1 to 1000000 (grant)")
 		note        = fs.String("note", "", "why, for the ledger (grant)")
 		needsEmail  = sub != "list"
-		allowedSubs = map[string]bool{"add": true, "list": true, "passwd": true, "disable": true, "grant": true}
+		allowedSubs = map[string]bool{"add": true, "list": true, "passwd": true, "disable": true, "grant": true, "unlock": true}
 	)
 	if !allowedSubs[sub] {
-		return usagef("user: unknown subcommand %q (add, list, passwd, disable, grant)", sub)
+		return usagef("user: unknown subcommand %q (add, list, passwd, disable, grant, unlock)", sub)
 	}
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -150,6 +150,11 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		} else {
 			fmt.Fprintf(stdout, "Disabled %s; their open sessions are signed out.\n", accounts.NormalizeEmail(*email))
 		}
+	case "unlock":
+		if err := accts.Unlock(ctx, 0, *email); err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "Cleared the failed sign-ins of %s from every address; they can sign in again.\n", accounts.NormalizeEmail(*email))
 	}
 	return nil
 }
