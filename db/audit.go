@@ -15,6 +15,7 @@ const (
 	AuditPasswordReset = "password_changed"
 	AuditUserDisabled  = "user_disabled"
 	AuditUserEnabled   = "user_enabled"
+	AuditLoginUnlocked = "login_unlocked"
 )
 
 // AuditEntry is one line of the audit log. ActorID 0 means the system or the

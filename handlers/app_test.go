@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -58,6 +59,7 @@ type appOptions struct {
 	// its default does. Without it only 3 and 4 are sent, so tests that
 	// wait for "Akool's webhook" wait for the one that finishes the job.
 	processingWebhooks bool
+	log                *slog.Logger // app.Config.Log
 }
 
 func pollingOnly(o *appOptions) { o.noWebhooks = true }
@@ -95,6 +97,7 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 		TrackerRate:            1000,
 		TrackerBurst:           1000,
 		ConfigureJobs:          o.jobs,
+		Log:                    o.log,
 	})
 	if err != nil {
 		srv.Close()

@@ -93,6 +93,7 @@ type Server struct {
 	echo     *echo.Echo
 	sessions *sessions.CookieStore
 	metrics  *httpMetrics
+	refusals *refusalLog
 	now      func() time.Time
 }
 
@@ -109,6 +110,7 @@ func New(cfg Config) *Server {
 		log:      cfg.Log,
 		sessions: newCookieStore(cfg.SessionKey, cfg.SecureCookies),
 		metrics:  newHTTPMetrics(cfg.Registry),
+		refusals: newRefusalLog(cfg.Registry, cfg.Log, cfg.Now),
 		now:      cfg.Now,
 	}
 	e := echo.New()

@@ -42,6 +42,29 @@ type config struct {
 	// How long the embedded sandbox keeps a job queued and processing.
 	SandboxQueueDelay   time.Duration
 	SandboxProcessDelay time.Duration
+	// flags are the parsed flags, so a bad setting is named as it was
+	// given (nil: every setting came from the environment).
+	flags *flag.FlagSet
+}
+
+// settingFlags are the serve flags that override environment variables.
+var settingFlags = map[string]string{
+	"SWAPDESK_ADDR":               "addr",
+	"SWAPDESK_DATA_DIR":           "data-dir",
+	"SWAPDESK_PUBLIC_URL":         "public-url",
+	"SWAPDESK_MEDIA_URL":          "media-url",
+	"AKOOL_BASE_URL":              "akool-base-url",
+	"SWAPDESK_ALLOW_PRIVATE_URLS": "allow-private-urls",
+	"SWAPDESK_TRUSTED_PROXIES":    "trusted-proxies",
+}
+
+// name is what to call the setting of environment variable envName in a
+// message: its flag when it was given as one, else envName.
+func (c config) name(envName string) string {
+	if f, ok := settingFlags[envName]; ok {
+		return settingName(c.flags, f, envName)
+	}
+	return envName
 }
 
 const defaultAkoolBaseURL = "https://openapi.akool.com"
@@ -75,16 +98,17 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (config, er
 	fs.StringVar(&allowPrivate, "allow-private-urls", allowPrivate, "let media URLs reach private addresses; tests and sandbox only (SWAPDESK_ALLOW_PRIVATE_URLS)")
 	fs.StringVar(&trustedProxies, "trusted-proxies", trustedProxies, "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (SWAPDESK_TRUSTED_PROXIES)")
 	return func() (config, error) {
+		c.flags = fs
 		if allowPrivate != "" {
 			v, err := strconv.ParseBool(allowPrivate)
 			if err != nil {
-				return c, usagef("SWAPDESK_ALLOW_PRIVATE_URLS: %q is not true or false", allowPrivate)
+				return c, usagef("%s: %q is not true or false", c.name("SWAPDESK_ALLOW_PRIVATE_URLS"), allowPrivate)
 			}
 			c.AllowPrivateURLs = v
 		}
 		nets, err := parseTrustedProxies(trustedProxies)
 		if err != nil {
-			return c, usagef("SWAPDESK_TRUSTED_PROXIES: %v", err)
+			return c, usagef("%s: %v", c.name("SWAPDESK_TRUSTED_PROXIES"), err)
 		}
 		c.TrustedProxies = nets
 		return c, c.validate()
@@ -136,17 +160,17 @@ func envOr(getenv func(string) string, key, def string) string {
 // validate checks every setting and names the first bad one in one line.
 func (c *config) validate() error {
 	if err := checkAddr(c.Addr); err != nil {
-		return usagef("SWAPDESK_ADDR: %v", err)
+		return usagef("%s: %v", c.name("SWAPDESK_ADDR"), err)
 	}
 	if c.PublicURL != "" {
 		u, err := normalizePublicURL(c.PublicURL)
 		if err != nil {
-			return usagef("SWAPDESK_PUBLIC_URL: %v", err)
+			return usagef("%s: %v", c.name("SWAPDESK_PUBLIC_URL"), err)
 		}
 		c.PublicURL = u
 	}
 	if err := checkHTTPURL(c.AkoolBaseURL); err != nil {
-		return usagef("AKOOL_BASE_URL: %v", err)
+		return usagef("%s: %v", c.name("AKOOL_BASE_URL"), err)
 	}
 	c.AkoolBaseURL = strings.TrimRight(c.AkoolBaseURL, "/")
 	if c.SessionKey != "" && len(c.SessionKey) < 32 {
@@ -159,11 +183,11 @@ func (c *config) validate() error {
 		return usagef("SWAPDESK_ADMIN_EMAIL and SWAPDESK_ADMIN_PASSWORD: set both or neither")
 	}
 	if err := checkDataDir(c.DataDir); err != nil {
-		return usagef("SWAPDESK_DATA_DIR: %v", err)
+		return usagef("%s: %v", c.name("SWAPDESK_DATA_DIR"), err)
 	}
 	media, err := mediaLocation(c.MediaURL, c.DataDir)
 	if err != nil {
-		return usagef("SWAPDESK_MEDIA_URL: %v", err)
+		return usagef("%s: %v", c.name("SWAPDESK_MEDIA_URL"), err)
 	}
 	c.Media = media
 	if (c.AWS.AccessKeyID == "") != (c.AWS.SecretAccessKey == "") {

@@ -245,8 +245,10 @@ func TestInvalidConfigStopsWithOneLineAndExit2(t *testing.T) {
 	}{
 		{"bad address", map[string]string{"SWAPDESK_ADDR": "not-an-address"}, nil, "SWAPDESK_ADDR"},
 		{"bad port", map[string]string{"SWAPDESK_ADDR": ":99999"}, nil, "SWAPDESK_ADDR"},
-		{"bad address flag", nil, []string{"--addr", "nope"}, "SWAPDESK_ADDR"},
+		{"bad address flag", nil, []string{"--addr", "nope"}, "--addr:"},
+		{"bad address flag over a good env", map[string]string{"SWAPDESK_ADDR": ":8080"}, []string{"--addr=:99999"}, "--addr:"},
 		{"data dir is a file", map[string]string{"SWAPDESK_DATA_DIR": file}, nil, "SWAPDESK_DATA_DIR"},
+		{"data dir flag is a file", nil, []string{"--data-dir", file}, "--data-dir:"},
 		{"malformed public url", map[string]string{"SWAPDESK_PUBLIC_URL": "ftp://x"}, nil, "SWAPDESK_PUBLIC_URL"},
 		{"public url without host", map[string]string{"SWAPDESK_PUBLIC_URL": "https://"}, nil, "SWAPDESK_PUBLIC_URL"},
 		{"public url with a path", map[string]string{"SWAPDESK_PUBLIC_URL": "https://example.com/swapdesk"}, nil, "SWAPDESK_PUBLIC_URL"},
@@ -255,19 +257,23 @@ func TestInvalidConfigStopsWithOneLineAndExit2(t *testing.T) {
 		{"public url with a fragment", map[string]string{"SWAPDESK_PUBLIC_URL": "https://example.com/#top"}, nil, "SWAPDESK_PUBLIC_URL"},
 		{"public url with an empty fragment", map[string]string{"SWAPDESK_PUBLIC_URL": "https://example.com#"}, nil, "SWAPDESK_PUBLIC_URL"},
 		{"public url with credentials", map[string]string{"SWAPDESK_PUBLIC_URL": "https://user:pw@example.com"}, nil, "SWAPDESK_PUBLIC_URL"},
-		{"public url flag with a path", nil, []string{"--public-url", "http://example.com/app/"}, "SWAPDESK_PUBLIC_URL"},
+		{"public url flag with a path", nil, []string{"--public-url", "http://example.com/app/"}, "--public-url:"},
 		{"malformed akool url", map[string]string{"AKOOL_BASE_URL": "openapi.akool.com"}, nil, "AKOOL_BASE_URL"},
+		{"malformed akool url flag", nil, []string{"--akool-base-url", "openapi.akool.com"}, "--akool-base-url:"},
 		{"allow private not a bool", map[string]string{"SWAPDESK_ALLOW_PRIVATE_URLS": "maybe"}, nil, "SWAPDESK_ALLOW_PRIVATE_URLS"},
+		{"allow private flag not a bool", nil, []string{"--allow-private-urls", "maybe"}, "--allow-private-urls:"},
 		{"short session key", map[string]string{"SWAPDESK_SESSION_KEY": "short"}, nil, "SWAPDESK_SESSION_KEY"},
 		{"admin email without password", map[string]string{"SWAPDESK_ADMIN_EMAIL": "a@b.c"}, nil, "SWAPDESK_ADMIN_EMAIL"},
 		{"trusted proxy not a CIDR", map[string]string{"SWAPDESK_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, nil, "SWAPDESK_TRUSTED_PROXIES"},
 		{"trusted proxy bad mask", map[string]string{"SWAPDESK_TRUSTED_PROXIES": "10.0.0.0/33"}, nil, "SWAPDESK_TRUSTED_PROXIES"},
-		{"trusted proxy flag", nil, []string{"--trusted-proxies", "nope"}, "SWAPDESK_TRUSTED_PROXIES"},
+		{"trusted proxy flag", nil, []string{"--trusted-proxies", "nope"}, "--trusted-proxies:"},
 		{"media url not a url", map[string]string{"SWAPDESK_MEDIA_URL": "/var/media"}, nil, "SWAPDESK_MEDIA_URL"},
 		{"media url relative file", map[string]string{"SWAPDESK_MEDIA_URL": "file://media"}, nil, "SWAPDESK_MEDIA_URL"},
 		{"media url endpoint without scheme", map[string]string{"SWAPDESK_MEDIA_URL": "s3://b?endpoint=127.0.0.1:9000"}, nil, "SWAPDESK_MEDIA_URL"},
 		{"media url unknown parameter", map[string]string{"SWAPDESK_MEDIA_URL": "s3://b?regoin=x"}, nil, "SWAPDESK_MEDIA_URL"},
-		{"media url flag", nil, []string{"--media-url", "ftp://x/media"}, "SWAPDESK_MEDIA_URL"},
+		{"media url flag", nil, []string{"--media-url", "ftp://x/media"}, "--media-url:"},
+		{"media bucket unreachable by flag", map[string]string{"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"},
+			[]string{"--media-url", "s3://media?endpoint=http://127.0.0.1:1"}, "--media-url:"},
 		{"media bucket unreachable", map[string]string{"SWAPDESK_MEDIA_URL": "s3://media?endpoint=http://127.0.0.1:1",
 			"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}, nil, "SWAPDESK_MEDIA_URL"},
 		{"access key without secret", map[string]string{"AWS_ACCESS_KEY_ID": "k"}, nil, "AWS_ACCESS_KEY_ID"},
@@ -288,6 +294,9 @@ func TestInvalidConfigStopsWithOneLineAndExit2(t *testing.T) {
 			msg := err.Error()
 			if !strings.HasPrefix(msg, tt.setting) || strings.Contains(msg, "\n") {
 				t.Errorf("message %q should be one line starting with %s", msg, tt.setting)
+			}
+			if out.Len() != 0 {
+				t.Errorf("a bad setting also printed %q; the one line is enough", out.String())
 			}
 		})
 	}

@@ -25,7 +25,7 @@ const defaultAdminEmail = "admin@localhost"
 // serve runs the web app until ctx is cancelled, then shuts down in reverse
 // order of start-up.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
-	fs := newFlags("serve", stdout)
+	fs := newFlags("serve", stdout, "Runs the web app (the default command). Each flag overrides the environment variable named in parentheses.")
 	finish := bindConfig(fs, getenv)
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -37,7 +37,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	unlock, err := lockDataDir(cfg.DataDir)
+	unlock, err := lockDataDir(cfg.DataDir, cfg.name("SWAPDESK_DATA_DIR"))
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Listen first: the sandbox and the printed URL need the real port.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return usagef("SWAPDESK_ADDR: cannot listen on %s: %v", cfg.Addr, unwrapOpErr(err))
+		return usagef("%s: cannot listen on %s: %v", cfg.name("SWAPDESK_ADDR"), cfg.Addr, unwrapOpErr(err))
 	}
 	defer ln.Close()
 	base := listenURL(ln.Addr(), cfg.PublicURL)
@@ -71,7 +71,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		var se *app.SettingError
 		if errors.As(err, &se) {
-			return usagef("%s", se)
+			return usagef("%s: %s", cfg.name(se.Setting), se.Msg)
 		}
 		return err
 	}
@@ -130,16 +130,17 @@ const submitWait = time.Minute
 // as serve runs: two servers on one data directory would track, settle and
 // archive the same jobs twice. The kernel drops the lock when the process
 // ends, however it ends, so there is nothing to clean up after a crash.
-func lockDataDir(dir string) (unlock func(), err error) {
+// setting names the data directory's setting in errors.
+func lockDataDir(dir, setting string) (unlock func(), err error) {
 	path := filepath.Join(dir, "swapdesk.lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, usagef("SWAPDESK_DATA_DIR: cannot create %s: %v", path, unwrapPathErr(err))
+		return nil, usagef("%s: cannot create %s: %v", setting, path, unwrapPathErr(err))
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, usagef("SWAPDESK_DATA_DIR: %s is in use by another swapdesk serve", dir)
+			return nil, usagef("%s: %s is in use by another swapdesk serve", setting, dir)
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -21,35 +22,96 @@ import (
 // maxGrant bounds one grant, so a typo cannot mint millions of credits.
 const maxGrant = 1_000_000
 
-// userCommand runs `swapdesk user add|list|passwd|disable|grant`.
+// userSubcommand is one of `swapdesk user`'s subcommands: its name, a line
+// for the command list, and the flags it takes (besides --data-dir).
+type userSubcommand struct {
+	name, summary string
+	flags         []string
+}
+
+// userSubcommands are `swapdesk user`'s subcommands, in the order help
+// lists them.
+var userSubcommands = []userSubcommand{
+	{"add", "add an account: --email E --name N [--admin] [--password-stdin]", []string{"email", "name", "admin", "password-stdin"}},
+	{"list", "list accounts", nil},
+	{"passwd", "set a password, ending its sessions: --email E [--password-stdin]", []string{"email", "password-stdin"}},
+	{"disable", "disable an account, ending its sessions: --email E [--enable to undo]", []string{"email", "enable"}},
+	{"grant", "grant credits: --email E --credits N [--note T]", []string{"email", "credits", "note"}},
+	{"unlock", "clear an account's failed sign-ins from every address: --email E", []string{"email"}},
+}
+
+// userOptions are the values of every `swapdesk user` flag; a subcommand
+// registers only its own.
+type userOptions struct {
+	email, name, note string
+	admin, pwStdin    bool
+	enable            bool
+	credits           int64
+}
+
+func (o *userOptions) register(fs *flag.FlagSet, names []string) {
+	defs := map[string]func(){
+		"email": func() { fs.StringVar(&o.email, "email", "", "account email") },
+		"name":  func() { fs.StringVar(&o.name, "name", "", "display name") },
+		"admin": func() { fs.BoolVar(&o.admin, "admin", false, "make the account an admin") },
+		"password-stdin": func() {
+			fs.BoolVar(&o.pwStdin, "password-stdin", false, "read the password from standard input's first line")
+		},
+		"enable":  func() { fs.BoolVar(&o.enable, "enable", false, "re-enable instead of disable") },
+		"credits": func() { fs.Int64Var(&o.credits, "credits", 0, "credits to grant, 1 to 1000000") },
+		"note":    func() { fs.StringVar(&o.note, "note", "", "why, for the ledger") },
+	}
+	for _, n := range names {
+		defs[n]()
+	}
+}
+
+func userUsage(w io.Writer) {
+	fmt.Fprint(w, "Usage: swapdesk user SUBCOMMAND [flags]\n\nSubcommands:\n")
+	for _, s := range userSubcommands {
+		fmt.Fprintf(w, "  %-8s  %s\n", s.name, s.summary)
+	}
+	fmt.Fprint(w, "\nRun 'swapdesk user SUBCOMMAND -h' for its flags. --data-dir (or SWAPDESK_DATA_DIR) picks the database.\n")
+}
+
+func userSubcommandNames() string {
+	var names []string
+	for _, s := range userSubcommands {
+		names = append(names, s.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// userCommand runs `swapdesk user SUBCOMMAND`.
 func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
 	if len(args) == 0 {
-		return usagef("user: say add, list, passwd, disable or grant")
+		return usagef("user: say which: %s (see 'swapdesk user help')", userSubcommandNames())
+	}
+	if isHelp(args) {
+		if args[0] == "help" && len(args) > 1 {
+			// `swapdesk user help add` is `swapdesk user add --help`.
+			return userCommand(ctx, []string{args[1], "--help"}, getenv, stdin, stdout, log)
+		}
+		userUsage(stdout)
+		return nil
 	}
 	sub, args := args[0], args[1:]
-	fs := newFlags("user "+sub, stdout)
-	dataDir := dataDirFlag(fs, getenv)
-	var (
-		email       = fs.String("email", "", "account email")
-		name        = fs.String("name", "", "display name (add)")
-		admin       = fs.Bool("admin", false, "make the account an admin (add)")
-		pwStdin     = fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-		enable      = fs.Bool("enable", false, "re-enable instead of disable (disable)")
-		credits     = fs.Int64("credits", 0, "credits to grant, 1 to 1000000 (grant)")
-		note        = fs.String("note", "", "why, for the ledger (grant)")
-		needsEmail  = sub != "list"
-		allowedSubs = map[string]bool{"add": true, "list": true, "passwd": true, "disable": true, "grant": true}
-	)
-	if !allowedSubs[sub] {
-		return usagef("user: unknown subcommand %q (add, list, passwd, disable, grant)", sub)
+	i := slices.IndexFunc(userSubcommands, func(s userSubcommand) bool { return s.name == sub })
+	if i < 0 {
+		return usagef("user: unknown subcommand %q (%s; see 'swapdesk user help')", sub, userSubcommandNames())
 	}
+	spec := userSubcommands[i]
+	fs := newFlags("user "+sub, stdout, strings.ToUpper(spec.summary[:1])+spec.summary[1:])
+	dataDir := dataDirFlag(fs, getenv)
+	var o userOptions
+	o.register(fs, spec.flags)
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	if needsEmail && *email == "" {
+	if slices.Contains(spec.flags, "email") && o.email == "" {
 		return usagef("user %s: --email is required", sub)
 	}
 	// Only `user add` may create the database: it is how an operator makes
@@ -59,7 +121,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	created := false
 	if sub == "add" {
 		if err := checkDataDir(*dataDir); err != nil {
-			return usagef("SWAPDESK_DATA_DIR: %v", err)
+			return usagef("%s: %v", settingName(fs, "data-dir", "SWAPDESK_DATA_DIR"), err)
 		}
 		_, err := os.Stat(dbPath(*dataDir))
 		created = errors.Is(err, os.ErrNotExist)
@@ -75,11 +137,11 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 
 	switch sub {
 	case "add":
-		pw, generated, err := readPassword(stdin, *pwStdin)
+		pw, generated, err := readPassword(stdin, o.pwStdin)
 		if err != nil {
 			return err
 		}
-		u, err := accts.CreateUser(ctx, 0, accounts.NewUser{Email: *email, Name: *name, Admin: *admin, Password: pw})
+		u, err := accts.CreateUser(ctx, 0, accounts.NewUser{Email: o.email, Name: o.name, Admin: o.admin, Password: pw})
 		if err != nil {
 			return cliError(err)
 		}
@@ -111,45 +173,50 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 		return tw.Flush()
 	case "passwd":
-		pw, generated, err := readPassword(stdin, *pwStdin)
+		pw, generated, err := readPassword(stdin, o.pwStdin)
 		if err != nil {
 			return err
 		}
-		if err := accts.SetPassword(ctx, 0, *email, pw); err != nil {
+		if err := accts.SetPassword(ctx, 0, o.email, pw); err != nil {
 			return cliError(err)
 		}
-		fmt.Fprintf(stdout, "Password changed for %s; their open sessions are signed out.\n", accounts.NormalizeEmail(*email))
+		fmt.Fprintf(stdout, "Password changed for %s; their open sessions are signed out.\n", accounts.NormalizeEmail(o.email))
 		if generated {
 			fmt.Fprintf(stdout, "Password: %s\n", pw)
 		}
 	case "grant":
-		if *credits < 1 || *credits > maxGrant {
+		if o.credits < 1 || o.credits > maxGrant {
 			return usagef("user grant: --credits must be a whole number from 1 to %d", maxGrant)
 		}
-		if len(*note) > 500 {
+		if len(o.note) > 500 {
 			return usagef("user grant: --note must be at most 500 characters")
 		}
-		u, err := store.UserByEmail(ctx, accounts.NormalizeEmail(*email))
+		u, err := store.UserByEmail(ctx, accounts.NormalizeEmail(o.email))
 		if err != nil {
 			return cliError(err)
 		}
-		if _, err := store.Grant(ctx, u.ID, 0, db.LedgerGrant, *credits, *note); err != nil {
+		if _, err := store.Grant(ctx, u.ID, 0, db.LedgerGrant, o.credits, o.note); err != nil {
 			return err
 		}
 		bal, err := store.Balance(ctx, u.ID)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Granted %d credits to %s; available now %d.\n", *credits, u.Email, bal.Available)
+		fmt.Fprintf(stdout, "Granted %d credits to %s; available now %d.\n", o.credits, u.Email, bal.Available)
 	case "disable":
-		if err := accts.SetDisabled(ctx, 0, *email, !*enable); err != nil {
+		if err := accts.SetDisabled(ctx, 0, o.email, !o.enable); err != nil {
 			return cliError(err)
 		}
-		if *enable {
-			fmt.Fprintf(stdout, "Enabled %s.\n", accounts.NormalizeEmail(*email))
+		if o.enable {
+			fmt.Fprintf(stdout, "Enabled %s.\n", accounts.NormalizeEmail(o.email))
 		} else {
-			fmt.Fprintf(stdout, "Disabled %s; their open sessions are signed out.\n", accounts.NormalizeEmail(*email))
+			fmt.Fprintf(stdout, "Disabled %s; their open sessions are signed out.\n", accounts.NormalizeEmail(o.email))
 		}
+	case "unlock":
+		if err := accts.Unlock(ctx, 0, o.email); err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "Cleared the failed sign-ins of %s from every address; they can sign in again.\n", accounts.NormalizeEmail(o.email))
 	}
 	return nil
 }

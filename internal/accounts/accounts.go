@@ -28,14 +28,6 @@ const (
 	MaxPasswordLen = 256
 )
 
-// Login rate limits: failed attempts per account and per client address,
-// each in a 15-minute window.
-const (
-	accountFailures = 5
-	ipFailures      = 20
-	limitWindow     = 15 * time.Minute
-)
-
 // ErrBadCredentials is returned for any failed sign-in, whatever the reason,
 // so the answer does not reveal which accounts exist or are disabled.
 var ErrBadCredentials = &apperr.Invalid{Message: "That email and password do not match an active account."}
@@ -48,15 +40,17 @@ type Store interface {
 	SetPassword(ctx context.Context, id int64, passwordHash string) error
 	SetDisabled(ctx context.Context, id int64, disabled bool) error
 	Audit(ctx context.Context, e db.AuditEntry) error
+	TakeLoginAttempt(ctx context.Context, limits []db.LoginLimit, now time.Time, window time.Duration) (db.LoginTicket, bool, time.Duration, error)
+	GiveBackLoginAttempt(ctx context.Context, t db.LoginTicket) error
+	ResetLoginAttempts(ctx context.Context, key string) error
+	ClearLoginAttempts(ctx context.Context, email string) (int64, error)
 }
 
 // Service signs people in and changes accounts.
 type Service struct {
-	store  Store
-	log    *slog.Logger
-	now    func() time.Time
-	byUser *limiter
-	byIP   *limiter
+	store Store
+	log   *slog.Logger
+	now   func() time.Time
 	// hashing holds one token per password check in progress.
 	hashing chan struct{}
 	// checkPassword is CheckPassword; tests hold it to line up a burst.
@@ -77,8 +71,6 @@ func New(store Store, log *slog.Logger, now func() time.Time) *Service {
 	h, _ := HashPassword("swapdesk-timing-equaliser")
 	return &Service{
 		store: store, log: log, now: now,
-		byUser:        newLimiter(accountFailures, limitWindow),
-		byIP:          newLimiter(ipFailures, limitWindow),
 		hashing:       make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 		checkPassword: CheckPassword,
 		dummyHash:     h,
@@ -91,36 +83,36 @@ func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(
 // Authenticate checks email and password from ip. It returns the user on
 // success; ErrBadCredentials for a wrong password, unknown email or disabled
 // account; *apperr.TooMany when the account or address must wait, or when
-// too many sign-ins are being checked at once.
+// too many sign-ins are being checked at once; another error when the
+// attempt could not be counted or the account not read.
 //
-// The attempt is counted before the password is checked, so parallel
-// requests cannot all slip past the limit while the first is still hashing.
-// A success gives its attempt back.
+// The attempt is counted (in the store, so a restart keeps it) before the
+// password is checked, so parallel requests cannot all slip past the limit
+// while the first is still hashing. A success gives its attempt back and
+// clears the failures of its account from its address.
 func (s *Service) Authenticate(ctx context.Context, email, password, ip string) (db.User, error) {
 	email = NormalizeEmail(email)
-	now := s.now()
-	ipTicket, ok, wait := s.byIP.take(ip, now)
+	oversized := len(email) > MaxEmailLen || len(password) > MaxPasswordLen
+	account := email
+	if oversized {
+		account = "" // no account has it; count the address alone
+	}
+	ticket, ok, wait, err := s.store.TakeLoginAttempt(ctx, loginLimits(account, ip), s.now(), limitWindow)
+	if err != nil {
+		return db.User{}, fmt.Errorf("count sign-in attempt: %w", err)
+	}
 	if !ok {
 		return db.User{}, tooMany(wait)
 	}
-	if len(email) > MaxEmailLen || len(password) > MaxPasswordLen {
+	if oversized {
 		return db.User{}, ErrBadCredentials
-	}
-	userTicket, ok, wait := s.byUser.take(email, now)
-	if !ok {
-		s.byIP.giveBack(ipTicket)
-		return db.User{}, tooMany(wait)
-	}
-	giveBack := func() {
-		s.byIP.giveBack(ipTicket)
-		s.byUser.giveBack(userTicket)
 	}
 	// Each check takes ~19 MiB and a core for tens of milliseconds: refuse
 	// a burst beyond what the machine can do at once instead of queueing it.
 	select {
 	case s.hashing <- struct{}{}:
 	default:
-		giveBack()
+		s.giveBack(ctx, ticket)
 		return db.User{}, errBusy
 	}
 	u, err := s.store.UserByEmail(ctx, email)
@@ -130,7 +122,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password, ip string) 
 		hash = u.PasswordHash
 	case !errors.Is(err, apperr.ErrNotFound):
 		<-s.hashing
-		giveBack()
+		s.giveBack(ctx, ticket)
 		return db.User{}, fmt.Errorf("look up user: %w", err)
 	}
 	ok, herr := s.checkPassword(hash, password)
@@ -142,10 +134,32 @@ func (s *Service) Authenticate(ctx context.Context, email, password, ip string) 
 		s.audit(ctx, db.AuditEntry{ActorID: u.ID, Action: db.AuditLoginFailed, Subject: email, IP: ip})
 		return db.User{}, ErrBadCredentials
 	}
-	s.byUser.reset(email)
-	s.byIP.giveBack(ipTicket)
+	s.giveBack(ctx, ticket)
+	// The account's failures from elsewhere stay counted: the owner signing
+	// in must not reset an attacker's count across addresses.
+	if err := s.store.ResetLoginAttempts(context.WithoutCancel(ctx), accountIPKey(email, ip)); err != nil {
+		s.log.Error("reset sign-in attempts", "err", err)
+	}
 	s.audit(ctx, db.AuditEntry{ActorID: u.ID, Action: db.AuditLogin, Subject: email, IP: ip})
 	return u, nil
+}
+
+// Unlock clears the failed sign-in attempts counted against the account
+// with email, from every address, so its owner can sign in again at once.
+// An address's own count across accounts belongs to no account and stays.
+// actorID is the admin acting, or 0 for the command line. It returns an
+// error wrapping apperr.ErrNotFound for an unknown email.
+func (s *Service) Unlock(ctx context.Context, actorID int64, email string) error {
+	u, err := s.store.UserByEmail(ctx, NormalizeEmail(email))
+	if err != nil {
+		return err
+	}
+	n, err := s.store.ClearLoginAttempts(ctx, u.Email)
+	if err != nil {
+		return fmt.Errorf("clear sign-in attempts: %w", err)
+	}
+	s.audit(ctx, db.AuditEntry{ActorID: actorID, Action: db.AuditLoginUnlocked, Subject: u.Email, Detail: fmt.Sprintf("counts=%d", n)})
+	return nil
 }
 
 // errBusy is the answer when every password-checking slot is taken.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"swapdesk/db"
 	"swapdesk/db/dbtest"
 	"swapdesk/internal/apperr"
 )
@@ -47,47 +49,134 @@ func TestHashAndCheckPassword(t *testing.T) {
 	}
 }
 
-func TestLimiterWindow(t *testing.T) {
-	l := newLimiter(2, time.Minute)
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	take := func(key string, at time.Time) (ticket, bool, time.Duration) {
-		t.Helper()
-		return l.take(key, at)
+// openService opens (or reopens) the database at path, as a start of the
+// app does, and returns a Service over it on a fixed clock. Its password
+// check is instant and knows one password, ownerPW: these tests are about
+// counting attempts, not hashing.
+func openService(t *testing.T, path string) (*Service, *db.DB) {
+	t.Helper()
+	store := dbtest.OpenFile(t, path)
+	clock := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	s := New(store, nil, func() time.Time { return clock })
+	s.checkPassword = func(_, password string) (bool, error) { return password == ownerPW, nil }
+	return s, store
+}
+
+func isTooMany(err error) bool {
+	var tm *apperr.TooMany
+	return errors.As(err, &tm)
+}
+
+const (
+	owner     = "ana@example.com"
+	ownerPW   = "the right password"
+	attacker  = "203.0.113.66"
+	ownerAddr = "198.51.100.7"
+)
+
+// failFrom makes n wrong sign-ins to owner from ip, each refused as wrong.
+func failFrom(t *testing.T, s *Service, ip string, n int) {
+	t.Helper()
+	for i := range n {
+		if _, err := s.Authenticate(context.Background(), owner, "a wrong password", ip); err != ErrBadCredentials {
+			t.Fatalf("wrong password %d from %s: %v, want ErrBadCredentials", i+1, ip, err)
+		}
 	}
-	if _, ok, _ := take("k", t0); !ok {
-		t.Fatal("first attempt refused")
+}
+
+func newOwner(t *testing.T, s *Service) {
+	t.Helper()
+	if _, err := s.CreateUser(context.Background(), 0, NewUser{Email: owner, Name: "Ana", Password: ownerPW}); err != nil {
+		t.Fatal(err)
 	}
-	second, ok, _ := take("k", t0.Add(time.Second))
-	if !ok {
-		t.Fatal("second of 2 attempts refused")
+}
+
+// An attacker at one address locks only that address out of the account:
+// the owner still signs in from another.
+func TestAttackerAtOneAddressDoesNotLockOutTheOwner(t *testing.T) {
+	s, _ := openService(t, filepath.Join(t.TempDir(), "swapdesk.db"))
+	ctx := context.Background()
+	newOwner(t, s)
+	failFrom(t, s, attacker, accountIPFailures)
+	if _, err := s.Authenticate(ctx, owner, ownerPW, attacker); !isTooMany(err) {
+		t.Errorf("right password from the attacker's address: %v, want TooMany", err)
 	}
-	_, ok, wait := take("k", t0.Add(2*time.Second))
-	if ok || wait != 58*time.Second {
-		t.Fatalf("third attempt: allowed %v, wait %v; want refused, 58s", ok, wait)
+	if _, err := s.Authenticate(ctx, owner, ownerPW, ownerAddr); err != nil {
+		t.Errorf("the owner from another address: %v, want signed in", err)
 	}
-	if _, ok, _ := take("other", t0); !ok {
-		t.Error("another key is refused")
+	// The owner's success does not reset the attacker's count.
+	if _, err := s.Authenticate(ctx, owner, "a wrong password", attacker); !isTooMany(err) {
+		t.Errorf("the attacker after the owner signed in: %v, want TooMany", err)
 	}
-	// An attempt given back frees its place.
-	l.giveBack(second)
-	if _, ok, _ := take("k", t0.Add(3*time.Second)); !ok {
-		t.Error("refused after an attempt was given back")
+}
+
+// Many addresses together still meet a limit on the account.
+func TestAccountLimitAcrossAddresses(t *testing.T) {
+	s, _ := openService(t, filepath.Join(t.TempDir(), "swapdesk.db"))
+	ctx := context.Background()
+	newOwner(t, s)
+	for i := range accountFailures / accountIPFailures {
+		failFrom(t, s, fmt.Sprintf("203.0.113.%d", i), accountIPFailures)
 	}
-	// A new window starts afresh, and a ticket from the old one does not
-	// uncount an attempt of the new.
-	old, _, _ := take("w", t0)
-	take("w", t0.Add(time.Second))
-	if _, ok, _ := take("w", t0.Add(time.Minute)); !ok {
-		t.Fatal("refused after the window passed")
+	if _, err := s.Authenticate(ctx, owner, ownerPW, ownerAddr); !isTooMany(err) {
+		t.Errorf("after %d failures from %d addresses, the owner: %v, want TooMany", accountFailures, accountFailures/accountIPFailures, err)
 	}
-	take("w", t0.Add(time.Minute))
-	l.giveBack(old)
-	if _, ok, _ := take("w", t0.Add(time.Minute)); ok {
-		t.Error("a ticket from an old window uncounted an attempt of the new one")
+	if err := s.Unlock(ctx, 0, owner); err != nil {
+		t.Fatal(err)
 	}
-	l.reset("k")
-	if _, ok, _ := take("k", t0.Add(4*time.Second)); !ok {
-		t.Error("refused after reset")
+	if _, err := s.Authenticate(ctx, owner, ownerPW, ownerAddr); err != nil {
+		t.Errorf("the owner after unlock: %v, want signed in", err)
+	}
+}
+
+// The counts are in the database: a restart neither forgets the attacker
+// nor loses a count.
+func TestLoginCountsSurviveARestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "swapdesk.db")
+	s, store := openService(t, path)
+	newOwner(t, s)
+	failFrom(t, s, attacker, accountIPFailures-1)
+	store.Close()
+
+	s, store = openService(t, path)
+	failFrom(t, s, attacker, 1)
+	store.Close()
+
+	s, _ = openService(t, path)
+	if _, err := s.Authenticate(context.Background(), owner, ownerPW, attacker); !isTooMany(err) {
+		t.Errorf("after %d failures across two restarts: %v, want TooMany", accountIPFailures, err)
+	}
+}
+
+func TestUnlockClearsALockout(t *testing.T) {
+	s, store := openService(t, filepath.Join(t.TempDir(), "swapdesk.db"))
+	ctx := context.Background()
+	newOwner(t, s)
+	failFrom(t, s, ownerAddr, accountIPFailures)
+	if _, err := s.Authenticate(ctx, owner, ownerPW, ownerAddr); !isTooMany(err) {
+		t.Fatalf("locked out owner: %v, want TooMany", err)
+	}
+	if err := s.Unlock(ctx, 0, "  ANA@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, owner, ownerPW, ownerAddr); err != nil {
+		t.Errorf("after unlock: %v, want signed in", err)
+	}
+	entries, err := store.RecentAudit(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range entries {
+		if e.Action == db.AuditLoginUnlocked && e.Subject == owner && e.ActorID == 0 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no login_unlocked audit entry by the command line for %s in %+v", owner, entries)
+	}
+	if err := s.Unlock(ctx, 0, "ghost@example.com"); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("unlock an unknown email: %v, want ErrNotFound", err)
 	}
 }
 
@@ -155,9 +244,9 @@ func TestParallelBurstChecksAtMostTheLimit(t *testing.T) {
 			t.Errorf("unexpected answer %v", err)
 		}
 	}
-	if checked != accountFailures || bad != accountFailures || tooMany != 40-accountFailures {
+	if checked != accountIPFailures || bad != accountIPFailures || tooMany != 40-accountIPFailures {
 		t.Errorf("40 parallel wrong passwords: %d checked, %d refused as wrong, %d told to wait; want %d, %d, %d",
-			checked, bad, tooMany, accountFailures, accountFailures, 40-accountFailures)
+			checked, bad, tooMany, accountIPFailures, accountIPFailures, 40-accountIPFailures)
 	}
 	s.checkPassword = CheckPassword
 	var tm *apperr.TooMany
@@ -190,7 +279,7 @@ func TestPasswordChecksBeyondTheSlotsAreRefusedNotQueued(t *testing.T) {
 	s.checkPassword = func(string, string) (bool, error) { return false, nil }
 	for _, i := range busy {
 		email, ip := fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("198.51.100.%d", i)
-		for n := range accountFailures {
+		for n := range accountIPFailures {
 			if _, err := s.Authenticate(ctx, email, "a wrong password", ip); err != ErrBadCredentials {
 				t.Fatalf("%s, attempt %d after the burst: %v, want ErrBadCredentials", email, n+1, err)
 			}
