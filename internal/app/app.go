@@ -242,19 +242,19 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.Jobs = jobSvc
 
-	loc := cfg.Media
+	loc, mediaSetting := cfg.Media, "SWAPDESK_MEDIA_URL"
 	if loc.Scheme == "" {
-		loc = storage.Location{Scheme: "file", Dir: filepath.Join(cfg.DataDir, "media")}
+		loc, mediaSetting = storage.Location{Scheme: "file", Dir: filepath.Join(cfg.DataDir, "media")}, "SWAPDESK_DATA_DIR"
 	}
 	if loc.Scheme == "file" {
 		if err := os.MkdirAll(loc.Dir, 0o750); err != nil {
-			return nil, &SettingError{Setting: "SWAPDESK_MEDIA_URL", Msg: fmt.Sprintf("cannot create %s: %v", loc.Dir, unwrapPathErr(err))}
+			return nil, &SettingError{Setting: mediaSetting, Msg: fmt.Sprintf("cannot create %s: %v", loc.Dir, unwrapPathErr(err))}
 		}
 		a.MediaDir = loc.Dir
 	}
 	mediaStore, err := storage.Open(ctx, loc, cfg.AWS)
 	if err != nil {
-		return nil, &SettingError{Setting: "SWAPDESK_MEDIA_URL", Msg: err.Error()}
+		return nil, &SettingError{Setting: mediaSetting, Msg: err.Error()}
 	}
 	a.closers = append(a.closers, func() { mediaStore.Close() })
 	a.Media = mediaStore
