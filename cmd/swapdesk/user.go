@@ -16,10 +16,8 @@ import (
 	"swapdesk/db"
 	"swapdesk/internal/accounts"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/credits"
 )
-
-// maxGrant bounds one grant, so a typo cannot mint millions of credits.
-const maxGrant = 1_000_000
 
 // userCommand runs `swapdesk user add|list|passwd|disable|grant`.
 func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
@@ -35,7 +33,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		admin       = fs.Bool("admin", false, "make the account an admin (add)")
 		pwStdin     = fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 		enable      = fs.Bool("enable", false, "re-enable instead of disable (disable)")
-		credits     = fs.Int64("credits", 0, "credits to grant, 1 to 1000000 (grant)")
+		amount      = fs.Int64("credits", 0, fmt.Sprintf("credits to grant, 1 to %d (grant)", credits.MaxChange))
 		note        = fs.String("note", "", "why, for the ledger (grant)")
 		needsEmail  = sub != "list"
 		allowedSubs = map[string]bool{"add": true, "list": true, "passwd": true, "disable": true, "grant": true}
@@ -123,24 +121,11 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 			fmt.Fprintf(stdout, "Password: %s\n", pw)
 		}
 	case "grant":
-		if *credits < 1 || *credits > maxGrant {
-			return usagef("user grant: --credits must be a whole number from 1 to %d", maxGrant)
-		}
-		if len(*note) > 500 {
-			return usagef("user grant: --note must be at most 500 characters")
-		}
-		u, err := store.UserByEmail(ctx, accounts.NormalizeEmail(*email))
+		res, err := credits.New(store, nil).Grant(ctx, credits.Change{MemberEmail: *email, Amount: *amount, Note: *note})
 		if err != nil {
-			return cliError(err)
+			return grantError(err)
 		}
-		if _, err := store.Grant(ctx, u.ID, 0, db.LedgerGrant, *credits, *note); err != nil {
-			return err
-		}
-		bal, err := store.Balance(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "Granted %d credits to %s; available now %d.\n", *credits, u.Email, bal.Available)
+		fmt.Fprintf(stdout, "Granted %d credits to %s; available now %d.\n", *amount, res.Member.Email, res.Balance.Available)
 	case "disable":
 		if err := accts.SetDisabled(ctx, 0, *email, !*enable); err != nil {
 			return cliError(err)
@@ -187,6 +172,21 @@ func readPassword(stdin io.Reader, fromStdin bool) (pw string, generated bool, e
 		return "", false, usagef("--password-stdin: standard input was empty")
 	}
 	return pw, false, nil
+}
+
+// grantError turns the credits service's errors into one clear line about
+// the flags.
+func grantError(err error) error {
+	var invalid *apperr.Invalid
+	if errors.As(err, &invalid) {
+		if _, ok := invalid.Fields[credits.FieldAmount]; ok {
+			return usagef("user grant: --credits must be a whole number from 1 to %d", credits.MaxChange)
+		}
+		if m, ok := invalid.Fields[credits.FieldNote]; ok {
+			return usagef("user grant: --note: %s", m)
+		}
+	}
+	return cliError(err)
 }
 
 // cliError turns service errors into one clear line.
