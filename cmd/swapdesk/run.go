@@ -56,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return sandboxCommand(ctx, args, getenv, stdout, log)
 	case "backup":
 		return backup(ctx, args, getenv, stdout, log)
+	case "doctor":
+		return doctor(ctx, args, getenv, stdout, log)
 	case "version":
 		fmt.Fprintln(stdout, "swapdesk", version)
 		return nil
