@@ -109,11 +109,12 @@ func rank(status string) int {
 // settles it exactly once in the same transaction: the whole hold is
 // released and u.Charged is charged. An update that would move the job
 // backwards, repeat its state, or touch a final job changes nothing and
-// returns applied == false. It returns the job as it is after the call, and
-// an error for an update that lacks what its status needs (Update fields).
+// returns applied == false. It returns the job as it is after the call, or
+// an error for an unknown status or an update that would apply but lacks
+// what its status needs (see Update's fields).
 func (d *DB) ApplyUpdate(ctx context.Context, id int64, u Update) (job Job, applied bool, err error) {
-	if err := u.check(); err != nil {
-		return Job{}, false, err
+	if u.Status != JobQueued && u.Status != JobProcessing && u.Status != JobSucceeded && u.Status != JobFailed {
+		return Job{}, false, fmt.Errorf("apply update: status %q", u.Status)
 	}
 	err = d.tx(ctx, func(tx *sql.Tx) error {
 		j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
@@ -123,6 +124,11 @@ func (d *DB) ApplyUpdate(ctx context.Context, id int64, u Update) (job Job, appl
 		job = j
 		if j.Final() || j.Status == JobSubmitting || rank(u.Status) <= rank(j.Status) {
 			return nil
+		}
+		// Checked only for an update that applies: a duplicate or late one
+		// is a no-op whatever it carries.
+		if err := u.check(); err != nil {
+			return err
 		}
 		now := d.Now()
 		detail := u.Detail
