@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"swapdesk/db"
+	"swapdesk/db/dbtest"
 	"swapdesk/internal/apperr"
 	"swapdesk/internal/credits"
 )
@@ -28,11 +28,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	store, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "swapdesk.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := dbtest.Open(t)
 	e := &env{t: t, store: store, now: start}
 	store.Now = func() time.Time { return e.now }
 	e.svc = credits.New(store, store.Now)
