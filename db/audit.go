@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"time"
 )
 
@@ -16,6 +15,8 @@ const (
 	AuditUserDisabled  = "user_disabled"
 	AuditUserEnabled   = "user_enabled"
 	AuditLoginUnlocked = "login_unlocked"
+	AuditCreditsGrant  = "credits_granted"
+	AuditCreditsAdjust = "credits_adjusted"
 )
 
 // AuditEntry is one line of the audit log. ActorID 0 means the system or the
@@ -32,13 +33,15 @@ type AuditEntry struct {
 
 // Audit appends e to the audit log, stamping it with the store's clock.
 func (d *DB) Audit(ctx context.Context, e AuditEntry) error {
-	var actor sql.NullInt64
-	if e.ActorID != 0 {
-		actor = sql.NullInt64{Int64: e.ActorID, Valid: true}
-	}
-	_, err := d.sql.ExecContext(ctx, `INSERT INTO audit_log (at, actor_id, action, subject, detail, ip) VALUES (?, ?, ?, ?, ?, ?)`,
-		ms(d.Now()), actor, e.Action, e.Subject, e.Detail, e.IP)
-	return mapErr(err)
+	return mapErr(insertAudit(ctx, d.sql, d.Now(), e))
+}
+
+// insertAudit appends e at now, inside its caller's transaction when q is
+// one.
+func insertAudit(ctx context.Context, q queryer, now time.Time, e AuditEntry) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO audit_log (at, actor_id, action, subject, detail, ip) VALUES (?, ?, ?, ?, ?, ?)`,
+		ms(now), nullID(e.ActorID), e.Action, e.Subject, e.Detail, e.IP)
+	return err
 }
 
 // RecentAudit returns the newest limit audit entries, newest first.

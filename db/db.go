@@ -38,7 +38,7 @@ type DB struct {
 	Now func() time.Time
 	// Statements run on every request (the signed-in user) or every card
 	// poll, prepared once: parsing them anew cost more than running them.
-	stmtUserByID, stmtUserForSession, stmtJobForMember, stmtJobForAdmin *sql.Stmt
+	stmtUserByID, stmtUserForSession, stmtJobForMember, stmtJobForAdmin, stmtBalance *sql.Stmt
 }
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
@@ -114,6 +114,7 @@ func (d *DB) prepare(ctx context.Context) error {
 		{&d.stmtUserForSession, sessionUserQuery},
 		{&d.stmtJobForMember, jobForMember},
 		{&d.stmtJobForAdmin, jobForAdmin},
+		{&d.stmtBalance, balanceQuery},
 	} {
 		st, err := d.sql.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -126,7 +127,7 @@ func (d *DB) prepare(ctx context.Context) error {
 
 // Close closes the database.
 func (d *DB) Close() error {
-	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin} {
+	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin, d.stmtBalance} {
 		if st != nil {
 			st.Close()
 		}

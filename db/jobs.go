@@ -125,25 +125,12 @@ type NewJob struct {
 	Prompt            string
 }
 
-// InsufficientCredits is returned (wrapping apperr.ErrInsufficientCredits)
-// when a hold would take a balance below zero.
-type InsufficientCredits struct {
-	Available int64
-	Needed    int64
-}
-
-func (e *InsufficientCredits) Error() string {
-	return fmt.Sprintf("insufficient credits: %d available, %d needed", e.Available, e.Needed)
-}
-
-func (e *InsufficientCredits) Unwrap() error { return apperr.ErrInsufficientCredits }
-
 // CreateJobWithHold writes the job as submitting and holds its estimate in
 // one IMMEDIATE transaction, so concurrent submits by one member can never
 // take the balance below zero. When the member already submitted this
 // idempotency key it returns that job and created == false, holding nothing
 // more (whatever its InputHash: the caller compares). It returns
-// *InsufficientCredits when the balance is short.
+// *apperr.InsufficientCredits when the balance is short.
 func (d *DB) CreateJobWithHold(ctx context.Context, n NewJob) (job Job, created bool, err error) {
 	err = d.tx(ctx, func(tx *sql.Tx) error {
 		existing, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE user_id = ? AND idempotency_key = ?`,
@@ -155,13 +142,6 @@ func (d *DB) CreateJobWithHold(ctx context.Context, n NewJob) (job Job, created 
 		if !errors.Is(err, apperr.ErrNotFound) {
 			return err
 		}
-		bal, err := balanceTx(ctx, tx, n.UserID)
-		if err != nil {
-			return err
-		}
-		if bal.Available < n.EstimateCredits {
-			return &InsufficientCredits{Available: bal.Available, Needed: n.EstimateCredits}
-		}
 		now := d.Now()
 		job, err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs (user_id, idempotency_key, input_hash, status, image_url, video_url,
 				mode, resolution, duration_requested, duration_detected, billed_seconds, estimate_credits, prompt,
@@ -172,12 +152,17 @@ func (d *DB) CreateJobWithHold(ctx context.Context, n NewJob) (job Job, created 
 		if err != nil {
 			return err
 		}
-		_, err = insertLedger(ctx, tx, now, LedgerEntry{UserID: n.UserID, Kind: LedgerHold, Amount: -n.EstimateCredits, JobID: job.ID,
-			Note: "hold for job"})
+		// A refused hold rolls the job back with it.
+		if err := holdTx(ctx, tx, now, n.UserID, job.ID, n.EstimateCredits, "hold for job"); err != nil {
+			return err
+		}
 		created = true
-		return err
+		return nil
 	})
-	return job, created, err
+	if err != nil {
+		return Job{}, false, err
+	}
+	return job, created, nil
 }
 
 // JobByIdempotencyKey returns the job userID created with the form token
@@ -229,15 +214,14 @@ func (d *DB) EndSubmission(ctx context.Context, jobID int64, status, message str
 }
 
 // InterruptSubmitting marks every job still submitting (the process died
-// between the hold and Akool's answer) as interrupted and releases its hold.
-// It returns the jobs it changed.
-func (d *DB) InterruptSubmitting(ctx context.Context) ([]Job, error) {
+// between the hold and Akool's answer) as interrupted with message and
+// releases its hold. It returns the jobs it changed.
+func (d *DB) InterruptSubmitting(ctx context.Context, message string) ([]Job, error) {
 	var out []Job
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		now := d.Now()
-		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET status = 'interrupted', updated_at = ?, finished_at = ?,
-				error_message = 'Swapdesk stopped while sending this job to Akool. Your credits were returned; please submit it again.'
-			WHERE status = 'submitting' RETURNING `+jobColumns, ms(now), ms(now))
+		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET status = 'interrupted', updated_at = ?, finished_at = ?, error_message = ?
+			WHERE status = 'submitting' RETURNING `+jobColumns, ms(now), ms(now), message)
 		if err != nil {
 			return err
 		}

@@ -95,9 +95,12 @@ func TestRejectAndInterruptReleaseHolds(t *testing.T) {
 	if err := d.EndSubmission(ctx, a.ID, db.JobRejected, "again"); err == nil {
 		t.Error("rejecting a rejected job succeeded")
 	}
-	interrupted, err := d.InterruptSubmitting(ctx)
+	interrupted, err := d.InterruptSubmitting(ctx, "stopped mid-send")
 	if err != nil || len(interrupted) != 1 || interrupted[0].ID != b.ID {
 		t.Fatalf("interrupted %v, %v; want job %d only", interrupted, err, b.ID)
+	}
+	if got, _ := d.JobByID(ctx, b.ID); got.ErrorMessage != "stopped mid-send" {
+		t.Errorf("interrupted job's message %q, want the caller's", got.ErrorMessage)
 	}
 	bal, _ := d.Balance(ctx, u.ID)
 	if bal.Available != 90 || bal.Held != 10 {

@@ -53,18 +53,44 @@ func (d *DB) JobEvents(ctx context.Context, jobID int64) ([]JobEvent, error) {
 	return out, rows.Err()
 }
 
-// Update is what Akool reported about a job, by webhook or poll.
+// Update is a change of a job's state, from what Akool reported by webhook
+// or poll, with what the change does to the member's credits as
+// internal/credits decided it: the store writes it and decides nothing.
 type Update struct {
 	Status        string // JobQueued, JobProcessing, JobSucceeded or JobFailed
 	Source        string // SourceWebhook, SourcePoll or SourceSystem
 	ResultURL     string
 	VideoDuration float64
-	// Charged is Akool's deduction_credit; nil when Akool omitted it, in
-	// which case the estimate is charged.
-	Charged    *int64
+	// Charged is what the member is charged; required for a final status
+	// (JobSucceeded, JobFailed), when the hold is released first.
+	Charged *int64
+	// ReleaseNote and ChargeNote are the ledger lines' notes; Detail is the
+	// status history's text (for JobFailed, FailReason is used).
+	ReleaseNote, ChargeNote, Detail string
+	// FailReason is what a failed job's member reads; required for JobFailed.
 	FailReason string
-	// ExpiresAt is when Akool deletes the result (completion + 7 days).
+	// ExpiresAt is when Akool deletes the result; required for JobSucceeded.
 	ExpiresAt time.Time
+}
+
+// check reports what a final update lacks.
+func (u Update) check() error {
+	switch u.Status {
+	case JobQueued, JobProcessing:
+		return nil
+	case JobSucceeded, JobFailed:
+	default:
+		return fmt.Errorf("apply update: status %q", u.Status)
+	}
+	switch {
+	case u.Charged == nil || *u.Charged < 0:
+		return fmt.Errorf("apply update: a %s job needs a charge of 0 or more", u.Status)
+	case u.Status == JobSucceeded && u.ExpiresAt.IsZero():
+		return fmt.Errorf("apply update: a succeeded job needs its result's expiry")
+	case u.Status == JobFailed && u.FailReason == "":
+		return fmt.Errorf("apply update: a failed job needs a reason")
+	}
+	return nil
 }
 
 func rank(status string) int {
@@ -79,14 +105,15 @@ func rank(status string) int {
 	return 3
 }
 
-// ApplyUpdate moves job id forward to u.Status and settles it exactly once,
-// in one transaction: on success the whole hold is released and Akool's
-// charge (or the estimate) is charged; on failure the hold is released. An
-// update that would move the job backwards, repeat its state, or touch a
-// final job changes nothing and returns applied == false. It returns the job
-// as it is after the call.
+// ApplyUpdate moves job id forward to u.Status and, for a final status,
+// settles it exactly once in the same transaction: the whole hold is
+// released and u.Charged is charged. An update that would move the job
+// backwards, repeat its state, or touch a final job changes nothing and
+// returns applied == false. It returns the job as it is after the call, or
+// an error for an unknown status or an update that would apply but lacks
+// what its status needs (see Update's fields).
 func (d *DB) ApplyUpdate(ctx context.Context, id int64, u Update) (job Job, applied bool, err error) {
-	if rank(u.Status) == 0 || (u.Status != JobQueued && u.Status != JobProcessing && u.Status != JobSucceeded && u.Status != JobFailed) {
+	if u.Status != JobQueued && u.Status != JobProcessing && u.Status != JobSucceeded && u.Status != JobFailed {
 		return Job{}, false, fmt.Errorf("apply update: status %q", u.Status)
 	}
 	err = d.tx(ctx, func(tx *sql.Tx) error {
@@ -98,71 +125,40 @@ func (d *DB) ApplyUpdate(ctx context.Context, id int64, u Update) (job Job, appl
 		if j.Final() || j.Status == JobSubmitting || rank(u.Status) <= rank(j.Status) {
 			return nil
 		}
+		// Checked only for an update that applies: a duplicate or late one
+		// is a no-op whatever it carries.
+		if err := u.check(); err != nil {
+			return err
+		}
 		now := d.Now()
+		detail := u.Detail
 		switch u.Status {
 		case JobQueued, JobProcessing:
 			_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = ?, updated_at = ? WHERE id = ?`, u.Status, ms(now), id)
-			if err != nil {
-				return err
-			}
-			if err := insertEvent(ctx, tx, now, id, u.Status, u.Source, ""); err != nil {
-				return err
-			}
 		case JobSucceeded:
-			// Akool's figure is what the team paid, so it is what the member
-			// is charged, even above the estimate (the hold only covered the
-			// estimate, so the member's balance may go below zero): capping
-			// it would hide spend from the ledger, and an `adjust` for the
-			// rest would be the same debit under a vaguer name. The event
-			// says so, so an admin can see it.
-			charged := j.EstimateCredits
-			if u.Charged != nil && *u.Charged >= 0 {
-				charged = *u.Charged
-			}
-			expires := u.ExpiresAt
-			if expires.IsZero() {
-				expires = now.Add(7 * 24 * time.Hour)
-			}
 			_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'succeeded', updated_at = ?, finished_at = ?,
 					result_url = ?, video_duration = ?, charged_credits = ?, archive_state = 'pending',
 					next_archive_at = ?, result_expires_at = ?, next_poll_at = NULL
-				WHERE id = ?`, ms(now), ms(now), u.ResultURL, u.VideoDuration, charged, ms(now), ms(expires), id)
-			if err != nil {
-				return err
-			}
-			if _, err := releaseHold(ctx, tx, now, j.UserID, id, "job finished"); err != nil {
-				return err
-			}
-			if charged > 0 {
-				if _, err := insertLedger(ctx, tx, now, LedgerEntry{UserID: j.UserID, Kind: LedgerCharge, Amount: -charged,
-					JobID: id, Note: "charged by Akool"}); err != nil {
-					return err
-				}
-			}
-			detail := fmt.Sprintf("charged %d credits", charged)
-			if charged > j.EstimateCredits {
-				detail += fmt.Sprintf(", more than the estimate of %d", j.EstimateCredits)
-			}
-			if err := insertEvent(ctx, tx, now, id, JobSucceeded, u.Source, detail); err != nil {
-				return err
-			}
+				WHERE id = ?`, ms(now), ms(now), u.ResultURL, u.VideoDuration, *u.Charged, ms(now), ms(u.ExpiresAt), id)
 		case JobFailed:
-			reason := u.FailReason
-			if reason == "" {
-				reason = "Akool could not make this video."
-			}
 			_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'failed', updated_at = ?, finished_at = ?,
-					error_message = ?, charged_credits = 0, next_poll_at = NULL
-				WHERE id = ?`, ms(now), ms(now), reason, id)
-			if err != nil {
+					error_message = ?, charged_credits = ?, next_poll_at = NULL
+				WHERE id = ?`, ms(now), ms(now), u.FailReason, *u.Charged, id)
+			detail = u.FailReason
+		}
+		if err != nil {
+			return err
+		}
+		if u.Status == JobSucceeded || u.Status == JobFailed {
+			if _, err := releaseHold(ctx, tx, now, j.UserID, id, u.ReleaseNote); err != nil {
 				return err
 			}
-			if _, err := releaseHold(ctx, tx, now, j.UserID, id, "job failed; nothing charged"); err != nil {
+			if err := chargeTx(ctx, tx, now, j.UserID, id, *u.Charged, u.ChargeNote); err != nil {
 				return err
 			}
-			if err := insertEvent(ctx, tx, now, id, JobFailed, u.Source, reason); err != nil {
-				return err
-			}
+		}
+		if err := insertEvent(ctx, tx, now, id, u.Status, u.Source, detail); err != nil {
+			return err
 		}
 		applied = true
 		job, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))

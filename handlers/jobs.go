@@ -193,7 +193,7 @@ func (s *Server) createJob(c echo.Context) error {
 // probed a second time.
 func (s *Server) rejectJob(c echo.Context, in jobInput, ie *jobs.InputError) error {
 	msg := "Please correct the fields marked below."
-	var short *db.InsufficientCredits
+	var short *apperr.InsufficientCredits
 	var invalid *apperr.Invalid
 	switch {
 	case errors.As(ie.Err, &short):

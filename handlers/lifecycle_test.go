@@ -339,7 +339,10 @@ func TestDuplicateAndOutOfOrderEventsSettleOnce(t *testing.T) {
 	job := app.submitted(c)
 	ctx := context.Background()
 	charged := int64(20)
-	done := db.Update{Status: db.JobSucceeded, Source: db.SourceWebhook, ResultURL: "https://x/r.mp4", Charged: &charged}
+	// Settled as the tracker settles it (credits.Settle): the store
+	// writes what it is given.
+	done := db.Update{Status: db.JobSucceeded, Source: db.SourceWebhook, ResultURL: "https://x/r.mp4", Charged: &charged,
+		ExpiresAt: app.clock.Now().Add(akool.ResultTTL)}
 	steps := []struct {
 		u           db.Update
 		wantApplied bool
@@ -694,7 +697,9 @@ func TestRerunPrefillsTheForm(t *testing.T) {
 	res := c.submitJob(v)
 	wantStatus(t, res, http.StatusSeeOther)
 	id, _ := strconv.ParseInt(strings.TrimPrefix(res.Header.Get("Location"), "/jobs/"), 10, 64)
-	if _, _, err := app.store.ApplyUpdate(context.Background(), id, db.Update{Status: db.JobFailed, Source: db.SourcePoll}); err != nil {
+	nothing := int64(0)
+	if _, _, err := app.store.ApplyUpdate(context.Background(), id, db.Update{Status: db.JobFailed, Source: db.SourcePoll,
+		Charged: &nothing, FailReason: "Akool could not make this video."}); err != nil {
 		t.Fatal(err)
 	}
 	page := c.get("/jobs/" + strconv.FormatInt(id, 10))

@@ -167,7 +167,8 @@ func TestScriptResultURLIsNotRendered(t *testing.T) {
 	ctx := context.Background()
 	// As if stored before the tracker checked schemes.
 	if _, _, err := app.store.ApplyUpdate(ctx, job.ID, db.Update{Status: db.JobSucceeded, Source: db.SourcePoll,
-		ResultURL: "javascript:alert(document.cookie)", ExpiresAt: app.clock.Now().Add(48 * time.Hour)}); err != nil {
+		ResultURL: "javascript:alert(document.cookie)", ExpiresAt: app.clock.Now().Add(48 * time.Hour),
+		Charged: &job.EstimateCredits}); err != nil {
 		t.Fatal(err)
 	}
 	page := c.get("/jobs/" + strconv.FormatInt(job.ID, 10))

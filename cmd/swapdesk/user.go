@@ -17,10 +17,8 @@ import (
 	"swapdesk/db"
 	"swapdesk/internal/accounts"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/credits"
 )
-
-// maxGrant bounds one grant, so a typo cannot mint millions of credits.
-const maxGrant = 1_000_000
 
 // userSubcommand is one of `swapdesk user`'s subcommands: its name, a line
 // for the command list, and the flags it takes (besides --data-dir).
@@ -57,9 +55,11 @@ func (o *userOptions) register(fs *flag.FlagSet, names []string) {
 		"password-stdin": func() {
 			fs.BoolVar(&o.pwStdin, "password-stdin", false, "read the password from standard input's first line")
 		},
-		"enable":  func() { fs.BoolVar(&o.enable, "enable", false, "re-enable instead of disable") },
-		"credits": func() { fs.Int64Var(&o.credits, "credits", 0, "credits to grant, 1 to 1000000") },
-		"note":    func() { fs.StringVar(&o.note, "note", "", "why, for the ledger") },
+		"enable": func() { fs.BoolVar(&o.enable, "enable", false, "re-enable instead of disable") },
+		"credits": func() {
+			fs.Int64Var(&o.credits, "credits", 0, fmt.Sprintf("credits to grant, 1 to %d", credits.MaxChange))
+		},
+		"note": func() { fs.StringVar(&o.note, "note", "", "why, for the ledger") },
 	}
 	for _, n := range names {
 		defs[n]()
@@ -185,24 +185,11 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 			fmt.Fprintf(stdout, "Password: %s\n", pw)
 		}
 	case "grant":
-		if o.credits < 1 || o.credits > maxGrant {
-			return usagef("user grant: --credits must be a whole number from 1 to %d", maxGrant)
-		}
-		if len(o.note) > 500 {
-			return usagef("user grant: --note must be at most 500 characters")
-		}
-		u, err := store.UserByEmail(ctx, accounts.NormalizeEmail(o.email))
+		res, err := credits.New(store, nil).Grant(ctx, credits.Change{MemberEmail: o.email, Amount: o.credits, Note: o.note})
 		if err != nil {
-			return cliError(err)
+			return grantError(err)
 		}
-		if _, err := store.Grant(ctx, u.ID, 0, db.LedgerGrant, o.credits, o.note); err != nil {
-			return err
-		}
-		bal, err := store.Balance(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "Granted %d credits to %s; available now %d.\n", o.credits, u.Email, bal.Available)
+		fmt.Fprintf(stdout, "Granted %d credits to %s; available now %d.\n", o.credits, res.Member.Email, res.Balance.Available)
 	case "disable":
 		if err := accts.SetDisabled(ctx, 0, o.email, !o.enable); err != nil {
 			return cliError(err)
@@ -254,6 +241,21 @@ func readPassword(stdin io.Reader, fromStdin bool) (pw string, generated bool, e
 		return "", false, usagef("--password-stdin: standard input was empty")
 	}
 	return pw, false, nil
+}
+
+// grantError turns the credits service's errors into one clear line about
+// the flags.
+func grantError(err error) error {
+	var invalid *apperr.Invalid
+	if errors.As(err, &invalid) {
+		if _, ok := invalid.Fields[credits.FieldAmount]; ok {
+			return usagef("user grant: --credits must be a whole number from 1 to %d", credits.MaxChange)
+		}
+		if m, ok := invalid.Fields[credits.FieldNote]; ok {
+			return usagef("user grant: --note: %s", m)
+		}
+	}
+	return cliError(err)
 }
 
 // cliError turns service errors into one clear line.

@@ -9,6 +9,10 @@ import (
 // ModelWan is the only Character Swap v4 model on Akool's live docs.
 const ModelWan = "wavespeed-ai/wan-2.2/animate"
 
+// ResultTTL is how long Akool keeps a finished job's result before
+// deleting it.
+const ResultTTL = 7 * 24 * time.Hour
+
 // Paths of the endpoints, relative to the base URL (AKOOL-API.md §8).
 const (
 	PathToken  = "/api/open/v3/getToken"

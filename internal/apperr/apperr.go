@@ -71,6 +71,20 @@ func Fields(fe FieldErrors) error {
 	return &Invalid{Message: "Please correct the highlighted fields.", Fields: fe}
 }
 
+// InsufficientCredits is returned (wrapping ErrInsufficientCredits) when a
+// hold or a take-back would take a member's available balance below zero.
+type InsufficientCredits struct {
+	Available int64
+	Needed    int64
+}
+
+func (e *InsufficientCredits) Error() string {
+	return fmt.Sprintf("insufficient credits: %d available, %d needed", e.Available, e.Needed)
+}
+
+// Unwrap returns ErrInsufficientCredits, so errors.Is finds it.
+func (e *InsufficientCredits) Unwrap() error { return ErrInsufficientCredits }
+
 // TooMany is returned when someone must wait before trying again.
 type TooMany struct {
 	Message string

@@ -47,7 +47,7 @@ type Store interface {
 	CreateJobWithHold(ctx context.Context, n db.NewJob) (db.Job, bool, error)
 	MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string, firstPoll time.Time) error
 	EndSubmission(ctx context.Context, jobID int64, status, message string) error
-	InterruptSubmitting(ctx context.Context) ([]db.Job, error)
+	InterruptSubmitting(ctx context.Context, message string) ([]db.Job, error)
 }
 
 // Prober learns what a member's links point at.
@@ -144,7 +144,7 @@ type Input struct {
 
 // InputError is returned by Submit when the form cannot be sent as it is.
 // Err is an *apperr.Invalid (field messages, or a form-level message about
-// the form's one-time token) or a *db.InsufficientCredits; Check is the
+// the form's one-time token) or an *apperr.InsufficientCredits; Check is the
 // check that found the problem, nil when the form was refused before its
 // links were checked.
 type InputError struct {
@@ -351,7 +351,7 @@ func (s *Service) Submit(ctx context.Context, userID int64, in Input) (job db.Jo
 		DurationRequested: c.Requested, DurationDetected: c.detected(),
 		BilledSeconds: c.Quote.Seconds, EstimateCredits: int64(c.Quote.Credits), Prompt: c.Prompt,
 	})
-	var short *db.InsufficientCredits
+	var short *apperr.InsufficientCredits
 	switch {
 	case errors.As(err, &short):
 		return db.Job{}, false, &InputError{Check: c, Err: err}
@@ -535,10 +535,13 @@ func (s *Service) Wait(ctx context.Context) error {
 	}
 }
 
+// interruptedMessage is what the member of a job Recover interrupted reads.
+const interruptedMessage = "Swapdesk stopped while sending this job to Akool. Your credits were returned; please submit it again."
+
 // Recover marks jobs left submitting by a crash as interrupted and releases
 // their holds. Call it once at start-up, before serving.
 func (s *Service) Recover(ctx context.Context) error {
-	jobs, err := s.cfg.Store.InterruptSubmitting(ctx)
+	jobs, err := s.cfg.Store.InterruptSubmitting(ctx, interruptedMessage)
 	if err != nil {
 		return fmt.Errorf("recover submitting jobs: %w", err)
 	}

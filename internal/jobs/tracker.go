@@ -16,6 +16,7 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/akool"
+	"swapdesk/internal/credits"
 )
 
 // TrackerStore is what the tracker needs from the database.
@@ -64,7 +65,7 @@ type TrackerConfig struct {
 	// Tick is how often the loop looks for due jobs when nothing kicks it
 	// (default 1 s).
 	Tick time.Duration
-	// ResultTTL is how long Akool keeps a result (default 7 days).
+	// ResultTTL is how long Akool keeps a result (default akool.ResultTTL).
 	ResultTTL time.Duration
 	// WebhookRetention is how long received webhooks are kept (default 30
 	// days); older ones are pruned about once an hour.
@@ -135,7 +136,7 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 		cfg.Tick = time.Second
 	}
 	if cfg.ResultTTL <= 0 {
-		cfg.ResultTTL = 7 * 24 * time.Hour
+		cfg.ResultTTL = akool.ResultTTL
 	}
 	if cfg.WebhookRetention <= 0 {
 		cfg.WebhookRetention = 30 * 24 * time.Hour
@@ -242,7 +243,7 @@ func (t *Tracker) poll(ctx context.Context, j db.Job) (attempts int, again bool)
 	if err != nil {
 		return t.pollFailed(ctx, j, err)
 	}
-	u, ok := t.update(j.ID, res, db.SourcePoll)
+	u, ok := t.update(j, res, db.SourcePoll)
 	if !ok {
 		t.log.Warn("akool reported an unknown status", "job_id", j.ID, "status", int(res.Status))
 		return j.PollAttempts + 1, true
@@ -267,8 +268,10 @@ func (t *Tracker) poll(ctx context.Context, j db.Job) (attempts int, again bool)
 func (t *Tracker) pollFailed(ctx context.Context, j db.Job, err error) (attempts int, again bool) {
 	if code, ok := akool.Code(err); ok && code == akool.CodeContentNotExist {
 		// Akool no longer knows the job: it will never finish.
-		job, applied, aerr := t.cfg.Store.ApplyUpdate(ctx, j.ID, db.Update{Status: db.JobFailed, Source: db.SourcePoll,
-			FailReason: "Akool no longer has this job, so it cannot finish. Your credits were returned."})
+		u := db.Update{Status: db.JobFailed, Source: db.SourcePoll,
+			FailReason: "Akool no longer has this job, so it cannot finish. Your credits were returned."}
+		credits.Settle(credits.Outcome{Estimate: j.EstimateCredits}).Apply(&u)
+		job, applied, aerr := t.cfg.Store.ApplyUpdate(ctx, j.ID, u)
 		if aerr != nil {
 			t.log.Error("fail unknown job", "job_id", j.ID, "err", aerr)
 			return j.PollAttempts + 1, true
@@ -346,8 +349,13 @@ func (t *Tracker) settled(j db.Job) {
 	}
 }
 
-// update turns Akool's record of job id into a store update.
-func (t *Tracker) update(id int64, res *akool.Job, source string) (db.Update, bool) {
+// defaultFailReason is shown for a failed job when Akool gives no reason.
+const defaultFailReason = "Akool could not make this video."
+
+// update turns Akool's record of job j into a store update, settled by the
+// credit rules when it is final.
+func (t *Tracker) update(j db.Job, res *akool.Job, source string) (db.Update, bool) {
+	id := j.ID
 	u := db.Update{Source: source, VideoDuration: res.VideoDuration}
 	switch res.Status {
 	case akool.StatusQueued:
@@ -363,7 +371,7 @@ func (t *Tracker) update(id int64, res *akool.Job, source string) (db.Update, bo
 			// address will do. The job still succeeded (and is charged).
 			t.log.Warn("akool result URL refused: not http(s)", "job_id", id, "scheme", scheme(res.ResultURL))
 		}
-		u.Charged = reportedCharge(res)
+		credits.Settle(credits.Outcome{Succeeded: true, Estimate: j.EstimateCredits, Reported: reportedCharge(res)}).Apply(&u)
 		done := res.UpdateTime
 		if done.IsZero() {
 			done = t.cfg.Now()
@@ -372,6 +380,10 @@ func (t *Tracker) update(id int64, res *akool.Job, source string) (db.Update, bo
 	case akool.StatusFailed:
 		u.Status = db.JobFailed
 		u.FailReason = res.FailReason
+		if u.FailReason == "" {
+			u.FailReason = defaultFailReason
+		}
+		credits.Settle(credits.Outcome{Estimate: j.EstimateCredits}).Apply(&u)
 	default:
 		return u, false
 	}
