@@ -59,6 +59,7 @@ type appOptions struct {
 	proxies       []*net.IPNet  // handlers.Config.TrustedProxies
 	secure        bool          // handlers.Config.SecureCookies
 	jobs          func(*jobs.Config)
+	probe         func(*media.ProberOptions)
 }
 
 func pollingOnly(o *appOptions) { o.noWebhooks = true }
@@ -99,7 +100,11 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prober := media.NewProber(ms.fetcher(), media.ProberOptions{Now: clock.Now})
+	probeOpts := media.ProberOptions{Now: clock.Now}
+	if o.probe != nil {
+		o.probe(&probeOpts)
+	}
+	prober := media.NewProber(ms.fetcher(), probeOpts)
 	webhookURL := srv.URL + "/webhooks/akool"
 	if o.noWebhooks {
 		webhookURL = ""
