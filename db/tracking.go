@@ -380,12 +380,11 @@ const (
 		WHERE user_id = ? AND id < ? AND deleted_at IS NULL ORDER BY id DESC LIMIT ?`
 	listAllJobs = `FROM jobs NOT INDEXED
 		WHERE id < ? AND deleted_at IS NULL ORDER BY id DESC LIMIT ?`
-	// countRunning reads the member's own entries of jobs_open_user (open
-	// jobs only, keyed by owner), never the member's whole history in
-	// jobs_user_id nor the team's open jobs in jobs_open. Its WHERE repeats
-	// the index's, which is what lets SQLite use a partial index.
-	countRunning = `SELECT COUNT(*) FROM jobs INDEXED BY jobs_open_user
-		WHERE user_id = ? AND status IN ('submitting', 'queued', 'processing') AND deleted_at IS NULL`
+	// countRunning reads the member's one row of running_jobs, the count
+	// triggers keep with every change to a job (migration 0009), instead of
+	// counting rows: the member's whole history in jobs_user_id, or the
+	// team's open jobs in jobs_open, cost more than the rest of a page.
+	countRunning = `SELECT COALESCE((SELECT n FROM running_jobs WHERE user_id = ?), 0)`
 )
 
 // CountRunning returns how many of userID's jobs are not final yet.
