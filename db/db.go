@@ -36,9 +36,11 @@ type DB struct {
 	sql *sql.DB
 	// Now is the store's clock; tests replace it.
 	Now func() time.Time
-	// Statements run on every request (the signed-in user) or every card
-	// poll, prepared once: parsing them anew cost more than running them.
+	// Statements run on every request (the signed-in user), every card
+	// poll or every page (the running count, the job lists, the balance),
+	// prepared once: parsing them anew cost more than running them.
 	stmtUserByID, stmtUserForSession, stmtJobForMember, stmtJobForAdmin, stmtBalance *sql.Stmt
+	stmtCountRunning, stmtListMemberJobs, stmtListAllJobs, stmtJobEvents             *sql.Stmt
 }
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
@@ -115,6 +117,10 @@ func (d *DB) prepare(ctx context.Context) error {
 		{&d.stmtJobForMember, jobForMember},
 		{&d.stmtJobForAdmin, jobForAdmin},
 		{&d.stmtBalance, balanceQuery},
+		{&d.stmtCountRunning, countRunning},
+		{&d.stmtListMemberJobs, `SELECT ` + jobColumns + ` ` + listMemberJobs},
+		{&d.stmtListAllJobs, `SELECT ` + jobColumns + ` ` + listAllJobs},
+		{&d.stmtJobEvents, jobEvents},
 	} {
 		st, err := d.sql.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -127,7 +133,8 @@ func (d *DB) prepare(ctx context.Context) error {
 
 // Close closes the database.
 func (d *DB) Close() error {
-	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin, d.stmtBalance} {
+	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin, d.stmtBalance,
+		d.stmtCountRunning, d.stmtListMemberJobs, d.stmtListAllJobs, d.stmtJobEvents} {
 		if st != nil {
 			st.Close()
 		}

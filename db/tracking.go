@@ -33,9 +33,11 @@ func insertEvent(ctx context.Context, q queryer, now time.Time, jobID int64, sta
 	return err
 }
 
+const jobEvents = `SELECT at, status, source, detail FROM job_events WHERE job_id = ? ORDER BY id`
+
 // JobEvents returns jobID's history, oldest first.
 func (d *DB) JobEvents(ctx context.Context, jobID int64) ([]JobEvent, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT at, status, source, detail FROM job_events WHERE job_id = ? ORDER BY id`, jobID)
+	rows, err := d.stmtJobEvents.QueryContext(ctx, jobID)
 	if err != nil {
 		return nil, err
 	}
@@ -358,9 +360,9 @@ func (d *DB) ListJobs(ctx context.Context, q JobQuery) ([]Job, error) {
 		before = 1<<63 - 1
 	}
 	if q.UserID != 0 {
-		return d.jobsFrom(ctx, listMemberJobs, q.UserID, before, q.Limit)
+		return scanJobs(d.stmtListMemberJobs.QueryContext(ctx, q.UserID, before, q.Limit))
 	}
-	return d.jobsFrom(ctx, listAllJobs, before, q.Limit)
+	return scanJobs(d.stmtListAllJobs.QueryContext(ctx, before, q.Limit))
 }
 
 // The list queries name their access path, so statistics (ANALYZE, or
@@ -374,16 +376,17 @@ const (
 		WHERE user_id = ? AND id < ? AND deleted_at IS NULL ORDER BY id DESC LIMIT ?`
 	listAllJobs = `FROM jobs NOT INDEXED
 		WHERE id < ? AND deleted_at IS NULL ORDER BY id DESC LIMIT ?`
-	// countRunning walks jobs_open (only open jobs, team-wide: a few),
-	// never the member's whole history in jobs_user_id.
-	countRunning = `SELECT COUNT(*) FROM jobs INDEXED BY jobs_open
-		WHERE user_id = ? AND status IN ('submitting', 'queued', 'processing') AND deleted_at IS NULL`
+	// countRunning reads the member's one row of running_jobs, the count
+	// triggers keep with every change to a job (migration 0009), instead of
+	// counting rows: the member's whole history in jobs_user_id, or the
+	// team's open jobs in jobs_open, cost more than the rest of a page.
+	countRunning = `SELECT COALESCE((SELECT n FROM running_jobs WHERE user_id = ?), 0)`
 )
 
 // CountRunning returns how many of userID's jobs are not final yet.
 func (d *DB) CountRunning(ctx context.Context, userID int64) (int, error) {
 	var n int
-	err := d.sql.QueryRowContext(ctx, countRunning, userID).Scan(&n)
+	err := d.stmtCountRunning.QueryRowContext(ctx, userID).Scan(&n)
 	return n, err
 }
 
@@ -432,7 +435,11 @@ func (d *DB) jobsWhere(ctx context.Context, where string, args ...any) ([]Job, e
 
 // jobsFrom runs SELECT jobColumns followed by from (FROM, WHERE, ORDER...).
 func (d *DB) jobsFrom(ctx context.Context, from string, args ...any) ([]Job, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT `+jobColumns+` `+from, args...)
+	return scanJobs(d.sql.QueryContext(ctx, `SELECT `+jobColumns+` `+from, args...))
+}
+
+// scanJobs reads every job of a query's rows (SELECT jobColumns ...).
+func scanJobs(rows *sql.Rows, err error) ([]Job, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"swapdesk/internal/akoolsim"
 	"swapdesk/internal/app"
 	"swapdesk/internal/jobs"
+	"swapdesk/internal/media"
 )
 
 const testPassword = "correct horse battery"
@@ -60,6 +61,7 @@ type appOptions struct {
 	// wait for "Akool's webhook" wait for the one that finishes the job.
 	processingWebhooks bool
 	log                *slog.Logger // app.Config.Log
+	probe              func(*media.ProberOptions)
 }
 
 func pollingOnly(o *appOptions) { o.noWebhooks = true }
@@ -98,6 +100,7 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 		TrackerBurst:           1000,
 		ConfigureJobs:          o.jobs,
 		Log:                    o.log,
+		ConfigureProbe:         o.probe,
 	})
 	if err != nil {
 		srv.Close()

@@ -350,6 +350,19 @@ func TestCSRFMissingOrWrongIs403AndChangesNothing(t *testing.T) {
 			t.Errorf("HX-Redirect = %q, want /login", got)
 		}
 	})
+	t.Run("token in the query string is refused", func(t *testing.T) {
+		c := app.signedIn("fa@example.com", false)
+		tok := c.csrf("/")
+		before := app.mark()
+		wantStatus(t, c.post("/logout?csrf="+url.QueryEscape(tok), nil), http.StatusForbidden)
+		wantStatus(t, c.post("/logout?csrf="+url.QueryEscape(tok), url.Values{"x": {"1"}}), http.StatusForbidden)
+		if got := app.auditSince(t, before); len(got) != 0 {
+			t.Errorf("a refused logout wrote audit entries %+v", got)
+		}
+		wantStatus(t, c.get("/"), http.StatusOK)
+		// The same token in the body still works.
+		wantStatus(t, c.post("/logout", url.Values{"csrf": {tok}}), http.StatusSeeOther)
+	})
 	t.Run("token from another session is refused", func(t *testing.T) {
 		a := app.signedIn("di@example.com", false)
 		b := app.signedIn("ed@example.com", false)

@@ -169,9 +169,12 @@ func (s *Server) createJob(c echo.Context) error {
 	ctx := c.Request().Context()
 	job, created, err := s.cfg.Jobs.Submit(ctx, u.ID, in.service())
 	var inputErr *jobs.InputError
+	var tooMany *apperr.TooMany
 	switch {
 	case errors.As(err, &inputErr):
 		return s.rejectJob(c, in, inputErr)
+	case errors.As(err, &tooMany):
+		return s.slowDown(c, in, tooMany)
 	case err != nil:
 		return err
 	}
@@ -228,6 +231,21 @@ func (s *Server) rejectJob(c echo.Context, in jobInput, ie *jobs.InputError) err
 		f.Estimate = views.Estimate{Available: bal.Available, After: bal.Available}
 	}
 	return render(c, http.StatusUnprocessableEntity, views.NewJobPage(p, f))
+}
+
+// slowDown shows the form again, as the member filled it in and with the
+// same one-time token, saying why nothing was checked or started (429).
+func (s *Server) slowDown(c echo.Context, in jobInput, tooMany *apperr.TooMany) error {
+	bal, err := s.cfg.JobStore.Balance(c.Request().Context(), currentUser(c).ID)
+	if err != nil {
+		return err
+	}
+	p := s.page(c, "New swap", views.NavNewJob)
+	p.Flashes = append(p.Flashes, views.Flash{Kind: views.FlashError, Message: tooMany.Message})
+	f := s.jobForm(c, in, nil)
+	f.Estimate = views.Estimate{Available: bal.Available, After: bal.Available}
+	c.Response().Header().Set("Retry-After", "5")
+	return render(c, http.StatusTooManyRequests, views.NewJobPage(p, f))
 }
 
 // showJob is a job's page. Members see their own jobs; admins see all.

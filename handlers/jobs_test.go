@@ -248,7 +248,7 @@ func TestResubmitCreatesOneJob(t *testing.T) {
 }
 
 func TestSubmitBadInputWritesNothing(t *testing.T) {
-	app := newTestApp(t)
+	app := newTestApp(t, unlimitedChecks) // many forms, one member, a frozen clock
 	c, u := app.member("ana@example.com", 1000)
 	ms := app.media
 	tests := []struct {
@@ -393,7 +393,8 @@ func TestJobsAreScopedToTheirOwner(t *testing.T) {
 }
 
 func TestFiftyConcurrentSubmitsNeverOverdraw(t *testing.T) {
-	app := newTestApp(t)
+	// About credits, not the per-member limit on checks.
+	app := newTestApp(t, unlimitedChecks)
 	c, u := app.member("ana@example.com", 300) // covers exactly 10 jobs of 30 credits
 	tok := c.csrf("/jobs/new")
 	var wg sync.WaitGroup

@@ -583,7 +583,7 @@ func TestTitleCountsOwnRunningJobs(t *testing.T) {
 }
 
 func TestJobsListScopedAndPaged(t *testing.T) {
-	app := newTestApp(t)
+	app := newTestApp(t, unlimitedChecks) // 23 forms each, on a frozen clock
 	ana, anaU := app.member("ana@example.com", 10_000)
 	bo, _ := app.member("bo@example.com", 10_000)
 	for i := 0; i < 23; i++ {

@@ -29,13 +29,16 @@ type mediaServer struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
 	hits map[string]int
+	// stall holds every request under /slow/ until the test ends: a link
+	// whose server never answers.
+	stall chan struct{}
 }
 
 func newMediaServer(t testing.TB) *mediaServer {
 	t.Helper()
 	png := mustRead(t, "../static/samples/character.png")
 	mp4 := mustRead(t, "../static/samples/motion.mp4")
-	ms := &mediaServer{hits: map[string]int{}}
+	ms := &mediaServer{hits: map[string]int{}, stall: make(chan struct{})}
 	mux := http.NewServeMux()
 	serve := func(body []byte, ctype string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -48,6 +51,12 @@ func newMediaServer(t testing.TB) *mediaServer {
 	mux.HandleFunc("/motion.mp4", serve(mp4, "video/mp4"))
 	mux.HandleFunc("/page.html", serve([]byte("<!doctype html><html><body>hi</body></html>"), "text/html"))
 	mux.HandleFunc("/fake.mp4", serve([]byte("<!doctype html><html><body>not a video</body></html>"), "video/mp4"))
+	mux.HandleFunc("/slow/", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-ms.stall:
+		case <-r.Context().Done():
+		}
+	})
 	mux.HandleFunc("/to-private", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "http://10.0.0.1/motion.mp4", http.StatusFound)
 	})
@@ -58,7 +67,21 @@ func newMediaServer(t testing.TB) *mediaServer {
 		mux.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ms.srv.Close)
+	t.Cleanup(func() { close(ms.stall) }) // first: Close waits for the stalled requests
 	return ms
+}
+
+// slowRequests reports how many requests reached /slow/.
+func (ms *mediaServer) slowRequests() int {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	n := 0
+	for p, v := range ms.hits {
+		if strings.HasPrefix(p, "/slow/") {
+			n += v
+		}
+	}
+	return n
 }
 
 // url returns the public-looking URL of path.

@@ -197,7 +197,9 @@ func newToken() string {
 }
 
 // csrf refuses unsafe requests that do not carry the session's token in the
-// form field "csrf" or the X-CSRF-Token header (htmx).
+// form field "csrf" of the body or the X-CSRF-Token header (htmx). A token
+// in the URL's query does not count: URLs end up in logs, history and
+// Referer headers, and a link must never be able to act for the member.
 func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		switch c.Request().Method {
@@ -207,7 +209,9 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 		want := csrfToken(c)
 		got := c.Request().Header.Get("X-CSRF-Token")
 		if got == "" {
-			got = c.FormValue("csrf")
+			// PostFormValue reads the body only; FormValue would also
+			// take the query string.
+			got = c.Request().PostFormValue("csrf")
 		}
 		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			return errCSRF

@@ -93,6 +93,9 @@ type Config struct {
 	// SandboxWebhookStatuses are the statuses the embedded sandbox sends
 	// webhooks for (default the emulator's: 2, 3 and 4).
 	SandboxWebhookStatuses []akool.Status
+	// ConfigureProbe, when set, adjusts the prober's options (its limits)
+	// before it is built.
+	ConfigureProbe func(*media.ProberOptions)
 	// PollingOnly sends jobs to Akool without a webhook URL.
 	PollingOnly bool
 	// SubmitTimeout bounds the create call (default the jobs service's).
@@ -207,8 +210,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, fmt.Errorf("akool client: %w", err)
 	}
 
+	probeOpts := media.ProberOptions{Now: cfg.Now}
+	if cfg.ConfigureProbe != nil {
+		cfg.ConfigureProbe(&probeOpts)
+	}
 	var prober jobs.Prober = media.NewProber(media.NewFetcher(media.Options{AllowPrivate: cfg.AllowPrivateURLs,
-		LookupIP: cfg.Net.LookupIP, Dial: cfg.Net.Dial}), media.ProberOptions{Now: cfg.Now})
+		LookupIP: cfg.Net.LookupIP, Dial: cfg.Net.Dial}), probeOpts)
 	if inSandbox && !cfg.AllowPrivateURLs {
 		prober = sandbox.NewSampleProber(prober, port)
 	}

@@ -77,19 +77,21 @@ type Config struct {
 	FirstPoll time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// EstimateRate and EstimateBurst limit each member's estimates, which
-	// may start link probes: a token bucket refilled at EstimateRate per
-	// second holding EstimateBurst (defaults 5 and 10). A negative
-	// EstimateRate means no limit.
+	// EstimateRate and EstimateBurst limit each member's estimates and
+	// submissions together, since both may start link probes: a token
+	// bucket refilled at EstimateRate per second holding EstimateBurst
+	// (defaults 5 and 10). A negative EstimateRate means no limit. (How many
+	// probes one member runs at once is the Prober's bound, see
+	// media.ForMember.)
 	EstimateRate  float64
 	EstimateBurst int
 }
 
 // Service submits and estimates jobs.
 type Service struct {
-	cfg       Config
-	log       *slog.Logger
-	estimates *userLimiter // nil: no limit
+	cfg    Config
+	log    *slog.Logger
+	checks *userLimiter // estimates and submissions that check links; nil: no limit
 	// markPause is the first pause between attempts to record Akool's id.
 	markPause time.Duration
 
@@ -126,7 +128,7 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{cfg: cfg, log: cfg.Log, markPause: 100 * time.Millisecond}
 	if cfg.EstimateRate > 0 {
-		s.estimates = newUserLimiter(rate.Limit(cfg.EstimateRate), cfg.EstimateBurst)
+		s.checks = newUserLimiter(rate.Limit(cfg.EstimateRate), cfg.EstimateBurst)
 	}
 	return s
 }
@@ -195,19 +197,23 @@ func (c *Check) Short() bool { return c.Quote != nil && int64(c.Quote.Credits) >
 // every estimate may start link probes: over the limit it checks nothing
 // and returns an *apperr.TooMany.
 func (s *Service) Estimate(ctx context.Context, userID int64, in Input) (*Check, error) {
-	if !s.estimates.allow(userID, s.cfg.Now()) {
+	if !s.checks.allow(userID, s.cfg.Now()) {
 		return nil, &apperr.TooMany{Message: "Too many estimates in a short time. Wait a moment; the estimate updates when you next change a field."}
 	}
 	return s.Check(ctx, userID, in)
 }
 
 // Check validates in, probes its links (cached) and prices it for userID.
-// Problems are returned in Check.Fields; the error is only for failures of
-// our own (the database).
+// The probes count against userID's share of the Prober (media.ForMember).
+// Problems are returned in Check.Fields; the error is for failures of our
+// own (the database), or an *apperr.TooMany when userID's earlier link
+// checks still hold every probe slot a member may have.
 func (s *Service) Check(ctx context.Context, userID int64, in Input) (*Check, error) {
 	c := &Check{Fields: apperr.FieldErrors{}}
 	s.parse(in, c)
-	s.probe(ctx, in, c)
+	if busy := s.probe(media.ForMember(ctx, strconv.FormatInt(userID, 10)), in, c); busy {
+		return nil, &apperr.TooMany{Message: "Your earlier link checks are still running (a link may be slow to answer). Wait a few seconds and try again."}
+	}
 	// Price once a length is known: the member's, the video's, or both. A
 	// bad or unreadable video already has its message.
 	detected := c.detected()
@@ -271,8 +277,10 @@ func (s *Service) parse(in Input, c *Check) {
 	}
 }
 
-// probe fetches the heads of both links (cached per URL), concurrently.
-func (s *Service) probe(ctx context.Context, in Input, c *Check) {
+// probe fetches the heads of both links (cached per URL), concurrently. It
+// reports whether a probe was refused because the member already runs as
+// many as a member may (media.ErrBusy), which says nothing about the link.
+func (s *Service) probe(ctx context.Context, in Input, c *Check) (busy bool) {
 	type imgRes struct {
 		info media.ImageInfo
 		err  error
@@ -290,6 +298,8 @@ func (s *Service) probe(ctx context.Context, in Input, c *Check) {
 		switch {
 		case err == nil:
 			c.Video = &info
+		case errors.Is(err, media.ErrBusy):
+			busy = true
 		case errors.Is(err, media.ErrNoDuration):
 			// Readable enough to use, but its length is unknown: the member
 			// must say how long (the duration field says so if empty).
@@ -302,12 +312,16 @@ func (s *Service) probe(ctx context.Context, in Input, c *Check) {
 	}
 	if imgCh != nil {
 		r := <-imgCh
-		if r.err != nil {
+		switch {
+		case errors.Is(r.err, media.ErrBusy):
+			busy = true
+		case r.err != nil:
 			c.Fields.Add(FieldImage, mediaMessage(r.err))
-		} else {
+		default:
 			c.Image = &r.info
 		}
 	}
+	return busy
 }
 
 // Submit checks in from scratch (never trusting an earlier estimate), holds
@@ -320,9 +334,13 @@ func (s *Service) probe(ctx context.Context, in Input, c *Check) {
 // created == false, without checking its links again (a signed link may
 // have expired since). The same token with other inputs is refused.
 //
+// A submission that has to check its links counts against the member's
+// limit on estimates (Config.EstimateRate) and on probes, like an estimate.
+//
 // Errors: *InputError for anything the member can correct (bad fields, a
 // short balance, a malformed or reused token), with nothing written or held;
-// other errors are ours.
+// *apperr.TooMany over the member's limits, with nothing checked, written or
+// held; other errors are ours.
 func (s *Service) Submit(ctx context.Context, userID int64, in Input) (job db.Job, created bool, err error) {
 	key := strings.TrimSpace(in.IdempotencyKey)
 	if len(key) < 16 || len(key) > 64 {
@@ -333,6 +351,9 @@ func (s *Service) Submit(ctx context.Context, userID int64, in Input) (job db.Jo
 		return resubmitted(job, hash)
 	} else if !errors.Is(err, apperr.ErrNotFound) {
 		return db.Job{}, false, fmt.Errorf("look up form token: %w", err)
+	}
+	if !s.checks.allow(userID, s.cfg.Now()) {
+		return db.Job{}, false, &apperr.TooMany{Message: "Too many link checks in a short time. Wait a moment and submit again."}
 	}
 	c, err := s.Check(ctx, userID, in)
 	if err != nil {

@@ -414,7 +414,8 @@ func TestPrompt(t *testing.T) {
 		{"C1 control", "a\u0085b", "The prompt contains control characters.", ""},
 		{"not UTF-8", "caf\xe9", "The prompt contains characters that are not text.", ""},
 	}
-	f := newFixture(t, 10_000)
+	// Many forms from one member on a frozen clock: not about the limit.
+	f := newFixture(t, 10_000, unlimitedChecks)
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := validInput()
@@ -608,3 +609,89 @@ func TestEstimateIsRateLimitedPerMember(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func (f *fixture) balance(t *testing.T) db.Balance {
+	t.Helper()
+	b, err := f.store.Balance(context.Background(), f.userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// unlimitedChecks turns the per-member limit on estimates and submissions
+// off, for tests that send many forms as one member on a frozen clock.
+func unlimitedChecks(c *Config) { c.EstimateRate = -1 }
+
+// Submissions check links too, so they spend from the same per-member
+// budget as estimates: over it, a new form is refused with nothing probed,
+// held or sent, while a resubmitted form still finds its job.
+func TestSubmitSharesTheEstimateLimit(t *testing.T) {
+	f := newFixture(t, 1000, func(c *Config) { c.EstimateRate, c.EstimateBurst = 1, 2 })
+	ctx := context.Background()
+	if _, err := f.svc.Estimate(ctx, f.userID, validInput()); err != nil {
+		t.Fatal(err)
+	}
+	first, created, err := f.svc.Submit(ctx, f.userID, validInput())
+	if err != nil || !created {
+		t.Fatalf("first submit: created %v, err %v", created, err)
+	}
+	probes, sent, bal := f.probe.count(), len(f.akool.requests()), f.balance(t)
+
+	in := validInput()
+	in.IdempotencyKey = "form-token-000000000002"
+	_, _, err = f.svc.Submit(ctx, f.userID, in)
+	var tooMany *apperr.TooMany
+	if !errors.As(err, &tooMany) || tooMany.Message == "" {
+		t.Fatalf("submit over the limit: %v, want *apperr.TooMany", err)
+	}
+	if n := f.probe.count(); n != probes {
+		t.Errorf("a refused submit probed %d times", n-probes)
+	}
+	if n := len(f.akool.requests()); n != sent {
+		t.Errorf("a refused submit sent %d jobs to Akool", n-sent)
+	}
+	if got := f.balance(t); got != bal {
+		t.Errorf("balance after a refused submit %+v, want %+v", got, bal)
+	}
+	if js := f.jobs(t); len(js) != 1 {
+		t.Errorf("%d jobs, want 1", len(js))
+	}
+
+	again, created, err := f.svc.Submit(ctx, f.userID, validInput())
+	if err != nil || created || again.ID != first.ID {
+		t.Errorf("resubmitted form: job %d, created %v, err %v; want job %d", again.ID, created, err, first.ID)
+	}
+	f.now = f.now.Add(time.Second)
+	if _, created, err := f.svc.Submit(ctx, f.userID, in); err != nil || !created {
+		t.Errorf("after the refill: created %v, err %v", created, err)
+	}
+}
+
+// A probe refused because the member's earlier ones still hold their slots
+// says nothing about the link: the check is refused as a whole (429), not
+// blamed on a field, and a submission writes and holds nothing.
+func TestBusyProbesAreTooMany(t *testing.T) {
+	f := newFixture(t, 1000)
+	f.probe.set(func(p *fakeProber) {
+		p.videoErr = &media.Error{Kind: media.ErrBusy, Message: "your other link checks are still running"}
+	})
+	ctx := context.Background()
+	var tooMany *apperr.TooMany
+	if _, err := f.svc.Estimate(ctx, f.userID, validInput()); !errors.As(err, &tooMany) {
+		t.Errorf("estimate: %v, want *apperr.TooMany", err)
+	}
+	bal := f.balance(t)
+	if _, _, err := f.svc.Submit(ctx, f.userID, validInput()); !errors.As(err, &tooMany) {
+		t.Errorf("submit: %v, want *apperr.TooMany", err)
+	}
+	if js := f.jobs(t); len(js) != 0 {
+		t.Errorf("%d jobs written, want none", len(js))
+	}
+	if got := f.balance(t); got != bal {
+		t.Errorf("balance %+v, want %+v", got, bal)
+	}
+	if n := len(f.akool.requests()); n != 0 {
+		t.Errorf("%d jobs sent to Akool", n)
+	}
+}

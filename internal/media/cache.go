@@ -18,13 +18,12 @@ type cache struct {
 	errTTL  time.Duration
 	max     int
 	timeout time.Duration
-	slots   chan struct{} // one token per running probe
+	slots   *probeSlots // one per running probe, shared fairly among members
 
 	mu      sync.Mutex
 	lru     *list.List // of *entry; front is most recently used
 	items   map[string]*list.Element
 	flights map[string]*flight
-	queued  int // callers waiting for a free slot; read by tests
 }
 
 type entry struct {
@@ -47,12 +46,14 @@ type cacheConfig struct {
 	size        int
 	timeout     time.Duration // overall bound on one probe
 	concurrent  int           // probes running at once
+	perMember   int           // probes running at once for one member
+	memberWait  time.Duration // longest wait for one of the member's own probes to end
 }
 
 func newCache(cfg cacheConfig) *cache {
 	return &cache{
 		now: cfg.now, ttl: cfg.ttl, errTTL: cfg.errTTL, max: cfg.size, timeout: cfg.timeout,
-		slots:   make(chan struct{}, cfg.concurrent),
+		slots:   newProbeSlots(cfg.concurrent, cfg.perMember, cfg.memberWait),
 		lru:     list.New(),
 		items:   make(map[string]*list.Element),
 		flights: make(map[string]*flight),
@@ -60,11 +61,14 @@ func newCache(cfg cacheConfig) *cache {
 }
 
 // do returns the cached result for key, or joins the probe in flight for
-// key, or starts fn once a slot is free (waiting for one as long as ctx
-// allows). fn runs detached from the caller's cancellation (other callers
-// may join it) but within the cache's timeout; a caller whose ctx ends stops
-// waiting with ctx's error.
+// key, or starts fn once a slot is free for the member ctx names (waiting
+// as probeSlots.acquire allows). fn runs detached from the caller's
+// cancellation (other callers may join it) but within the cache's timeout,
+// and keeps its slot, counted against that member, until it ends: a member
+// who hangs up does not get the slot back early. A caller whose ctx ends
+// stops waiting with ctx's error.
 func (c *cache) do(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
+	member := memberOf(ctx)
 	haveSlot := false
 	c.mu.Lock()
 	for {
@@ -74,7 +78,7 @@ func (c *cache) do(ctx context.Context, key string, fn func(context.Context) (an
 				c.lru.MoveToFront(el)
 				c.mu.Unlock()
 				if haveSlot {
-					<-c.slots
+					c.slots.release(member)
 				}
 				return e.val, e.err
 			}
@@ -85,7 +89,7 @@ func (c *cache) do(ctx context.Context, key string, fn func(context.Context) (an
 			fl.waiters++
 			c.mu.Unlock()
 			if haveSlot {
-				<-c.slots
+				c.slots.release(member)
 			}
 			return c.wait(ctx, fl)
 		}
@@ -94,24 +98,17 @@ func (c *cache) do(ctx context.Context, key string, fn func(context.Context) (an
 		}
 		// Wait for a slot without holding the lock, then look again: the
 		// result may have arrived, or another caller started the probe.
-		c.queued++
 		c.mu.Unlock()
-		select {
-		case c.slots <- struct{}{}:
-			haveSlot = true
-		case <-ctx.Done():
+		if err := c.slots.acquire(ctx, member); err != nil {
+			return nil, err
 		}
+		haveSlot = true
 		c.mu.Lock()
-		c.queued--
-		if !haveSlot {
-			c.mu.Unlock()
-			return nil, ctx.Err()
-		}
 	}
 	fl := &flight{done: make(chan struct{}), waiters: 1}
 	c.flights[key] = fl
 	c.mu.Unlock()
-	go c.run(context.WithoutCancel(ctx), key, fl, fn)
+	go c.run(context.WithoutCancel(ctx), member, key, fl, fn)
 	return c.wait(ctx, fl)
 }
 
@@ -127,8 +124,8 @@ func (c *cache) wait(ctx context.Context, fl *flight) (any, error) {
 	}
 }
 
-// run probes with the slot its caller took, and releases it.
-func (c *cache) run(ctx context.Context, key string, fl *flight, fn func(context.Context) (any, error)) {
+// run probes with the slot its caller took for member, and releases it.
+func (c *cache) run(ctx context.Context, member, key string, fl *flight, fn func(context.Context) (any, error)) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	val, err := fn(ctx)
 	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrTimeout) && errors.Is(err, context.DeadlineExceeded) {
@@ -137,7 +134,7 @@ func (c *cache) run(ctx context.Context, key string, fl *flight, fn func(context
 		err = newErr(ErrTimeout, "checking this link took longer than "+formatDuration(c.timeout), err)
 	}
 	cancel()
-	<-c.slots
+	c.slots.release(member)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -181,11 +178,7 @@ func (c *cache) waiting(key string) int {
 }
 
 // queuedCallers reports how many callers wait for a free slot.
-func (c *cache) queuedCallers() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.queued
-}
+func (c *cache) queuedCallers() int { return c.slots.waiting() }
 
 // len reports the number of cached entries, expired ones included.
 func (c *cache) len() int {

@@ -42,6 +42,10 @@ var (
 	// too much (e.g. no Range support and moov far from the start, or a
 	// fragmented MP4). The form should ask the member for a duration.
 	ErrNoDuration = errors.New("media: duration unknown")
+	// ErrBusy: the member already runs as many probes as one member may
+	// (ProberOptions.MaxPerMember), and none ended in time. Nothing is
+	// known about the link; try again later.
+	ErrBusy = errors.New("media: member's probes busy")
 )
 
 // Error is a user-safe error about a member's link. Error() returns Message,

@@ -16,6 +16,12 @@ const (
 	// DefaultMaxProbes is how many probes may run at once; more callers
 	// wait for a free slot.
 	DefaultMaxProbes = 8
+	// DefaultMaxPerMember is how many of those one member's probes may
+	// hold (see ForMember): one estimate probes an image and a video.
+	DefaultMaxPerMember = 2
+	// DefaultMemberWait is how long a member's probe waits for one of the
+	// member's own probes to end before ErrBusy.
+	DefaultMemberWait = time.Second
 )
 
 // ProberOptions configure a Prober; zero values take the defaults.
@@ -27,6 +33,8 @@ type ProberOptions struct {
 
 	ProbeTimeout time.Duration // bound on one probe, all requests together (DefaultProbeTimeout)
 	MaxProbes    int           // probes running at once (DefaultMaxProbes)
+	MaxPerMember int           // probes running at once for one member (DefaultMaxPerMember)
+	MemberWait   time.Duration // wait for one of the member's own probes to end (DefaultMemberWait; negative: none)
 
 	ImageHeaderBytes int64 // most bytes read of an image (DefaultImageHeaderBytes)
 	VideoHeadBytes   int64 // first ranged read of a video (DefaultVideoHeadBytes)
@@ -37,8 +45,9 @@ type ProberOptions struct {
 // Prober probes image and video links through a Fetcher and caches the
 // results per URL. It is safe for concurrent use; concurrent probes of the
 // same URL share one fetch. One probe takes at most ProbeTimeout, and at
-// most MaxProbes run at once: use one Prober for the whole process so the
-// bound holds for everyone.
+// most MaxProbes run at once, at most MaxPerMember of them for the member
+// named by ForMember, with free slots going to the members running fewest:
+// use one Prober for the whole process so the bounds hold for everyone.
 type Prober struct {
 	f     *Fetcher
 	cache *cache
@@ -78,10 +87,19 @@ func NewProber(f *Fetcher, opts ProberOptions) *Prober {
 	if opts.MaxProbes <= 0 {
 		opts.MaxProbes = DefaultMaxProbes
 	}
+	if opts.MaxPerMember <= 0 {
+		opts.MaxPerMember = DefaultMaxPerMember
+	}
+	switch {
+	case opts.MemberWait == 0:
+		opts.MemberWait = DefaultMemberWait
+	case opts.MemberWait < 0:
+		opts.MemberWait = 0
+	}
 	return &Prober{
 		f: f,
 		cache: newCache(cacheConfig{now: opts.Now, ttl: opts.CacheTTL, errTTL: opts.ErrorTTL, size: opts.CacheSize,
-			timeout: opts.ProbeTimeout, concurrent: opts.MaxProbes}),
+			timeout: opts.ProbeTimeout, concurrent: opts.MaxProbes, perMember: opts.MaxPerMember, memberWait: opts.MemberWait}),
 		imageHeader: opts.ImageHeaderBytes,
 		videoHead:   opts.VideoHeadBytes,
 		stream:      opts.StreamBytes,
@@ -99,7 +117,8 @@ func (p *Prober) Fetcher() *Fetcher { return p.f }
 // anything that is not PNG or JPEG (judged by content, with messages such as
 // "WebP images are not supported — use PNG or JPEG" or "this link returns a
 // web page, not an image"), ErrCorrupt for a damaged header, ErrTimeout
-// when the probe takes longer than ProbeTimeout. If ctx ends first (also
+// when the probe takes longer than ProbeTimeout, ErrBusy when ctx's member
+// already runs MaxPerMember probes (see ForMember). If ctx ends first (also
 // while waiting for a free probe slot), ctx's error is returned.
 func (p *Prober) ProbeImage(ctx context.Context, rawURL string) (ImageInfo, error) {
 	u, err := ValidateURL(rawURL, p.f.allowPrivate)
@@ -126,8 +145,9 @@ func (p *Prober) ProbeImage(ctx context.Context, rawURL string) (ImageInfo, erro
 // read cheaply (no Range support and moov beyond StreamBytes, a huge moov,
 // fragmented MP4); ErrUnsupported for content that is not MP4 (HTML, images,
 // WebM...) or has no video track; ErrCorrupt for truncated or malformed
-// files; ErrTimeout when the probe takes longer than ProbeTimeout. If ctx
-// ends first (also while waiting for a free probe slot), ctx's error is
+// files; ErrTimeout when the probe takes longer than ProbeTimeout; ErrBusy
+// when ctx's member already runs MaxPerMember probes (see ForMember). If
+// ctx ends first (also while waiting for a free probe slot), ctx's error is
 // returned.
 func (p *Prober) ProbeVideo(ctx context.Context, rawURL string) (VideoInfo, error) {
 	u, err := ValidateURL(rawURL, p.f.allowPrivate)
