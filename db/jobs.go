@@ -56,6 +56,15 @@ type Job struct {
 	NextArchiveAt   time.Time
 	ResultExpiresAt time.Time
 	DeletedAt       time.Time
+
+	// The gallery (migration 0010).
+	Hidden         bool   // the owner hid it from the team gallery
+	ImageKey       string // the character image kept in the media store; "" if not kept
+	ImageType      string // its content type
+	PosterKey      string // poster (JPEG) in the media store; "" until made
+	PreviewKey     string // short muted preview clip (MP4); "" until made
+	PosterState    string // "", done, failed, unavailable (no ffmpeg)
+	PosterAttempts int
 }
 
 // Archive states of succeeded jobs.
@@ -79,7 +88,8 @@ const jobColumns = `id, user_id, idempotency_key, status, image_url, video_url, 
 	duration_requested, duration_detected, billed_seconds, estimate_credits, charged_credits, prompt,
 	COALESCE(akool_id, ''), error_message, result_url, created_at, updated_at, finished_at,
 	COALESCE(video_duration, 0), next_poll_at, poll_attempts, COALESCE(archive_state, ''), archive_path, archive_sha256,
-	archive_size, archive_attempts, next_archive_at, result_expires_at, deleted_at, input_hash`
+	archive_size, archive_attempts, next_archive_at, result_expires_at, deleted_at, input_hash,
+	hidden, image_key, image_type, poster_key, preview_key, poster_state, poster_attempts`
 
 func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	var j Job
@@ -90,7 +100,8 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 		&req, &det, &j.BilledSeconds, &j.EstimateCredits, &charged, &j.Prompt,
 		&j.AkoolID, &j.ErrorMessage, &j.ResultURL, &created, &updated, &finished,
 		&j.VideoDuration, &nextPoll, &j.PollAttempts, &j.ArchiveState, &j.ArchivePath, &j.ArchiveSHA256,
-		&j.ArchiveSize, &j.ArchiveAttempts, &nextArchive, &expires, &deleted, &j.InputHash)
+		&j.ArchiveSize, &j.ArchiveAttempts, &nextArchive, &expires, &deleted, &j.InputHash,
+		&j.Hidden, &j.ImageKey, &j.ImageType, &j.PosterKey, &j.PreviewKey, &j.PosterState, &j.PosterAttempts)
 	if err != nil {
 		return Job{}, mapErr(err)
 	}

@@ -421,12 +421,54 @@ func (d *DB) DeleteJob(ctx context.Context, id, userID int64) (Job, error) {
 	return job, err
 }
 
+// Viewer is who asks to see a job's result: the gallery, /media and zips
+// apply one rule to it (see VisibleArchived).
+type Viewer struct {
+	UserID int64
+	Admin  bool
+}
+
+// visibleToViewer is the one visibility rule, as SQL over jobs with the
+// viewer's id and admin flag as its two arguments: a result the team can
+// see unless its owner hid it; a hidden one only its owner and admins.
+const visibleToViewer = `(hidden = 0 OR user_id = ? OR ? = 1)`
+
+// archivedResult is a succeeded job whose result is in the media store and
+// that was not deleted.
+const archivedResult = `archive_state = 'archived' AND archive_path <> '' AND deleted_at IS NULL`
+
+// VisibleArchived returns job id when its result is archived, it was not
+// deleted and v may see it (see visibleToViewer), or an error wrapping
+// apperr.ErrNotFound, whichever of those fails: a hidden job answers as if
+// it did not exist.
+func (d *DB) VisibleArchived(ctx context.Context, v Viewer, id int64) (Job, error) {
+	return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs
+		WHERE id = ? AND `+archivedResult+` AND `+visibleToViewer, id, v.UserID, v.Admin))
+}
+
+// SetHidden hides job id from the team gallery (or shows it again). Only
+// its owner or an admin may; for anyone else, or a deleted job, the error
+// wraps apperr.ErrNotFound.
+func (d *DB) SetHidden(ctx context.Context, v Viewer, id int64, hidden bool) error {
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET hidden = ?, updated_at = ?
+			WHERE id = ? AND deleted_at IS NULL AND (user_id = ? OR ? = 1)`, hidden, ms(d.Now()), id, v.UserID, v.Admin)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("job %d: %w", id, apperr.ErrNotFound)
+		}
+		return nil
+	})
+}
+
 // ArchivedMedia returns job id when it has an archived copy and was not
-// deleted, whoever owns it (the gallery is the team's), or an error
-// wrapping apperr.ErrNotFound.
+// deleted, whoever owns it and whether hidden or not, or an error wrapping
+// apperr.ErrNotFound. Use VisibleArchived for anything a person asks for.
 func (d *DB) ArchivedMedia(ctx context.Context, id int64) (Job, error) {
 	return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs
-		WHERE id = ? AND archive_state = 'archived' AND archive_path <> '' AND deleted_at IS NULL`, id))
+		WHERE id = ? AND `+archivedResult, id))
 }
 
 func (d *DB) jobsWhere(ctx context.Context, where string, args ...any) ([]Job, error) {
