@@ -4,7 +4,7 @@
 -- updated by triggers in the same transaction as every change to a job, so
 -- a page reads one row. A job is running while its status is one of the
 -- open ones and it is not deleted (db.JobSubmitting, JobQueued,
--- JobProcessing; the same list as jobs_open and jobs_due_poll).
+-- JobProcessing; the same list as the jobs_open index).
 CREATE TABLE running_jobs (
     user_id INTEGER PRIMARY KEY,
     n       INTEGER NOT NULL CHECK (n >= 0)
