@@ -207,14 +207,17 @@ func (d *DB) migrate(ctx context.Context) error {
 	}
 	for _, m := range ms {
 		err := d.tx(ctx, func(tx *sql.Tx) error {
-			var current int
-			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			var current, applied int
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0), COUNT(*) FILTER (WHERE version = ?)
+				FROM schema_migrations`, m.version).Scan(&current, &applied); err != nil {
 				return fmt.Errorf("read schema version: %w", err)
 			}
 			if current > len(ms) {
 				return fmt.Errorf("%w (database version %d, binary knows %d)", ErrTooNew, current, len(ms))
 			}
-			if current >= m.version {
+			// Each version is looked up itself, not compared with the
+			// highest: a version missing below it is applied, never skipped.
+			if applied > 0 {
 				return nil
 			}
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {

@@ -50,7 +50,7 @@ func TestEmptySubmitMarksBothLinks(t *testing.T) {
 // bad duration gets the same one, on submit and in the estimate, and the
 // hint states the same rule.
 func TestDurationMessagesAgree(t *testing.T) {
-	app := newTestApp(t)
+	app := newTestApp(t, unlimitedChecks) // many forms, one member, a frozen clock
 	c, _ := app.member("ana@example.com", 100)
 	const want = "The duration must be whole or decimal seconds from 1 to 120, like 12 or 12.5."
 	for _, d := range []string{"-5", "0", "0.5", "121", "abc", "1e2"} {
