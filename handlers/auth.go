@@ -10,6 +10,7 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/urls"
 	"swapdesk/views"
 )
 
@@ -24,7 +25,7 @@ func (s *Server) loginForm(c echo.Context) error {
 	if currentUser(c) != nil {
 		return c.Redirect(http.StatusSeeOther, next)
 	}
-	if next == "/" {
+	if next == urls.Dashboard() {
 		next = ""
 	}
 	return render(c, http.StatusOK, views.Login(s.page(c, "Sign in", ""), views.LoginForm{Next: next}))
@@ -72,7 +73,7 @@ func (s *Server) logout(c echo.Context) error {
 		}
 	}
 	endSession(c)
-	return redirect(c, "/login")
+	return redirect(c, urls.Login())
 }
 
 func truncate(s string, n int) string {

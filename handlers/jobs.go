@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,8 +14,10 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/pricing"
+	"swapdesk/internal/urls"
 	"swapdesk/static"
 	"swapdesk/views"
 )
@@ -98,7 +99,7 @@ func (s *Server) jobForm(c echo.Context, in jobInput, errs apperr.FieldErrors) v
 			Label: fmt.Sprintf("%s — %d credits per 5 s", r, r.Rate())})
 	}
 	if s.cfg.Sandbox {
-		f.SampleLink = "/jobs/new?sample=1"
+		f.SampleLink = urls.NewJobSample()
 	}
 	return f
 }
@@ -110,7 +111,7 @@ func (s *Server) newJob(c echo.Context) error {
 		return err
 	}
 	in.Idem = ""
-	if s.cfg.Sandbox && c.QueryParam("sample") == "1" {
+	if s.cfg.Sandbox && c.QueryParam(fields.Sample) == "1" {
 		base := c.Scheme() + "://" + c.Request().Host
 		in.ImageURL = base + static.Prefix + "samples/character.png"
 		in.VideoURL = base + static.Prefix + "samples/motion.mp4"
@@ -188,7 +189,7 @@ func (s *Server) createJob(c echo.Context) error {
 	default:
 		addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap started. %d credits are held until it finishes.", job.EstimateCredits))
 	}
-	return redirect(c, "/jobs/"+strconv.FormatInt(job.ID, 10))
+	return redirect(c, urls.Job(job.ID))
 }
 
 // rejectJob shows the form again with the member's values and what is
@@ -396,17 +397,16 @@ func estimateView(chk *jobs.Check, in jobInput) views.Estimate {
 // seconds: the money saver's link for browsers without JavaScript. The
 // one-time token is left out (the form gets a new one).
 func shorterFormURL(in jobInput, seconds int) string {
-	q := url.Values{}
-	for _, kv := range [][2]string{
-		{jobs.FieldImage, in.ImageURL}, {jobs.FieldVideo, in.VideoURL}, {jobs.FieldMode, in.Mode},
-		{jobs.FieldResolution, in.Resolution}, {jobs.FieldPrompt, in.Prompt},
-	} {
-		if strings.TrimSpace(kv[1]) != "" {
-			q.Set(kv[0], kv[1])
+	keep := func(v string) string {
+		if strings.TrimSpace(v) == "" {
+			return ""
 		}
+		return v
 	}
-	q.Set(jobs.FieldDuration, strconv.Itoa(seconds))
-	return "/jobs/new?" + q.Encode()
+	return urls.NewJobWith(urls.JobForm{
+		ImageURL: keep(in.ImageURL), VideoURL: keep(in.VideoURL), Mode: keep(in.Mode),
+		Resolution: keep(in.Resolution), Prompt: keep(in.Prompt), Duration: strconv.Itoa(seconds),
+	})
 }
 
 // secs formats seconds for people, rounding up to hundredths so a billed

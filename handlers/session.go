@@ -16,6 +16,7 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/urls"
 	"swapdesk/views"
 )
 
@@ -252,10 +253,7 @@ func loginURL(c echo.Context) string {
 	case r.Method == http.MethodGet:
 		next = r.URL.RequestURI()
 	}
-	if next = safeNext(next); next == "/" {
-		return "/login"
-	}
-	return "/login?next=" + url.QueryEscape(next)
+	return urls.LoginNext(safeNext(next))
 }
 
 // requireAdmin answers 403 to anyone but an admin.
@@ -294,7 +292,7 @@ func safeNext(next string) string {
 	if strings.HasPrefix(u.Path, "//") || strings.Contains(u.Path, "\\") {
 		return "/"
 	}
-	if strings.HasPrefix(u.Path, "/login") || strings.HasPrefix(u.Path, "/logout") {
+	if strings.HasPrefix(u.Path, urls.RouteLogin) || strings.HasPrefix(u.Path, urls.RouteLogout) {
 		return "/"
 	}
 	return next

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"swapdesk/internal/urls"
 )
 
 // JobForm is the New swap form: the member's values and inline errors.
@@ -163,9 +165,8 @@ func dateTime(t time.Time) string {
 
 func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-func itoa(n int) string      { return strconv.Itoa(n) }
-func i64(n int64) string     { return strconv.FormatInt(n, 10) }
-func jobURL(id int64) string { return "/jobs/" + i64(id) }
+func itoa(n int) string  { return strconv.Itoa(n) }
+func i64(n int64) string { return strconv.FormatInt(n, 10) }
 
 func blocks(n int) string {
 	if n == 1 {
@@ -216,11 +217,7 @@ type JobCard struct {
 
 // PollURL is the card's refresh URL.
 func (c JobCard) PollURL() string {
-	u := "/jobs/" + i64(c.ID) + "/card"
-	if c.Full {
-		u += "?full=1"
-	}
-	return u
+	return urls.JobCard(c.ID, c.Full)
 }
 
 // JobsPage is the jobs list.
