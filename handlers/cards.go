@@ -130,7 +130,7 @@ func (s *Server) viewableJob(c echo.Context) (db.Job, error) {
 func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 	now := s.now()
 	card := views.JobCard{
-		ID: j.ID, Status: j.Status, StatusLabel: statusLabels[j.Status],
+		ID: j.ID, Status: j.Status,
 		Summary: fmt.Sprintf("%s · %s · %s", j.Resolution, j.Mode, secs(j.BilledSeconds)),
 		Final:   j.Final(), Error: j.ErrorMessage, Full: full, CSRF: csrfToken(c),
 		Own: j.UserID == currentUser(c).ID,

@@ -306,8 +306,8 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 }
 
 func eventLabel(status string) string {
-	if l, ok := statusLabels[status]; ok {
-		return l
+	if st := db.JobStatus(status); st.Known() {
+		return st.Label()
 	}
 	switch status {
 	case db.ArchiveDone:
@@ -322,16 +322,6 @@ func eventLabel(status string) string {
 		return "Deleted"
 	}
 	return status
-}
-
-var statusLabels = map[string]string{
-	db.JobSubmitting:  "Sending to Akool",
-	db.JobQueued:      "Queued",
-	db.JobProcessing:  "Processing",
-	db.JobSucceeded:   "Done",
-	db.JobFailed:      "Failed",
-	db.JobRejected:    "Not accepted",
-	db.JobInterrupted: "Interrupted",
 }
 
 func jobView(j db.Job) views.JobView {

@@ -440,7 +440,7 @@ func TestCreateOutcomesWithoutAJob(t *testing.T) {
 	tests := []struct {
 		name       string
 		fault      akoolsim.CallFault
-		wantStatus string
+		wantStatus db.JobStatus
 		wantBadge  string
 		wantText   string
 	}{

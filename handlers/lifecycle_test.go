@@ -61,7 +61,7 @@ func (a *testApp) finishOnAkool() {
 // pollUntil advances the clock and polls until job id reaches status. The
 // emulator checks inputs over real HTTP in the background, so each round
 // also gives it a moment of real time.
-func (a *testApp) pollUntil(t *testing.T, id int64, status string) db.Job {
+func (a *testApp) pollUntil(t *testing.T, id int64, status db.JobStatus) db.Job {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(10 * time.Second)
@@ -346,7 +346,7 @@ func TestDuplicateAndOutOfOrderEventsSettleOnce(t *testing.T) {
 	steps := []struct {
 		u           db.Update
 		wantApplied bool
-		wantStatus  string
+		wantStatus  db.JobStatus
 	}{
 		{db.Update{Status: db.JobProcessing, Source: db.SourcePoll}, true, db.JobProcessing},
 		{db.Update{Status: db.JobQueued, Source: db.SourcePoll}, false, db.JobProcessing},     // backwards

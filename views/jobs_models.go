@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"swapdesk/internal/jobstatus"
 	"swapdesk/internal/urls"
 )
 
@@ -143,19 +144,6 @@ func describedBy(field string, hint bool) string {
 	return s
 }
 
-// StatusClass is the badge class of a job state.
-func StatusClass(status string) string {
-	switch status {
-	case "succeeded":
-		return "badge badge-ok"
-	case "failed", "rejected", "interrupted":
-		return "badge badge-err"
-	case "queued", "submitting":
-		return "badge badge-wait"
-	}
-	return "badge badge-run"
-}
-
 func dateTime(t time.Time) string {
 	if t.IsZero() {
 		return "—"
@@ -179,12 +167,11 @@ func blocks(n int) string {
 // /jobs/:id/card every 2 s and replace themselves; cards of results being
 // archived poll every 10 s.
 type JobCard struct {
-	ID          int64
-	Status      string
-	StatusLabel string
-	Summary     string // "720p · animate · 12 s"
-	Elapsed     string // "1 min 20 s" running, or how long it took
-	Final       bool
+	ID      int64
+	Status  jobstatus.Status // its label and badge come with it
+	Summary string           // "720p · animate · 12 s"
+	Elapsed string           // "1 min 20 s" running, or how long it took
+	Final   bool
 	// JustFinished is set when a poll finds the job final: the card says so.
 	JustFinished bool
 	// Archiving is set while a succeeded job's result is being copied to

@@ -45,8 +45,8 @@ type Store interface {
 	Balance(ctx context.Context, userID int64) (db.Balance, error)
 	JobByIdempotencyKey(ctx context.Context, userID int64, key string) (db.Job, error)
 	CreateJobWithHold(ctx context.Context, n db.NewJob) (db.Job, bool, error)
-	MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string, firstPoll time.Time) error
-	EndSubmission(ctx context.Context, jobID int64, status, message string) error
+	MarkSubmitted(ctx context.Context, jobID int64, akoolID string, status db.JobStatus, firstPoll time.Time) error
+	EndSubmission(ctx context.Context, jobID int64, status db.JobStatus, message string) error
 	InterruptSubmitting(ctx context.Context, message string) ([]db.Job, error)
 }
 
@@ -496,7 +496,7 @@ func (s *Service) send(ctx context.Context, job db.Job) (db.Job, error) {
 // markSubmitted records Akool's id, retrying with short pauses: Akool has
 // the job now, so giving up early costs more than waiting. A job that is no
 // longer submitting is not retried.
-func (s *Service) markSubmitted(ctx context.Context, jobID int64, akoolID, status string) error {
+func (s *Service) markSubmitted(ctx context.Context, jobID int64, akoolID string, status db.JobStatus) error {
 	pause := s.markPause
 	for attempt := 1; ; attempt++ {
 		err := s.cfg.Store.MarkSubmitted(ctx, jobID, akoolID, status, s.cfg.Now().Add(s.cfg.FirstPoll))

@@ -107,7 +107,7 @@ type flakyStore struct {
 	hideTokens   bool
 }
 
-func (s *flakyStore) MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string, firstPoll time.Time) error {
+func (s *flakyStore) MarkSubmitted(ctx context.Context, jobID int64, akoolID string, status db.JobStatus, firstPoll time.Time) error {
 	s.markCalls.Add(1)
 	if n := s.markFailures.Load(); n != 0 {
 		if n > 0 {
