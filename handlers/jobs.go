@@ -44,13 +44,13 @@ type jobStore interface {
 
 // jobInput is the job form as posted; it binds nothing else.
 type jobInput struct {
-	ImageURL   string `form:"image_url" query:"image_url"`
-	VideoURL   string `form:"video_url" query:"video_url"`
-	Mode       string `form:"mode" query:"mode"`
-	Resolution string `form:"resolution" query:"resolution"`
-	Duration   string `form:"duration" query:"duration"`
-	Prompt     string `form:"prompt" query:"prompt"`
-	Idem       string `form:"idem"`
+	ImageURL   string
+	VideoURL   string
+	Mode       string
+	Resolution string
+	Duration   string
+	Prompt     string
+	Idem       string // posted only: a prefilled form gets a new one
 }
 
 func (in jobInput) service() jobs.Input {
@@ -63,15 +63,16 @@ func (in jobInput) service() jobs.Input {
 // validation says which is too long (cutting them could split a character
 // and would change what the member sees).
 func bindJob(c echo.Context) (jobInput, error) {
-	var in jobInput
-	var err error
-	if c.Request().Method == http.MethodGet {
-		err = (&echo.DefaultBinder{}).BindQueryParams(c, &in)
-	} else {
-		err = (&echo.DefaultBinder{}).BindBody(c, &in)
-	}
+	v, err := formValues(c)
 	if err != nil {
-		return in, echo.NewHTTPError(http.StatusBadRequest)
+		return jobInput{}, err
+	}
+	in := jobInput{
+		ImageURL: v.Get(fields.ImageURL), VideoURL: v.Get(fields.VideoURL), Mode: v.Get(fields.Mode),
+		Resolution: v.Get(fields.Resolution), Duration: v.Get(fields.Duration), Prompt: v.Get(fields.Prompt),
+	}
+	if c.Request().Method != http.MethodGet {
+		in.Idem = v.Get(fields.Idem)
 	}
 	return in, nil
 }
@@ -145,8 +146,8 @@ func (s *Server) estimate(c echo.Context) error {
 		return err
 	}
 	blank := map[string]bool{
-		jobs.FieldImage: strings.TrimSpace(in.ImageURL) == "",
-		jobs.FieldVideo: strings.TrimSpace(in.VideoURL) == "",
+		fields.ImageURL: strings.TrimSpace(in.ImageURL) == "",
+		fields.VideoURL: strings.TrimSpace(in.VideoURL) == "",
 	}
 	for f := range chk.Fields {
 		if blank[f] {
@@ -375,7 +376,7 @@ func estimateView(chk *jobs.Check, in jobInput) views.Estimate {
 			}
 		}
 	}
-	for _, f := range views.JobFields {
+	for _, f := range fields.Job {
 		if msg := chk.Fields[f]; msg != "" {
 			e.Problems = append(e.Problems, msg)
 		}

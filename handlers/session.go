@@ -16,6 +16,7 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
 	"swapdesk/internal/urls"
 	"swapdesk/views"
 )
@@ -208,11 +209,11 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		want := csrfToken(c)
-		got := c.Request().Header.Get("X-CSRF-Token")
+		got := c.Request().Header.Get(fields.CSRFHeader)
 		if got == "" {
 			// PostFormValue reads the body only; FormValue would also
 			// take the query string.
-			got = c.Request().PostFormValue("csrf")
+			got = c.Request().PostFormValue(fields.CSRF)
 		}
 		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			return errCSRF

@@ -85,9 +85,6 @@ type Estimate struct {
 	Notice string
 }
 
-// JobFields lists the form's fields in order, for out-of-band error swaps.
-var JobFields = []string{"image_url", "video_url", "mode", "resolution", "duration", "prompt"}
-
 // JobPage is a job's page.
 type JobPage struct {
 	Job     JobView

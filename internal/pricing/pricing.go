@@ -15,6 +15,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"swapdesk/internal/fields"
 )
 
 // BlockSeconds is the length of one billed block.
@@ -27,12 +29,12 @@ const MaxSeconds = 120
 // refuses a duration parameter below 1 s.
 const MinRequestedSeconds = 1
 
-// Form field names used in Error.Field. They match the job form.
+// Form field names used in Error.Field: the job form's.
 const (
-	FieldDuration   = "duration"
-	FieldVideo      = "video_url"
-	FieldResolution = "resolution"
-	FieldMode       = "mode"
+	FieldDuration   = fields.Duration
+	FieldVideo      = fields.VideoURL
+	FieldResolution = fields.Resolution
+	FieldMode       = fields.Mode
 )
 
 // Error kinds, for errors.Is.
