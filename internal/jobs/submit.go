@@ -566,7 +566,7 @@ func (s *Service) Recover(ctx context.Context) error {
 func addPricingError(fe apperr.FieldErrors, err error) {
 	var pe *pricing.Error
 	if errors.As(err, &pe) {
-		fe.Add(pe.Field, sentence(pe.Message))
+		fe.Add(pe.Field, pe.UserMessage())
 		return
 	}
 	fe.Add(fields.Duration, "The length of the video could not be priced.")
@@ -574,9 +574,8 @@ func addPricingError(fe apperr.FieldErrors, err error) {
 
 // mediaMessage is the user-safe message of a probe error.
 func mediaMessage(err error) string {
-	var me *media.Error
-	if errors.As(err, &me) {
-		return sentence(me.Message)
+	if msg := apperr.Message(err); msg != "" {
+		return msg
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return "Checking this link took too long. Try again."
@@ -585,18 +584,7 @@ func mediaMessage(err error) string {
 }
 
 // sentence capitalises msg and ends it with a period.
-func sentence(msg string) string {
-	msg = strings.TrimSpace(msg)
-	if msg == "" {
-		return msg
-	}
-	r, n := utf8.DecodeRuneInString(msg)
-	msg = string(unicode.ToUpper(r)) + msg[n:]
-	if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") && !strings.HasSuffix(msg, "!") {
-		msg += "."
-	}
-	return msg
-}
+func sentence(msg string) string { return apperr.Sentence(msg) }
 
 func orDefault(s, def string) string {
 	if strings.TrimSpace(s) == "" {

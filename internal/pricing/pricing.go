@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"swapdesk/internal/apperr"
 	"swapdesk/internal/fields"
 )
 
@@ -61,8 +62,12 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-// Unwrap returns Kind so that errors.Is(err, ErrTooLong) works.
-func (e *Error) Unwrap() error { return e.Kind }
+// Unwrap returns Kind, so that errors.Is(err, ErrTooLong) works, and
+// apperr.ErrInvalid: the member can correct it.
+func (e *Error) Unwrap() []error { return []error{e.Kind, apperr.ErrInvalid} }
+
+// UserMessage is Message as a sentence, to show next to Field.
+func (e *Error) UserMessage() string { return apperr.Sentence(e.Message) }
 
 func newError(kind error, field, format string, args ...any) *Error {
 	return &Error{Kind: kind, Field: field, Message: fmt.Sprintf(format, args...)}
