@@ -8,17 +8,21 @@ import (
 	"time"
 
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/jobstatus"
 )
+
+// JobStatus is a job's state; its label and badge come with it.
+type JobStatus = jobstatus.Status
 
 // Job states (DESIGN.md "Job states").
 const (
-	JobSubmitting  = "submitting"
-	JobQueued      = "queued"
-	JobProcessing  = "processing"
-	JobSucceeded   = "succeeded"
-	JobFailed      = "failed"
-	JobRejected    = "rejected"
-	JobInterrupted = "interrupted"
+	JobSubmitting  = jobstatus.Submitting
+	JobQueued      = jobstatus.Queued
+	JobProcessing  = jobstatus.Processing
+	JobSucceeded   = jobstatus.Succeeded
+	JobFailed      = jobstatus.Failed
+	JobRejected    = jobstatus.Rejected
+	JobInterrupted = jobstatus.Interrupted
 )
 
 // Job is one character swap.
@@ -27,7 +31,7 @@ type Job struct {
 	UserID            int64
 	IdempotencyKey    string
 	InputHash         string // SHA-256 of the form's normalised inputs; "" for old jobs
-	Status            string
+	Status            JobStatus
 	ImageURL          string
 	VideoURL          string
 	Mode              string
@@ -76,13 +80,7 @@ const (
 )
 
 // Final reports whether the job will not change state again.
-func (j Job) Final() bool {
-	switch j.Status {
-	case JobSucceeded, JobFailed, JobRejected, JobInterrupted:
-		return true
-	}
-	return false
-}
+func (j Job) Final() bool { return j.Status.Final() }
 
 const jobColumns = `id, user_id, idempotency_key, status, image_url, video_url, mode, resolution,
 	duration_requested, duration_detected, billed_seconds, estimate_credits, charged_credits, prompt,
@@ -187,7 +185,7 @@ func (d *DB) JobByIdempotencyKey(ctx context.Context, userID int64, key string) 
 // (queued or processing) and schedules its first poll at firstPoll. It
 // returns an error wrapping apperr.ErrConflict when the job is no longer
 // submitting.
-func (d *DB) MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string, firstPoll time.Time) error {
+func (d *DB) MarkSubmitted(ctx context.Context, jobID int64, akoolID string, status JobStatus, firstPoll time.Time) error {
 	if status != JobQueued && status != JobProcessing {
 		return fmt.Errorf("mark submitted: status %q", status)
 	}
@@ -198,14 +196,14 @@ func (d *DB) MarkSubmitted(ctx context.Context, jobID int64, akoolID, status str
 		if err := expectOne(res, err, "job is no longer submitting"); err != nil {
 			return err
 		}
-		return insertEvent(ctx, tx, now, jobID, status, "submit", "Akool accepted the job ("+akoolID+")")
+		return insertEvent(ctx, tx, now, jobID, string(status), "submit", "Akool accepted the job ("+akoolID+")")
 	})
 }
 
 // EndSubmission ends a submitting job that Akool did not take: status is
 // JobRejected (Akool refused it) or JobInterrupted (no usable answer, so it
 // may or may not run). The hold is released in the same transaction.
-func (d *DB) EndSubmission(ctx context.Context, jobID int64, status, message string) error {
+func (d *DB) EndSubmission(ctx context.Context, jobID int64, status JobStatus, message string) error {
 	if status != JobRejected && status != JobInterrupted {
 		return fmt.Errorf("end submission: status %q", status)
 	}
@@ -220,7 +218,7 @@ func (d *DB) EndSubmission(ctx context.Context, jobID int64, status, message str
 		if _, err = releaseHold(ctx, tx, now, userID, jobID, "not taken by Akool"); err != nil {
 			return err
 		}
-		return insertEvent(ctx, tx, now, jobID, status, "submit", message)
+		return insertEvent(ctx, tx, now, jobID, string(status), "submit", message)
 	})
 }
 
@@ -252,7 +250,7 @@ func (d *DB) InterruptSubmitting(ctx context.Context, message string) ([]Job, er
 			if _, err := releaseHold(ctx, tx, now, j.UserID, j.ID, "interrupted at start-up"); err != nil {
 				return err
 			}
-			if err := insertEvent(ctx, tx, now, j.ID, JobInterrupted, "system", "found at start-up; hold released"); err != nil {
+			if err := insertEvent(ctx, tx, now, j.ID, string(JobInterrupted), "system", "found at start-up; hold released"); err != nil {
 				return err
 			}
 		}

@@ -22,7 +22,7 @@ func TestRunningCountFollowsEveryChange(t *testing.T) {
 		}
 		users[i] = u.ID
 	}
-	statuses := []string{JobSubmitting, JobQueued, JobProcessing, JobSucceeded, JobFailed, JobRejected, JobInterrupted}
+	statuses := []JobStatus{JobSubmitting, JobQueued, JobProcessing, JobSucceeded, JobFailed, JobRejected, JobInterrupted}
 	rng := rand.New(rand.NewPCG(9, 9))
 	check := func(step string) {
 		t.Helper()

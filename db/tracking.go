@@ -59,8 +59,8 @@ func (d *DB) JobEvents(ctx context.Context, jobID int64) ([]JobEvent, error) {
 // or poll, with what the change does to the member's credits as
 // internal/credits decided it: the store writes it and decides nothing.
 type Update struct {
-	Status        string // JobQueued, JobProcessing, JobSucceeded or JobFailed
-	Source        string // SourceWebhook, SourcePoll or SourceSystem
+	Status        JobStatus // JobQueued, JobProcessing, JobSucceeded or JobFailed
+	Source        string    // SourceWebhook, SourcePoll or SourceSystem
 	ResultURL     string
 	VideoDuration float64
 	// Charged is what the member is charged; required for a final status
@@ -95,7 +95,7 @@ func (u Update) check() error {
 	return nil
 }
 
-func rank(status string) int {
+func rank(status JobStatus) int {
 	switch status {
 	case JobSubmitting:
 		return 0
@@ -159,7 +159,7 @@ func (d *DB) ApplyUpdate(ctx context.Context, id int64, u Update) (job Job, appl
 				return err
 			}
 		}
-		if err := insertEvent(ctx, tx, now, id, u.Status, u.Source, detail); err != nil {
+		if err := insertEvent(ctx, tx, now, id, string(u.Status), u.Source, detail); err != nil {
 			return err
 		}
 		applied = true

@@ -21,6 +21,7 @@ import (
 	"swapdesk/internal/akool"
 	"swapdesk/internal/akoolsim"
 	"swapdesk/internal/app"
+	"swapdesk/internal/fields"
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/media"
 )
@@ -201,13 +202,13 @@ func (c *client) submit(page, action string, form url.Values) *response {
 	if form == nil {
 		form = url.Values{}
 	}
-	form.Set("csrf", c.csrf(page))
+	form.Set(fields.CSRF, c.csrf(page))
 	return c.post(action, form)
 }
 
 func (c *client) login(email, password string) *response {
 	c.t.Helper()
-	return c.submit("/login", "/login", url.Values{"email": {email}, "password": {password}})
+	return c.submit("/login", "/login", url.Values{fields.Email: {email}, fields.Password: {password}})
 }
 
 // signedIn returns a client signed in as a new account.

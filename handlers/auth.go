@@ -10,36 +10,33 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
+	"swapdesk/internal/urls"
 	"swapdesk/views"
 )
 
-type loginInput struct {
-	Email    string `form:"email"`
-	Password string `form:"password"`
-	Next     string `form:"next"`
-}
-
 func (s *Server) loginForm(c echo.Context) error {
-	next := safeNext(c.QueryParam("next"))
+	next := safeNext(c.QueryParam(fields.Next))
 	if currentUser(c) != nil {
 		return c.Redirect(http.StatusSeeOther, next)
 	}
-	if next == "/" {
+	if next == urls.Dashboard() {
 		next = ""
 	}
 	return render(c, http.StatusOK, views.Login(s.page(c, "Sign in", ""), views.LoginForm{Next: next}))
 }
 
 func (s *Server) login(c echo.Context) error {
-	var in loginInput
-	if err := c.Bind(&in); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest)
+	v, err := formValues(c)
+	if err != nil {
+		return err
 	}
-	u, err := s.cfg.Auth.Authenticate(c.Request().Context(), in.Email, in.Password, c.RealIP())
+	email, password, next := v.Get(fields.Email), v.Get(fields.Password), v.Get(fields.Next)
+	u, err := s.cfg.Auth.Authenticate(c.Request().Context(), email, password, c.RealIP())
 	if err != nil {
 		var invalid *apperr.Invalid
 		var tooMany *apperr.TooMany
-		form := views.LoginForm{Email: truncate(in.Email, 254), Next: in.Next}
+		form := views.LoginForm{Email: truncate(email, 254), Next: next}
 		switch {
 		case errors.As(err, &tooMany):
 			form.Error = tooMany.Message
@@ -51,7 +48,7 @@ func (s *Server) login(c echo.Context) error {
 		return err
 	}
 	signIn(c, u)
-	return c.Redirect(http.StatusSeeOther, safeNext(in.Next))
+	return c.Redirect(http.StatusSeeOther, safeNext(next))
 }
 
 // logout ends the session on the server too, so a copy of the cookie taken
@@ -72,7 +69,7 @@ func (s *Server) logout(c echo.Context) error {
 		}
 	}
 	endSession(c)
-	return redirect(c, "/login")
+	return redirect(c, urls.Login())
 }
 
 func truncate(s string, n int) string {

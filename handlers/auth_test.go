@@ -15,6 +15,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"swapdesk/db"
+	"swapdesk/internal/fields"
 )
 
 func TestLoginSuccessLandsOnDashboard(t *testing.T) {
@@ -166,7 +167,7 @@ func TestLoginRateLimitHoldsAgainstAParallelBurst(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, a := range attempts {
 		wg.Go(func() {
-			res := a.c.post("/login", url.Values{"csrf": {a.tok}, "email": {"ana@example.com"}, "password": {"a wrong password"}})
+			res := a.c.post("/login", url.Values{fields.CSRF: {a.tok}, fields.Email: {"ana@example.com"}, fields.Password: {"a wrong password"}})
 			statuses <- res.StatusCode
 		})
 	}
@@ -229,7 +230,7 @@ func TestClientAddressFromTrustedProxiesOnly(t *testing.T) {
 			if tt.xff != "" {
 				headers = []string{"X-Forwarded-For", tt.xff}
 			}
-			form := url.Values{"csrf": {c.csrf("/login")}, "email": {"nobody@example.com"}, "password": {"a wrong password"}}
+			form := url.Values{fields.CSRF: {c.csrf("/login")}, fields.Email: {"nobody@example.com"}, fields.Password: {"a wrong password"}}
 			wantStatus(t, c.post("/login", form, headers...), http.StatusUnprocessableEntity)
 			entries, err := app.store.RecentAudit(context.Background(), 1)
 			if err != nil || len(entries) != 1 {
@@ -246,7 +247,7 @@ func TestClientAddressFromTrustedProxiesOnly(t *testing.T) {
 		n := 0
 		attempt := func(ip string) int {
 			n++ // a new account each time: this is about the per-address limit
-			form := url.Values{"csrf": {c.csrf("/login")}, "email": {fmt.Sprintf("guess%d@example.com", n)}, "password": {"a wrong password"}}
+			form := url.Values{fields.CSRF: {c.csrf("/login")}, fields.Email: {fmt.Sprintf("guess%d@example.com", n)}, fields.Password: {"a wrong password"}}
 			return c.post("/login", form, "X-Forwarded-For", ip).StatusCode
 		}
 		for range 20 {
@@ -316,9 +317,9 @@ func TestCSRFMissingOrWrongIs403AndChangesNothing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := app.client()
 			c.get("/login") // a session with a token exists, but we do not send it
-			form := url.Values{"email": {"ana@example.com"}, "password": {testPassword}}
+			form := url.Values{fields.Email: {"ana@example.com"}, fields.Password: {testPassword}}
 			if tt.token != "" {
-				form.Set("csrf", tt.token)
+				form.Set(fields.CSRF, tt.token)
 			}
 			before := app.mark()
 			res := c.post("/login", form)
@@ -344,7 +345,7 @@ func TestCSRFMissingOrWrongIs403AndChangesNothing(t *testing.T) {
 	t.Run("htmx header is accepted", func(t *testing.T) {
 		c := app.signedIn("cy@example.com", false)
 		tok := c.csrf("/")
-		res := c.post("/logout", nil, "X-CSRF-Token", tok, "HX-Request", "true")
+		res := c.post("/logout", nil, fields.CSRFHeader, tok, "HX-Request", "true")
 		wantStatus(t, res, http.StatusOK)
 		if got := res.Header.Get("HX-Redirect"); got != "/login" {
 			t.Errorf("HX-Redirect = %q, want /login", got)
@@ -361,12 +362,12 @@ func TestCSRFMissingOrWrongIs403AndChangesNothing(t *testing.T) {
 		}
 		wantStatus(t, c.get("/"), http.StatusOK)
 		// The same token in the body still works.
-		wantStatus(t, c.post("/logout", url.Values{"csrf": {tok}}), http.StatusSeeOther)
+		wantStatus(t, c.post("/logout", url.Values{fields.CSRF: {tok}}), http.StatusSeeOther)
 	})
 	t.Run("token from another session is refused", func(t *testing.T) {
 		a := app.signedIn("di@example.com", false)
 		b := app.signedIn("ed@example.com", false)
-		res := b.post("/logout", url.Values{"csrf": {a.csrf("/")}})
+		res := b.post("/logout", url.Values{fields.CSRF: {a.csrf("/")}})
 		wantStatus(t, res, http.StatusForbidden)
 	})
 }
@@ -444,7 +445,7 @@ func TestOpenRedirectRefused(t *testing.T) {
 			if hidden, ok := form.doc.Find(`form input[name="next"]`).Attr("value"); !ok || hidden != wantHidden {
 				t.Errorf("GET %s: hidden next = %q, want %q", page, hidden, wantHidden)
 			}
-			res := c.post("/login", url.Values{"csrf": {c.csrf(page)}, "email": {"ana@example.com"}, "password": {testPassword}, "next": {tt.next}})
+			res := c.post("/login", url.Values{fields.CSRF: {c.csrf(page)}, fields.Email: {"ana@example.com"}, fields.Password: {testPassword}, fields.Next: {tt.next}})
 			wantStatus(t, res, http.StatusSeeOther)
 			if got := res.Header.Get("Location"); got != tt.want {
 				t.Errorf("Location = %q, want %q", got, tt.want)

@@ -273,7 +273,7 @@ func seedJobs(tb testing.TB, path string, member, other int64, mine, theirs int)
 		secs := float64(3 + rng.IntN(58))
 		estimate := int64(secs) * int64(5+rng.IntN(3)*5)
 		var (
-			status                      string
+			status                      db.JobStatus
 			charged, finished, nextPoll any
 			archiveState, expires, del  any
 			akoolID                     any = fmt.Sprintf("6750%020d", i)

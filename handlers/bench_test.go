@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"swapdesk/internal/fields"
 	"swapdesk/internal/jobs"
 )
 
@@ -29,10 +30,10 @@ func BenchmarkEstimateWarmCache(b *testing.B) {
 	form := app.jobValues()
 	handler := app.srv.Config.Handler
 	do := func(res string) int {
-		form.Set("resolution", res)
+		form.Set(fields.Resolution, res)
 		req := httptest.NewRequest(http.MethodPost, "/jobs/estimate", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-CSRF-Token", tok)
+		req.Header.Set(fields.CSRFHeader, tok)
 		req.Header.Set("HX-Request", "true")
 		req.Header.Set("Cookie", strings.Join(cookies, "; "))
 		rec := httptest.NewRecorder()

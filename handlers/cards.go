@@ -15,6 +15,8 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
+	"swapdesk/internal/urls"
 	"swapdesk/views"
 )
 
@@ -27,14 +29,14 @@ func (s *Server) listJobs(c echo.Context) error {
 	u := currentUser(c)
 	ctx := c.Request().Context()
 	q := db.JobQuery{UserID: u.ID, Limit: jobsPerPage + 1}
-	if before, err := strconv.ParseInt(c.QueryParam("before"), 10, 64); err == nil && before > 0 {
+	if before, err := strconv.ParseInt(c.QueryParam(fields.Before), 10, 64); err == nil && before > 0 {
 		q.Before = before
 	}
 	m := views.JobsPage{Admin: u.IsAdmin()}
 	names := map[int64]string{}
 	if u.IsAdmin() {
 		q.UserID = 0
-		if id, err := strconv.ParseInt(c.QueryParam("member"), 10, 64); err == nil && id > 0 {
+		if id, err := strconv.ParseInt(c.QueryParam(fields.Member), 10, 64); err == nil && id > 0 {
 			q.UserID = id
 			m.MemberID = strconv.FormatInt(id, 10)
 		}
@@ -53,11 +55,7 @@ func (s *Server) listJobs(c echo.Context) error {
 	}
 	if len(jobs) > jobsPerPage {
 		jobs = jobs[:jobsPerPage]
-		next := url.Values{"before": {strconv.FormatInt(jobs[len(jobs)-1].ID, 10)}}
-		if m.MemberID != "" {
-			next.Set("member", m.MemberID)
-		}
-		m.NextURL = "/jobs?" + next.Encode()
+		m.NextURL = urls.JobsPage(jobs[len(jobs)-1].ID, q.UserID)
 	}
 	for _, j := range jobs {
 		card := s.card(c, j, false)
@@ -79,7 +77,7 @@ func (s *Server) jobCard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	full := c.QueryParam("full") == "1"
+	full := c.QueryParam(fields.Full) == "1"
 	card := s.card(c, job, full)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if !card.Final || !isHTMX(c) {
@@ -132,7 +130,7 @@ func (s *Server) viewableJob(c echo.Context) (db.Job, error) {
 func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 	now := s.now()
 	card := views.JobCard{
-		ID: j.ID, Status: j.Status, StatusLabel: statusLabels[j.Status],
+		ID: j.ID, Status: j.Status,
 		Summary: fmt.Sprintf("%s · %s · %s", j.Resolution, j.Mode, secs(j.BilledSeconds)),
 		Final:   j.Final(), Error: j.ErrorMessage, Full: full, CSRF: csrfToken(c),
 		Own: j.UserID == currentUser(c).ID,
@@ -159,8 +157,8 @@ func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 		card.PosterURL = posterURL(j)
 		switch j.ArchiveState {
 		case db.ArchiveDone:
-			card.PlayURL = "/media/" + strconv.FormatInt(j.ID, 10)
-			card.DownloadURL = card.PlayURL + "?download=1"
+			card.PlayURL = urls.Media(j.ID)
+			card.DownloadURL = urls.MediaDownload(j.ID)
 		case db.ArchivePending:
 			card.ArchiveNote = "Saving a copy to the team gallery…"
 			card.Archiving = true
@@ -199,14 +197,11 @@ func posterURL(j db.Job) string {
 }
 
 func rerunURL(j db.Job) string {
-	v := url.Values{"image_url": {j.ImageURL}, "video_url": {j.VideoURL}, "mode": {j.Mode}, "resolution": {j.Resolution}}
+	f := urls.JobForm{ImageURL: j.ImageURL, VideoURL: j.VideoURL, Mode: j.Mode, Resolution: j.Resolution, Prompt: j.Prompt}
 	if j.DurationRequested != nil {
-		v.Set("duration", strconv.FormatFloat(*j.DurationRequested, 'f', -1, 64))
+		f.Duration = strconv.FormatFloat(*j.DurationRequested, 'f', -1, 64)
 	}
-	if j.Prompt != "" {
-		v.Set("prompt", j.Prompt)
-	}
-	return "/jobs/new?" + v.Encode()
+	return urls.NewJobWith(f)
 }
 
 // deleteJob removes a finished job of the member's from lists and deletes
@@ -220,7 +215,7 @@ func (s *Server) deleteJob(c echo.Context) error {
 	job, err := s.cfg.JobStore.DeleteJob(c.Request().Context(), id, u.ID)
 	if errors.Is(err, apperr.ErrConflict) {
 		addFlash(c, views.FlashError, "A running job cannot be deleted; wait until it finishes.")
-		return redirect(c, "/jobs/"+strconv.FormatInt(id, 10))
+		return redirect(c, urls.Job(id))
 	}
 	if err != nil {
 		return err
@@ -233,7 +228,7 @@ func (s *Server) deleteJob(c echo.Context) error {
 		}
 	}
 	addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap #%d deleted.", job.ID))
-	return redirect(c, "/jobs")
+	return redirect(c, urls.Jobs())
 }
 
 // human formats a duration for people: "45 s", "3 min 5 s", "2 h 10 min".

@@ -49,12 +49,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 }
 
-// classify maps an error to a status and user-safe words.
+// classify maps an error to a status and user-safe words, by the sentinels
+// of internal/apperr (which the errors of media, pricing and jobs unwrap
+// to); the words are apperr.Message's where the error has some.
 func classify(err error) views.ErrorPage {
 	var (
-		invalid *apperr.Invalid
-		tooMany *apperr.TooMany
-		public  *apperr.Public
 		csrfErr *csrfError
 		he      *echo.HTTPError
 	)
@@ -67,15 +66,18 @@ func classify(err error) views.ErrorPage {
 			Message: "Your account does not have access to this page. Ask an admin if you need it."}
 	case errors.Is(err, apperr.ErrNotFound):
 		return notFound()
-	case errors.As(err, &tooMany):
-		return views.ErrorPage{Status: http.StatusTooManyRequests, Heading: "Slow down", Message: tooMany.Message}
-	case errors.As(err, &invalid):
-		return views.ErrorPage{Status: http.StatusUnprocessableEntity, Heading: "Something is not right", Message: invalid.Message}
+	case errors.Is(err, apperr.ErrConflict):
+		return views.ErrorPage{Status: http.StatusConflict, Heading: "Not possible right now",
+			Message: or(apperr.Message(err), "This cannot be done in its current state. Reload the page to see where it stands.")}
+	case errors.Is(err, apperr.ErrTooMany):
+		return views.ErrorPage{Status: http.StatusTooManyRequests, Heading: "Slow down",
+			Message: or(apperr.Message(err), "Too many requests in a short time. Wait a moment and try again.")}
+	case errors.Is(err, apperr.ErrInvalid):
+		return views.ErrorPage{Status: http.StatusUnprocessableEntity, Heading: "Something is not right",
+			Message: or(apperr.Message(err), "Please check what you entered and try again.")}
 	case errors.Is(err, apperr.ErrInsufficientCredits):
 		return views.ErrorPage{Status: http.StatusPaymentRequired, Heading: "Not enough credits",
 			Message: "Your credit balance does not cover this. Ask an admin for more credits."}
-	case errors.As(err, &public):
-		return views.ErrorPage{Status: http.StatusBadGateway, Heading: "That did not work", Message: public.Message}
 	case errors.Is(err, context.Canceled):
 		return views.ErrorPage{Status: 499, Heading: "Request cancelled", Message: "The request was cancelled."}
 	case errors.As(err, &he):
@@ -102,6 +104,14 @@ func classify(err error) views.ErrorPage {
 	}
 	return views.ErrorPage{Status: http.StatusInternalServerError, Heading: "Something went wrong",
 		Message: "An unexpected error stopped this page. It has been logged; please try again in a moment."}
+}
+
+// or returns msg, or def when msg is "".
+func or(msg, def string) string {
+	if msg == "" {
+		return def
+	}
+	return msg
 }
 
 func notFound() views.ErrorPage {

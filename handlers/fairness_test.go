@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"swapdesk/internal/fields"
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/media"
 )
@@ -23,8 +24,8 @@ func unlimitedChecks(o *appOptions) { o.jobs = func(c *jobs.Config) { c.Estimate
 // estimateForm is the job form as the estimate panel posts it.
 func (a *testApp) estimateForm(image, video string) url.Values {
 	v := a.jobValues()
-	v.Set("image_url", image)
-	v.Set("video_url", video)
+	v.Set(fields.ImageURL, image)
+	v.Set(fields.VideoURL, video)
 	return v
 }
 
@@ -35,7 +36,7 @@ func (c *client) postAsync(path, tok string, form url.Values) <-chan int {
 	out := make(chan int, 1)
 	req, _ := http.NewRequest(http.MethodPost, c.app.srv.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-CSRF-Token", tok)
+	req.Header.Set(fields.CSRFHeader, tok)
 	req.Header.Set("HX-Request", "true")
 	go func() {
 		res, err := c.http.Do(req)
@@ -69,7 +70,7 @@ func TestOneMembersSlowLinksLeaveSlotsForOthers(t *testing.T) {
 	// A's image is checked (and cached) first, so each of A's estimates
 	// below needs one slot, for its slow video.
 	image := ms.url("/character.png")
-	wantStatus(t, a.post("/jobs/estimate", app.estimateForm(image, ""), "X-CSRF-Token", aTok, "HX-Request", "true"), http.StatusOK)
+	wantStatus(t, a.post("/jobs/estimate", app.estimateForm(image, ""), fields.CSRFHeader, aTok, "HX-Request", "true"), http.StatusOK)
 
 	first := a.postAsync("/jobs/estimate", aTok, app.estimateForm(image, ms.url("/slow/1.mp4")))
 	second := a.postAsync("/jobs/estimate", aTok, app.estimateForm(image, ms.url("/slow/2.mp4")))
@@ -109,7 +110,7 @@ func TestOneMembersSlowLinksLeaveSlotsForOthers(t *testing.T) {
 
 	// B's links are new to the cache, so both are probed now.
 	res = b.post("/jobs/estimate", app.estimateForm(ms.url("/character.png?b=1"), ms.url("/motion.mp4?b=1")),
-		"X-CSRF-Token", bTok, "HX-Request", "true")
+		fields.CSRFHeader, bTok, "HX-Request", "true")
 	wantStatus(t, res, http.StatusOK)
 	if strings.Contains(res.body, "still running") || !strings.Contains(res.body, "credits") {
 		t.Errorf("B's estimate is not a price:\n%s", snippet(res.body))
@@ -168,7 +169,7 @@ func BenchmarkEstimateWhileAnotherMemberFloods(b *testing.B) {
 			path := "/jobs/estimate"
 			if i%3 == 2 {
 				path = "/jobs"
-				form.Set("idem", fmt.Sprintf("flood-form-token-%08d", i))
+				form.Set(fields.Idem, fmt.Sprintf("flood-form-token-%08d", i))
 			}
 			sent.Add(1)
 			ch := a.postAsync(path, aTok, form)
@@ -210,7 +211,7 @@ func BenchmarkEstimateWhileAnotherMemberFloods(b *testing.B) {
 		form := app.estimateForm(ms.url(fmt.Sprintf("/character.png?n=%d", i)), ms.url(fmt.Sprintf("/motion.mp4?n=%d", i)))
 		req, _ := http.NewRequest(http.MethodPost, app.srv.URL+"/jobs/estimate", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-CSRF-Token", bTok)
+		req.Header.Set(fields.CSRFHeader, bTok)
 		req.Header.Set("HX-Request", "true")
 		t0 := time.Now()
 		res, err := bc.http.Do(req)

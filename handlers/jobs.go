@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,8 +14,10 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/pricing"
+	"swapdesk/internal/urls"
 	"swapdesk/static"
 	"swapdesk/views"
 )
@@ -43,13 +44,13 @@ type jobStore interface {
 
 // jobInput is the job form as posted; it binds nothing else.
 type jobInput struct {
-	ImageURL   string `form:"image_url" query:"image_url"`
-	VideoURL   string `form:"video_url" query:"video_url"`
-	Mode       string `form:"mode" query:"mode"`
-	Resolution string `form:"resolution" query:"resolution"`
-	Duration   string `form:"duration" query:"duration"`
-	Prompt     string `form:"prompt" query:"prompt"`
-	Idem       string `form:"idem"`
+	ImageURL   string
+	VideoURL   string
+	Mode       string
+	Resolution string
+	Duration   string
+	Prompt     string
+	Idem       string // posted only: a prefilled form gets a new one
 }
 
 func (in jobInput) service() jobs.Input {
@@ -62,15 +63,16 @@ func (in jobInput) service() jobs.Input {
 // validation says which is too long (cutting them could split a character
 // and would change what the member sees).
 func bindJob(c echo.Context) (jobInput, error) {
-	var in jobInput
-	var err error
-	if c.Request().Method == http.MethodGet {
-		err = (&echo.DefaultBinder{}).BindQueryParams(c, &in)
-	} else {
-		err = (&echo.DefaultBinder{}).BindBody(c, &in)
-	}
+	v, err := formValues(c)
 	if err != nil {
-		return in, echo.NewHTTPError(http.StatusBadRequest)
+		return jobInput{}, err
+	}
+	in := jobInput{
+		ImageURL: v.Get(fields.ImageURL), VideoURL: v.Get(fields.VideoURL), Mode: v.Get(fields.Mode),
+		Resolution: v.Get(fields.Resolution), Duration: v.Get(fields.Duration), Prompt: v.Get(fields.Prompt),
+	}
+	if c.Request().Method != http.MethodGet {
+		in.Idem = v.Get(fields.Idem)
 	}
 	return in, nil
 }
@@ -98,7 +100,7 @@ func (s *Server) jobForm(c echo.Context, in jobInput, errs apperr.FieldErrors) v
 			Label: fmt.Sprintf("%s — %d credits per 5 s", r, r.Rate())})
 	}
 	if s.cfg.Sandbox {
-		f.SampleLink = "/jobs/new?sample=1"
+		f.SampleLink = urls.NewJobSample()
 	}
 	return f
 }
@@ -110,7 +112,7 @@ func (s *Server) newJob(c echo.Context) error {
 		return err
 	}
 	in.Idem = ""
-	if s.cfg.Sandbox && c.QueryParam("sample") == "1" {
+	if s.cfg.Sandbox && c.QueryParam(fields.Sample) == "1" {
 		base := c.Scheme() + "://" + c.Request().Host
 		in.ImageURL = base + static.Prefix + "samples/character.png"
 		in.VideoURL = base + static.Prefix + "samples/motion.mp4"
@@ -144,8 +146,8 @@ func (s *Server) estimate(c echo.Context) error {
 		return err
 	}
 	blank := map[string]bool{
-		jobs.FieldImage: strings.TrimSpace(in.ImageURL) == "",
-		jobs.FieldVideo: strings.TrimSpace(in.VideoURL) == "",
+		fields.ImageURL: strings.TrimSpace(in.ImageURL) == "",
+		fields.VideoURL: strings.TrimSpace(in.VideoURL) == "",
 	}
 	for f := range chk.Fields {
 		if blank[f] {
@@ -188,7 +190,7 @@ func (s *Server) createJob(c echo.Context) error {
 	default:
 		addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap started. %d credits are held until it finishes.", job.EstimateCredits))
 	}
-	return redirect(c, "/jobs/"+strconv.FormatInt(job.ID, 10))
+	return redirect(c, urls.Job(job.ID))
 }
 
 // rejectJob shows the form again with the member's values and what is
@@ -305,8 +307,8 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 }
 
 func eventLabel(status string) string {
-	if l, ok := statusLabels[status]; ok {
-		return l
+	if st := db.JobStatus(status); st.Known() {
+		return st.Label()
 	}
 	switch status {
 	case db.ArchiveDone:
@@ -321,16 +323,6 @@ func eventLabel(status string) string {
 		return "Deleted"
 	}
 	return status
-}
-
-var statusLabels = map[string]string{
-	db.JobSubmitting:  "Sending to Akool",
-	db.JobQueued:      "Queued",
-	db.JobProcessing:  "Processing",
-	db.JobSucceeded:   "Done",
-	db.JobFailed:      "Failed",
-	db.JobRejected:    "Not accepted",
-	db.JobInterrupted: "Interrupted",
 }
 
 func jobView(j db.Job) views.JobView {
@@ -384,7 +376,7 @@ func estimateView(chk *jobs.Check, in jobInput) views.Estimate {
 			}
 		}
 	}
-	for _, f := range views.JobFields {
+	for _, f := range fields.Job {
 		if msg := chk.Fields[f]; msg != "" {
 			e.Problems = append(e.Problems, msg)
 		}
@@ -396,17 +388,16 @@ func estimateView(chk *jobs.Check, in jobInput) views.Estimate {
 // seconds: the money saver's link for browsers without JavaScript. The
 // one-time token is left out (the form gets a new one).
 func shorterFormURL(in jobInput, seconds int) string {
-	q := url.Values{}
-	for _, kv := range [][2]string{
-		{jobs.FieldImage, in.ImageURL}, {jobs.FieldVideo, in.VideoURL}, {jobs.FieldMode, in.Mode},
-		{jobs.FieldResolution, in.Resolution}, {jobs.FieldPrompt, in.Prompt},
-	} {
-		if strings.TrimSpace(kv[1]) != "" {
-			q.Set(kv[0], kv[1])
+	keep := func(v string) string {
+		if strings.TrimSpace(v) == "" {
+			return ""
 		}
+		return v
 	}
-	q.Set(jobs.FieldDuration, strconv.Itoa(seconds))
-	return "/jobs/new?" + q.Encode()
+	return urls.NewJobWith(urls.JobForm{
+		ImageURL: keep(in.ImageURL), VideoURL: keep(in.VideoURL), Mode: keep(in.Mode),
+		Resolution: keep(in.Resolution), Prompt: keep(in.Prompt), Duration: strconv.Itoa(seconds),
+	})
 }
 
 // secs formats seconds for people, rounding up to hundredths so a billed

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"swapdesk/internal/fields"
 	"swapdesk/internal/jobs"
 )
 
@@ -18,9 +19,9 @@ import (
 func TestEmptySubmitMarksBothLinks(t *testing.T) {
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 100)
-	res := c.submitJob(url.Values{"mode": {"animate"}, "resolution": {"720p"}, "duration": {""}, "prompt": {""}})
+	res := c.submitJob(url.Values{fields.Mode: {"animate"}, fields.Resolution: {"720p"}, fields.Duration: {""}, fields.Prompt: {""}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
-	for _, name := range []string{"image_url", "video_url"} {
+	for _, name := range []string{fields.ImageURL, fields.VideoURL} {
 		msg := res.doc.Find("#" + name + "-error")
 		if got := msg.Text(); !strings.HasPrefix(got, "Enter the link") {
 			t.Errorf("%s message %q, want Enter the link…", name, got)
@@ -32,13 +33,13 @@ func TestEmptySubmitMarksBothLinks(t *testing.T) {
 			t.Errorf("%s aria-invalid = %q, want true", name, got)
 		}
 	}
-	for _, name := range []string{"mode", "resolution", "duration", "prompt"} {
+	for _, name := range []string{fields.Mode, fields.Resolution, fields.Duration, fields.Prompt} {
 		if _, ok := res.doc.Find("#" + name + "-error").Attr("data-from-submit"); ok {
 			t.Errorf("%s has no message but is marked data-from-submit", name)
 		}
 	}
 	v := app.jobValues()
-	v.Set("image_url", app.media.url("/page.html"))
+	v.Set(fields.ImageURL, app.media.url("/page.html"))
 	est := c.estimate(v)
 	wantStatus(t, est, http.StatusOK)
 	if n := est.doc.Find("[data-from-submit]").Length(); n != 0 {
@@ -56,7 +57,7 @@ func TestDurationMessagesAgree(t *testing.T) {
 	for _, d := range []string{"-5", "0", "0.5", "121", "abc", "1e2"} {
 		t.Run(d, func(t *testing.T) {
 			v := app.jobValues()
-			v.Set("duration", d)
+			v.Set(fields.Duration, d)
 			res := c.submitJob(v)
 			wantStatus(t, res, http.StatusUnprocessableEntity)
 			if got := res.doc.Find("#duration-error").Text(); got != want {
@@ -108,8 +109,8 @@ func TestMoneySaverOffersTheShorterLength(t *testing.T) {
 	app := newTestApp(t, withProbeSpy(&probeSpy{}))
 	c, _ := app.member("ana@example.com", 100)
 	v := app.jobValues()
-	v.Set("video_url", overVideo)
-	v.Set("prompt", "wave & smile")
+	v.Set(fields.VideoURL, overVideo)
+	v.Set(fields.Prompt, "wave & smile")
 	est := c.estimate(v)
 	wantStatus(t, est, http.StatusOK)
 	if got := est.doc.Find("#estimate .stat").Text(); got != "40" {
@@ -124,8 +125,8 @@ func TestMoneySaverOffersTheShorterLength(t *testing.T) {
 	}
 	href, _ := saver.Attr("href")
 	u, err := url.Parse(href)
-	if err != nil || u.Path != "/jobs/new" || u.Query().Get("duration") != "15" || u.Query().Get("video_url") != overVideo ||
-		u.Query().Get("prompt") != "wave & smile" || u.Query().Get("resolution") != "720p" {
+	if err != nil || u.Path != "/jobs/new" || u.Query().Get(fields.Duration) != "15" || u.Query().Get(fields.VideoURL) != overVideo ||
+		u.Query().Get(fields.Prompt) != "wave & smile" || u.Query().Get(fields.Resolution) != "720p" {
 		t.Fatalf("saver link %q, want the form with duration 15 and the member's values", href)
 	}
 	form := c.get(href)
@@ -133,7 +134,7 @@ func TestMoneySaverOffersTheShorterLength(t *testing.T) {
 	if got, _ := form.doc.Find("#duration").Attr("value"); got != "15" {
 		t.Errorf("the link's form has duration %q, want 15", got)
 	}
-	v.Set("duration", "15")
+	v.Set(fields.Duration, "15")
 	est = c.estimate(v)
 	if got := est.doc.Find("#estimate .stat").Text(); got != "30" {
 		t.Errorf("15 s costs %q, want 30", got)
@@ -147,14 +148,14 @@ func TestMoneySaverOffersTheShorterLength(t *testing.T) {
 	}
 	// A typed 10.5 s is offered 10 s too.
 	v = app.jobValues()
-	v.Set("duration", "10.5")
+	v.Set(fields.Duration, "10.5")
 	if got := c.estimate(v).doc.Find(`[data-set-duration]`).AttrOr("data-set-duration", ""); got != "10" {
 		t.Errorf("offer for a typed 10.5 s: %q, want 10", got)
 	}
 	// Submitting the shorter length sends it to Akool, which bills it.
 	v = app.jobValues()
-	v.Set("video_url", overVideo)
-	v.Set("duration", "15")
+	v.Set(fields.VideoURL, overVideo)
+	v.Set(fields.Duration, "15")
 	wantStatus(t, c.submitJob(v), http.StatusSeeOther)
 	if sims := app.sim.Jobs(); len(sims) != 1 || sims[0].Duration != 15 {
 		t.Errorf("Akool got %+v, want one job with duration 15", sims)

@@ -16,6 +16,7 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/akoolsim"
+	"swapdesk/internal/fields"
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/media"
 )
@@ -23,12 +24,12 @@ import (
 // jobValues is a valid job form for the test media server.
 func (a *testApp) jobValues() url.Values {
 	return url.Values{
-		"image_url":  {a.media.url("/character.png")},
-		"video_url":  {a.media.url("/motion.mp4")},
-		"mode":       {"animate"},
-		"resolution": {"720p"},
-		"duration":   {""},
-		"prompt":     {""},
+		fields.ImageURL:   {a.media.url("/character.png")},
+		fields.VideoURL:   {a.media.url("/motion.mp4")},
+		fields.Mode:       {"animate"},
+		fields.Resolution: {"720p"},
+		fields.Duration:   {""},
+		fields.Prompt:     {""},
 	}
 }
 
@@ -60,9 +61,9 @@ func (c *client) jobForm(v url.Values) url.Values {
 	for k, vs := range v {
 		form[k] = vs
 	}
-	form.Set("csrf", tok)
+	form.Set(fields.CSRF, tok)
 	if _, ok := v["idem"]; !ok {
-		form.Set("idem", idem)
+		form.Set(fields.Idem, idem)
 	}
 	return form
 }
@@ -76,7 +77,7 @@ func (c *client) submitJob(v url.Values) *response {
 func (c *client) estimate(v url.Values) *response {
 	c.t.Helper()
 	tok := c.csrf("/jobs/new")
-	return c.post("/jobs/estimate", v, "X-CSRF-Token", tok, "HX-Request", "true")
+	return c.post("/jobs/estimate", v, fields.CSRFHeader, tok, "HX-Request", "true")
 }
 
 func (a *testApp) balance(userID int64) db.Balance {
@@ -93,7 +94,7 @@ func TestNewJobFormHasEveryField(t *testing.T) {
 	c, _ := app.member("ana@example.com", 50)
 	res := c.get("/jobs/new")
 	wantStatus(t, res, http.StatusOK)
-	for _, name := range []string{"image_url", "video_url", "resolution", "duration", "prompt"} {
+	for _, name := range []string{fields.ImageURL, fields.VideoURL, fields.Resolution, fields.Duration, fields.Prompt} {
 		el := res.doc.Find(fmt.Sprintf(`[name=%q]`, name))
 		if el.Length() != 1 {
 			t.Errorf("field %s: %d elements", name, el.Length())
@@ -146,8 +147,8 @@ func TestEstimateFollowsResolutionAndDuration(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.resolution+"/"+tt.duration, func(t *testing.T) {
 			v := app.jobValues()
-			v.Set("resolution", tt.resolution)
-			v.Set("duration", tt.duration)
+			v.Set(fields.Resolution, tt.resolution)
+			v.Set(fields.Duration, tt.duration)
 			res := c.estimate(v)
 			wantStatus(t, res, http.StatusOK)
 			if got := res.doc.Find("#estimate .stat").Text(); got != tt.credits {
@@ -162,7 +163,7 @@ func TestEstimateFollowsResolutionAndDuration(t *testing.T) {
 		})
 	}
 	t.Run("empty form complains about nothing yet", func(t *testing.T) {
-		res := c.estimate(url.Values{"mode": {"animate"}, "resolution": {"720p"}})
+		res := c.estimate(url.Values{fields.Mode: {"animate"}, fields.Resolution: {"720p"}})
 		wantStatus(t, res, http.StatusOK)
 		if got := strings.TrimSpace(res.doc.Find(".problems").Text()); got != "" {
 			t.Errorf("problems on an empty form: %q", got)
@@ -171,7 +172,7 @@ func TestEstimateFollowsResolutionAndDuration(t *testing.T) {
 	t.Run("balance too low is shown", func(t *testing.T) {
 		poor, _ := app.member("poor@example.com", 5)
 		v := app.jobValues()
-		v.Set("resolution", "1080p")
+		v.Set(fields.Resolution, "1080p")
 		res := poor.estimate(v)
 		if !strings.Contains(res.doc.Find("#estimate [role=alert]").Text(), "does not cover") {
 			t.Errorf("no low-balance warning: %q", res.doc.Find("#estimate").Text())
@@ -179,7 +180,7 @@ func TestEstimateFollowsResolutionAndDuration(t *testing.T) {
 	})
 	t.Run("problems appear inline out of band", func(t *testing.T) {
 		v := app.jobValues()
-		v.Set("image_url", app.media.url("/page.html"))
+		v.Set(fields.ImageURL, app.media.url("/page.html"))
 		res := c.estimate(v)
 		oob := res.doc.Find(`#image_url-error[hx-swap-oob]`)
 		if !strings.Contains(oob.Text(), "web page") {
@@ -192,9 +193,9 @@ func TestSubmitQueuesJobAndHoldsCredits(t *testing.T) {
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 100)
 	v := app.jobValues()
-	v.Set("resolution", "1080p")
-	v.Set("duration", "3")
-	v.Set("prompt", "wave hello")
+	v.Set(fields.Resolution, "1080p")
+	v.Set(fields.Duration, "3")
+	v.Set(fields.Prompt, "wave hello")
 	res := c.submitJob(v)
 	wantStatus(t, res, http.StatusSeeOther)
 	loc := res.Header.Get("Location")
@@ -327,8 +328,8 @@ func TestSubmitEscapesWhatItEchoes(t *testing.T) {
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 100)
 	v := app.jobValues()
-	v.Set("prompt", `<script>alert(1)</script>`+strings.Repeat("x", 500))
-	v.Set("image_url", `http://media.test/"><script>alert(2)</script>.png`)
+	v.Set(fields.Prompt, `<script>alert(1)</script>`+strings.Repeat("x", 500))
+	v.Set(fields.ImageURL, `http://media.test/"><script>alert(2)</script>.png`)
 	res := c.submitJob(v)
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	if strings.Contains(res.body, "<script>alert") {
@@ -404,8 +405,8 @@ func TestFiftyConcurrentSubmitsNeverOverdraw(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			v := app.jobValues()
-			v.Set("csrf", tok)
-			v.Set("idem", fmt.Sprintf("concurrent-submit-%04d", i))
+			v.Set(fields.CSRF, tok)
+			v.Set(fields.Idem, fmt.Sprintf("concurrent-submit-%04d", i))
 			res, err := c.http.PostForm(app.srv.URL+"/jobs", v)
 			if err != nil {
 				t.Error(err)
@@ -440,7 +441,7 @@ func TestCreateOutcomesWithoutAJob(t *testing.T) {
 	tests := []struct {
 		name       string
 		fault      akoolsim.CallFault
-		wantStatus string
+		wantStatus db.JobStatus
 		wantBadge  string
 		wantText   string
 	}{
@@ -515,22 +516,22 @@ func TestSubmitEveryFieldInvalidAtOnce(t *testing.T) {
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 1000)
 	v := url.Values{
-		"image_url":  {""},
-		"video_url":  {"file:///etc/passwd"},
-		"mode":       {"dance"},
-		"resolution": {"4k"},
-		"duration":   {"abc"},
-		"prompt":     {strings.Repeat("a", 501)},
+		fields.ImageURL:   {""},
+		fields.VideoURL:   {"file:///etc/passwd"},
+		fields.Mode:       {"dance"},
+		fields.Resolution: {"4k"},
+		fields.Duration:   {"abc"},
+		fields.Prompt:     {strings.Repeat("a", 501)},
 	}
 	res := c.submitJob(v)
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	want := map[string]string{
-		"image_url":  "Enter the link",
-		"video_url":  "http and https",
-		"mode":       "animate or replace",
-		"resolution": "480p, 720p or 1080p",
-		"duration":   "from 1 to 120",
-		"prompt":     "at most 500",
+		fields.ImageURL:   "Enter the link",
+		fields.VideoURL:   "http and https",
+		fields.Mode:       "animate or replace",
+		fields.Resolution: "480p, 720p or 1080p",
+		fields.Duration:   "from 1 to 120",
+		fields.Prompt:     "at most 500",
 	}
 	for field, part := range want {
 		if msg := res.doc.Find("#" + field + "-error").Text(); !strings.Contains(msg, part) {
@@ -551,7 +552,7 @@ func TestSubmitVideoLongerThan120Seconds(t *testing.T) {
 	app := newTestApp(t, withProbeSpy(&probeSpy{}))
 	c, _ := app.member("ana@example.com", 1000)
 	v := app.jobValues()
-	v.Set("video_url", longVideo)
+	v.Set(fields.VideoURL, longVideo)
 	res := c.submitJob(v)
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	want := "The video is 130.5 s long — set a duration of at most 120 to use the first 120 s."
@@ -568,7 +569,7 @@ func TestSubmitVideoLongerThan120Seconds(t *testing.T) {
 	if got := est.doc.Find(`#duration-error[hx-swap-oob]`).Text(); got != want {
 		t.Errorf("estimate: inline duration message %q, want %q", got, want)
 	}
-	v.Set("duration", "60")
+	v.Set(fields.Duration, "60")
 	wantStatus(t, c.submitJob(v), http.StatusSeeOther)
 }
 
@@ -579,7 +580,7 @@ func TestSubmitMalformedToken(t *testing.T) {
 	c, _ := app.member("ana@example.com", 100)
 	for _, tok := range []string{"short", strings.Repeat("z", 65)} {
 		v := app.jobValues()
-		v.Set("idem", tok)
+		v.Set(fields.Idem, tok)
 		res := c.submitJob(v)
 		wantStatus(t, res, http.StatusUnprocessableEntity)
 		if msg := res.doc.Find(".flash-error").Text(); !strings.Contains(msg, "This form was out of date") {
@@ -588,7 +589,7 @@ func TestSubmitMalformedToken(t *testing.T) {
 		if idem, _ := res.doc.Find(`input[name="idem"]`).Attr("value"); len(idem) < 32 || idem == tok {
 			t.Errorf("token in the re-rendered form %q, want a new one", idem)
 		}
-		if got, _ := res.doc.Find("#image_url").Attr("value"); got != v.Get("image_url") {
+		if got, _ := res.doc.Find("#image_url").Attr("value"); got != v.Get(fields.ImageURL) {
 			t.Errorf("image link not kept: %q", got)
 		}
 	}
@@ -607,7 +608,7 @@ func TestResubmitWithOtherInputsIsRefused(t *testing.T) {
 	wantStatus(t, first, http.StatusSeeOther)
 	id := strings.TrimPrefix(first.Header.Get("Location"), "/jobs/")
 
-	v.Set("resolution", "1080p")
+	v.Set(fields.Resolution, "1080p")
 	res := c.post("/jobs", v)
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	// The page is the answer to a POST: it must not say to reload it (that
@@ -622,7 +623,7 @@ func TestResubmitWithOtherInputsIsRefused(t *testing.T) {
 	if got, _ := res.doc.Find(`select[name="resolution"] option[selected]`).Attr("value"); got != "1080p" {
 		t.Errorf("resolution shown %q, want the member's 1080p", got)
 	}
-	if newIdem, _ := res.doc.Find(`input[name="idem"]`).Attr("value"); newIdem == v.Get("idem") || len(newIdem) < 32 {
+	if newIdem, _ := res.doc.Find(`input[name="idem"]`).Attr("value"); newIdem == v.Get(fields.Idem) || len(newIdem) < 32 {
 		t.Errorf("token %q, want a new one", newIdem)
 	}
 	if n, _ := app.store.CountJobs(context.Background()); n != 1 || len(app.sim.Jobs()) != 1 {
@@ -632,7 +633,7 @@ func TestResubmitWithOtherInputsIsRefused(t *testing.T) {
 		t.Errorf("held %d, want 30", b.Held)
 	}
 	// The same inputs again still lead to the job.
-	v.Set("resolution", "720p")
+	v.Set(fields.Resolution, "720p")
 	again := c.post("/jobs", v)
 	wantStatus(t, again, http.StatusSeeOther)
 	if loc := again.Header.Get("Location"); loc != "/jobs/"+id {
@@ -667,7 +668,7 @@ func TestSubmitPromptWithCRLFLineBreaks(t *testing.T) {
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 100)
 	v := app.jobValues()
-	v.Set("prompt", strings.Repeat("abcd\r\n", 99)+"abcde")
+	v.Set(fields.Prompt, strings.Repeat("abcd\r\n", 99)+"abcde")
 	wantStatus(t, c.submitJob(v), http.StatusSeeOther)
 	sims := app.sim.Jobs()
 	if len(sims) != 1 {
@@ -686,7 +687,7 @@ func TestSubmitLongCJKPromptIsKeptWhole(t *testing.T) {
 	c, _ := app.member("ana@example.com", 100)
 	prompt := strings.Repeat("猫が踊る", 750) // 3000 characters, 9000 bytes
 	v := app.jobValues()
-	v.Set("prompt", prompt)
+	v.Set(fields.Prompt, prompt)
 	res := c.submitJob(v)
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	if got, want := res.doc.Find("#prompt-error").Text(), "Shorten the prompt to at most 500 characters (it has 3000)."; got != want {
@@ -766,7 +767,7 @@ func TestRefusedSubmitProbesOnce(t *testing.T) {
 	app := newTestApp(t, withProbeSpy(spy))
 	c, _ := app.member("ana@example.com", 100)
 	v := app.jobValues()
-	v.Set("duration", "abc")
+	v.Set(fields.Duration, "abc")
 	res := c.submitJob(v)
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	if i, vd := spy.images.Load(), spy.videos.Load(); i != 1 || vd != 1 {

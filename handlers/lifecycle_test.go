@@ -17,6 +17,7 @@ import (
 	"swapdesk/db"
 	"swapdesk/internal/akool"
 	"swapdesk/internal/akoolsim"
+	"swapdesk/internal/fields"
 )
 
 // eventually waits (in real time, bounded) for cond; webhooks are delivered
@@ -61,7 +62,7 @@ func (a *testApp) finishOnAkool() {
 // pollUntil advances the clock and polls until job id reaches status. The
 // emulator checks inputs over real HTTP in the background, so each round
 // also gives it a moment of real time.
-func (a *testApp) pollUntil(t *testing.T, id int64, status string) db.Job {
+func (a *testApp) pollUntil(t *testing.T, id int64, status db.JobStatus) db.Job {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(10 * time.Second)
@@ -346,7 +347,7 @@ func TestDuplicateAndOutOfOrderEventsSettleOnce(t *testing.T) {
 	steps := []struct {
 		u           db.Update
 		wantApplied bool
-		wantStatus  string
+		wantStatus  db.JobStatus
 	}{
 		{db.Update{Status: db.JobProcessing, Source: db.SourcePoll}, true, db.JobProcessing},
 		{db.Update{Status: db.JobQueued, Source: db.SourcePoll}, false, db.JobProcessing},     // backwards
@@ -662,7 +663,7 @@ func TestDeleteJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	other, _ := app.member("bo@example.com", 0)
-	wantStatus(t, other.post("/jobs/"+id+"/delete", map[string][]string{"csrf": {other.csrf("/")}}), http.StatusNotFound)
+	wantStatus(t, other.post("/jobs/"+id+"/delete", map[string][]string{fields.CSRF: {other.csrf("/")}}), http.StatusNotFound)
 
 	res = c.submit("/jobs/"+id, "/jobs/"+id+"/delete", nil)
 	wantStatus(t, res, http.StatusSeeOther)
@@ -691,9 +692,9 @@ func TestRerunPrefillsTheForm(t *testing.T) {
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 100)
 	v := app.jobValues()
-	v.Set("resolution", "480p")
-	v.Set("duration", "7.5")
-	v.Set("prompt", "wave & smile")
+	v.Set(fields.Resolution, "480p")
+	v.Set(fields.Duration, "7.5")
+	v.Set(fields.Prompt, "wave & smile")
 	res := c.submitJob(v)
 	wantStatus(t, res, http.StatusSeeOther)
 	id, _ := strconv.ParseInt(strings.TrimPrefix(res.Header.Get("Location"), "/jobs/"), 10, 64)

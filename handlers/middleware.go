@@ -11,6 +11,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"swapdesk/internal/urls"
 )
 
 // csp allows scripts and styles only from our own origin. Images and videos
@@ -113,7 +115,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		s.metrics.latency.WithLabelValues(route, metricMethod(method)).Observe(elapsed.Seconds())
 		level := slog.LevelInfo
 		switch route {
-		case "/healthz", "/metrics", "/jobs/:id/card", "/jobs/estimate":
+		case urls.RouteHealthz, urls.RouteMetrics, urls.RouteJobCard, urls.RouteEstimate:
 			// Probes and every-2-second card polls would drown the log.
 			level = slog.LevelDebug
 		}

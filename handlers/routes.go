@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"swapdesk/internal/urls"
 	"swapdesk/static"
 )
 
@@ -28,9 +29,9 @@ func (s *Server) routes() {
 	e.Use(middleware.BodyLimit("1M"))
 
 	// Machine routes: no session, no CSRF.
-	only(e, "/healthz", s.healthz, http.MethodGet, http.MethodHead)
-	only(e, "/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})), http.MethodGet)
-	only(e, "/webhooks/akool", s.webhook, http.MethodPost)
+	only(e, urls.RouteHealthz, s.healthz, http.MethodGet, http.MethodHead)
+	only(e, urls.RouteMetrics, echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})), http.MethodGet)
+	only(e, urls.RouteWebhook, s.webhook, http.MethodPost)
 	only(e, static.Prefix+"*", s.static, http.MethodGet, http.MethodHead)
 	if s.cfg.SandboxAPI != nil {
 		e.Any("/sandbox/akool/*", echo.WrapHandler(s.cfg.SandboxAPI))
@@ -38,24 +39,24 @@ func (s *Server) routes() {
 
 	// Pages: session and CSRF on everything below.
 	web := e.Group("", s.loadSession, s.csrf)
-	web.GET("/login", s.loginForm)
-	web.POST("/login", s.login)
-	web.POST("/logout", s.logout)
+	web.GET(urls.RouteLogin, s.loginForm)
+	web.POST(urls.RouteLogin, s.login)
+	web.POST(urls.RouteLogout, s.logout)
 
 	member := web.Group("", s.requireUser)
-	member.GET("/", s.dashboard)
-	member.GET("/jobs/new", s.newJob)
-	member.POST("/jobs/estimate", s.estimate)
-	member.POST("/jobs", s.createJob)
-	member.GET("/jobs", s.listJobs)
-	member.GET("/jobs/:id", s.showJob)
-	member.GET("/jobs/:id/card", s.jobCard)
-	member.POST("/jobs/:id/delete", s.deleteJob)
-	member.GET("/media/:id", s.media)
-	member.HEAD("/media/:id", s.media)
+	member.GET(urls.RouteDashboard, s.dashboard)
+	member.GET(urls.RouteNewJob, s.newJob)
+	member.POST(urls.RouteEstimate, s.estimate)
+	member.POST(urls.RouteJobs, s.createJob)
+	member.GET(urls.RouteJobs, s.listJobs)
+	member.GET(urls.RouteJob, s.showJob)
+	member.GET(urls.RouteJobCard, s.jobCard)
+	member.POST(urls.RouteJobDelete, s.deleteJob)
+	member.GET(urls.RouteMedia, s.media)
+	member.HEAD(urls.RouteMedia, s.media)
 
-	admin := member.Group("/admin", s.requireAdmin)
-	admin.GET("/users", s.adminUsers)
+	admin := member.Group(urls.RouteAdmin, s.requireAdmin)
+	admin.GET(strings.TrimPrefix(urls.RouteAdminUsers, urls.RouteAdmin), s.adminUsers)
 }
 
 // allMethods are the methods Echo routes (and Any registers).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"swapdesk/db"
+	"swapdesk/internal/fields"
 )
 
 // The sandbox sends a status 2 (processing) webhook, as Akool's webhook
@@ -56,7 +57,7 @@ func TestSandboxFailPrompt(t *testing.T) {
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 100)
 	v := app.jobValues()
-	v.Set("prompt", "wave hello [akoolsim:fail]")
+	v.Set(fields.Prompt, "wave hello [akoolsim:fail]")
 	res := c.submitJob(v)
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("submit: %d\n%s", res.StatusCode, snippet(res.body))

@@ -16,6 +16,8 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
+	"swapdesk/internal/urls"
 	"swapdesk/views"
 )
 
@@ -207,11 +209,11 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		want := csrfToken(c)
-		got := c.Request().Header.Get("X-CSRF-Token")
+		got := c.Request().Header.Get(fields.CSRFHeader)
 		if got == "" {
 			// PostFormValue reads the body only; FormValue would also
 			// take the query string.
-			got = c.Request().PostFormValue("csrf")
+			got = c.Request().PostFormValue(fields.CSRF)
 		}
 		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			return errCSRF
@@ -252,10 +254,7 @@ func loginURL(c echo.Context) string {
 	case r.Method == http.MethodGet:
 		next = r.URL.RequestURI()
 	}
-	if next = safeNext(next); next == "/" {
-		return "/login"
-	}
-	return "/login?next=" + url.QueryEscape(next)
+	return urls.LoginNext(safeNext(next))
 }
 
 // requireAdmin answers 403 to anyone but an admin.
@@ -294,7 +293,7 @@ func safeNext(next string) string {
 	if strings.HasPrefix(u.Path, "//") || strings.Contains(u.Path, "\\") {
 		return "/"
 	}
-	if strings.HasPrefix(u.Path, "/login") || strings.HasPrefix(u.Path, "/logout") {
+	if strings.HasPrefix(u.Path, urls.RouteLogin) || strings.HasPrefix(u.Path, urls.RouteLogout) {
 		return "/"
 	}
 	return next

@@ -4,6 +4,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"swapdesk/internal/jobstatus"
+	"swapdesk/internal/urls"
 )
 
 // JobForm is the New swap form: the member's values and inline errors.
@@ -82,9 +85,6 @@ type Estimate struct {
 	Notice string
 }
 
-// JobFields lists the form's fields in order, for out-of-band error swaps.
-var JobFields = []string{"image_url", "video_url", "mode", "resolution", "duration", "prompt"}
-
 // JobPage is a job's page.
 type JobPage struct {
 	Job     JobView
@@ -141,19 +141,6 @@ func describedBy(field string, hint bool) string {
 	return s
 }
 
-// StatusClass is the badge class of a job state.
-func StatusClass(status string) string {
-	switch status {
-	case "succeeded":
-		return "badge badge-ok"
-	case "failed", "rejected", "interrupted":
-		return "badge badge-err"
-	case "queued", "submitting":
-		return "badge badge-wait"
-	}
-	return "badge badge-run"
-}
-
 func dateTime(t time.Time) string {
 	if t.IsZero() {
 		return "—"
@@ -163,9 +150,8 @@ func dateTime(t time.Time) string {
 
 func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-func itoa(n int) string      { return strconv.Itoa(n) }
-func i64(n int64) string     { return strconv.FormatInt(n, 10) }
-func jobURL(id int64) string { return "/jobs/" + i64(id) }
+func itoa(n int) string  { return strconv.Itoa(n) }
+func i64(n int64) string { return strconv.FormatInt(n, 10) }
 
 func blocks(n int) string {
 	if n == 1 {
@@ -178,12 +164,11 @@ func blocks(n int) string {
 // /jobs/:id/card every 2 s and replace themselves; cards of results being
 // archived poll every 10 s.
 type JobCard struct {
-	ID          int64
-	Status      string
-	StatusLabel string
-	Summary     string // "720p · animate · 12 s"
-	Elapsed     string // "1 min 20 s" running, or how long it took
-	Final       bool
+	ID      int64
+	Status  jobstatus.Status // its label and badge come with it
+	Summary string           // "720p · animate · 12 s"
+	Elapsed string           // "1 min 20 s" running, or how long it took
+	Final   bool
 	// JustFinished is set when a poll finds the job final: the card says so.
 	JustFinished bool
 	// Archiving is set while a succeeded job's result is being copied to
@@ -216,11 +201,7 @@ type JobCard struct {
 
 // PollURL is the card's refresh URL.
 func (c JobCard) PollURL() string {
-	u := "/jobs/" + i64(c.ID) + "/card"
-	if c.Full {
-		u += "?full=1"
-	}
-	return u
+	return urls.JobCard(c.ID, c.Full)
 }
 
 // JobsPage is the jobs list.

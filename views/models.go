@@ -5,6 +5,8 @@ package views
 import (
 	"encoding/json"
 	"time"
+
+	"swapdesk/internal/fields"
 )
 
 // Page is what the layout needs on every page.
@@ -61,7 +63,7 @@ const htmxConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScri
 // hxHeaders returns the hx-headers JSON that carries the CSRF token on every
 // htmx request.
 func hxHeaders(csrf string) string {
-	b, _ := json.Marshal(map[string]string{"X-CSRF-Token": csrf})
+	b, _ := json.Marshal(map[string]string{fields.CSRFHeader: csrf})
 	return string(b)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"swapdesk/internal/browsertest"
+	"swapdesk/internal/fields"
 )
 
 // countEstimates makes every page count the htmx swaps it has settled
@@ -140,7 +141,7 @@ func TestBrowserEmptySubmitMarksBothLinks(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for name, f := range map[string]field{"image_url": got.Image, "video_url": got.Video} {
+				for name, f := range map[string]field{fields.ImageURL: got.Image, fields.VideoURL: got.Video} {
 					if f.Invalid != "true" {
 						t.Errorf("%s aria-invalid = %q after the page settled, want true", name, f.Invalid)
 					}

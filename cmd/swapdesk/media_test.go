@@ -22,6 +22,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"swapdesk/db"
+	"swapdesk/internal/fields"
 	"swapdesk/internal/storage"
 	"swapdesk/internal/storage/storagetest"
 )
@@ -117,7 +118,7 @@ func TestWalkthroughWithS3Media(t *testing.T) {
 
 	jobPage := getDoc(t, c, s.URL+"/jobs/"+strconv.FormatInt(id, 10))
 	tok, _ := jobPage.Find(`form[action$="/delete"] input[name="csrf"]`).Attr("value")
-	res2, err := c.PostForm(s.URL+"/jobs/"+strconv.FormatInt(id, 10)+"/delete", url.Values{"csrf": {tok}})
+	res2, err := c.PostForm(s.URL+"/jobs/"+strconv.FormatInt(id, 10)+"/delete", url.Values{fields.CSRF: {tok}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"swapdesk/db"
 	"swapdesk/internal/akoolsim"
 	"swapdesk/internal/browsertest"
+	"swapdesk/internal/fields"
 )
 
 // pagesSite is a running app with an admin (no credits, no jobs of their
@@ -67,8 +68,8 @@ func submitSample(t *testing.T, c *http.Client, base, prompt string) int64 {
 	}
 	doc, _ := goquery.NewDocumentFromReader(res.Body)
 	res.Body.Close()
-	form := url.Values{"mode": {"animate"}, "resolution": {"720p"}, "prompt": {prompt}}
-	for _, name := range []string{"csrf", "idem", "image_url", "video_url"} {
+	form := url.Values{fields.Mode: {"animate"}, fields.Resolution: {"720p"}, fields.Prompt: {prompt}}
+	for _, name := range []string{fields.CSRF, fields.Idem, fields.ImageURL, fields.VideoURL} {
 		v, _ := doc.Find(`input[name="` + name + `"]`).Attr("value")
 		form.Set(name, v)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"swapdesk/db"
+	"swapdesk/internal/fields"
 )
 
 // freeAddr returns a loopback address nobody listens on, so the app can come
@@ -74,12 +75,12 @@ func TestRestartMidJobLosesNothing(t *testing.T) {
 	doc, _ := goquery.NewDocumentFromReader(res.Body)
 	res.Body.Close()
 	form := url.Values{}
-	for _, name := range []string{"csrf", "idem", "image_url", "video_url"} {
+	for _, name := range []string{fields.CSRF, fields.Idem, fields.ImageURL, fields.VideoURL} {
 		v, _ := doc.Find(`input[name="` + name + `"]`).Attr("value")
 		form.Set(name, v)
 	}
-	form.Set("mode", "animate")
-	form.Set("resolution", "720p")
+	form.Set(fields.Mode, "animate")
+	form.Set(fields.Resolution, "720p")
 	res, err = c.PostForm(s.URL+"/jobs", form)
 	if err != nil {
 		t.Fatal(err)

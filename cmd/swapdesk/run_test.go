@@ -21,6 +21,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"swapdesk/db"
+	"swapdesk/internal/fields"
 )
 
 // env builds a getenv over m.
@@ -108,7 +109,7 @@ func signIn(t *testing.T, c *http.Client, base, email, password string) int {
 	doc, _ := goquery.NewDocumentFromReader(res.Body)
 	res.Body.Close()
 	tok, _ := doc.Find(`input[name="csrf"]`).Attr("value")
-	res, err = c.PostForm(base+"/login", url.Values{"csrf": {tok}, "email": {email}, "password": {password}})
+	res, err = c.PostForm(base+"/login", url.Values{fields.CSRF: {tok}, fields.Email: {email}, fields.Password: {password}})
 	if err != nil {
 		t.Fatal(err)
 	}

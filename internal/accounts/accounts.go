@@ -18,6 +18,7 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
 )
 
 // Limits on account fields.
@@ -194,13 +195,13 @@ func (n NewUser) Validate() error {
 func validateEmail(fe apperr.FieldErrors, email string) {
 	switch {
 	case email == "":
-		fe.Add("email", "Enter an email address.")
+		fe.Add(fields.Email, "Enter an email address.")
 	case len(email) > MaxEmailLen:
-		fe.Add("email", fmt.Sprintf("Use an email address of at most %d characters.", MaxEmailLen))
+		fe.Add(fields.Email, fmt.Sprintf("Use an email address of at most %d characters.", MaxEmailLen))
 	default:
 		a, err := mail.ParseAddress(email)
 		if err != nil || a.Address != email || a.Name != "" {
-			fe.Add("email", "Enter an email address like name@example.com.")
+			fe.Add(fields.Email, "Enter an email address like name@example.com.")
 		}
 	}
 }
@@ -219,9 +220,9 @@ func validateName(fe apperr.FieldErrors, name string) {
 func validatePassword(fe apperr.FieldErrors, pw string) {
 	switch {
 	case utf8.RuneCountInString(pw) < MinPasswordLen:
-		fe.Add("password", fmt.Sprintf("Use a password of at least %d characters.", MinPasswordLen))
+		fe.Add(fields.Password, fmt.Sprintf("Use a password of at least %d characters.", MinPasswordLen))
 	case len(pw) > MaxPasswordLen:
-		fe.Add("password", fmt.Sprintf("Use a password of at most %d bytes.", MaxPasswordLen))
+		fe.Add(fields.Password, fmt.Sprintf("Use a password of at most %d bytes.", MaxPasswordLen))
 	}
 }
 
@@ -244,7 +245,7 @@ func (s *Service) CreateUser(ctx context.Context, actorID int64, n NewUser) (db.
 	}
 	u, err := s.store.CreateUser(ctx, n.Email, n.Name, role, hash)
 	if errors.Is(err, apperr.ErrConflict) {
-		return db.User{}, apperr.Fields(apperr.FieldErrors{"email": "An account with this email already exists."})
+		return db.User{}, apperr.Fields(apperr.FieldErrors{fields.Email: "An account with this email already exists."})
 	}
 	if err != nil {
 		return db.User{}, err

@@ -2,6 +2,13 @@
 // errors (wrapped or not); the web layer maps them to HTTP statuses in one
 // place and shows only their user-safe messages, never err.Error() of anything
 // else.
+//
+// Packages with errors of their own kinds join the vocabulary by unwrapping
+// to one of the sentinels below and, when their message may be shown, by
+// implementing UserError: media.Error (a member's link: ErrInvalid, or
+// ErrTooMany when the member's probes are busy) and pricing.Error
+// (ErrInvalid) do; jobs.InputError unwraps to an *Invalid or an
+// *InsufficientCredits.
 package apperr
 
 import (
@@ -9,17 +16,41 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Sentinel errors. Wrap them with fmt.Errorf("...: %w", ErrNotFound) to add
 // context for logs; the web layer still recognises them with errors.Is.
 var (
-	ErrNotFound            = errors.New("not found")
-	ErrForbidden           = errors.New("forbidden")
-	ErrUnauthorized        = errors.New("unauthorized")
-	ErrConflict            = errors.New("conflict")
+	ErrNotFound  = errors.New("not found")
+	ErrForbidden = errors.New("forbidden")
+	// ErrConflict: the thing is in a state that does not allow this (a
+	// running job cannot be deleted, say).
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: input a person can correct. *Invalid unwraps to it.
+	ErrInvalid = errors.New("invalid")
+	// ErrTooMany: wait before trying again. *TooMany unwraps to it.
+	ErrTooMany             = errors.New("too many requests")
 	ErrInsufficientCredits = errors.New("insufficient credits")
 )
+
+// UserError is an error whose UserMessage may be shown to people as it is:
+// a whole sentence, with no internal detail.
+type UserError interface {
+	error
+	UserMessage() string
+}
+
+// Message returns the user-safe message of the first UserError in err's
+// chain, or "" when there is none.
+func Message(err error) string {
+	var ue UserError
+	if errors.As(err, &ue) {
+		return ue.UserMessage()
+	}
+	return ""
+}
 
 // FieldErrors maps a form field name to a user-safe message about it.
 type FieldErrors map[string]string
@@ -58,6 +89,12 @@ func (e *Invalid) Error() string {
 	return fmt.Sprintf("invalid: %s (%s)", e.Message, strings.Join(parts, "; "))
 }
 
+// Unwrap returns ErrInvalid, so errors.Is finds it.
+func (e *Invalid) Unwrap() error { return ErrInvalid }
+
+// UserMessage returns Message.
+func (e *Invalid) UserMessage() string { return e.Message }
+
 // Invalidf returns an *Invalid with a formatted, user-safe message.
 func Invalidf(format string, args ...any) *Invalid {
 	return &Invalid{Message: fmt.Sprintf(format, args...)}
@@ -92,19 +129,23 @@ type TooMany struct {
 
 func (e *TooMany) Error() string { return "too many requests: " + e.Message }
 
-// Public is an error whose message may be shown to the user as-is, for
-// failures that are not the user's fault but that they should understand
-// (Akool refused a job, say). Err keeps the cause for logs.
-type Public struct {
-	Message string
-	Err     error
-}
+// Unwrap returns ErrTooMany, so errors.Is finds it.
+func (e *TooMany) Unwrap() error { return ErrTooMany }
 
-func (e *Public) Error() string {
-	if e.Err == nil {
-		return e.Message
+// UserMessage returns Message.
+func (e *TooMany) UserMessage() string { return e.Message }
+
+// Sentence makes msg a sentence: a capital first letter and a final period
+// (for the lower-case, period-less messages of media and pricing errors).
+func Sentence(msg string) string {
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		return msg
 	}
-	return e.Message + ": " + e.Err.Error()
+	r, n := utf8.DecodeRuneInString(msg)
+	msg = string(unicode.ToUpper(r)) + msg[n:]
+	if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") && !strings.HasSuffix(msg, "!") {
+		msg += "."
+	}
+	return msg
 }
-
-func (e *Public) Unwrap() error { return e.Err }

@@ -23,6 +23,7 @@ import (
 	"swapdesk/db"
 	"swapdesk/internal/akool"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
 	"swapdesk/internal/media"
 	"swapdesk/internal/pricing"
 )
@@ -30,23 +31,13 @@ import (
 // MaxPromptRunes is Akool's limit on the prompt.
 const MaxPromptRunes = 500
 
-// Form field names (the stable surface in DESIGN.md).
-const (
-	FieldImage      = "image_url"
-	FieldVideo      = "video_url"
-	FieldMode       = "mode"
-	FieldResolution = "resolution"
-	FieldDuration   = "duration"
-	FieldPrompt     = "prompt"
-)
-
 // Store is what the service needs from the database.
 type Store interface {
 	Balance(ctx context.Context, userID int64) (db.Balance, error)
 	JobByIdempotencyKey(ctx context.Context, userID int64, key string) (db.Job, error)
 	CreateJobWithHold(ctx context.Context, n db.NewJob) (db.Job, bool, error)
-	MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string, firstPoll time.Time) error
-	EndSubmission(ctx context.Context, jobID int64, status, message string) error
+	MarkSubmitted(ctx context.Context, jobID int64, akoolID string, status db.JobStatus, firstPoll time.Time) error
+	EndSubmission(ctx context.Context, jobID int64, status db.JobStatus, message string) error
 	InterruptSubmitting(ctx context.Context, message string) ([]db.Job, error)
 }
 
@@ -217,7 +208,7 @@ func (s *Service) Check(ctx context.Context, userID int64, in Input) (*Check, er
 	// Price once a length is known: the member's, the video's, or both. A
 	// bad or unreadable video already has its message.
 	detected := c.detected()
-	_, durationBad := c.Fields[FieldDuration]
+	_, durationBad := c.Fields[fields.Duration]
 	if c.Resolution != "" && !durationBad && (c.Requested != nil || detected != nil) {
 		if q, err := pricing.EstimateFor(c.Requested, detected, c.Resolution); err != nil {
 			addPricingError(c.Fields, err)
@@ -241,37 +232,37 @@ func (s *Service) Check(ctx context.Context, userID int64, in Input) (*Check, er
 func (s *Service) parse(in Input, c *Check) {
 	fe := c.Fields
 	for _, f := range []struct{ field, val, what string }{
-		{FieldImage, in.ImageURL, "the character image"},
-		{FieldVideo, in.VideoURL, "the motion video"},
+		{fields.ImageURL, in.ImageURL, "the character image"},
+		{fields.VideoURL, in.VideoURL, "the motion video"},
 	} {
 		if strings.TrimSpace(f.val) == "" {
 			fe.Add(f.field, "Enter the link to "+f.what+".")
 		}
 	}
 	if m, err := pricing.ParseMode(orDefault(in.Mode, string(pricing.DefaultMode))); err != nil {
-		fe.Add(FieldMode, "Choose animate or replace.")
+		fe.Add(fields.Mode, "Choose animate or replace.")
 	} else {
 		c.Mode = m
 	}
 	if r, err := pricing.ParseResolution(orDefault(in.Resolution, string(pricing.DefaultResolution))); err != nil {
-		fe.Add(FieldResolution, "Choose 480p, 720p or 1080p.")
+		fe.Add(fields.Resolution, "Choose 480p, 720p or 1080p.")
 	} else {
 		c.Resolution = r
 	}
 	// ParseSeconds also checks the range Akool accepts.
 	if sec, ok, err := pricing.ParseSeconds(in.Duration); err != nil {
-		fe.Add(FieldDuration, sentence(err.Error()))
+		fe.Add(fields.Duration, sentence(err.Error()))
 	} else if ok {
 		c.Requested = &sec
 	}
 	prompt := normalizePrompt(in.Prompt)
 	switch {
 	case !utf8.ValidString(prompt):
-		fe.Add(FieldPrompt, "The prompt contains characters that are not text.")
+		fe.Add(fields.Prompt, "The prompt contains characters that are not text.")
 	case utf8.RuneCountInString(prompt) > MaxPromptRunes:
-		fe.Add(FieldPrompt, fmt.Sprintf("Shorten the prompt to at most %d characters (it has %d).", MaxPromptRunes, utf8.RuneCountInString(prompt)))
+		fe.Add(fields.Prompt, fmt.Sprintf("Shorten the prompt to at most %d characters (it has %d).", MaxPromptRunes, utf8.RuneCountInString(prompt)))
 	case strings.IndexFunc(prompt, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0:
-		fe.Add(FieldPrompt, "The prompt contains control characters.")
+		fe.Add(fields.Prompt, "The prompt contains control characters.")
 	default:
 		c.Prompt = prompt
 	}
@@ -286,14 +277,14 @@ func (s *Service) probe(ctx context.Context, in Input, c *Check) (busy bool) {
 		err  error
 	}
 	var imgCh chan imgRes
-	if _, bad := c.Fields[FieldImage]; !bad {
+	if _, bad := c.Fields[fields.ImageURL]; !bad {
 		imgCh = make(chan imgRes, 1)
 		go func() {
 			info, err := s.cfg.Probe.ProbeImage(ctx, strings.TrimSpace(in.ImageURL))
 			imgCh <- imgRes{info, err}
 		}()
 	}
-	if _, bad := c.Fields[FieldVideo]; !bad {
+	if _, bad := c.Fields[fields.VideoURL]; !bad {
 		info, err := s.cfg.Probe.ProbeVideo(ctx, strings.TrimSpace(in.VideoURL))
 		switch {
 		case err == nil:
@@ -304,10 +295,10 @@ func (s *Service) probe(ctx context.Context, in Input, c *Check) (busy bool) {
 			// Readable enough to use, but its length is unknown: the member
 			// must say how long (the duration field says so if empty).
 			if c.Requested == nil {
-				c.Fields.Add(FieldDuration, sentence(err.Error()))
+				c.Fields.Add(fields.Duration, sentence(err.Error()))
 			}
 		default:
-			c.Fields.Add(FieldVideo, mediaMessage(err))
+			c.Fields.Add(fields.VideoURL, mediaMessage(err))
 		}
 	}
 	if imgCh != nil {
@@ -316,7 +307,7 @@ func (s *Service) probe(ctx context.Context, in Input, c *Check) (busy bool) {
 		case errors.Is(r.err, media.ErrBusy):
 			busy = true
 		case r.err != nil:
-			c.Fields.Add(FieldImage, mediaMessage(r.err))
+			c.Fields.Add(fields.ImageURL, mediaMessage(r.err))
 		default:
 			c.Image = &r.info
 		}
@@ -496,7 +487,7 @@ func (s *Service) send(ctx context.Context, job db.Job) (db.Job, error) {
 // markSubmitted records Akool's id, retrying with short pauses: Akool has
 // the job now, so giving up early costs more than waiting. A job that is no
 // longer submitting is not retried.
-func (s *Service) markSubmitted(ctx context.Context, jobID int64, akoolID, status string) error {
+func (s *Service) markSubmitted(ctx context.Context, jobID int64, akoolID string, status db.JobStatus) error {
 	pause := s.markPause
 	for attempt := 1; ; attempt++ {
 		err := s.cfg.Store.MarkSubmitted(ctx, jobID, akoolID, status, s.cfg.Now().Add(s.cfg.FirstPoll))
@@ -575,17 +566,16 @@ func (s *Service) Recover(ctx context.Context) error {
 func addPricingError(fe apperr.FieldErrors, err error) {
 	var pe *pricing.Error
 	if errors.As(err, &pe) {
-		fe.Add(pe.Field, sentence(pe.Message))
+		fe.Add(pe.Field, pe.UserMessage())
 		return
 	}
-	fe.Add(FieldDuration, "The length of the video could not be priced.")
+	fe.Add(fields.Duration, "The length of the video could not be priced.")
 }
 
 // mediaMessage is the user-safe message of a probe error.
 func mediaMessage(err error) string {
-	var me *media.Error
-	if errors.As(err, &me) {
-		return sentence(me.Message)
+	if msg := apperr.Message(err); msg != "" {
+		return msg
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return "Checking this link took too long. Try again."
@@ -594,18 +584,7 @@ func mediaMessage(err error) string {
 }
 
 // sentence capitalises msg and ends it with a period.
-func sentence(msg string) string {
-	msg = strings.TrimSpace(msg)
-	if msg == "" {
-		return msg
-	}
-	r, n := utf8.DecodeRuneInString(msg)
-	msg = string(unicode.ToUpper(r)) + msg[n:]
-	if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") && !strings.HasSuffix(msg, "!") {
-		msg += "."
-	}
-	return msg
-}
+func sentence(msg string) string { return apperr.Sentence(msg) }
 
 func orDefault(s, def string) string {
 	if strings.TrimSpace(s) == "" {

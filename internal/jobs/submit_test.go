@@ -17,6 +17,7 @@ import (
 	"swapdesk/db/dbtest"
 	"swapdesk/internal/akool"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
 	"swapdesk/internal/media"
 )
 
@@ -107,7 +108,7 @@ type flakyStore struct {
 	hideTokens   bool
 }
 
-func (s *flakyStore) MarkSubmitted(ctx context.Context, jobID int64, akoolID, status string, firstPoll time.Time) error {
+func (s *flakyStore) MarkSubmitted(ctx context.Context, jobID int64, akoolID string, status db.JobStatus, firstPoll time.Time) error {
 	s.markCalls.Add(1)
 	if n := s.markFailures.Load(); n != 0 {
 		if n > 0 {
@@ -368,15 +369,15 @@ func TestNoDurationAsksForOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "Could not read the video's length — enter the duration."
-	if got := chk.Fields[FieldDuration]; got != want {
+	if got := chk.Fields[fields.Duration]; got != want {
 		t.Errorf("duration message %q, want %q", got, want)
 	}
-	if msg, bad := chk.Fields[FieldVideo]; bad {
+	if msg, bad := chk.Fields[fields.VideoURL]; bad {
 		t.Errorf("video link blamed: %q", msg)
 	}
 	_, _, err = f.svc.Submit(ctx, f.userID, validInput())
 	var ie *InputError
-	if !errors.As(err, &ie) || ie.Check == nil || ie.Check.Fields[FieldDuration] != want {
+	if !errors.As(err, &ie) || ie.Check == nil || ie.Check.Fields[fields.Duration] != want {
 		t.Fatalf("Submit error %v, want an InputError asking for the duration", err)
 	}
 	in := validInput()
@@ -425,7 +426,7 @@ func TestPrompt(t *testing.T) {
 			job, _, err := f.svc.Submit(context.Background(), f.userID, in)
 			if tt.want != "" {
 				var ie *InputError
-				if !errors.As(err, &ie) || ie.Check == nil || ie.Check.Fields[FieldPrompt] != tt.want {
+				if !errors.As(err, &ie) || ie.Check == nil || ie.Check.Fields[fields.Prompt] != tt.want {
 					t.Fatalf("error %v, want prompt message %q", err, tt.want)
 				}
 				return

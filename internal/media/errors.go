@@ -12,6 +12,8 @@ package media
 
 import (
 	"errors"
+
+	"swapdesk/internal/apperr"
 )
 
 // Error kinds, for errors.Is. Each *Error returned by this package unwraps to
@@ -58,13 +60,22 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-// Unwrap exposes Kind (for errors.Is with the Err* kinds) and the cause.
+// Unwrap exposes Kind (for errors.Is with the Err* kinds), the
+// vocabulary's sentinel (apperr.ErrTooMany for ErrBusy, else
+// apperr.ErrInvalid: something about the member's link) and the cause.
 func (e *Error) Unwrap() []error {
-	if e.Err == nil {
-		return []error{e.Kind}
+	app := apperr.ErrInvalid
+	if e.Kind == ErrBusy {
+		app = apperr.ErrTooMany
 	}
-	return []error{e.Kind, e.Err}
+	if e.Err == nil {
+		return []error{e.Kind, app}
+	}
+	return []error{e.Kind, app, e.Err}
 }
+
+// UserMessage is Message as a sentence, to show next to the link's field.
+func (e *Error) UserMessage() string { return apperr.Sentence(e.Message) }
 
 // LogString is Message plus the cause, for server logs.
 func (e *Error) LogString() string {

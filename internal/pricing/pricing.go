@@ -15,6 +15,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
 )
 
 // BlockSeconds is the length of one billed block.
@@ -27,12 +30,12 @@ const MaxSeconds = 120
 // refuses a duration parameter below 1 s.
 const MinRequestedSeconds = 1
 
-// Form field names used in Error.Field. They match the job form.
+// Form field names used in Error.Field: the job form's.
 const (
-	FieldDuration   = "duration"
-	FieldVideo      = "video_url"
-	FieldResolution = "resolution"
-	FieldMode       = "mode"
+	FieldDuration   = fields.Duration
+	FieldVideo      = fields.VideoURL
+	FieldResolution = fields.Resolution
+	FieldMode       = fields.Mode
 )
 
 // Error kinds, for errors.Is.
@@ -59,8 +62,12 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-// Unwrap returns Kind so that errors.Is(err, ErrTooLong) works.
-func (e *Error) Unwrap() error { return e.Kind }
+// Unwrap returns Kind, so that errors.Is(err, ErrTooLong) works, and
+// apperr.ErrInvalid: the member can correct it.
+func (e *Error) Unwrap() []error { return []error{e.Kind, apperr.ErrInvalid} }
+
+// UserMessage is Message as a sentence, to show next to Field.
+func (e *Error) UserMessage() string { return apperr.Sentence(e.Message) }
 
 func newError(kind error, field, format string, args ...any) *Error {
 	return &Error{Kind: kind, Field: field, Message: fmt.Sprintf(format, args...)}

@@ -1,0 +1,45 @@
+// Package fields names the fields of Swapdesk's HTML forms, once: the
+// handlers read them, the views render them, the services key their field
+// errors by them and the tests post them.
+package fields
+
+// The New swap form (DESIGN.md "job form fields").
+const (
+	ImageURL   = "image_url"
+	VideoURL   = "video_url"
+	Mode       = "mode"
+	Resolution = "resolution"
+	Duration   = "duration"
+	Prompt     = "prompt"
+	// Idem is the form's one-time token: a resubmitted form finds the job
+	// it started.
+	Idem = "idem"
+	// Sample asks the sandbox's New swap form for its sample inputs ("1").
+	Sample = "sample"
+)
+
+// Job lists the job form's fields in the order the form shows them.
+var Job = []string{ImageURL, VideoURL, Mode, Resolution, Duration, Prompt}
+
+// The sign-in form.
+const (
+	Email    = "email"
+	Password = "password"
+	// Next is where to go after signing in (a local path).
+	Next = "next"
+)
+
+// CSRF is the hidden field that carries the session's CSRF token on every
+// unsafe form; htmx sends the same token in the CSRFHeader header instead.
+const (
+	CSRF       = "csrf"
+	CSRFHeader = "X-CSRF-Token"
+)
+
+// Query parameters of the jobs list and the job card.
+const (
+	Before   = "before"   // keyset cursor: jobs with a smaller id
+	Member   = "member"   // admin's member filter
+	Full     = "full"     // "1": the job page's card
+	Download = "download" // "1": serve /media/:id as an attachment
+)

@@ -1,0 +1,128 @@
+// Package urls builds every path Swapdesk links to or redirects to, so no
+// handler or template spells one out. The route patterns Echo matches sit
+// here too, next to the builders that fill them in.
+package urls
+
+import (
+	"net/url"
+	"strconv"
+
+	"swapdesk/internal/fields"
+)
+
+// Route patterns, as registered in handlers/routes.go.
+const (
+	RouteHealthz    = "/healthz"
+	RouteMetrics    = "/metrics"
+	RouteWebhook    = "/webhooks/akool"
+	RouteLogin      = "/login"
+	RouteLogout     = "/logout"
+	RouteDashboard  = "/"
+	RouteNewJob     = "/jobs/new"
+	RouteEstimate   = "/jobs/estimate"
+	RouteJobs       = "/jobs"
+	RouteJob        = "/jobs/:id"
+	RouteJobCard    = "/jobs/:id/card"
+	RouteJobDelete  = "/jobs/:id/delete"
+	RouteMedia      = "/media/:id"
+	RouteAdmin      = "/admin"       // the admin group's prefix
+	RouteAdminUsers = "/admin/users" // RouteAdmin + "/users"
+)
+
+// Dashboard is the signed-in home page.
+func Dashboard() string { return RouteDashboard }
+
+// Login is the sign-in page.
+func Login() string { return RouteLogin }
+
+// LoginNext is the sign-in page that goes on to next (a local path) after
+// signing in; next "" or "/" is Login().
+func LoginNext(next string) string {
+	if next == "" || next == RouteDashboard {
+		return RouteLogin
+	}
+	return RouteLogin + "?" + fields.Next + "=" + url.QueryEscape(next)
+}
+
+// Logout is where the sign-out form posts.
+func Logout() string { return RouteLogout }
+
+// Jobs is the jobs list, where the New swap form posts.
+func Jobs() string { return RouteJobs }
+
+// JobsPage is a page of the jobs list: jobs older than before, of member
+// (an admin's filter; 0 is everyone's).
+func JobsPage(before, member int64) string {
+	q := url.Values{}
+	if before > 0 {
+		q.Set(fields.Before, id(before))
+	}
+	if member > 0 {
+		q.Set(fields.Member, id(member))
+	}
+	return withQuery(RouteJobs, q)
+}
+
+// NewJob is the empty New swap form.
+func NewJob() string { return RouteNewJob }
+
+// NewJobSample is the New swap form filled with the sandbox's sample inputs.
+func NewJobSample() string { return RouteNewJob + "?" + fields.Sample + "=1" }
+
+// JobForm is what the New swap form is prefilled with: empty fields are
+// left out of its URL.
+type JobForm struct {
+	ImageURL, VideoURL, Mode, Resolution, Duration, Prompt string
+}
+
+// NewJobWith is the New swap form prefilled with f (re-runs, the money
+// saver's shorter duration).
+func NewJobWith(f JobForm) string {
+	q := url.Values{}
+	for _, kv := range [...][2]string{
+		{fields.ImageURL, f.ImageURL}, {fields.VideoURL, f.VideoURL}, {fields.Mode, f.Mode},
+		{fields.Resolution, f.Resolution}, {fields.Duration, f.Duration}, {fields.Prompt, f.Prompt},
+	} {
+		if kv[1] != "" {
+			q.Set(kv[0], kv[1])
+		}
+	}
+	return withQuery(RouteNewJob, q)
+}
+
+// Estimate is where the New swap form asks for its live estimate.
+func Estimate() string { return RouteEstimate }
+
+// Job is a job's page.
+func Job(jobID int64) string { return RouteJobs + "/" + id(jobID) }
+
+// JobCard is a job's card, as its poll fetches it; full is the job page's
+// card (player and actions).
+func JobCard(jobID int64, full bool) string {
+	u := Job(jobID) + "/card"
+	if full {
+		u += "?" + fields.Full + "=1"
+	}
+	return u
+}
+
+// JobDelete is where a job's delete form posts.
+func JobDelete(jobID int64) string { return Job(jobID) + "/delete" }
+
+// Media is a job's archived video.
+func Media(jobID int64) string { return "/media/" + id(jobID) }
+
+// MediaDownload is a job's archived video as an attachment.
+func MediaDownload(jobID int64) string { return Media(jobID) + "?" + fields.Download + "=1" }
+
+// AdminUsers is the admin's member list.
+func AdminUsers() string { return RouteAdminUsers }
+
+func id(n int64) string { return strconv.FormatInt(n, 10) }
+
+func withQuery(path string, q url.Values) string {
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
