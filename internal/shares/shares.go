@@ -16,6 +16,7 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
 )
 
 // Link lifetimes, in days.
@@ -23,9 +24,6 @@ const (
 	DefaultDays = 7
 	MaxDays     = 30
 )
-
-// FieldDays is the form field with a link's lifetime.
-const FieldDays = "days"
 
 // Store is what the service needs from the database.
 type Store interface {
@@ -63,7 +61,7 @@ func ParseDays(raw string) (int, error) {
 	n, err := strconv.Atoi(raw)
 	if err != nil || n < 1 || n > MaxDays {
 		msg := fmt.Sprintf("A link lasts a whole number of days from 1 to %d, like %d.", MaxDays, DefaultDays)
-		return 0, &apperr.Invalid{Message: msg, Fields: apperr.FieldErrors{FieldDays: msg}}
+		return 0, &apperr.Invalid{Message: msg, Fields: apperr.FieldErrors{fields.ShareDays: msg}}
 	}
 	return n, nil
 }

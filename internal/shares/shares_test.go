@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
 	"swapdesk/internal/shares"
 )
 
@@ -17,7 +18,7 @@ func TestParseDays(t *testing.T) {
 	for _, in := range []string{"0", "-1", "31", "1.5", "7d", "1e1", "99999999999999999999", "<script>"} {
 		_, err := shares.ParseDays(in)
 		var invalid *apperr.Invalid
-		if !errors.As(err, &invalid) || invalid.Fields[shares.FieldDays] == "" {
+		if !errors.As(err, &invalid) || invalid.Fields[fields.ShareDays] == "" {
 			t.Errorf("ParseDays(%q): %v, want a message for the days field", in, err)
 		}
 	}
