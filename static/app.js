@@ -103,7 +103,9 @@
   // (htmx) are found by the same queries.
   var lastBox = null;
   function selectionBoxes(form) {
-    return Array.from(document.querySelectorAll('input[data-select][form="' + form.id + '"]'));
+    // getAttribute, not form.id: the boxes are named "id", and a form's
+    // named controls shadow its properties.
+    return Array.from(document.querySelectorAll('input[data-select][form="' + form.getAttribute("id") + '"]'));
   }
   function updateSelection() {
     var form = document.querySelector("form[data-selection]");
