@@ -260,6 +260,9 @@ func (s *Server) showJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if m.Shares, err = s.jobShares(c.Request().Context(), job); err != nil {
+		return err
+	}
 	p := s.page(c, fmt.Sprintf("Swap #%d", job.ID), views.NavJobs)
 	if job.Status == db.JobSucceeded || job.Status == db.JobFailed {
 		// "Swap started. 30 credits are held…" spoke of a running job; a

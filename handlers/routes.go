@@ -33,6 +33,10 @@ func (s *Server) routes() {
 	only(e, urls.RouteMetrics, echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})), http.MethodGet)
 	only(e, urls.RouteWebhook, s.webhook, http.MethodPost)
 	only(e, static.Prefix+"*", s.static, http.MethodGet, http.MethodHead)
+	// Share links: public, no session.
+	only(e, urls.RouteShare, publicHeaders(s.sharePage), http.MethodGet, http.MethodHead)
+	only(e, urls.RouteShareVideo, publicHeaders(s.shareVideo), http.MethodGet, http.MethodHead)
+	only(e, urls.RouteSharePoster, publicHeaders(s.sharePoster), http.MethodGet, http.MethodHead)
 	if s.cfg.SandboxAPI != nil {
 		e.Any("/sandbox/akool/*", echo.WrapHandler(s.cfg.SandboxAPI))
 	}
@@ -54,6 +58,9 @@ func (s *Server) routes() {
 	member.POST(urls.RouteJobDelete, s.deleteJob)
 	member.GET(urls.RouteMedia, s.media)
 	member.HEAD(urls.RouteMedia, s.media)
+	member.POST(urls.RouteGalleryZip, s.galleryZip)
+	member.POST(urls.RouteJobShares, s.createShare)
+	member.POST(urls.RouteShareRevoke, s.revokeShare)
 
 	admin := member.Group(urls.RouteAdmin, s.requireAdmin)
 	admin.GET(strings.TrimPrefix(urls.RouteAdminUsers, urls.RouteAdmin), s.adminUsers)

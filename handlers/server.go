@@ -65,7 +65,14 @@ type Config struct {
 	JobStore  jobStore
 	Webhooks  webhookReceiver
 	// Media is the media store holding archived videos.
-	Media      mediaStore
+	Media mediaStore
+	// Selection finds what of a zip selection a member may have.
+	Selection selectionStore
+	// Shares makes and resolves share links.
+	Shares shareService
+	// PublicURL is scheme://host people reach us at (optional; else the
+	// request's host), for the share links shown.
+	PublicURL  string
 	Health     pinger
 	Assets     *static.Assets
 	SessionKey []byte

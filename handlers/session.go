@@ -211,6 +211,13 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 		want := csrfToken(c)
 		got := c.Request().Header.Get(fields.CSRFHeader)
 		if got == "" {
+			// A form Go refuses to parse (over 10,000 fields: a zip of
+			// everything selected, say) would read as a missing token;
+			// say what is wrong instead.
+			if err := c.Request().ParseForm(); err != nil {
+				return apperr.Invalidf("This form could not be read: it sent too many fields, or was malformed. " +
+					"If you selected many items, select fewer and try again.")
+			}
 			// PostFormValue reads the body only; FormValue would also
 			// take the query string.
 			got = c.Request().PostFormValue(fields.CSRF)

@@ -95,9 +95,79 @@
     input.focus();
   });
 
+  // The gallery's zip selection (views/gallery_select.templ): checkboxes
+  // [data-select] name the form in their form attribute. Shift-click ticks
+  // or clears the range from the last box clicked; the bar counts what is
+  // ticked, offers "Select all on this page" and "Clear", and refuses more
+  // than the form's data-max before anything is sent. Tiles loaded later
+  // (htmx) are found by the same queries.
+  var lastBox = null;
+  function selectionBoxes(form) {
+    // getAttribute, not form.id: the boxes are named "id", and a form's
+    // named controls shadow its properties.
+    return Array.from(document.querySelectorAll('input[data-select][form="' + form.getAttribute("id") + '"]'));
+  }
+  function updateSelection() {
+    var form = document.querySelector("form[data-selection]");
+    if (!form) return;
+    var boxes = selectionBoxes(form);
+    var n = boxes.filter(function (b) { return b.checked; }).length;
+    var max = parseInt(form.getAttribute("data-max") || "0", 10);
+    form.classList.add("is-enhanced");
+    form.classList.toggle("is-empty", n === 0);
+    boxes.forEach(function (b) {
+      var tile = b.closest("[data-select-tile]") || b.parentElement;
+      if (tile) tile.classList.toggle("is-selected", b.checked);
+    });
+    var count = form.querySelector("[data-selection-count]");
+    var submit = form.querySelector("[data-selection-submit]");
+    var all = form.querySelector("[data-select-all]");
+    var none = form.querySelector("[data-select-none]");
+    if (count) {
+      count.textContent = max && n > max ? n + " selected: a zip holds at most " + max + "."
+        : n === 1 ? "1 selected" : n + " selected";
+    }
+    if (submit) {
+      submit.textContent = n > 0 ? "Download " + n + " as zip" : "Download as zip";
+      submit.disabled = n === 0 || (max > 0 && n > max);
+    }
+    if (all) all.hidden = n === boxes.length;
+    if (none) none.hidden = n === 0;
+  }
+  document.addEventListener("click", function (ev) {
+    var t = ev.target;
+    if (!t.closest) return;
+    var box = t.closest("input[data-select]");
+    if (box) {
+      if (ev.shiftKey && lastBox && lastBox !== box && document.contains(lastBox)) {
+        var boxes = Array.from(document.querySelectorAll('input[data-select][form="' + box.getAttribute("form") + '"]'));
+        var a = boxes.indexOf(lastBox), b = boxes.indexOf(box);
+        if (a >= 0 && b >= 0) {
+          boxes.slice(Math.min(a, b), Math.max(a, b) + 1).forEach(function (x) { x.checked = box.checked; });
+        }
+      }
+      lastBox = box;
+      updateSelection();
+      return;
+    }
+    var form = t.closest("form[data-selection]");
+    if (!form) return;
+    if (t.closest("[data-select-all]") || t.closest("[data-select-none]")) {
+      var on = !!t.closest("[data-select-all]");
+      selectionBoxes(form).forEach(function (x) { x.checked = on; });
+      lastBox = null;
+      updateSelection();
+    }
+  });
+  // Keyboard toggles (space) change a box without a click.
+  document.addEventListener("change", function (ev) {
+    if (ev.target.matches && ev.target.matches("input[data-select]")) updateSelection();
+  });
+
   function init(root) {
     root.querySelectorAll("[data-count]").forEach(updateCount);
     updateTitle();
+    updateSelection();
   }
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:load", function (ev) { init(ev.target); });

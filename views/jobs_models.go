@@ -91,6 +91,7 @@ type JobPage struct {
 	Card    JobCard
 	Ledger  []LedgerRow
 	History []JobEventRow
+	Shares  JobShares
 }
 
 // JobView is a job as members see it.

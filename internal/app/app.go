@@ -32,6 +32,7 @@ import (
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/media"
 	"swapdesk/internal/sandbox"
+	"swapdesk/internal/shares"
 	"swapdesk/internal/storage"
 	"swapdesk/static"
 )
@@ -312,6 +313,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		JobStore:       store,
 		Webhooks:       tracker,
 		Media:          mediaStore,
+		Selection:      store,
+		Shares:         shares.New(store, cfg.Now),
+		PublicURL:      cfg.PublicURL,
 		Assets:         assets,
 		SessionKey:     sessionKey,
 		SecureCookies:  cfg.SecureCookies,

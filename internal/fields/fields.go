@@ -43,3 +43,9 @@ const (
 	Full     = "full"     // "1": the job page's card
 	Download = "download" // "1": serve /media/:id as an attachment
 )
+
+// The gallery's zip selection and share links.
+const (
+	SelectID  = "id"   // repeated: the results selected for a zip
+	ShareDays = "days" // how many days a share link lasts
+)

@@ -12,21 +12,28 @@ import (
 
 // Route patterns, as registered in handlers/routes.go.
 const (
-	RouteHealthz    = "/healthz"
-	RouteMetrics    = "/metrics"
-	RouteWebhook    = "/webhooks/akool"
-	RouteLogin      = "/login"
-	RouteLogout     = "/logout"
-	RouteDashboard  = "/"
-	RouteNewJob     = "/jobs/new"
-	RouteEstimate   = "/jobs/estimate"
-	RouteJobs       = "/jobs"
-	RouteJob        = "/jobs/:id"
-	RouteJobCard    = "/jobs/:id/card"
-	RouteJobDelete  = "/jobs/:id/delete"
-	RouteMedia      = "/media/:id"
-	RouteAdmin      = "/admin"       // the admin group's prefix
-	RouteAdminUsers = "/admin/users" // RouteAdmin + "/users"
+	RouteHealthz   = "/healthz"
+	RouteMetrics   = "/metrics"
+	RouteWebhook   = "/webhooks/akool"
+	RouteLogin     = "/login"
+	RouteLogout    = "/logout"
+	RouteDashboard = "/"
+	RouteNewJob    = "/jobs/new"
+	RouteEstimate  = "/jobs/estimate"
+	RouteJobs      = "/jobs"
+	RouteJob       = "/jobs/:id"
+	RouteJobCard   = "/jobs/:id/card"
+	RouteJobDelete = "/jobs/:id/delete"
+	RouteMedia     = "/media/:id"
+	// The gallery's zip of a selection, and share links.
+	RouteGalleryZip  = "/gallery/zip"
+	RouteJobShares   = "/jobs/:id/shares"
+	RouteShareRevoke = "/shares/:id/revoke"
+	RouteShare       = "/s/:token" // public
+	RouteShareVideo  = "/s/:token/video"
+	RouteSharePoster = "/s/:token/poster"
+	RouteAdmin       = "/admin"       // the admin group's prefix
+	RouteAdminUsers  = "/admin/users" // RouteAdmin + "/users"
 )
 
 // Dashboard is the signed-in home page.
@@ -116,6 +123,29 @@ func Media(jobID int64) string { return "/media/" + id(jobID) }
 func MediaDownload(jobID int64) string { return Media(jobID) + "?" + fields.Download + "=1" }
 
 // AdminUsers is the admin's member list.
+// GalleryZip is where a selection is posted for its zip.
+func GalleryZip() string { return RouteGalleryZip }
+
+// JobShares is where a job's share links are made.
+func JobShares(jobID int64) string { return Job(jobID) + "/shares" }
+
+// ShareRevoke revokes share link shareID.
+func ShareRevoke(shareID int64) string { return "/shares/" + id(shareID) + "/revoke" }
+
+// Share is a share link's public page (token is URL-safe base64).
+func Share(token string) string { return "/s/" + token }
+
+// ShareVideo is a share link's video; ShareVideoDownload the same as an
+// attachment.
+func ShareVideo(token string) string { return Share(token) + "/video" }
+
+func ShareVideoDownload(token string) string {
+	return ShareVideo(token) + "?" + fields.Download + "=1"
+}
+
+// SharePoster is a share link's still image.
+func SharePoster(token string) string { return Share(token) + "/poster" }
+
 func AdminUsers() string { return RouteAdminUsers }
 
 func id(n int64) string { return strconv.FormatInt(n, 10) }

@@ -49,6 +49,13 @@ func TestBuildersFitTheirRoutes(t *testing.T) {
 		{Media(42), RouteMedia, "/media/42"},
 		{MediaDownload(42), RouteMedia, "/media/42?download=1"},
 		{AdminUsers(), RouteAdminUsers, "/admin/users"},
+		{GalleryZip(), RouteGalleryZip, "/gallery/zip"},
+		{JobShares(42), RouteJobShares, "/jobs/42/shares"},
+		{ShareRevoke(7), RouteShareRevoke, "/shares/7/revoke"},
+		{Share("tok_-1"), RouteShare, "/s/tok_-1"},
+		{ShareVideo("tok"), RouteShareVideo, "/s/tok/video"},
+		{ShareVideoDownload("tok"), RouteShareVideo, "/s/tok/video?download=1"},
+		{SharePoster("tok"), RouteSharePoster, "/s/tok/poster"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
