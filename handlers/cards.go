@@ -154,7 +154,7 @@ func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 		card.Refund = fmt.Sprintf("The %d credits held for it were returned; nothing was charged.", j.EstimateCredits)
 	}
 	if j.Status == db.JobSucceeded {
-		card.PosterURL = posterURL(j)
+		card.PosterURL = posterSrc(j)
 		switch j.ArchiveState {
 		case db.ArchiveDone:
 			card.PlayURL = urls.Media(j.ID)

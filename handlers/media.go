@@ -45,7 +45,7 @@ func (s *Server) media(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("swapdesk-%d.mp4", job.ID)
+	name := fmt.Sprintf("swap-%d-%s.mp4", job.ID, job.Resolution)
 	disposition := `inline; filename="` + name + `"`
 	if c.QueryParam("download") == "1" {
 		disposition = `attachment; filename="` + name + `"`

@@ -8,6 +8,8 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/urls"
+	"swapdesk/views"
 )
 
 // frameStore finds the poster, preview clip and kept character image of a
@@ -83,4 +85,63 @@ func (s *Server) characterImage(c echo.Context) error {
 		return err
 	}
 	return s.serveStored(c, job.ImageKey, job.ImageType, "inline", "")
+}
+
+// jobResult builds what the job page shows around a result.
+func (s *Server) jobResult(c echo.Context, job db.Job) (views.JobResult, error) {
+	u := currentUser(c)
+	r := views.JobResult{
+		CharacterLink:   job.ImageURL,
+		MadeBy:          "you",
+		UseCharacterURL: urls.NewJobWith(urls.JobForm{ImageURL: job.ImageURL}),
+		ShowLedger:      job.UserID == u.ID || u.IsAdmin(),
+	}
+	if job.ImageKey != "" {
+		r.CharacterSrc = urls.MediaImage(job.ID)
+	}
+	if job.DurationDetected != nil {
+		r.VideoFacts = secs(*job.DurationDetected) + " long, as checked when submitted"
+	}
+	if job.UserID != u.ID {
+		r.MadeBy = "a teammate"
+		if owner, err := s.cfg.Users.UserByID(c.Request().Context(), job.UserID); err == nil {
+			r.MadeBy = owner.Name
+		}
+	}
+	if job.ArchiveState != db.ArchiveDone {
+		return r, nil
+	}
+	// The results before and after this one. The gallery's filters ride
+	// along in the query (?from=gallery&q=…) so they survive the step; the
+	// neighbours themselves are the team's archived results, newest first.
+	// Seam: when the gallery's navigation query lands, ask it with the
+	// same filters instead of ArchivedNeighbors.
+	n, err := s.cfg.Frames.ArchivedNeighbors(c.Request().Context(), viewer(u), job.ID)
+	if err != nil {
+		return r, err
+	}
+	carry := ""
+	if q := c.QueryParams(); len(q) > 0 {
+		carry = "?" + q.Encode()
+	}
+	if n.Newer != 0 {
+		r.NewerURL = urls.Job(n.Newer) + carry
+	}
+	if n.Older != 0 {
+		r.OlderURL = urls.Job(n.Older) + carry
+	}
+	return r, nil
+}
+
+// posterSrc is the still a result's player shows before it plays: its
+// poster (or, until there is one, the kept character image) from our
+// store; else the member's own link to the character image.
+func posterSrc(j db.Job) string {
+	switch {
+	case j.ArchiveState == db.ArchiveDone && (j.PosterKey != "" || j.ImageKey != ""):
+		return urls.MediaPoster(j.ID)
+	case j.ImageKey != "":
+		return urls.MediaImage(j.ID)
+	}
+	return posterURL(j)
 }
