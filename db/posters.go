@@ -137,3 +137,22 @@ func oneOrNotFound(res sql.Result, err error, id int64) error {
 	}
 	return nil
 }
+
+// PosterCounts returns how many archived results are in each poster state.
+func (d *DB) PosterCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT poster_state, COUNT(*) FROM jobs WHERE `+archivedResult+` GROUP BY poster_state`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, mapErr(err)
+		}
+		out[state] = n
+	}
+	return out, mapErr(rows.Err())
+}
