@@ -106,14 +106,21 @@ func (p *Posters) Available() bool { return p.cfg.Maker != nil }
 // With ffmpeg installed it first puts back in line the results marked
 // 'unavailable' while it was not.
 func (p *Posters) Run(ctx context.Context) {
-	if p.Available() {
-		if n, err := p.cfg.Store.RequeuePosters(ctx, false, false); err != nil {
-			p.log.Error("requeue posters", "err", err)
-		} else if n > 0 {
-			p.log.Info("ffmpeg found: making posters for results archived without it", "count", n)
-		}
-	}
+	p.Resume(ctx)
 	p.loop.run(ctx, p.MakeDue)
+}
+
+// Resume puts the results marked 'unavailable' back in line when ffmpeg is
+// installed now. Run calls it first.
+func (p *Posters) Resume(ctx context.Context) {
+	if !p.Available() {
+		return
+	}
+	if n, err := p.cfg.Store.RequeuePosters(ctx, false, false); err != nil {
+		p.log.Error("requeue posters", "err", err)
+	} else if n > 0 {
+		p.log.Info("ffmpeg found: making posters for results archived without it", "count", n)
+	}
 }
 
 // MakeDue makes the poster of every result waiting for one, each at most
