@@ -194,3 +194,96 @@ func TestCharacterImageOfARunningJob(t *testing.T) {
 	wantStatus(t, other.get(path), http.StatusNotFound)
 	wantStatus(t, owner.get("/media/"+strconv.FormatInt(job.ID, 10)+"/poster"), http.StatusNotFound)
 }
+
+// A result's page shows the real poster on the player, the kept character
+// image beside it, who made it, a named download, the two ways to start
+// again, and the results before and after it with the gallery's query.
+func TestResultPage(t *testing.T) {
+	app := newTestApp(t, pollingOnly)
+	owner, ou := app.member("ana@example.com", 100)
+	other, _ := app.member("bo@example.com", 0)
+	older := app.putFrames(t, app.archivedResult(t, owner))
+	mid := app.archivedResult(t, owner)
+	newer := app.archivedResult(t, owner)
+	id := strconv.FormatInt(mid.ID, 10)
+	oid, nid := strconv.FormatInt(older.ID, 10), strconv.FormatInt(newer.ID, 10)
+
+	page := owner.get("/jobs/" + id + "?from=gallery&q=cat")
+	wantStatus(t, page, http.StatusOK)
+	if got, _ := page.doc.Find("video.player").Attr("poster"); got != "/media/"+id+"/poster" {
+		t.Errorf("player poster %q, want /media/%s/poster", got, id)
+	}
+	if got, _ := page.doc.Find("figure.character img").Attr("src"); got != "/media/"+id+"/image" {
+		t.Errorf("character image %q", got)
+	}
+	use, _ := page.doc.Find(`a:contains("Use this character")`).Attr("href")
+	if u, err := url.Parse(use); err != nil || u.Path != "/jobs/new" || len(u.Query()) != 1 || u.Query().Get("image_url") != mid.ImageURL {
+		t.Errorf("Use this character: %q, want New swap with only the image", use)
+	}
+	rerun, _ := page.doc.Find(`a:contains("Run again with changes")`).Attr("href")
+	if u, err := url.Parse(rerun); err != nil || u.Query().Get("video_url") != mid.VideoURL || u.Query().Get("resolution") != "720p" {
+		t.Errorf("Run again with changes: %q, want every setting", rerun)
+	}
+	if got, _ := page.doc.Find(`a[rel="prev"]`).Attr("href"); got != "/jobs/"+nid+"?from=gallery&q=cat" {
+		t.Errorf("newer: %q", got)
+	}
+	if got, _ := page.doc.Find(`a[rel="next"]`).Attr("href"); got != "/jobs/"+oid+"?from=gallery&q=cat" {
+		t.Errorf("older: %q", got)
+	}
+	if got := page.doc.Find(".facts dd").First().Text(); got != "you" {
+		t.Errorf("made by %q, want you", got)
+	}
+	dl, _ := page.doc.Find(`a:contains("Download")`).Attr("href")
+	res := owner.get(dl)
+	wantStatus(t, res, http.StatusOK)
+	if cd := res.Header.Get("Content-Disposition"); cd != `attachment; filename="swap-`+id+`-720p.mp4"` {
+		t.Errorf("download: Content-Disposition %q", cd)
+	}
+
+	// A teammate opens it from the gallery: read-only, no ledger lines.
+	page = other.get("/jobs/" + id)
+	wantStatus(t, page, http.StatusOK)
+	if page.doc.Find(`form[action$="/delete"]`).Length() != 0 {
+		t.Error("a teammate is offered Delete")
+	}
+	if page.doc.Find("table.ledger").Length() != 0 {
+		t.Error("a teammate sees the owner's ledger lines")
+	}
+	if got := page.doc.Find(".facts dd").First().Text(); got != "User ana@example.com" {
+		t.Errorf("made by %q, want the owner's name", got)
+	}
+	// The newer one hidden: the teammate steps over it, and cannot open it.
+	if err := app.store.SetHidden(context.Background(), db.Viewer{UserID: ou.ID}, newer.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	page = other.get("/jobs/" + id)
+	if page.doc.Find(`a[rel="prev"]`).Length() != 0 {
+		t.Error("a hidden result is offered as the newer one")
+	}
+	wantStatus(t, other.get("/jobs/"+nid), http.StatusNotFound)
+	// Its owner still steps to it.
+	if got, _ := owner.get("/jobs/" + id).doc.Find(`a[rel="prev"]`).Attr("href"); got != "/jobs/"+nid {
+		t.Errorf("owner's newer: %q", got)
+	}
+}
+
+// Without a kept image the page links the member's image and the player
+// has no poster from the store.
+func TestResultPageWithoutKeptImage(t *testing.T) {
+	app := newTestApp(t, pollingOnly)
+	c, _ := app.member("ana@example.com", 100)
+	job := app.submitted(c)
+	app.pollUntil(t, job.ID, db.JobSucceeded)
+	app.archiver.ArchiveDue(context.Background())
+	page := c.get("/jobs/" + strconv.FormatInt(job.ID, 10))
+	wantStatus(t, page, http.StatusOK)
+	if page.doc.Find("figure.character").Length() != 0 {
+		t.Error("a character figure without a kept image")
+	}
+	if got, _ := page.doc.Find("video.player").Attr("poster"); got != job.ImageURL {
+		t.Errorf("poster %q, want the member's image link", got)
+	}
+	if page.doc.Find(`.facts a:contains("Use this character")`).Length() != 1 {
+		t.Error("no Use this character link by the image link")
+	}
+}
