@@ -109,8 +109,6 @@ type Config struct {
 	// ConfigureJobs, when set, may change the jobs service's configuration
 	// just before the service is made.
 	ConfigureJobs func(*jobs.Config)
-	// NoFFmpeg makes posters unavailable, as if ffmpeg were not installed.
-	NoFFmpeg bool
 }
 
 // SettingError is a configuration value New could not use; cmd reports it
@@ -292,7 +290,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	inputs = jobs.NewInputs(jobs.InputsConfig{Store: store, Open: opener, Media: mediaStore, Log: log.With("component", "inputs")})
 	a.Inputs = inputs
 	postersCfg := jobs.PostersConfig{Store: store, Media: mediaStore, Log: log.With("component", "posters"), Now: cfg.Now}
-	if maker, err := poster.New(posterTimeout); err == nil && !cfg.NoFFmpeg {
+	if maker, err := poster.New(posterTimeout); err == nil {
 		postersCfg.Maker = maker
 		log.Info("posters and previews are made with ffmpeg", "ffmpeg", maker.Path())
 	} else {
