@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"swapdesk/db"
@@ -58,7 +60,14 @@ func mediaPosters(ctx context.Context, args []string, getenv func(string) string
 		return usagef("SWAPDESK_MEDIA_URL: %v", err)
 	}
 	defer media.Close()
-	p := jobs.NewPosters(jobs.PostersConfig{Store: store, Maker: maker, Media: media, Log: log.With("component", "posters")})
+	// Beside serve's working copies (serve clears what killed runs left),
+	// never on a /tmp that may be a small tmpfs.
+	tmp := filepath.Join(*dataDir, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return err
+	}
+	p := jobs.NewPosters(jobs.PostersConfig{Store: store, Maker: maker, Media: media, Log: log.With("component", "posters"),
+		TempDir: tmp})
 	queued, err := p.RequeuePosters(ctx, *all)
 	if err != nil {
 		return err

@@ -289,7 +289,14 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	inputs = jobs.NewInputs(jobs.InputsConfig{Store: store, Open: opener, Media: mediaStore, Log: log.With("component", "inputs")})
 	a.Inputs = inputs
-	postersCfg := jobs.PostersConfig{Store: store, Media: mediaStore, Log: log.With("component", "posters"), Now: cfg.Now}
+	// ffmpeg reads a copy of the result (up to 2 GiB) from the data dir,
+	// not /tmp, which may be a small tmpfs.
+	posterTmp, err := jobs.PosterTempDir(cfg.DataDir)
+	if err != nil {
+		return nil, &SettingError{Setting: "SWAPDESK_DATA_DIR", Msg: err.Error()}
+	}
+	postersCfg := jobs.PostersConfig{Store: store, Media: mediaStore, Log: log.With("component", "posters"), Now: cfg.Now,
+		TempDir: posterTmp}
 	if maker, err := poster.New(posterTimeout); err == nil {
 		postersCfg.Maker = maker
 		log.Info("posters and previews are made with ffmpeg", "ffmpeg", maker.Path())

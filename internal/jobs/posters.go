@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -205,6 +206,22 @@ func (p *Posters) remove(ctx context.Context, id int64, keys ...string) {
 	}
 }
 
+// PosterTempDir makes (if needed) dataDir/tmp, where the poster maker
+// keeps its working copies, and removes what a killed run left there.
+func PosterTempDir(dataDir string) (string, error) {
+	dir := filepath.Join(dataDir, "tmp")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, posterTempPattern))
+	for _, d := range left {
+		os.RemoveAll(d)
+	}
+	return dir, nil
+}
+
+const posterTempPattern = "swapdesk-poster-*"
+
 // PosterKey and PreviewKey are the store keys of job id's poster and
 // preview clip, by the month its result was archived from (as ResultKey).
 func PosterKey(id int64, finished time.Time) string {
@@ -220,7 +237,7 @@ func PreviewKey(id int64, finished time.Time) string {
 // every store: ffmpeg never reaches the network or the store itself), cuts
 // the poster and the preview, and stores both.
 func (p *Posters) make(ctx context.Context, j db.Job) (posterKey, previewKey string, err error) {
-	dir, err := os.MkdirTemp(p.cfg.TempDir, "swapdesk-poster-")
+	dir, err := os.MkdirTemp(p.cfg.TempDir, posterTempPattern)
 	if err != nil {
 		return "", "", err
 	}
