@@ -266,8 +266,12 @@ func (s *Server) showJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.Shares, err = s.jobShares(c.Request().Context(), job); err != nil {
-		return err
+	// Share links are their owner's and admins' business, not a teammate's
+	// who opened the result from the gallery.
+	if m.Result.ShowLedger {
+		if m.Shares, err = s.jobShares(c.Request().Context(), job); err != nil {
+			return err
+		}
 	}
 	p := s.page(c, fmt.Sprintf("Swap #%d", job.ID), views.NavJobs)
 	if job.Status == db.JobSucceeded || job.Status == db.JobFailed {

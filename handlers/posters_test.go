@@ -249,6 +249,9 @@ func TestResultPage(t *testing.T) {
 	if page.doc.Find("table.ledger").Length() != 0 {
 		t.Error("a teammate sees the owner's ledger lines")
 	}
+	if page.doc.Find("#job-shares").Length() != 0 {
+		t.Error("a teammate is shown the owner's share links")
+	}
 	if got := page.doc.Find(".facts dd").First().Text(); got != "User ana@example.com" {
 		t.Errorf("made by %q, want the owner's name", got)
 	}
