@@ -16,8 +16,14 @@ ARG VERSION=docker
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/swapdesk ./cmd/swapdesk \
  && mkdir -p /out/data
 
-# A small runtime image, running as an unprivileged user.
-FROM gcr.io/distroless/static-debian12:nonroot
+# The runtime image, running as an unprivileged user. Debian slim rather than
+# distroless: it carries ffmpeg, which makes posters and preview clips
+# (without it Swapdesk works and shows character images instead).
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 65532 --home-dir /data --shell /usr/sbin/nologin nonroot
 COPY --from=build /out/swapdesk /usr/local/bin/swapdesk
 COPY --from=build --chown=nonroot:nonroot /out/data /data
 ENV SWAPDESK_ADDR=:8080 \

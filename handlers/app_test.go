@@ -24,6 +24,7 @@ import (
 	"swapdesk/internal/fields"
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/media"
+	"swapdesk/internal/storage"
 )
 
 const testPassword = "correct horse battery"
@@ -47,6 +48,11 @@ type testApp struct {
 	tracker  *jobs.Tracker
 	archiver *jobs.Archiver
 	mediaDir string
+	// posters, inputs and store are the poster maker, the input keeper and
+	// the media store (their loops do not run: tests call them).
+	posters    *jobs.Posters
+	inputs     *jobs.Inputs
+	mediaStore storage.Store
 	// The emulator's account, which signs its webhooks.
 	simClientID, simSecret string
 }
@@ -119,7 +125,8 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	t.Cleanup(srv.Close)
 	_, clientID, secret := a.Sandbox.Credentials()
 	return &testApp{t: t, store: a.Store, accts: a.Accounts, srv: srv, clock: clock, sim: a.Sandbox, media: ms,
-		tracker: a.Tracker, archiver: a.Archiver, mediaDir: a.MediaDir, simClientID: clientID, simSecret: secret}
+		tracker: a.Tracker, archiver: a.Archiver, mediaDir: a.MediaDir, simClientID: clientID, simSecret: secret,
+		posters: a.Posters, inputs: a.Inputs, mediaStore: a.Media}
 }
 
 // addUser creates an account with testPassword.

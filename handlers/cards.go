@@ -154,7 +154,7 @@ func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 		card.Refund = fmt.Sprintf("The %d credits held for it were returned; nothing was charged.", j.EstimateCredits)
 	}
 	if j.Status == db.JobSucceeded {
-		card.PosterURL = posterURL(j)
+		card.PosterURL = posterSrc(j)
 		switch j.ArchiveState {
 		case db.ArchiveDone:
 			card.PlayURL = urls.Media(j.ID)
@@ -220,11 +220,14 @@ func (s *Server) deleteJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if job.ArchivePath != "" {
-		// The row no longer points at it: a failure leaves an orphan to log,
-		// not a video someone can still play.
-		if err := s.cfg.Media.Delete(context.WithoutCancel(c.Request().Context()), job.ArchivePath); err != nil {
-			s.log.Error("remove archived video", "job_id", job.ID, "key", job.ArchivePath, "err", err)
+	// The row no longer points at its files (the routes check deleted_at):
+	// a failure leaves an orphan to log, not a file someone can still see.
+	for _, key := range []string{job.ArchivePath, job.PosterKey, job.PreviewKey, job.ImageKey} {
+		if key == "" {
+			continue
+		}
+		if err := s.cfg.Media.Delete(context.WithoutCancel(c.Request().Context()), key); err != nil {
+			s.log.Error("remove a deleted job's file", "job_id", job.ID, "key", key, "err", err)
 		}
 	}
 	addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap #%d deleted.", job.ID))

@@ -250,9 +250,15 @@ func (s *Server) slowDown(c echo.Context, in jobInput, tooMany *apperr.TooMany) 
 	return render(c, http.StatusTooManyRequests, views.NewJobPage(p, f))
 }
 
-// showJob is a job's page. Members see their own jobs; admins see all.
+// showJob is a job's page. Members see their own jobs and the team's
+// results in the gallery; admins see all.
 func (s *Server) showJob(c echo.Context) error {
 	job, err := s.viewableJob(c)
+	if errors.Is(err, apperr.ErrNotFound) {
+		if id, perr := mediaID(c); perr == nil {
+			job, err = s.cfg.Frames.VisibleArchived(c.Request().Context(), viewer(currentUser(c)), id)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -260,8 +266,12 @@ func (s *Server) showJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.Shares, err = s.jobShares(c.Request().Context(), job); err != nil {
-		return err
+	// Share links are their owner's and admins' business, not a teammate's
+	// who opened the result from the gallery.
+	if m.Result.ShowLedger {
+		if m.Shares, err = s.jobShares(c.Request().Context(), job); err != nil {
+			return err
+		}
 	}
 	p := s.page(c, fmt.Sprintf("Swap #%d", job.ID), views.NavJobs)
 	if job.Status == db.JobSucceeded || job.Status == db.JobFailed {
@@ -285,6 +295,9 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 		return views.JobPage{}, err
 	}
 	m := views.JobPage{Job: jobView(job), Card: s.card(c, job, true)}
+	if m.Result, err = s.jobResult(c, job); err != nil {
+		return views.JobPage{}, err
+	}
 	if job.UserID != u.ID {
 		if owner, err := s.cfg.Users.UserByID(ctx, job.UserID); err == nil {
 			m.Job.Owner = owner.Name
@@ -304,6 +317,9 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 		m.History = append(m.History, row)
 	}
 	for _, e := range entries {
+		if !m.Result.ShowLedger {
+			break
+		}
 		m.Ledger = append(m.Ledger, views.LedgerRow{At: e.CreatedAt, Kind: e.Kind, Amount: e.Amount})
 	}
 	return m, nil

@@ -165,7 +165,7 @@ func TestWebhookFinishesSettlesAndArchives(t *testing.T) {
 	if src, _ := page.doc.Find("video.player").Attr("src"); src != "/media/"+strconv.FormatInt(job.ID, 10) {
 		t.Errorf("player src %q, want our copy", src)
 	}
-	if page.doc.Find(`a[download]`).Length() != 1 || page.doc.Find(`a[href^="/jobs/new?"]`).Length() != 1 {
+	if page.doc.Find(`a[download]`).Length() != 1 || page.doc.Find(`a[href^="/jobs/new?"]:contains("Run again")`).Length() != 1 {
 		t.Error("download or re-run missing")
 	}
 	if got := page.doc.Find(".history li").Length(); got < 4 {

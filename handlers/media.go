@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/bundle"
 	"swapdesk/internal/storage"
 	"swapdesk/views"
 )
@@ -45,7 +46,7 @@ func (s *Server) media(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("swapdesk-%d.mp4", job.ID)
+	name := bundle.FileName(job.ID, job.Resolution)
 	disposition := `inline; filename="` + name + `"`
 	if c.QueryParam("download") == "1" {
 		disposition = `attachment; filename="` + name + `"`

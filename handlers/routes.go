@@ -61,6 +61,9 @@ func (s *Server) routes() {
 	member.POST(urls.RouteGalleryZip, s.galleryZip)
 	member.POST(urls.RouteJobShares, s.createShare)
 	member.POST(urls.RouteShareRevoke, s.revokeShare)
+	member.GET(urls.RouteMediaPoster, s.poster)
+	member.GET(urls.RouteMediaPreview, s.preview)
+	member.GET(urls.RouteMediaImage, s.characterImage)
 
 	admin := member.Group(urls.RouteAdmin, s.requireAdmin)
 	admin.GET(strings.TrimPrefix(urls.RouteAdminUsers, urls.RouteAdmin), s.adminUsers)

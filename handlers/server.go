@@ -72,7 +72,9 @@ type Config struct {
 	Shares shareService
 	// PublicURL is scheme://host people reach us at (optional; else the
 	// request's host), for the share links shown.
-	PublicURL  string
+	PublicURL string
+	// Frames finds posters, preview clips and kept character images.
+	Frames     frameStore
 	Health     pinger
 	Assets     *static.Assets
 	SessionKey []byte

@@ -214,6 +214,9 @@ func (s *Server) serveStored(c echo.Context, key, ctype, disposition, sha string
 	h.Set("Cache-Control", "private, no-cache")
 	if sha != "" {
 		h.Set("ETag", `"`+sha+`"`)
+	} else if etag := r.Info().ETag; etag != "" {
+		// Posters and kept images: the store's own validator.
+		h.Set("ETag", etag)
 	}
 	h.Set("Content-Disposition", disposition)
 	http.ServeContent(c.Response(), c.Request(), "", r.Info().ModTime, r)

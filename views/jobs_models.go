@@ -88,6 +88,7 @@ type Estimate struct {
 // JobPage is a job's page.
 type JobPage struct {
 	Job     JobView
+	Result  JobResult
 	Card    JobCard
 	Ledger  []LedgerRow
 	History []JobEventRow

@@ -16,6 +16,10 @@ import (
 )
 
 const mediaUsage = `Usage: swapdesk media migrate --to URL [--dry-run] [--data-dir DIR]
+       swapdesk media posters [--all] [--data-dir DIR]
+
+posters makes the missing posters and preview clips now (see
+'swapdesk media posters --help'). migrate:
 
 Copies every file in the media store (SWAPDESK_MEDIA_URL, default
 DATA_DIR/media) to the store at URL (file:///path or
@@ -27,10 +31,13 @@ SWAPDESK_MEDIA_URL to URL and restart. The source is left as it was.
 `
 
 // mediaCommand runs `swapdesk media ...`.
-func mediaCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, _ *slog.Logger) error {
+func mediaCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, mediaUsage)
 		return nil
+	}
+	if args[0] == "posters" {
+		return mediaPosters(ctx, args[1:], getenv, stdout, log)
 	}
 	if args[0] != "migrate" {
 		return usagef("media: unknown subcommand %q (try 'swapdesk media migrate --to URL')", args[0])

@@ -83,17 +83,30 @@ func TestWalkthroughWithS3Media(t *testing.T) {
 		t.Fatalf("sign in: %d", got)
 	}
 	id := submitSample(t, c, s.URL, "")
-	job := waitJob(t, dir, id, "archived", func(j db.Job) bool { return j.ArchiveState == db.ArchiveDone })
-
-	if keys := s3.Keys(t); !slices.Equal(keys, []string{job.ArchivePath}) || !strings.HasPrefix(job.ArchivePath, "results/") {
-		t.Fatalf("bucket holds %v; the job records %q", keys, job.ArchivePath)
+	waitJob(t, dir, id, "archived", func(j db.Job) bool { return j.ArchiveState == db.ArchiveDone })
+	// The character image kept, and the poster and preview made (with
+	// ffmpeg) or found impossible (without), into the bucket too.
+	job := waitJob(t, dir, id, "postered", func(j db.Job) bool { return j.ImageKey != "" && j.PosterState != db.PosterNone })
+	want := []string{job.ArchivePath, job.ImageKey}
+	if job.PosterState == db.PosterDone {
+		want = append(want, job.PosterKey, job.PreviewKey)
+	}
+	slices.Sort(want)
+	if keys := s3.Keys(t); !slices.Equal(keys, want) || !strings.HasPrefix(job.ArchivePath, "results/") {
+		t.Fatalf("bucket holds %v; the job records %v", keys, want)
+	}
+	// The poster (or the character image standing in) is a redirect to
+	// the bucket too.
+	res, _ := get(t, c, s.URL+"/media/"+strconv.FormatInt(id, 10)+"/poster")
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusFound || !strings.HasPrefix(loc, s3.Endpoint+"/swapdesk-media/") {
+		t.Errorf("GET /media/%d/poster: %d to %q, want a redirect to the bucket", id, res.StatusCode, loc)
 	}
 	if entries, _ := os.ReadDir(filepath.Join(dir, "media")); len(entries) != 0 {
 		t.Errorf("the data dir's media folder has %d entries; everything should be in the bucket", len(entries))
 	}
 
 	mediaURL := s.URL + "/media/" + strconv.FormatInt(id, 10)
-	res, _ := get(t, c, mediaURL, "Range", "bytes=4-7")
+	res, _ = get(t, c, mediaURL, "Range", "bytes=4-7")
 	loc := res.Header.Get("Location")
 	if res.StatusCode != http.StatusFound || !strings.HasPrefix(loc, s3.Endpoint+"/swapdesk-media/"+job.ArchivePath+"?") {
 		t.Fatalf("GET /media/%d: %d to %q, want a redirect to the bucket", id, res.StatusCode, loc)

@@ -40,7 +40,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		{"serve", "run the web app (the default)", func(args []string) error { return serve(ctx, args, getenv, stdout, log) }},
 		{"user", "manage accounts (see below)", func(args []string) error { return userCommand(ctx, args, getenv, stdin, stdout, log) }},
 		{"sandbox", "run the Akool emulator alone: --addr :9090 [--credits N]", func(args []string) error { return sandboxCommand(ctx, args, getenv, stdout, log) }},
-		{"media", "copy archived media to another store: migrate --to URL [--dry-run]", func(args []string) error { return mediaCommand(ctx, args, getenv, stdout, log) }},
+		{"media", "copy archived media to another store: migrate --to URL [--dry-run]; make missing posters: posters [--all]", func(args []string) error { return mediaCommand(ctx, args, getenv, stdout, log) }},
 		{"doctor", "check every member's balance against the ledger", func(args []string) error { return doctor(ctx, args, getenv, stdout, log) }},
 		{"backup", "copy the database, safe while it runs: --to FILE", func(args []string) error { return backup(ctx, args, getenv, stdout, log) }},
 		{"version", "print the version", func(args []string) error {

@@ -31,6 +31,7 @@ import (
 	"swapdesk/internal/akoolsim"
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/media"
+	"swapdesk/internal/poster"
 	"swapdesk/internal/sandbox"
 	"swapdesk/internal/shares"
 	"swapdesk/internal/storage"
@@ -124,6 +125,9 @@ const settingSessionKey = "session_key"
 // downloadTimeout bounds one archive download.
 const downloadTimeout = 30 * time.Minute
 
+// posterTimeout bounds one ffmpeg run (a poster or a preview).
+const posterTimeout = 2 * time.Minute
+
 // App is the built graph. Its fields are the parts serve and the tests
 // reach; New sets them all (Sandbox only in sandbox mode).
 type App struct {
@@ -132,6 +136,10 @@ type App struct {
 	Jobs     *jobs.Service
 	Tracker  *jobs.Tracker
 	Archiver *jobs.Archiver
+	// Posters makes posters and preview clips of archived results.
+	Posters *jobs.Posters
+	// Inputs keeps copies of submitted character images.
+	Inputs *jobs.Inputs
 	// Sandbox is the embedded Akool emulator; nil when a real key is set.
 	Sandbox *akoolsim.Sim
 	// Media is the media store every archived file goes through.
@@ -239,8 +247,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if cfg.PollingOnly {
 		webhookURL = ""
 	}
+	var inputs *jobs.Inputs // built with the media store, before anything runs
 	jobsCfg := jobs.Config{Store: store, Probe: prober, Akool: client, Log: log.With("component", "jobs"), WebhookURL: webhookURL,
-		Now: cfg.Now, SubmitTimeout: cfg.SubmitTimeout}
+		Now: cfg.Now, SubmitTimeout: cfg.SubmitTimeout, OnSubmitted: func(j db.Job) { inputs.Keep(j) }}
 	if cfg.ConfigureJobs != nil {
 		cfg.ConfigureJobs(&jobsCfg)
 	}
@@ -278,8 +287,26 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if inSandbox && !cfg.AllowPrivateURLs {
 		opener = sandbox.NewOpener(opener, port, downloadTimeout)
 	}
+	inputs = jobs.NewInputs(jobs.InputsConfig{Store: store, Open: opener, Media: mediaStore, Log: log.With("component", "inputs")})
+	a.Inputs = inputs
+	// ffmpeg reads a copy of the result (up to 2 GiB) from the data dir,
+	// not /tmp, which may be a small tmpfs.
+	posterTmp, err := jobs.PosterTempDir(cfg.DataDir)
+	if err != nil {
+		return nil, &SettingError{Setting: "SWAPDESK_DATA_DIR", Msg: err.Error()}
+	}
+	postersCfg := jobs.PostersConfig{Store: store, Media: mediaStore, Log: log.With("component", "posters"), Now: cfg.Now,
+		TempDir: posterTmp}
+	if maker, err := poster.New(posterTimeout); err == nil {
+		postersCfg.Maker = maker
+		log.Info("posters and previews are made with ffmpeg", "ffmpeg", maker.Path())
+	} else {
+		log.Warn("ffmpeg is not on PATH: results get no posters or previews; pages show the character image instead")
+	}
+	posters := jobs.NewPosters(postersCfg)
+	a.Posters = posters
 	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Open: opener, Media: mediaStore, Log: log.With("component", "archiver"),
-		Now: cfg.Now})
+		Now: cfg.Now, OnArchived: func(db.Job) { posters.Kick() }})
 	a.Archiver = archiver
 	// The tracker has its own backoff and global rate limit: its client must
 	// not retry by itself, or one poll becomes several calls the limiter
@@ -316,6 +343,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Selection:      store,
 		Shares:         shares.New(store, cfg.Now),
 		PublicURL:      cfg.PublicURL,
+		Frames:         store,
 		Assets:         assets,
 		SessionKey:     sessionKey,
 		SecureCookies:  cfg.SecureCookies,
@@ -342,6 +370,8 @@ func (a *App) Start() {
 	a.stopBackground = stop
 	a.background.Go(func() { a.Tracker.Run(bgCtx) })
 	a.background.Go(func() { a.Archiver.Run(bgCtx) })
+	a.background.Go(func() { a.Posters.Run(bgCtx) })
+	a.background.Go(func() { a.Inputs.Run(bgCtx) })
 }
 
 // Shutdown stops the application after the HTTP server has stopped: it

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -64,5 +65,24 @@ func TestNewNamesTheSetting(t *testing.T) {
 	var se *app.SettingError
 	if !errors.As(err, &se) || se.Setting != "SWAPDESK_DATA_DIR" {
 		t.Fatalf("err = %v, want a SettingError for SWAPDESK_DATA_DIR", err)
+	}
+}
+
+// Posters are made when ffmpeg is on PATH at start-up, and only then.
+func TestPostersNeedFFmpegOnPath(t *testing.T) {
+	_, lookErr := exec.LookPath("ffmpeg")
+	for _, c := range []struct {
+		path string
+		want bool
+	}{{os.Getenv("PATH"), lookErr == nil}, {t.TempDir(), false}} {
+		t.Setenv("PATH", c.path)
+		a, err := app.New(context.Background(), app.Config{DataDir: t.TempDir(), LocalURL: "http://127.0.0.1:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.Posters.Available(); got != c.want {
+			t.Errorf("PATH %q: posters available = %v, want %v", c.path, got, c.want)
+		}
+		a.Close()
 	}
 }

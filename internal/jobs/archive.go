@@ -53,6 +53,9 @@ type ArchiverConfig struct {
 	Tick time.Duration
 	// Timeout bounds one download (default 30 min).
 	Timeout time.Duration
+	// OnArchived, when set, is called with each job whose result was just
+	// archived (the poster maker is kicked). It must not block.
+	OnArchived func(db.Job)
 }
 
 // Archiver copies finished results into the data directory before Akool
@@ -158,6 +161,9 @@ func (a *Archiver) Archive(ctx context.Context, j db.Job) {
 			return
 		}
 		a.log.Info("result archived", "job_id", j.ID, "bytes", size, "sha256", sum)
+		if a.cfg.OnArchived != nil {
+			a.cfg.OnArchived(j)
+		}
 		return
 	}
 	if ctx.Err() != nil {

@@ -76,6 +76,10 @@ type Config struct {
 	// media.ForMember.)
 	EstimateRate  float64
 	EstimateBurst int
+	// OnSubmitted, when set, is called with each job Akool accepted, right
+	// after its id is recorded (the input keeper copies its image). It must
+	// not block.
+	OnSubmitted func(db.Job)
 }
 
 // Service submits and estimates jobs.
@@ -374,6 +378,9 @@ func (s *Service) Submit(ctx context.Context, userID int64, in Input) (job db.Jo
 		return resubmitted(job, hash)
 	}
 	job, err = s.send(ctx, job)
+	if err == nil && s.cfg.OnSubmitted != nil && (job.Status == db.JobQueued || job.Status == db.JobProcessing) {
+		s.cfg.OnSubmitted(job)
+	}
 	return job, err == nil, err
 }
 

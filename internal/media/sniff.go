@@ -79,3 +79,16 @@ func validUTF8Prefix(b []byte) bool {
 	}
 	return utf8.Valid(b)
 }
+
+// SniffImage names a PNG or JPEG file from its first bytes (never its name
+// or Content-Type), for files Swapdesk keeps: the file extension and the
+// content type to serve it with; ok is false for anything else.
+func SniffImage(head []byte) (ext, contentType string, ok bool) {
+	switch sniff(head) {
+	case "png":
+		return "png", "image/png", true
+	case "jpeg":
+		return "jpg", "image/jpeg", true
+	}
+	return "", "", false
+}

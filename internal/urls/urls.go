@@ -32,8 +32,12 @@ const (
 	RouteShare       = "/s/:token" // public
 	RouteShareVideo  = "/s/:token/video"
 	RouteSharePoster = "/s/:token/poster"
-	RouteAdmin       = "/admin"       // the admin group's prefix
-	RouteAdminUsers  = "/admin/users" // RouteAdmin + "/users"
+	// A result's poster, preview clip and kept character image.
+	RouteMediaPoster  = "/media/:id/poster"
+	RouteMediaPreview = "/media/:id/preview"
+	RouteMediaImage   = "/media/:id/image"
+	RouteAdmin        = "/admin"       // the admin group's prefix
+	RouteAdminUsers   = "/admin/users" // RouteAdmin + "/users"
 )
 
 // Dashboard is the signed-in home page.
@@ -121,6 +125,16 @@ func Media(jobID int64) string { return "/media/" + id(jobID) }
 
 // MediaDownload is a job's archived video as an attachment.
 func MediaDownload(jobID int64) string { return Media(jobID) + "?" + fields.Download + "=1" }
+
+// MediaPoster is a result's poster (or its kept character image until
+// there is one).
+func MediaPoster(jobID int64) string { return Media(jobID) + "/poster" }
+
+// MediaPreview is a result's short muted preview clip.
+func MediaPreview(jobID int64) string { return Media(jobID) + "/preview" }
+
+// MediaImage is the kept copy of a job's character image.
+func MediaImage(jobID int64) string { return Media(jobID) + "/image" }
 
 // AdminUsers is the admin's member list.
 // GalleryZip is where a selection is posted for its zip.

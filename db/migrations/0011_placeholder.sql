@@ -1,0 +1,2 @@
+-- Placeholder: migration 0011 belongs to another branch. Dropped at merge.
+SELECT 1;
