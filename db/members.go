@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
 )
 
 // This file holds the SQL of the admin's members pages and the member's own

@@ -11,10 +11,11 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
 )
 
 // FieldMonthly is the allowance form's field.
-const FieldMonthly = "monthly"
+const FieldMonthly = fields.Monthly
 
 // AllowanceStore is what allowances need from the database.
 type AllowanceStore interface {
