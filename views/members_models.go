@@ -231,4 +231,3 @@ func money(n int64) string {
 	}
 	return out
 }
-
