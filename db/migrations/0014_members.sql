@@ -85,3 +85,25 @@ CREATE TABLE user_prefs (
 -- 5. "Last sign-in" per member on the members list: the newest 'login'
 -- audit line of an email, one index seek per member.
 CREATE INDEX audit_log_logins ON audit_log (subject, at) WHERE action = 'login';
+
+-- 6. What each member was charged per UTC day, kept by a trigger on the
+-- ledger, so "spent this month" (a month in any time zone) sums at most a
+-- month of day rows plus the charges of one partial day, however long the
+-- ledger. day = created_at / 86400000 (days since 1970 in UTC).
+CREATE TABLE member_spend_days (
+    user_id INTEGER NOT NULL REFERENCES users (id),
+    day     INTEGER NOT NULL,
+    spent   INTEGER NOT NULL,
+    PRIMARY KEY (user_id, day)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX member_spend_days_day ON member_spend_days (day, user_id, spent);
+
+INSERT INTO member_spend_days (user_id, day, spent)
+SELECT user_id, created_at / 86400000, -SUM(amount) FROM ledger WHERE kind = 'charge' GROUP BY 1, 2;
+
+CREATE TRIGGER ledger_spend_days AFTER INSERT ON ledger WHEN NEW.kind = 'charge'
+BEGIN
+    INSERT INTO member_spend_days (user_id, day, spent) VALUES (NEW.user_id, NEW.created_at / 86400000, -NEW.amount)
+    ON CONFLICT (user_id, day) DO UPDATE SET spent = spent + excluded.spent;
+END;

@@ -195,3 +195,53 @@ func TestAllowanceValidationAndUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestSpentSinceMatchesTheLedger: "spent since" (a month start in any zone)
+// sums day rows kept by a trigger plus one partial day from the ledger;
+// it equals the charges' sum for starts on and off UTC midnights.
+func TestSpentSinceMatchesTheLedger(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	m := e.member("a@example.com")
+	if _, err := e.store.Grant(ctx, m.ID, 0, db.LedgerGrant, 100000, ""); err != nil {
+		t.Fatal(err)
+	}
+	type charge struct {
+		at     time.Time
+		amount int64
+	}
+	var charges []charge
+	base := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	for i := range 40 {
+		e.now = base.Add(time.Duration(i*157) * time.Minute) // about 4 days, crossing midnights
+		j, err := e.hold(m.ID, 50, "720p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := int64(5 * (1 + i%7))
+		e.finish(j, credits.Outcome{Succeeded: true, Reported: &got})
+		charges = append(charges, charge{e.now, got})
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	kolkata, _ := time.LoadLocation("Asia/Kolkata")
+	for _, since := range []time.Time{
+		base, base.Add(-time.Hour), base.Add(23 * time.Hour), base.Add(36*time.Hour + 30*time.Minute),
+		credits.MonthStart(base.Add(72*time.Hour), berlin), credits.MonthStart(base.Add(72*time.Hour), kolkata),
+		base.Add(10 * 24 * time.Hour),
+	} {
+		var want int64
+		for _, c := range charges {
+			if !c.at.Before(since) {
+				want += c.amount
+			}
+		}
+		got, err := e.store.SpentSince(ctx, m.ID, since)
+		if err != nil || got != want {
+			t.Errorf("SpentSince(%v) = %d, %v; want %d", since, got, err, want)
+		}
+		rows, err := e.store.Members(ctx, since, db.SortName, false)
+		if err != nil || len(rows) != 1 || rows[0].SpentThisMonth != want {
+			t.Errorf("Members(%v): %+v, %v; want spent %d", since, rows, err, want)
+		}
+	}
+}
