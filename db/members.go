@@ -41,9 +41,11 @@ func (d *DB) Allowance(ctx context.Context, userID int64) (int64, error) {
 }
 
 // SetAllowance sets userID's monthly allowance (0 removes it) and writes
-// audit in the same transaction. Errors: apperr.ErrNotFound for an unknown
-// member.
-func (d *DB) SetAllowance(ctx context.Context, userID, monthly int64, audit AuditEntry) error {
+// audit in the same transaction. The current period (such as "2026-12") is
+// recorded as applied if it was not yet, with nothing topped up: an
+// allowance starts with the next month. Errors: apperr.ErrNotFound for an
+// unknown member.
+func (d *DB) SetAllowance(ctx context.Context, userID, monthly int64, period string, audit AuditEntry) error {
 	return d.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, userID)); err != nil {
 			return err
@@ -59,6 +61,12 @@ func (d *DB) SetAllowance(ctx context.Context, userID, monthly int64, audit Audi
 		}
 		if err != nil {
 			return err
+		}
+		if monthly > 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO allowance_periods (user_id, period, monthly, amount, created_at)
+				VALUES (?, ?, ?, 0, ?) ON CONFLICT (user_id, period) DO NOTHING`, userID, period, monthly, ms(now)); err != nil {
+				return err
+			}
 		}
 		if audit.Action != "" {
 			return insertAudit(ctx, tx, now, audit)

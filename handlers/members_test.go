@@ -412,6 +412,7 @@ func TestMembersListSortsAndWarns(t *testing.T) {
 	if err := allow.SetAllowance(ctx, 0, anaU.ID, 100, ""); err != nil {
 		t.Fatal(err)
 	}
+	app.clock.Advance(7 * 24 * time.Hour) // into December: the first top-up
 	if _, err := allow.Apply(ctx); err != nil {
 		t.Fatal(err)
 	}

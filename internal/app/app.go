@@ -134,6 +134,8 @@ const posterTimeout = 2 * time.Minute
 type App struct {
 	Store    *db.DB
 	Accounts *accounts.Service
+	// Credits grants and takes back credits.
+	Credits *credits.Service
 	// Allowances applies monthly allowances; Start runs its loop.
 	Allowances *credits.Allowances
 	Jobs       *jobs.Service
@@ -332,6 +334,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 
 	allowances := credits.NewAllowances(store, cfg.Now, log.With("component", "allowances"))
 	a.Allowances = allowances
+	a.Credits = credits.New(store, cfg.Now)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -343,7 +346,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Directory:      store,
 		Members:        store,
 		MemberActs:     accounts.NewMembers(accts, store),
-		Credits:        credits.New(store, cfg.Now),
+		Credits:        a.Credits,
 		Allowances:     allowances,
 		Health:         store,
 		Jobs:           jobSvc,

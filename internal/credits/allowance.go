@@ -21,7 +21,7 @@ const FieldMonthly = fields.Monthly
 type AllowanceStore interface {
 	UserByID(ctx context.Context, id int64) (db.User, error)
 	Setting(ctx context.Context, key string) (string, error)
-	SetAllowance(ctx context.Context, userID, monthly int64, audit db.AuditEntry) error
+	SetAllowance(ctx context.Context, userID, monthly int64, period string, audit db.AuditEntry) error
 	AllowancesDue(ctx context.Context, period string) ([]int64, error)
 	ApplyAllowance(ctx context.Context, userID int64, period, note string, decide db.TopUp) (int64, bool, error)
 }
@@ -126,7 +126,8 @@ func (a *Allowances) Run(ctx context.Context) {
 }
 
 // SetAllowance sets a member's monthly allowance (0 removes it), audited
-// with the admin and address. Errors: *apperr.Invalid (FieldMonthly) for a
+// with the admin and address. The first top-up comes at the start of the
+// next month in the team's time zone. Errors: *apperr.Invalid (FieldMonthly) for a
 // value outside 0..MaxChange, apperr.ErrNotFound for an unknown member.
 func (a *Allowances) SetAllowance(ctx context.Context, actorID, memberID, monthly int64, ip string) error {
 	if monthly < 0 || monthly > MaxChange {
@@ -137,7 +138,10 @@ func (a *Allowances) SetAllowance(ctx context.Context, actorID, memberID, monthl
 	if err != nil {
 		return err
 	}
-	return a.store.SetAllowance(ctx, memberID, monthly, db.AuditEntry{ActorID: actorID, Action: db.AuditAllowanceSet,
+	// The first top-up is at the next month start, as the pages say: not
+	// now, which would hand out a whole month's credits mid-month.
+	period := Period(a.now(), TeamLocation(ctx, a.store))
+	return a.store.SetAllowance(ctx, memberID, monthly, period, db.AuditEntry{ActorID: actorID, Action: db.AuditAllowanceSet,
 		Subject: m.Email, IP: ip, Detail: fmt.Sprintf("member=%d monthly=%d", memberID, monthly)})
 }
 

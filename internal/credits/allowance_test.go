@@ -51,7 +51,7 @@ func (e *env) allowanceLines(id int64) []db.LedgerEntry {
 func TestAllowanceOncePerMonthAcrossRestarts(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.now = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	e.now = time.Date(2026, 10, 20, 12, 0, 0, 0, time.UTC)
 	m := e.member("a@example.com")
 	rich := e.member("rich@example.com")
 	a1, a2 := e.allowances(), e.allowances() // two servers on one database
@@ -60,6 +60,11 @@ func TestAllowanceOncePerMonthAcrossRestarts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Set mid-October: the first top-up is in November, not now.
+	if n := e.apply(a1); n != 0 || e.balance(m.ID).Available != 0 {
+		t.Fatalf("apply in the month the allowance was set topped up %d members, want 0", n)
+	}
+	e.now = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	if _, err := e.store.Grant(ctx, m.ID, 0, db.LedgerGrant, 30, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -130,10 +135,11 @@ func TestAllowanceMonthStartsInTheTeamsTimeZone(t *testing.T) {
 			}
 			m := e.member("a@example.com")
 			a := e.allowances()
-			e.now = tc.before.Add(-24 * time.Hour)
+			e.now = tc.before.Add(-40 * 24 * time.Hour) // the month before
 			if err := a.SetAllowance(ctx, 0, m.ID, 50, ""); err != nil {
 				t.Fatal(err)
 			}
+			e.now = tc.before.Add(-24 * time.Hour)
 			e.apply(a)
 			// Spend it all, so the next month's top-up is visible.
 			if _, err := e.store.Grant(ctx, m.ID, 0, db.LedgerAdjust, -50, ""); err != nil {
@@ -148,6 +154,9 @@ func TestAllowanceMonthStartsInTheTeamsTimeZone(t *testing.T) {
 				t.Fatalf("at %v topped up %d, want 1", tc.at, n)
 			}
 			lines := e.allowanceLines(m.ID)
+			if len(lines) != 2 {
+				t.Fatalf("allowance lines %+v, want 2", lines)
+			}
 			if got := lines[0].Note; got != "Monthly allowance "+tc.wantPeriodAt {
 				t.Errorf("note %q, want the period %s", got, tc.wantPeriodAt)
 			}
