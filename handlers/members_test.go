@@ -272,6 +272,9 @@ func TestAdminRunsAMember(t *testing.T) {
 		f.Set("csrf", admin.csrf(page))
 		return admin.post(page+action, f, "X-Forwarded-For", "203.0.113.9")
 	}
+	if created, _ := app.store.RecentAudit(context.Background(), 20); !hasAudit(created, db.AuditUserCreated, "sam@example.com", "203.0.113.9") {
+		t.Errorf("adding the member is not audited with the client's address: %+v", created)
+	}
 	before := app.mark()
 	wantStatus(t, act("/credits", url.Values{"amount": {"100"}, "note": {"welcome"}}), http.StatusSeeOther)
 	wantStatus(t, act("/credits", url.Values{"amount": {"-30"}, "note": {"oops"}}), http.StatusSeeOther)
@@ -451,4 +454,13 @@ func TestMembersListSortsAndWarns(t *testing.T) {
 	if got := admin.get("/admin/users").doc.Find(fmt.Sprintf(`tr[data-member="%d"]`, anaU.ID)).Text(); !strings.Contains(got, "Allowance used up") {
 		t.Errorf("admin list when used up: %q", got)
 	}
+}
+
+func hasAudit(es []db.AuditEntry, action, subject, ip string) bool {
+	for _, e := range es {
+		if e.Action == action && e.Subject == subject && e.IP == ip {
+			return true
+		}
+	}
+	return false
 }

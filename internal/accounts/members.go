@@ -74,7 +74,7 @@ func (m *Members) AddMember(ctx context.Context, a Actor, email, name, role stri
 		return Added{}, apperr.Fields(fe)
 	}
 	pw := GeneratePassword()
-	u, err := m.CreateUser(ctx, a.ID, NewUser{Email: email, Name: name, Admin: role == db.RoleAdmin, Password: pw})
+	u, err := m.createUser(ctx, a.ID, a.IP, NewUser{Email: email, Name: name, Admin: role == db.RoleAdmin, Password: pw})
 	if err != nil {
 		return Added{}, err
 	}
