@@ -79,7 +79,7 @@ func (s *Server) viewerZone(c echo.Context) views.Zone {
 	ctx := c.Request().Context()
 	if u := currentUser(c); u != nil {
 		if name, err := s.cfg.Members.TimeZone(ctx, u.ID); err == nil && name != "" {
-			if loc, err := time.LoadLocation(name); err == nil {
+			if loc, err := credits.LoadLocation(name); err == nil {
 				return views.Zone{Loc: loc, Name: name}
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"swapdesk/db"
@@ -58,11 +59,28 @@ func TeamLocation(ctx context.Context, store interface {
 	if err != nil || strings.TrimSpace(name) == "" {
 		return time.UTC
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := LoadLocation(name)
 	if err != nil {
 		return time.UTC
 	}
 	return loc
+}
+
+// locations caches LoadLocation: time.LoadLocation reads and parses the
+// zone's file on every call, and every page asks for one or two zones.
+var locations sync.Map // name -> *time.Location
+
+// LoadLocation is time.LoadLocation with a cache (failures are not cached).
+func LoadLocation(name string) (*time.Location, error) {
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, loc)
+	return loc, nil
 }
 
 // Period names the calendar month of t in loc, as allowances record it:
