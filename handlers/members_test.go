@@ -399,6 +399,12 @@ func TestChangePasswordKeepsThisSessionOnly(t *testing.T) {
 		t.Errorf("the other session: status %d, want 303 to sign in", res.StatusCode)
 	}
 	wantStatus(t, app.client().login("ana@example.com", "another good one"), http.StatusSeeOther)
+	// Wrong current passwords count like failed sign-ins.
+	var last *response
+	for range 6 {
+		last = here.submit("/account", "/account/password", url.Values{"current": {"guess guess guess"}, "new": {"another good one"}})
+	}
+	wantStatus(t, last, http.StatusTooManyRequests)
 }
 
 // TestMembersListSortsAndWarns: the list sorts server-side by a query

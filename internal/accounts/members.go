@@ -263,14 +263,30 @@ func (m *Members) UnlockMember(ctx context.Context, a Actor, memberID int64) err
 // ChangePassword changes the signed-in person's own password after
 // checking the current one, and returns the account as changed (its new
 // session version, so the caller keeps this session while every other one
-// ends). Errors: *apperr.Invalid (FieldCurrent, FieldNew).
+// ends). Errors: *apperr.Invalid (FieldCurrent, FieldNew); *apperr.TooMany
+// after as many wrong current passwords as sign-in allows.
 func (m *Members) ChangePassword(ctx context.Context, a Actor, current, next string) (db.User, error) {
 	u, err := m.store.UserByID(ctx, a.ID)
 	if err != nil {
 		return db.User{}, err
 	}
-	ok, err := m.checkPassword(u.PasswordHash, current)
-	if err != nil || !ok || len(current) > MaxPasswordLen {
+	// Counted like a sign-in, so a session left open cannot be used to
+	// guess the password behind it.
+	ticket, allowed, wait, err := m.store.TakeLoginAttempt(ctx, loginLimits(u.Email, a.IP), m.now(), limitWindow)
+	if err != nil {
+		return db.User{}, fmt.Errorf("count password check: %w", err)
+	}
+	if !allowed {
+		return db.User{}, tooMany(wait)
+	}
+	ok := false
+	if len(current) <= MaxPasswordLen {
+		ok, err = m.checkPassword(u.PasswordHash, current)
+	}
+	if ok && err == nil {
+		m.giveBack(ctx, ticket)
+	}
+	if err != nil || !ok {
 		m.audit(ctx, db.AuditEntry{ActorID: u.ID, Action: db.AuditLoginFailed, Subject: u.Email, IP: a.IP, Detail: "password change"})
 		return db.User{}, apperr.Fields(apperr.FieldErrors{FieldCurrent: "That is not your current password."})
 	}
