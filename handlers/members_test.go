@@ -470,3 +470,38 @@ func hasAudit(es []db.AuditEntry, action, subject, ip string) bool {
 	}
 	return false
 }
+
+// TestAccountLedgerPagesAndShowsTheChosenZone: /account pages the ledger
+// (25 lines, then older ones) and shows dates in the person's zone, named.
+func TestAccountLedgerPagesAndShowsTheChosenZone(t *testing.T) {
+	app := newTestApp(t)
+	ana := app.signedIn("ana@example.com", false)
+	u, _ := app.store.UserByEmail(context.Background(), "ana@example.com")
+	for i := range 30 {
+		if _, err := app.store.Grant(context.Background(), u.ID, 0, db.LedgerGrant, int64(i+1), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := ana.get("/account")
+	if n := first.doc.Find(".ledger-table tbody tr").Length(); n != 25 {
+		t.Fatalf("first page: %d lines, want 25", n)
+	}
+	older, ok := first.doc.Find(`.pager a:contains("Older")`).Attr("href")
+	if !ok {
+		t.Fatal("no link to older lines")
+	}
+	second := ana.get(older)
+	if n := second.doc.Find(".ledger-table tbody tr").Length(); n != 5 {
+		t.Errorf("second page: %d lines, want 5", n)
+	}
+	if second.doc.Find(`.pager a:contains("Newest")`).Length() != 1 {
+		t.Errorf("no link back to the newest lines")
+	}
+	if got := first.doc.Find(".ledger-table time").First().Text(); got != "25 Nov 2026, 09:00 UTC" {
+		t.Errorf("date in the team's zone: %q", got)
+	}
+	wantStatus(t, ana.submit("/account", "/account/timezone", url.Values{"time_zone": {"Europe/Berlin"}}), http.StatusSeeOther)
+	if got := ana.get("/account").doc.Find(".ledger-table time").First().Text(); got != "25 Nov 2026, 10:00 CET" {
+		t.Errorf("date in Europe/Berlin: %q, want it shown in CET", got)
+	}
+}
