@@ -20,11 +20,13 @@ import (
 
 // Ledger entry kinds. Amounts are signed effects on the available balance.
 const (
-	LedgerGrant   = "grant"
-	LedgerAdjust  = "adjust"
-	LedgerHold    = "hold"
-	LedgerRelease = "release"
-	LedgerCharge  = "charge"
+	LedgerGrant  = "grant"
+	LedgerAdjust = "adjust"
+	// LedgerAllowance is a monthly allowance's top-up (db/members.go).
+	LedgerAllowance = "allowance"
+	LedgerHold      = "hold"
+	LedgerRelease   = "release"
+	LedgerCharge    = "charge"
 )
 
 // LedgerEntry is one line of the append-only credit ledger.
@@ -41,7 +43,7 @@ type LedgerEntry struct {
 
 // Balance is a member's credits, all derived from the ledger.
 type Balance struct {
-	Granted   int64 // grants and adjustments
+	Granted   int64 // grants, adjustments and allowances
 	Held      int64 // reserved for jobs not yet settled
 	Spent     int64 // charged for finished jobs
 	Available int64 // Granted - Held - Spent: what a new job may use
@@ -50,7 +52,7 @@ type Balance struct {
 // effect splits a ledger line into its change of granted, held and spent.
 func effect(kind string, amount int64) (granted, held, spent int64, err error) {
 	switch kind {
-	case LedgerGrant, LedgerAdjust:
+	case LedgerGrant, LedgerAdjust, LedgerAllowance:
 		return amount, 0, 0, nil
 	case LedgerHold, LedgerRelease:
 		return 0, -amount, 0, nil
@@ -63,7 +65,7 @@ func effect(kind string, amount int64) (granted, held, spent int64, err error) {
 // ledgerSums is the per-member sum of the ledger in the balance row's
 // terms; the migration that made member_balances backfilled it the same way.
 const ledgerSums = `SELECT user_id,
-		COALESCE(SUM(CASE WHEN kind IN ('grant', 'adjust') THEN amount END), 0) AS granted,
+		COALESCE(SUM(CASE WHEN kind IN ('grant', 'adjust', 'allowance') THEN amount END), 0) AS granted,
 		COALESCE(-SUM(CASE WHEN kind IN ('hold', 'release') THEN amount END), 0) AS held,
 		COALESCE(-SUM(CASE WHEN kind = 'charge' THEN amount END), 0) AS spent
 	FROM ledger`

@@ -131,12 +131,19 @@ func (d *DB) SetPassword(ctx context.Context, id int64, passwordHash string) err
 }
 
 // SetDisabled disables (or re-enables) user id; disabling ends its sessions.
-// It returns an error wrapping apperr.ErrNotFound for no such user.
+// It returns ErrLastAdmin when disabling would leave no active admin, and an
+// error wrapping apperr.ErrNotFound for no such user.
 func (d *DB) SetDisabled(ctx context.Context, id int64, disabled bool) error {
 	now := ms(d.Now())
 	if disabled {
-		return d.updateUser(ctx, `UPDATE users SET disabled_at = COALESCE(disabled_at, ?), session_version = session_version + 1, updated_at = ? WHERE id = ?`,
-			now, now, id)
+		// Never the last active admin: nobody could run the team then.
+		return mapErr(d.tx(ctx, func(tx *sql.Tx) error {
+			if err := keepAnAdmin(ctx, tx, id); err != nil {
+				return err
+			}
+			return updateUserTx(ctx, tx, `UPDATE users SET disabled_at = COALESCE(disabled_at, ?), session_version = session_version + 1, updated_at = ? WHERE id = ?`,
+				now, now, id)
+		}))
 	}
 	return d.updateUser(ctx, `UPDATE users SET disabled_at = NULL, updated_at = ? WHERE id = ?`, now, id)
 }

@@ -24,7 +24,11 @@ func (s *Server) dashboard(c echo.Context) error {
 		return err
 	}
 	p := s.page(c, "Dashboard", views.NavDashboard) // counts the running jobs for the title
-	d := views.Dashboard{Name: u.Name, Email: u.Email, Admin: u.IsAdmin(), Available: bal.Available, Held: bal.Held, Spent: bal.Spent, Running: p.Running}
+	notice, err := s.allowanceNotice(c, u, bal)
+	if err != nil {
+		return err
+	}
+	d := views.Dashboard{UserID: u.ID, Notice: notice, Name: u.Name, Email: u.Email, Admin: u.IsAdmin(), Available: bal.Available, Held: bal.Held, Spent: bal.Spent, Running: p.Running}
 	for _, j := range recent {
 		d.Recent = append(d.Recent, s.card(c, j, false))
 	}

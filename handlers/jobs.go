@@ -124,6 +124,9 @@ func (s *Server) newJob(c echo.Context) error {
 	}
 	f := s.jobForm(c, in, nil)
 	f.Estimate = views.Estimate{Available: bal.Available, After: bal.Available}
+	if f.Notice, err = s.allowanceNotice(c, u, bal); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.NewJobPage(s.page(c, "New swap", views.NavNewJob), f))
 }
 

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -190,8 +191,8 @@ func TestEmptyDashboardSaysHowToGetCredits(t *testing.T) {
 		admin      bool
 		want, lack string
 	}{
-		{"boss@example.com", true, "swapdesk user grant --email boss@example.com --credits", "Ask an admin"},
-		{"ana@example.com", false, "Ask an admin for credits", "swapdesk user grant"},
+		{"boss@example.com", true, "grant yourself credits", "Ask an admin"},
+		{"ana@example.com", false, "Ask an admin for credits", "grant yourself"},
 	} {
 		c := app.signedIn(tt.email, tt.admin)
 		page := c.get("/")
@@ -199,6 +200,14 @@ func TestEmptyDashboardSaysHowToGetCredits(t *testing.T) {
 		text := strings.Join(strings.Fields(page.doc.Find(".grid").Text()), " ")
 		if !strings.Contains(text, tt.want) || strings.Contains(text, tt.lack) {
 			t.Errorf("%s (admin %v): dashboard says %q; want %q and not %q", tt.email, tt.admin, text, tt.want, tt.lack)
+		}
+		// The admin's hint links to their own member page, where the grant is.
+		if tt.admin {
+			u, _ := app.store.UserByEmail(context.Background(), tt.email)
+			href, _ := page.doc.Find(".grant-hint a").First().Attr("href")
+			if want := fmt.Sprintf("/admin/users/%d", u.ID); href != want {
+				t.Errorf("grant hint links to %q, want %q", href, want)
+			}
 		}
 	}
 }

@@ -46,6 +46,8 @@ func (s *Server) routes() {
 	web.GET(urls.RouteLogin, s.loginForm)
 	web.POST(urls.RouteLogin, s.login)
 	web.POST(urls.RouteLogout, s.logout)
+	web.GET(urls.RouteWelcome, s.welcome)
+	web.POST(urls.RouteWelcome, s.welcomeSet)
 
 	member := web.Group("", s.requireUser)
 	member.GET(urls.RouteDashboard, s.dashboard)
@@ -64,9 +66,23 @@ func (s *Server) routes() {
 	member.GET(urls.RouteMediaPoster, s.poster)
 	member.GET(urls.RouteMediaPreview, s.preview)
 	member.GET(urls.RouteMediaImage, s.characterImage)
+	member.GET(urls.RouteAccount, s.account)
+	member.POST(urls.AccountAct(urls.AccountPassword), s.accountPassword)
+	member.POST(urls.AccountAct(urls.AccountTimeZone), s.accountTimeZone)
 
 	admin := member.Group(urls.RouteAdmin, s.requireAdmin)
-	admin.GET(strings.TrimPrefix(urls.RouteAdminUsers, urls.RouteAdmin), s.adminUsers)
+	inAdmin := func(route string) string { return strings.TrimPrefix(route, urls.RouteAdmin) }
+	admin.GET(inAdmin(urls.RouteAdminUsers), s.adminUsers)
+	admin.POST(inAdmin(urls.RouteAdminUsers), s.addMember)
+	admin.GET(inAdmin(urls.RouteAdminUser), s.memberPage)
+	act := func(a string) string { return inAdmin(urls.RouteAdminUser) + "/" + a }
+	admin.POST(act(urls.ActCredits), s.memberCredits)
+	admin.POST(act(urls.ActAllowance), s.memberAllowance)
+	admin.POST(act(urls.ActDisable), s.memberDisable)
+	admin.POST(act(urls.ActEnable), s.memberEnable)
+	admin.POST(act(urls.ActRole), s.memberRole)
+	admin.POST(act(urls.ActPassword), s.memberPassword)
+	admin.POST(act(urls.ActUnlock), s.memberUnlock)
 }
 
 // allMethods are the methods Echo routes (and Any registers).

@@ -61,9 +61,15 @@ type Config struct {
 	Auth      authenticator
 	Audit     auditor
 	Directory directory
-	Jobs      jobService
-	JobStore  jobStore
-	Webhooks  webhookReceiver
+	// Members, MemberActs, Credits and Allowances serve the members pages
+	// and /account.
+	Members    memberStore
+	MemberActs memberActs
+	Credits    creditService
+	Allowances allowanceSetter
+	Jobs       jobService
+	JobStore   jobStore
+	Webhooks   webhookReceiver
 	// Media is the media store holding archived videos.
 	Media mediaStore
 	// Selection finds what of a zip selection a member may have.

@@ -11,6 +11,8 @@ import (
 
 // JobForm is the New swap form: the member's values and inline errors.
 type JobForm struct {
+	// Notice warns about (or explains a block by) this month's allowance.
+	Notice         AllowanceNotice
 	ImageURL       string
 	VideoURL       string
 	Mode           string

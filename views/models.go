@@ -93,6 +93,10 @@ type Dashboard struct {
 	Name string
 	// Email is the signed-in person's, for the admin's grant hint.
 	Email string
+	// UserID is theirs, for the admin's link to their own member page.
+	UserID int64
+	// Notice warns about this month's allowance.
+	Notice AllowanceNotice
 	// Admin is set for admins: they are told how to grant credits
 	// rather than to ask for them.
 	Admin     bool

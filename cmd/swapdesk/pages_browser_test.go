@@ -153,11 +153,14 @@ func TestBrowserNoPageWiderThanAPhone(t *testing.T) {
 		{"admin", "finished job", done},
 		{"admin", "failed job", failed},
 		{"admin", "admin users", "/admin/users"},
+		{"admin", "a member's admin page", "/admin/users/2"},
+		{"admin", "account", "/account"},
 		{"admin", "error page 404", "/no-such-page"},
 		{"member", "dashboard", "/"},
 		{"member", "jobs list", "/jobs"},
 		{"member", "finished job", done},
 		{"member", "failed job", failed},
+		{"member", "account", "/account"},
 	}
 	for _, width := range []int64{390, 360} {
 		t.Run(strconv.FormatInt(width, 10), func(t *testing.T) {

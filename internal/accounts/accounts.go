@@ -230,6 +230,11 @@ func validatePassword(fe apperr.FieldErrors, pw string) {
 // or 0 for the command line. It returns *apperr.Invalid for bad fields
 // (including a taken email).
 func (s *Service) CreateUser(ctx context.Context, actorID int64, n NewUser) (db.User, error) {
+	return s.createUser(ctx, actorID, "", n)
+}
+
+// createUser is CreateUser with the asker's address for the audit log.
+func (s *Service) createUser(ctx context.Context, actorID int64, ip string, n NewUser) (db.User, error) {
 	n.Email = NormalizeEmail(n.Email)
 	n.Name = strings.TrimSpace(n.Name)
 	if err := n.Validate(); err != nil {
@@ -250,7 +255,7 @@ func (s *Service) CreateUser(ctx context.Context, actorID int64, n NewUser) (db.
 	if err != nil {
 		return db.User{}, err
 	}
-	s.audit(ctx, db.AuditEntry{ActorID: actorID, Action: db.AuditUserCreated, Subject: u.Email, Detail: "role=" + role})
+	s.audit(ctx, db.AuditEntry{ActorID: actorID, Action: db.AuditUserCreated, Subject: u.Email, IP: ip, Detail: "role=" + role})
 	return u, nil
 }
 

@@ -29,6 +29,7 @@ import (
 	"swapdesk/internal/accounts"
 	"swapdesk/internal/akool"
 	"swapdesk/internal/akoolsim"
+	"swapdesk/internal/credits"
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/media"
 	"swapdesk/internal/poster"
@@ -133,9 +134,13 @@ const posterTimeout = 2 * time.Minute
 type App struct {
 	Store    *db.DB
 	Accounts *accounts.Service
-	Jobs     *jobs.Service
-	Tracker  *jobs.Tracker
-	Archiver *jobs.Archiver
+	// Credits grants and takes back credits.
+	Credits *credits.Service
+	// Allowances applies monthly allowances; Start runs its loop.
+	Allowances *credits.Allowances
+	Jobs       *jobs.Service
+	Tracker    *jobs.Tracker
+	Archiver   *jobs.Archiver
 	// Posters makes posters and preview clips of archived results.
 	Posters *jobs.Posters
 	// Inputs keeps copies of submitted character images.
@@ -327,6 +332,10 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	})
 	a.Tracker = tracker
 
+	allowances := credits.NewAllowances(store, cfg.Now, log.With("component", "allowances"))
+	a.Allowances = allowances
+	a.Credits = credits.New(store, cfg.Now)
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	hcfg := handlers.Config{
@@ -335,6 +344,10 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Auth:           accts,
 		Audit:          store,
 		Directory:      store,
+		Members:        store,
+		MemberActs:     accounts.NewMembers(accts, store),
+		Credits:        a.Credits,
+		Allowances:     allowances,
 		Health:         store,
 		Jobs:           jobSvc,
 		JobStore:       store,
@@ -363,7 +376,8 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 // included.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Start runs the tracker and the archiver in the background until
+// Start runs the tracker, the archiver and the monthly allowances (at once,
+// then at each month start) in the background until
 // Shutdown (or Close). Call it at most once.
 func (a *App) Start() {
 	bgCtx, stop := context.WithCancel(context.Background())
@@ -372,6 +386,7 @@ func (a *App) Start() {
 	a.background.Go(func() { a.Archiver.Run(bgCtx) })
 	a.background.Go(func() { a.Posters.Run(bgCtx) })
 	a.background.Go(func() { a.Inputs.Run(bgCtx) })
+	a.background.Go(func() { a.Allowances.Run(bgCtx) })
 }
 
 // Shutdown stops the application after the HTTP server has stopped: it

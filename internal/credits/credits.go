@@ -21,6 +21,7 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
 )
 
 // MaxChange bounds one grant or adjustment either way, so a typo cannot
@@ -33,8 +34,8 @@ const MaxNoteRunes = 500
 // Field names of a credit change, as forms name them (DESIGN.md: admin
 // `POST /admin/users/:id/credits` with `amount` and `note`).
 const (
-	FieldAmount = "amount"
-	FieldNote   = "note"
+	FieldAmount = fields.Amount
+	FieldNote   = fields.Note
 )
 
 // Store is what the service needs from the database.

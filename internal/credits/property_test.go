@@ -16,7 +16,8 @@ import (
 )
 
 // TestRandomSequencesKeepBalancesEqualToTheLedger runs random sequences of
-// grants, adjustments, holds, releases, charges and failures over a few
+// grants, adjustments, allowances (set, and applied as months pass), holds,
+// releases, charges and failures over a few
 // members and checks after every step that each balance row equals its
 // ledger's sum, that no balance is below zero, and that what is held is
 // exactly the estimates of the open jobs. Akool's charges here stay within
@@ -42,6 +43,7 @@ func TestRandomSequencesKeepBalancesEqualToTheLedger(t *testing.T) {
 	const members, steps = 3, 300
 	var ids []int64
 	open := map[int64][]db.Job{} // member -> jobs holding credits
+	allow := credits.NewAllowances(e.store, func() time.Time { return e.now }, nil)
 	for i := range members {
 		ids = append(ids, e.member(fmt.Sprintf("m%d@example.com", i)).ID)
 	}
@@ -50,7 +52,16 @@ func TestRandomSequencesKeepBalancesEqualToTheLedger(t *testing.T) {
 		before := e.balance(id)
 		var op string
 		var err error
-		switch k := rng.IntN(6); {
+		switch k := rng.IntN(8); {
+		case k == 6:
+			monthly := rng.Int64N(4) * 50
+			op = fmt.Sprintf("allowance %d", monthly)
+			err = allow.SetAllowance(ctx, 0, id, monthly, "")
+		case k == 7:
+			// A month passes (sometimes less: then Apply must do nothing).
+			e.now = e.now.Add(time.Duration(rng.IntN(40*24)) * time.Hour)
+			op = "apply allowances at " + e.now.Format(time.DateTime)
+			_, err = allow.Apply(ctx)
 		case k == 0:
 			op = "grant"
 			_, err = e.svc.Grant(ctx, credits.Change{MemberID: id, Amount: 1 + rng.Int64N(100)})

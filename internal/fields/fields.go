@@ -49,3 +49,24 @@ const (
 	SelectID  = "id"   // repeated: the results selected for a zip
 	ShareDays = "days" // how many days a share link lasts
 )
+
+// The members pages and /account (DESIGN.md "admin" and "account").
+const (
+	Name     = "name"
+	Role     = "role"
+	Access   = "access"    // how a new member gets in: AccessPassword or AccessLink
+	Amount   = "amount"    // credits granted (> 0) or taken back (< 0)
+	Note     = "note"      // a credit change's note
+	Monthly  = "monthly"   // a monthly allowance; 0 = none
+	Current  = "current"   // one's current password
+	New      = "new"       // a new password
+	TimeZone = "time_zone" // an IANA time zone name; "" = the team's
+	Sort     = "sort"      // the members list's sort key
+	Dir      = "dir"       // "desc" sorts descending
+)
+
+// Values of Access.
+const (
+	AccessPassword = "password"
+	AccessLink     = "link"
+)

@@ -38,6 +38,26 @@ const (
 	RouteMediaImage   = "/media/:id/image"
 	RouteAdmin        = "/admin"       // the admin group's prefix
 	RouteAdminUsers   = "/admin/users" // RouteAdmin + "/users"
+	RouteAdminUser    = "/admin/users/:id"
+	RouteAccount      = "/account"
+	RouteWelcome      = "/welcome/:token"
+)
+
+// Acts on a member, each POSTed to AdminUserAct(id, act).
+const (
+	ActCredits   = "credits"
+	ActAllowance = "allowance"
+	ActDisable   = "disable"
+	ActEnable    = "enable"
+	ActRole      = "role"
+	ActPassword  = "password"
+	ActUnlock    = "unlock"
+)
+
+// Acts on one's own account, each POSTed to AccountAct(act).
+const (
+	AccountPassword = "password"
+	AccountTimeZone = "timezone"
 )
 
 // Dashboard is the signed-in home page.
@@ -136,7 +156,6 @@ func MediaPreview(jobID int64) string { return Media(jobID) + "/preview" }
 // MediaImage is the kept copy of a job's character image.
 func MediaImage(jobID int64) string { return Media(jobID) + "/image" }
 
-// AdminUsers is the admin's member list.
 // GalleryZip is where a selection is posted for its zip.
 func GalleryZip() string { return RouteGalleryZip }
 
@@ -160,7 +179,32 @@ func ShareVideoDownload(token string) string {
 // SharePoster is a share link's still image.
 func SharePoster(token string) string { return Share(token) + "/poster" }
 
+// AdminUsers is the admin's member list.
 func AdminUsers() string { return RouteAdminUsers }
+
+// AdminUser is an admin's page about one member.
+func AdminUser(memberID int64) string { return RouteAdminUsers + "/" + id(memberID) }
+
+// AdminUserAct is where one of the member page's forms posts (an Act*).
+func AdminUserAct(memberID int64, act string) string { return AdminUser(memberID) + "/" + act }
+
+// AdminUsersSorted is the member list sorted by key, descending or not.
+func AdminUsersSorted(key string, desc bool) string {
+	q := url.Values{"sort": {key}}
+	if desc {
+		q.Set("dir", "desc")
+	}
+	return withQuery(RouteAdminUsers, q)
+}
+
+// Account is the signed-in person's own page; before pages its ledger.
+func Account() string { return RouteAccount }
+
+// AccountAct is where one of /account's forms posts.
+func AccountAct(act string) string { return RouteAccount + "/" + act }
+
+// Welcome is a one-time sign-in link's page.
+func Welcome(token string) string { return "/welcome/" + url.PathEscape(token) }
 
 func id(n int64) string { return strconv.FormatInt(n, 10) }
 

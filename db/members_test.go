@@ -1,0 +1,40 @@
+package db_test
+
+import (
+	"context"
+	"testing"
+
+	"swapdesk/db"
+)
+
+// Migration 0014 rebuilt the ledger for the kind 'allowance': the
+// append-only triggers and the amount CHECK came back with it.
+func TestRebuiltLedgerStaysAppendOnly(t *testing.T) {
+	ctx := context.Background()
+	d, path := openTest(t)
+	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
+	if _, err := d.Grant(ctx, u.ID, 0, db.LedgerGrant, 10, ""); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawOpen(t, path)
+	defer raw.Close()
+	for _, q := range []string{
+		`UPDATE ledger SET amount = 99`,
+		`DELETE FROM ledger`,
+		`INSERT INTO ledger (user_id, kind, amount, created_at) VALUES (1, 'allowance', 0, 0)`,
+		`INSERT INTO ledger (user_id, kind, amount, created_at) VALUES (1, 'allowance', -5, 0)`,
+		`INSERT INTO ledger (user_id, kind, amount, created_at) VALUES (1, 'bonus', 5, 0)`,
+	} {
+		if _, err := raw.Exec(q); err == nil {
+			t.Errorf("%s: accepted", q)
+		}
+	}
+	if _, err := raw.Exec(`INSERT INTO ledger (user_id, kind, amount, created_at) VALUES (1, 'allowance', 5, 0)`); err != nil {
+		t.Errorf("an allowance line: %v", err)
+	}
+	var n int
+	raw.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'ledger' AND type IN ('index', 'trigger')`).Scan(&n)
+	if n != 6 { // 3 indexes, 2 append-only triggers, the spend-days trigger
+		t.Errorf("ledger has %d indexes and triggers, want 6", n)
+	}
+}
