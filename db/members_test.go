@@ -7,7 +7,7 @@ import (
 	"swapdesk/db"
 )
 
-// Migration 0014 rebuilt the ledger for the kind 'allowance': the
+// Migration 0013 rebuilt the ledger for the kind 'allowance': the
 // append-only triggers and the amount CHECK came back with it.
 func TestRebuiltLedgerStaysAppendOnly(t *testing.T) {
 	ctx := context.Background()
