@@ -298,7 +298,7 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 	if err != nil {
 		return views.JobPage{}, err
 	}
-	m := views.JobPage{Job: jobView(job), Card: s.card(c, job, true)}
+	m := views.JobPage{Job: jobView(job), Card: s.card(c, job, true), Gallery: s.jobGallery(c, job)}
 	if m.Result, err = s.jobResult(c, job); err != nil {
 		return views.JobPage{}, err
 	}
