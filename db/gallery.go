@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -75,7 +76,14 @@ func (d *DB) Gallery(ctx context.Context, q GalleryQuery) ([]GalleryItem, error)
 		return nil, apperr.Invalidf("This page link belongs to another search; start again from the first page.")
 	}
 	query, args := gallerySQL(q)
-	rows, err := d.sql.QueryContext(ctx, query, args...)
+	st, oneUse, err := d.galleryStmts.get(ctx, d.sql, query)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if oneUse {
+		defer st.Close()
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -101,21 +109,6 @@ func gallerySQL(q GalleryQuery) (string, []any) {
 		where = append(where, cond)
 		args = append(args, a...)
 	}
-	var sb strings.Builder
-	sb.WriteString(`SELECT ` + jobColumns + `, ` + galleryFavorite)
-	selArgs := []any{q.Viewer.UserID}
-	switch {
-	case q.Match != "":
-		sb.WriteString(`, hit_rank FROM (SELECT rowid AS hit_id, rank AS hit_rank FROM jobs_fts WHERE jobs_fts MATCH ?) AS hits
-			CROSS JOIN jobs ON jobs.id = hits.hit_id`)
-		selArgs = append(selArgs, q.Match)
-	case q.Favorites:
-		sb.WriteString(`, 0 FROM jobs NOT INDEXED`)
-	case q.MemberID != 0:
-		sb.WriteString(`, 0 FROM jobs INDEXED BY jobs_gallery_member`)
-	default:
-		sb.WriteString(`, 0 FROM jobs INDEXED BY jobs_gallery`)
-	}
 	add(archivedResult)
 	add(visibleToViewer, q.Viewer.UserID, q.Viewer.Admin)
 	if q.MemberID != 0 {
@@ -136,10 +129,6 @@ func gallerySQL(q GalleryQuery) (string, []any) {
 	if q.Favorites {
 		add(galleryStarred, q.Viewer.UserID)
 	}
-	order := ` ORDER BY created_at DESC, id DESC`
-	if q.Match != "" {
-		order = ` ORDER BY hit_rank, id DESC`
-	}
 	if c := q.After; c != nil {
 		if c.Ranked {
 			add(`hit_rank >= ? AND (hit_rank > ? OR id < ?)`, c.Rank, c.Rank, c.ID)
@@ -148,8 +137,30 @@ func gallerySQL(q GalleryQuery) (string, []any) {
 			add(`created_at <= ? AND (created_at < ? OR id < ?)`, c.CreatedAt, c.CreatedAt, c.ID)
 		}
 	}
-	sb.WriteString(` WHERE ` + strings.Join(where, ` AND `) + order + ` LIMIT ?`)
-	return sb.String(), append(append(selArgs, args...), q.Limit)
+	cond := strings.Join(where, ` AND `)
+
+	if q.Match != "" {
+		// Rank every match, keep those the filters allow, from the narrow
+		// jobs_gallery_hits (no wide row read), then read the page's rows.
+		query := `SELECT ` + jobColumns + `, ` + galleryFavorite + `, top.hit_rank
+			FROM (SELECT jobs.id AS top_id, hit_rank
+				FROM (SELECT rowid AS hit_id, bm25(jobs_fts) AS hit_rank FROM jobs_fts WHERE jobs_fts MATCH ?) AS hits
+				CROSS JOIN jobs INDEXED BY jobs_gallery_hits ON jobs.id = hits.hit_id
+				WHERE ` + cond + ` ORDER BY hit_rank, jobs.id DESC LIMIT ?) AS top
+			CROSS JOIN jobs ON jobs.id = top.top_id
+			ORDER BY top.hit_rank, jobs.id DESC`
+		return query, append(append([]any{q.Viewer.UserID, q.Match}, args...), q.Limit)
+	}
+	from := `jobs INDEXED BY jobs_gallery`
+	switch {
+	case q.Favorites:
+		from = `jobs NOT INDEXED`
+	case q.MemberID != 0:
+		from = `jobs INDEXED BY jobs_gallery_member`
+	}
+	query := `SELECT ` + jobColumns + `, ` + galleryFavorite + `, 0 FROM ` + from + `
+		WHERE ` + cond + ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	return query, append(append([]any{q.Viewer.UserID}, args...), q.Limit)
 }
 
 // MatchTerms turns what a member typed into a safe FTS5 query: each word
@@ -206,4 +217,51 @@ func (d *DB) IsFavorite(ctx context.Context, userID, id int64) (bool, error) {
 	var fav bool
 	err := d.sql.QueryRowContext(ctx, `SELECT `+strings.Replace(galleryFavorite, "jobs.id", "?", 1), userID, id).Scan(&fav)
 	return fav, mapErr(err)
+}
+
+// stmtCache keeps prepared statements by their text: parsing a gallery
+// query cost as much as running it. Gallery's texts are a few hundred at
+// most (one per combination of filters), so the cache is bounded by them;
+// past maxCachedStmts, statements are prepared for one use.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+const maxCachedStmts = 1024
+
+// get returns query prepared; oneUse is set when the caller must close it.
+func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) (st *sql.Stmt, oneUse bool, err error) {
+	c.mu.Lock()
+	st, ok := c.m[query]
+	c.mu.Unlock()
+	if ok {
+		return st, false, nil
+	}
+	if st, err = db.PrepareContext(ctx, query); err != nil {
+		return nil, false, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.m[query]; ok {
+		st.Close()
+		return prev, false, nil
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	if len(c.m) >= maxCachedStmts {
+		return st, true, nil
+	}
+	c.m[query] = st
+	return st, false, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, st := range c.m {
+		st.Close()
+		delete(c.m, k)
+	}
 }

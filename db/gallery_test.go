@@ -241,7 +241,8 @@ func TestGalleryQueryPlans(t *testing.T) {
 		{"member", GalleryQuery{Viewer: v, MemberID: users[7]}, "SEARCH jobs USING INDEX jobs_gallery_member (user_id=?)"},
 		{"member, later page", GalleryQuery{Viewer: v, MemberID: users[7], After: after}, "SEARCH jobs USING INDEX jobs_gallery_member (user_id=? AND created_at<?)"},
 		{"favorites", GalleryQuery{Viewer: v, Favorites: true}, "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"},
-		{"search", GalleryQuery{Viewer: v, Match: `"warm"`}, "SCAN jobs_fts VIRTUAL TABLE INDEX"},
+		{"search", GalleryQuery{Viewer: v, Match: `"warm"`}, "SEARCH jobs USING COVERING INDEX jobs_gallery_hits (id=?"},
+		{"search, later page", GalleryQuery{Viewer: v, Match: `"warm"`, MemberID: users[2], After: &GalleryCursor{Ranked: true, Rank: -1, ID: 9}}, "SEARCH jobs USING COVERING INDEX jobs_gallery_hits (id=?"},
 	}
 	for _, analyzed := range []bool{false, true} {
 		if analyzed {
