@@ -75,7 +75,22 @@ func (d *DB) Gallery(ctx context.Context, q GalleryQuery) ([]GalleryItem, error)
 	if q.After != nil && q.After.Ranked != (q.Match != "") {
 		return nil, apperr.Invalidf("This page link belongs to another search; start again from the first page.")
 	}
+	if plainSearch(q) {
+		// The best matches first, from the FTS index alone; only when too
+		// many of them are not to be shown (hidden, failed, deleted) does
+		// the search run again, filtering every match.
+		query, args := topMatchesSQL(q)
+		items, err := d.galleryRun(ctx, query, args)
+		if err != nil || len(items) == q.Limit {
+			return items, err
+		}
+	}
 	query, args := gallerySQL(q)
+	return d.galleryRun(ctx, query, args)
+}
+
+// galleryRun runs one of the gallery's queries.
+func (d *DB) galleryRun(ctx context.Context, query string, args []any) ([]GalleryItem, error) {
 	st, oneUse, err := d.galleryStmts.get(ctx, d.sql, query)
 	if err != nil {
 		return nil, mapErr(err)
@@ -99,6 +114,37 @@ func (d *DB) Gallery(ctx context.Context, q GalleryQuery) ([]GalleryItem, error)
 		out = append(out, it)
 	}
 	return out, mapErr(rows.Err())
+}
+
+// plainSearch is a search with no filter but the viewer's.
+func plainSearch(q GalleryQuery) bool {
+	return q.Match != "" && q.MemberID == 0 && q.Mode == "" && q.Resolution == "" &&
+		q.From.IsZero() && q.To.IsZero() && !q.Favorites
+}
+
+// topMatchesOver is how many best matches a plain search reads for a page
+// (most matches are shown: few results are hidden, failed or deleted).
+const topMatchesOver = 4
+
+// topMatchesSQL is a plain search's page from its best matches alone: bm25
+// is computed for every match either way, but only the best few are looked
+// up in jobs. It may answer fewer than q.Limit results when many of those
+// cannot be shown; Gallery then runs gallerySQL.
+func topMatchesSQL(q GalleryQuery) (string, []any) {
+	args := []any{q.Viewer.UserID, q.Match}
+	keyset := ""
+	if c := q.After; c != nil {
+		keyset = ` WHERE hit_rank >= ? AND (hit_rank > ? OR hit_id < ?)`
+		args = append(args, c.Rank, c.Rank, c.ID)
+	}
+	args = append(args, q.Limit*topMatchesOver+16, q.Viewer.UserID, q.Viewer.Admin, q.Limit)
+	return `SELECT ` + jobColumns + `, ` + galleryFavorite + `, top.hit_rank
+		FROM (SELECT hit_id, hit_rank
+			FROM (SELECT rowid AS hit_id, bm25(jobs_fts) AS hit_rank FROM jobs_fts WHERE jobs_fts MATCH ?)` + keyset + `
+			ORDER BY hit_rank, hit_id DESC LIMIT ?) AS top
+		CROSS JOIN jobs ON jobs.id = top.hit_id
+		WHERE ` + archivedResult + ` AND ` + visibleToViewer + `
+		ORDER BY top.hit_rank, jobs.id DESC LIMIT ?`, args
 }
 
 // gallerySQL is Gallery's query for q, and its arguments.

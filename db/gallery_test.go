@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -265,5 +266,55 @@ func TestGalleryQueryPlans(t *testing.T) {
 				t.Errorf("%s (analyzed %v) sorts: %s", tc.name, analyzed, plan)
 			}
 		}
+	}
+}
+
+// A plain search reads its best matches first; when those cannot be shown
+// (here the best 40 are hidden from the viewer), it still finds the rest.
+func TestGallerySearchPastHiddenBestMatches(t *testing.T) {
+	d := openInternal(t)
+	ctx := context.Background()
+	users := galleryUsers(t, d, 2)
+	owner, viewer := users[0], Viewer{UserID: users[1]}
+	var shown []int64
+	for i := range 43 {
+		prompt, hidden := "zebra", true // short: the best bm25
+		if i%15 == 7 {
+			prompt, hidden = "zebra among many other words that make this prompt long", false
+		}
+		var id int64
+		err := d.sql.QueryRow(`INSERT INTO jobs (user_id, idempotency_key, status, image_url, video_url, mode, resolution,
+				billed_seconds, estimate_credits, created_at, updated_at, archive_state, archive_path, hidden, prompt)
+			VALUES (?, printf('zebra-key-%08d', ?), 'succeeded', 'https://x/c.png', 'https://x/m.mp4', 'animate', '720p',
+				10, 20, ?, ?, 'archived', 'results/x.mp4', ?, ?) RETURNING id`, owner, i, i, i, hidden, prompt).Scan(&id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !hidden {
+			shown = append(shown, id)
+		}
+	}
+	var got []int64
+	q := GalleryQuery{Viewer: viewer, Match: MatchTerms("zebra", 8), Limit: 2}
+	for range 5 {
+		page, err := d.Gallery(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ids(page)...)
+		if len(page) < q.Limit {
+			break
+		}
+		c := page[len(page)-1].Cursor(true)
+		q.After = &c
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, shown) {
+		t.Errorf("search found %v, want %v", got, shown)
+	}
+	// The owner sees all 43, best first: the short prompts.
+	page, err := d.Gallery(ctx, GalleryQuery{Viewer: Viewer{UserID: owner}, Match: MatchTerms("zebra", 8), Limit: 30})
+	if err != nil || len(page) != 30 || page[0].Prompt != "zebra" {
+		t.Fatalf("owner's search: %d results, err %v", len(page), err)
 	}
 }
