@@ -41,6 +41,9 @@ type DB struct {
 	// prepared once: parsing them anew cost more than running them.
 	stmtUserByID, stmtUserForSession, stmtJobForMember, stmtJobForAdmin, stmtBalance *sql.Stmt
 	stmtCountRunning, stmtListMemberJobs, stmtListAllJobs, stmtJobEvents             *sql.Stmt
+	// galleryStmts are the gallery's queries, prepared on first use (their
+	// text depends on the filters).
+	galleryStmts stmtCache
 }
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
@@ -139,6 +142,7 @@ func (d *DB) Close() error {
 			st.Close()
 		}
 	}
+	d.galleryStmts.close()
 	return d.sql.Close()
 }
 

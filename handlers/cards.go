@@ -155,6 +155,9 @@ func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 	}
 	if j.Status == db.JobSucceeded {
 		card.PosterURL = posterSrc(j)
+		if !full {
+			card.ThumbURL = thumbSrc(j)
+		}
 		switch j.ArchiveState {
 		case db.ArchiveDone:
 			card.PlayURL = urls.Media(j.ID)
@@ -194,6 +197,21 @@ func posterURL(j db.Job) string {
 		return ""
 	}
 	return j.ImageURL
+}
+
+// thumbSrc is a finished result's small picture on the jobs list and the
+// dashboard: the poster route of an archived result (it falls back to the
+// kept character image; a 404 leaves the placeholder), the kept image of
+// another, or "" (never a member's own link: a list of them would load
+// every one).
+func thumbSrc(j db.Job) string {
+	switch {
+	case j.ArchiveState == db.ArchiveDone:
+		return urls.MediaPoster(j.ID)
+	case j.ImageKey != "":
+		return urls.MediaImage(j.ID)
+	}
+	return ""
 }
 
 func rerunURL(j db.Job) string {

@@ -37,9 +37,10 @@ type jobStore interface {
 	JobEvents(ctx context.Context, jobID int64) ([]db.JobEvent, error)
 	DeleteJob(ctx context.Context, id, userID int64) (db.Job, error)
 	CountRunning(ctx context.Context, userID int64) (int, error)
-	// ArchivedMedia returns a job with an archived copy that was not
-	// deleted, or an error wrapping apperr.ErrNotFound.
-	ArchivedMedia(ctx context.Context, id int64) (db.Job, error)
+	// VisibleArchived returns a job with an archived copy that was not
+	// deleted and that v may see (hidden ones only to their owner and
+	// admins), or an error wrapping apperr.ErrNotFound.
+	VisibleArchived(ctx context.Context, v db.Viewer, id int64) (db.Job, error)
 }
 
 // jobInput is the job form as posted; it binds nothing else.
@@ -297,7 +298,7 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 	if err != nil {
 		return views.JobPage{}, err
 	}
-	m := views.JobPage{Job: jobView(job), Card: s.card(c, job, true)}
+	m := views.JobPage{Job: jobView(job), Card: s.card(c, job, true), Gallery: s.jobGallery(c, job)}
 	if m.Result, err = s.jobResult(c, job); err != nil {
 		return views.JobPage{}, err
 	}

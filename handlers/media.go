@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"swapdesk/db"
 	"swapdesk/internal/apperr"
 	"swapdesk/internal/bundle"
 	"swapdesk/internal/storage"
@@ -29,8 +30,9 @@ type mediaStore interface {
 // short enough that a link copied from the player soon stops working.
 const signedMediaExpiry = 15 * time.Minute
 
-// media serves an archived result to any signed-in member (the gallery is
-// the team's); HEAD works too. From a local store it serves the bytes, with
+// media serves an archived result to the members who may see it in the
+// gallery (the team's, unless its owner hid it: then only the owner and
+// admins; a deleted job's to nobody), as 404 to anyone else; HEAD works too. From a local store it serves the bytes, with
 // Range support for players and seeking and the SHA-256 as ETag; from S3 it
 // redirects to a short-lived signed URL, and S3 answers the Range requests
 // itself. Either way the browser revalidates every time (no-cache), so a
@@ -42,7 +44,8 @@ func (s *Server) media(c echo.Context) error {
 		return apperr.ErrNotFound
 	}
 	ctx := c.Request().Context()
-	job, err := s.cfg.JobStore.ArchivedMedia(ctx, id)
+	u := currentUser(c)
+	job, err := s.cfg.JobStore.VisibleArchived(ctx, db.Viewer{UserID: u.ID, Admin: u.IsAdmin()}, id)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ package handlers
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"log/slog"
 	"net"
 	"net/http"
@@ -70,6 +72,8 @@ type Config struct {
 	Jobs       jobService
 	JobStore   jobStore
 	Webhooks   webhookReceiver
+	// Gallery reads the team gallery and keeps stars and visibility.
+	Gallery galleryStore
 	// Media is the media store holding archived videos.
 	Media mediaStore
 	// Selection finds what of a zip selection a member may have.
@@ -110,6 +114,8 @@ type Server struct {
 	metrics  *httpMetrics
 	refusals *refusalLog
 	now      func() time.Time
+	// cursorKey signs the gallery's page links (derived from SessionKey).
+	cursorKey []byte
 }
 
 // New builds the router with every route and middleware.
@@ -128,6 +134,9 @@ func New(cfg Config) *Server {
 		refusals: newRefusalLog(cfg.Registry, cfg.Log, cfg.Now),
 		now:      cfg.Now,
 	}
+	mac := hmac.New(sha256.New, cfg.SessionKey)
+	mac.Write([]byte("swapdesk gallery cursor"))
+	s.cursorKey = mac.Sum(nil)
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -164,7 +164,111 @@
     if (ev.target.matches && ev.target.matches("input[data-select]")) updateSelection();
   });
 
+  // Gallery tiles: hovering or focusing one plays its short muted preview.
+  // The <video> has preload="none" and no src until then, so a page of
+  // tiles loads posters only; leaving stops it and lets go of the file.
+  var previewDelay = 150; // ms of hover before anything is fetched
+  function tileOf(el) { return el && el.closest ? el.closest(".tile") : null; }
+  function startPreview(tile) {
+    var v = tile && tile.querySelector("video[data-preview]");
+    if (!v || v.hasAttribute("data-failed")) return;
+    clearTimeout(v._swapdeskTimer);
+    v._swapdeskTimer = setTimeout(function () {
+      if (!v.getAttribute("src")) v.setAttribute("src", v.getAttribute("data-preview"));
+      var p = v.play();
+      if (p && p.then) p.then(function () { v.classList.add("is-playing"); }, function () {});
+    }, previewDelay);
+  }
+  function stopPreview(tile) {
+    var v = tile && tile.querySelector("video[data-preview]");
+    if (!v) return;
+    clearTimeout(v._swapdeskTimer);
+    v.classList.remove("is-playing");
+    if (v.getAttribute("src")) {
+      v.pause();
+      v.removeAttribute("src");
+      v.load();
+    }
+  }
+  document.addEventListener("pointerenter", function (ev) {
+    if (ev.target.classList && ev.target.classList.contains("tile") && ev.pointerType !== "touch") startPreview(ev.target);
+  }, true);
+  document.addEventListener("pointerleave", function (ev) {
+    if (ev.target.classList && ev.target.classList.contains("tile")) stopPreview(ev.target);
+  }, true);
+  document.addEventListener("focusin", function (ev) { startPreview(tileOf(ev.target)); });
+  document.addEventListener("focusout", function (ev) {
+    var from = tileOf(ev.target);
+    if (from && from !== tileOf(ev.relatedTarget)) stopPreview(from);
+  });
+  // A preview or poster that fails (not made yet, no ffmpeg) leaves the
+  // tile's placeholder showing; error events do not bubble, so capture.
+  document.addEventListener("error", function (ev) {
+    var el = ev.target;
+    if (el.matches && el.matches("video[data-preview]")) {
+      el.setAttribute("data-failed", "");
+      el.classList.remove("is-playing");
+    } else if (el.matches && el.matches("img.tile-poster, img.job-card-thumb")) {
+      el.classList.add("is-broken");
+    }
+  }, true);
+  function markBrokenImages(root) {
+    root.querySelectorAll("img.tile-poster, img.job-card-thumb").forEach(function (img) {
+      if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) img.classList.add("is-broken");
+    });
+  }
+
+  // Arrow keys move between gallery tiles (Enter opens one, as any link).
+  document.addEventListener("keydown", function (ev) {
+    var keys = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: "up", ArrowDown: "down" };
+    var dir = keys[ev.key];
+    var link = ev.target.closest && ev.target.closest("a[data-tile]");
+    if (!dir || !link || ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+    var links = Array.from(document.querySelectorAll("a[data-tile]"));
+    var i = links.indexOf(link);
+    var next;
+    if (dir === 1 || dir === -1) {
+      next = links[i + dir];
+    } else {
+      // Same column, next or previous row: the tile whose left edge is
+      // closest, among those on the nearest row in that direction.
+      var r = link.getBoundingClientRect();
+      var best = null, bestRow = null;
+      links.forEach(function (l) {
+        var b = l.getBoundingClientRect();
+        var row = dir === "down" ? b.top - r.top : r.top - b.top;
+        if (row <= 1) return;
+        if (bestRow === null || row < bestRow - 1 ||
+            (Math.abs(row - bestRow) <= 1 && Math.abs(b.left - r.left) < Math.abs(best.getBoundingClientRect().left - r.left))) {
+          best = l; bestRow = row;
+        }
+      });
+      next = best;
+    }
+    if (next) {
+      ev.preventDefault();
+      next.focus();
+      next.scrollIntoView({ block: "nearest" });
+    }
+  });
+
+  // The gallery's filters leave empty fields out of the URL htmx pushes
+  // (the server ignores them either way).
+  document.addEventListener("htmx:configRequest", function (ev) {
+    var elt = ev.detail && ev.detail.elt;
+    if (!elt || elt.id !== "gallery-filters" || ev.detail.verb !== "get") return;
+    var params = ev.detail.parameters;
+    var keys = typeof params.keys === "function" ? Array.from(params.keys()) : Object.keys(params);
+    keys.forEach(function (k) {
+      var v = typeof params.get === "function" ? params.get(k) : params[k];
+      if (v === "" || v === null || v === undefined) {
+        if (typeof params.delete === "function") params.delete(k); else delete params[k];
+      }
+    });
+  });
+
   function init(root) {
+    markBrokenImages(root);
     root.querySelectorAll("[data-count]").forEach(updateCount);
     updateTitle();
     updateSelection();

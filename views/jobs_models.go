@@ -89,6 +89,8 @@ type Estimate struct {
 
 // JobPage is a job's page.
 type JobPage struct {
+	// Gallery is the panel of an archived result (star, hide), or nil.
+	Gallery *JobGallery
 	Job     JobView
 	Result  JobResult
 	Card    JobCard
@@ -192,6 +194,9 @@ type JobCard struct {
 	// character image for now (an http(s) URL, allowed by the CSP's
 	// img-src), or "".
 	PosterURL string
+	// ThumbURL is a finished result's poster (/media/:id/poster), shown
+	// small on the jobs list and the dashboard; "" for others.
+	ThumbURL string
 	// ExpiresIn is shown on Akool's URL before it is archived ("in 6 days").
 	ExpiresIn   string
 	ArchiveNote string // "Archiving…", "Akool's copy expired before it was archived"

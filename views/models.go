@@ -50,6 +50,7 @@ const (
 	NavDashboard = "dashboard"
 	NavNewJob    = "new-job"
 	NavJobs      = "jobs"
+	NavGallery   = "gallery"
 	NavAdmin     = "admin"
 )
 

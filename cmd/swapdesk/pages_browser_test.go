@@ -161,6 +161,10 @@ func TestBrowserNoPageWiderThanAPhone(t *testing.T) {
 		{"member", "finished job", done},
 		{"member", "failed job", failed},
 		{"member", "account", "/account"},
+		{"member", "gallery", "/gallery"},
+		{"member", "gallery, filtered", "/gallery?mode=animate&from=2026-01-01&to=2030-12-31&fav=1&q=walk"},
+		{"member", "gallery, bad filter", "/gallery?from=2026-13-01"},
+		{"admin", "gallery", "/gallery"},
 	}
 	for _, width := range []int64{390, 360} {
 		t.Run(strconv.FormatInt(width, 10), func(t *testing.T) {

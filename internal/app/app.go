@@ -351,6 +351,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Health:         store,
 		Jobs:           jobSvc,
 		JobStore:       store,
+		Gallery:        store,
 		Webhooks:       tracker,
 		Media:          mediaStore,
 		Selection:      store,

@@ -70,3 +70,15 @@ const (
 	AccessPassword = "password"
 	AccessLink     = "link"
 )
+
+// The team gallery's query (Member, Mode and Resolution above are shared)
+// and its star and hide forms.
+const (
+	Q        = "q"        // prompt search
+	From     = "from"     // YYYY-MM-DD, UTC
+	To       = "to"       // YYYY-MM-DD, UTC, the whole day
+	Fav      = "fav"      // "1": starred only
+	Cursor   = "cursor"   // opaque, signed page cursor
+	Favorite = "favorite" // "1" star, "0" take the star away
+	Hidden   = "hidden"   // "1" hide from the team gallery, "0" show
+)

@@ -36,6 +36,9 @@ const (
 	RouteMediaPoster  = "/media/:id/poster"
 	RouteMediaPreview = "/media/:id/preview"
 	RouteMediaImage   = "/media/:id/image"
+	RouteGallery      = "/gallery"
+	RouteJobFavorite  = "/jobs/:id/favorite"
+	RouteJobHide      = "/jobs/:id/hide"
 	RouteAdmin        = "/admin"       // the admin group's prefix
 	RouteAdminUsers   = "/admin/users" // RouteAdmin + "/users"
 	RouteAdminUser    = "/admin/users/:id"
@@ -145,6 +148,29 @@ func Media(jobID int64) string { return "/media/" + id(jobID) }
 
 // MediaDownload is a job's archived video as an attachment.
 func MediaDownload(jobID int64) string { return Media(jobID) + "?" + fields.Download + "=1" }
+
+// Gallery is the team gallery, unfiltered.
+func Gallery() string { return RouteGallery }
+
+// GalleryWith is the team gallery with a filter (and page cursor) as its
+// query; empty values are left out.
+func GalleryWith(q url.Values) string {
+	clean := url.Values{}
+	for k, vs := range q {
+		for _, v := range vs {
+			if v != "" {
+				clean.Add(k, v)
+			}
+		}
+	}
+	return withQuery(RouteGallery, clean)
+}
+
+// JobFavorite is where a result's star posts (fields.Favorite).
+func JobFavorite(jobID int64) string { return Job(jobID) + "/favorite" }
+
+// JobHide is where a result's hide/show form posts (fields.Hidden).
+func JobHide(jobID int64) string { return Job(jobID) + "/hide" }
 
 // MediaPoster is a result's poster (or its kept character image until
 // there is one).

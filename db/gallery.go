@@ -1,0 +1,313 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"swapdesk/internal/apperr"
+)
+
+// GalleryQuery selects one page of the team gallery: archived results that
+// Viewer may see (the rule of VisibleArchived), newest first, or best match
+// first when Match is set.
+type GalleryQuery struct {
+	Viewer Viewer
+	// MemberID keeps one member's results (0: everyone's).
+	MemberID   int64
+	Mode       string // "" for any
+	Resolution string // "" for any
+	// From and To bound created_at: From <= created_at < To (zero: open).
+	From, To time.Time
+	// Favorites keeps the results Viewer starred.
+	Favorites bool
+	// Match is an FTS5 query over prompts, already made safe by the caller
+	// (each term a quoted string): results are ranked by bm25.
+	Match string
+	// After continues after the last result of the previous page (nil: the
+	// first page). Its kind must fit the query: ranked with Match, dated
+	// without.
+	After *GalleryCursor
+	Limit int
+}
+
+// GalleryCursor is where a gallery page ended: the last result's id and
+// its sort key (CreatedAt for newest first, Rank for a search).
+type GalleryCursor struct {
+	Ranked    bool
+	CreatedAt int64 // ms since the epoch
+	Rank      float64
+	ID        int64
+}
+
+// GalleryItem is one result of a gallery page.
+type GalleryItem struct {
+	Job
+	Favorite bool    // Viewer starred it
+	Rank     float64 // bm25 (smaller is better); 0 without a search
+}
+
+// Cursor is where a page ending with it continues.
+func (it GalleryItem) Cursor(ranked bool) GalleryCursor {
+	return GalleryCursor{Ranked: ranked, CreatedAt: ms(it.CreatedAt), Rank: it.Rank, ID: it.ID}
+}
+
+// The gallery walks its partial indexes (migration 0011) in the order it
+// shows, newest first: the team's in jobs_gallery, one member's in
+// jobs_gallery_member, so a page reads about as many rows as it shows,
+// whatever the statistics say (TestGalleryQueryPlans). Starred results are
+// found from the viewer's favorites (a primary-key range) and sorted, and
+// a search from the FTS index, ranked and sorted: both as many as match.
+const (
+	galleryFavorite = `EXISTS (SELECT 1 FROM favorites WHERE favorites.user_id = ? AND favorites.job_id = jobs.id)`
+	galleryStarred  = `id IN (SELECT job_id FROM favorites WHERE favorites.user_id = ?)`
+)
+
+// Gallery returns one page of the team gallery (see GalleryQuery).
+func (d *DB) Gallery(ctx context.Context, q GalleryQuery) ([]GalleryItem, error) {
+	if q.Limit <= 0 {
+		return nil, fmt.Errorf("gallery: limit %d", q.Limit)
+	}
+	if q.After != nil && q.After.Ranked != (q.Match != "") {
+		return nil, apperr.Invalidf("This page link belongs to another search; start again from the first page.")
+	}
+	if plainSearch(q) {
+		// The best matches first, from the FTS index alone; only when too
+		// many of them are not to be shown (hidden, failed, deleted) does
+		// the search run again, filtering every match.
+		query, args := topMatchesSQL(q)
+		items, err := d.galleryRun(ctx, query, args)
+		if err != nil || len(items) == q.Limit {
+			return items, err
+		}
+	}
+	query, args := gallerySQL(q)
+	return d.galleryRun(ctx, query, args)
+}
+
+// galleryRun runs one of the gallery's queries.
+func (d *DB) galleryRun(ctx context.Context, query string, args []any) ([]GalleryItem, error) {
+	st, oneUse, err := d.galleryStmts.get(ctx, d.sql, query)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if oneUse {
+		defer st.Close()
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []GalleryItem
+	for rows.Next() {
+		var it GalleryItem
+		j, err := scanJob(extraScan{rows, []any{&it.Favorite, &it.Rank}})
+		if err != nil {
+			return nil, err
+		}
+		it.Job = j
+		out = append(out, it)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// plainSearch is a search with no filter but the viewer's.
+func plainSearch(q GalleryQuery) bool {
+	return q.Match != "" && q.MemberID == 0 && q.Mode == "" && q.Resolution == "" &&
+		q.From.IsZero() && q.To.IsZero() && !q.Favorites
+}
+
+// topMatchesOver is how many best matches a plain search reads for a page
+// (most matches are shown: few results are hidden, failed or deleted).
+const topMatchesOver = 4
+
+// topMatchesSQL is a plain search's page from its best matches alone: bm25
+// is computed for every match either way, but only the best few are looked
+// up in jobs. It may answer fewer than q.Limit results when many of those
+// cannot be shown; Gallery then runs gallerySQL.
+func topMatchesSQL(q GalleryQuery) (string, []any) {
+	args := []any{q.Viewer.UserID, q.Match}
+	keyset := ""
+	if c := q.After; c != nil {
+		keyset = ` WHERE hit_rank >= ? AND (hit_rank > ? OR hit_id < ?)`
+		args = append(args, c.Rank, c.Rank, c.ID)
+	}
+	args = append(args, q.Limit*topMatchesOver+16, q.Viewer.UserID, q.Viewer.Admin, q.Limit)
+	return `SELECT ` + jobColumns + `, ` + galleryFavorite + `, top.hit_rank
+		FROM (SELECT hit_id, hit_rank
+			FROM (SELECT rowid AS hit_id, bm25(jobs_fts) AS hit_rank FROM jobs_fts WHERE jobs_fts MATCH ?)` + keyset + `
+			ORDER BY hit_rank, hit_id DESC LIMIT ?) AS top
+		CROSS JOIN jobs ON jobs.id = top.hit_id
+		WHERE ` + archivedResult + ` AND ` + visibleToViewer + `
+		ORDER BY top.hit_rank, jobs.id DESC LIMIT ?`, args
+}
+
+// gallerySQL is Gallery's query for q, and its arguments.
+func gallerySQL(q GalleryQuery) (string, []any) {
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	add(archivedResult)
+	add(visibleToViewer, q.Viewer.UserID, q.Viewer.Admin)
+	if q.MemberID != 0 {
+		add(`user_id = ?`, q.MemberID)
+	}
+	if q.Mode != "" {
+		add(`mode = ?`, q.Mode)
+	}
+	if q.Resolution != "" {
+		add(`resolution = ?`, q.Resolution)
+	}
+	if !q.From.IsZero() {
+		add(`created_at >= ?`, ms(q.From))
+	}
+	if !q.To.IsZero() {
+		add(`created_at < ?`, ms(q.To))
+	}
+	if q.Favorites {
+		add(galleryStarred, q.Viewer.UserID)
+	}
+	if c := q.After; c != nil {
+		if c.Ranked {
+			add(`hit_rank >= ? AND (hit_rank > ? OR id < ?)`, c.Rank, c.Rank, c.ID)
+		} else {
+			// created_at <= ? alone is the index range; the rest breaks ties.
+			add(`created_at <= ? AND (created_at < ? OR id < ?)`, c.CreatedAt, c.CreatedAt, c.ID)
+		}
+	}
+	cond := strings.Join(where, ` AND `)
+
+	if q.Match != "" {
+		// Rank every match, keep those the filters allow, from the narrow
+		// jobs_gallery_hits (no wide row read), then read the page's rows.
+		query := `SELECT ` + jobColumns + `, ` + galleryFavorite + `, top.hit_rank
+			FROM (SELECT jobs.id AS top_id, hit_rank
+				FROM (SELECT rowid AS hit_id, bm25(jobs_fts) AS hit_rank FROM jobs_fts WHERE jobs_fts MATCH ?) AS hits
+				CROSS JOIN jobs INDEXED BY jobs_gallery_hits ON jobs.id = hits.hit_id
+				WHERE ` + cond + ` ORDER BY hit_rank, jobs.id DESC LIMIT ?) AS top
+			CROSS JOIN jobs ON jobs.id = top.top_id
+			ORDER BY top.hit_rank, jobs.id DESC`
+		return query, append(append([]any{q.Viewer.UserID, q.Match}, args...), q.Limit)
+	}
+	from := `jobs INDEXED BY jobs_gallery`
+	switch {
+	case q.Favorites:
+		from = `jobs NOT INDEXED`
+	case q.MemberID != 0:
+		from = `jobs INDEXED BY jobs_gallery_member`
+	}
+	query := `SELECT ` + jobColumns + `, ` + galleryFavorite + `, 0 FROM ` + from + `
+		WHERE ` + cond + ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	return query, append(append([]any{q.Viewer.UserID}, args...), q.Limit)
+}
+
+// MatchTerms turns what a member typed into a safe FTS5 query: each word
+// (split on white space) a quoted string, with any double quote doubled,
+// all of them required (AND). FTS syntax typed in (NEAR, AND, *, -, :,
+// quotes) is searched for as text, never run. Words without a letter or
+// digit, which no prompt's index holds, are left out; "" when none is left.
+func MatchTerms(s string, maxTerms int) string {
+	var terms []string
+	for _, w := range strings.Fields(s) {
+		if !strings.ContainsFunc(w, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }) {
+			continue
+		}
+		terms = append(terms, `"`+strings.ReplaceAll(w, `"`, `""`)+`"`)
+		if len(terms) == maxTerms {
+			break
+		}
+	}
+	return strings.Join(terms, " AND ")
+}
+
+// extraScan scans a row of jobColumns followed by more columns into
+// scanJob's destinations and then extra.
+type extraScan struct {
+	row   interface{ Scan(...any) error }
+	extra []any
+}
+
+func (e extraScan) Scan(dest ...any) error { return e.row.Scan(append(dest, e.extra...)...) }
+
+// SetFavorite stars job id for v (or takes the star away). Only a result
+// v may see can be starred; for any other, or a deleted one, the error
+// wraps apperr.ErrNotFound and nothing is written.
+func (d *DB) SetFavorite(ctx context.Context, v Viewer, id int64, favorite bool) error {
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM jobs WHERE id = ? AND `+archivedResult+` AND `+visibleToViewer,
+			id, v.UserID, v.Admin).Scan(&one)
+		if err != nil {
+			return fmt.Errorf("favorite job %d: %w", id, mapErr(err))
+		}
+		if favorite {
+			_, err = tx.ExecContext(ctx, `INSERT INTO favorites (user_id, job_id, created_at) VALUES (?, ?, ?)
+				ON CONFLICT (user_id, job_id) DO NOTHING`, v.UserID, id, ms(d.Now()))
+		} else {
+			_, err = tx.ExecContext(ctx, `DELETE FROM favorites WHERE user_id = ? AND job_id = ?`, v.UserID, id)
+		}
+		return err
+	})
+}
+
+// IsFavorite reports whether userID starred job id.
+func (d *DB) IsFavorite(ctx context.Context, userID, id int64) (bool, error) {
+	var fav bool
+	err := d.sql.QueryRowContext(ctx, `SELECT `+strings.Replace(galleryFavorite, "jobs.id", "?", 1), userID, id).Scan(&fav)
+	return fav, mapErr(err)
+}
+
+// stmtCache keeps prepared statements by their text: parsing a gallery
+// query cost as much as running it. Gallery's texts are a few hundred at
+// most (one per combination of filters), so the cache is bounded by them;
+// past maxCachedStmts, statements are prepared for one use.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+const maxCachedStmts = 1024
+
+// get returns query prepared; oneUse is set when the caller must close it.
+func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) (st *sql.Stmt, oneUse bool, err error) {
+	c.mu.Lock()
+	st, ok := c.m[query]
+	c.mu.Unlock()
+	if ok {
+		return st, false, nil
+	}
+	if st, err = db.PrepareContext(ctx, query); err != nil {
+		return nil, false, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.m[query]; ok {
+		st.Close()
+		return prev, false, nil
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	if len(c.m) >= maxCachedStmts {
+		return st, true, nil
+	}
+	c.m[query] = st
+	return st, false, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, st := range c.m {
+		st.Close()
+		delete(c.m, k)
+	}
+}

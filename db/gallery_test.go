@@ -1,0 +1,320 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// seedGallery writes n jobs in one statement for users (round robin):
+// every 7th failed, every 100th (+1) deleted, the rest archived; every
+// 13th hidden; modes and resolutions alternate; job i is created at
+// second i; every 5th has the prompt "warm light number <i>", the others
+// "cold rain".
+func seedGallery(t testing.TB, d *DB, users []int64, n int) {
+	t.Helper()
+	var cases strings.Builder
+	args := []any{n}
+	cases.WriteString("CASE i % ?")
+	args = append(args, len(users))
+	for k, u := range users {
+		cases.WriteString(fmt.Sprintf(" WHEN %d THEN ?", k))
+		args = append(args, u)
+	}
+	cases.WriteString(" END")
+	_, err := d.sql.Exec(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i + 1 <= ?)
+		INSERT INTO jobs (user_id, idempotency_key, status, image_url, video_url, mode,
+			resolution, billed_seconds, estimate_credits, charged_credits, created_at, updated_at, deleted_at,
+			archive_state, archive_path, hidden, prompt)
+		SELECT `+cases.String()+`,
+			printf('gallery-seed-key-%08d', i),
+			CASE WHEN i % 7 = 0 THEN 'failed' ELSE 'succeeded' END,
+			'https://x/c.png', 'https://x/m.mp4',
+			CASE WHEN i % 2 = 0 THEN 'animate' ELSE 'replace' END,
+			CASE i % 3 WHEN 0 THEN '480p' WHEN 1 THEN '720p' ELSE '1080p' END,
+			10, 20, 20, i * 1000, i * 1000,
+			CASE WHEN i % 100 = 1 THEN i END,
+			CASE WHEN i % 7 <> 0 AND i % 100 <> 1 THEN 'archived' END,
+			CASE WHEN i % 7 <> 0 AND i % 100 <> 1 THEN printf('results/%d.mp4', i) ELSE '' END,
+			CASE WHEN i % 13 = 0 THEN 1 ELSE 0 END,
+			CASE WHEN i % 5 = 0 THEN printf('warm light number %d', i) ELSE 'cold rain' END
+		FROM s`, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func galleryUsers(t testing.TB, d *DB, n int) []int64 {
+	t.Helper()
+	var ids []int64
+	for i := range n {
+		u, err := d.CreateUser(context.Background(), fmt.Sprintf("g%d@example.com", i), fmt.Sprintf("G%d", i), RoleMember, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	return ids
+}
+
+func ids(items []GalleryItem) []int64 {
+	var out []int64
+	for _, it := range items {
+		out = append(out, it.ID)
+	}
+	return out
+}
+
+// visible is the rule the gallery applies, in Go, for the seed.
+func seedVisible(i int64, users []int64, v Viewer) bool {
+	if i%7 == 0 || i%100 == 1 {
+		return false
+	}
+	owner := users[int(i)%len(users)]
+	return i%13 != 0 || owner == v.UserID || v.Admin
+}
+
+func TestGalleryFiltersAndPages(t *testing.T) {
+	d := openInternal(t)
+	ctx := context.Background()
+	users := galleryUsers(t, d, 3)
+	const n = 400
+	seedGallery(t, d, users, n)
+	viewer := Viewer{UserID: users[1]}
+	// Star a few: a visible one, and one hidden from viewer's sight
+	// cannot be starred.
+	if err := d.SetFavorite(ctx, viewer, 2, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetFavorite(ctx, viewer, 4, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetFavorite(ctx, viewer, 26, true); err == nil { // 26 % 13 == 0, owner users[2]
+		t.Fatal("starred a job hidden from the viewer")
+	}
+	if err := d.SetFavorite(ctx, viewer, 101, true); err == nil { // deleted
+		t.Fatal("starred a deleted job")
+	}
+	if err := d.SetFavorite(ctx, viewer, 7, true); err == nil { // failed
+		t.Fatal("starred a failed job")
+	}
+
+	want := func(v Viewer, keep func(i int64) bool) []int64 {
+		var out []int64
+		for i := int64(n); i >= 1; i-- {
+			if seedVisible(i, users, v) && keep(i) {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	all := func(int64) bool { return true }
+	cases := []struct {
+		name string
+		q    GalleryQuery
+		want []int64
+	}{
+		{"team, as a member", GalleryQuery{Viewer: viewer}, want(viewer, all)},
+		{"team, as an admin", GalleryQuery{Viewer: Viewer{UserID: users[0], Admin: true}}, want(Viewer{Admin: true}, all)},
+		{"one member", GalleryQuery{Viewer: viewer, MemberID: users[2]}, want(viewer, func(i int64) bool { return i%3 == 2 })},
+		{"own, hidden included", GalleryQuery{Viewer: viewer, MemberID: users[1]}, want(viewer, func(i int64) bool { return i%3 == 1 })},
+		{"mode", GalleryQuery{Viewer: viewer, Mode: "animate"}, want(viewer, func(i int64) bool { return i%2 == 0 })},
+		{"resolution", GalleryQuery{Viewer: viewer, Resolution: "1080p"}, want(viewer, func(i int64) bool { return i%3 == 2 })},
+		{"dates", GalleryQuery{Viewer: viewer, From: time.UnixMilli(100_000), To: time.UnixMilli(200_000)},
+			want(viewer, func(i int64) bool { return i >= 100 && i < 200 })},
+		{"favorites", GalleryQuery{Viewer: viewer, Favorites: true}, []int64{4, 2}},
+		{"favorites of another", GalleryQuery{Viewer: Viewer{UserID: users[0]}, Favorites: true}, nil},
+		{"member and mode and dates", GalleryQuery{Viewer: viewer, MemberID: users[0], Mode: "replace", From: time.UnixMilli(300_000)},
+			want(viewer, func(i int64) bool { return i%3 == 0 && i%2 == 1 && i >= 300 })},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// In pages of 7, each continuing from the last one's cursor.
+			var got []int64
+			q := tc.q
+			q.Limit = 7
+			for range n {
+				page, err := d.Gallery(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, ids(page)...)
+				if len(page) < q.Limit {
+					break
+				}
+				c := page[len(page)-1].Cursor(false)
+				q.After = &c
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %d results %v\nwant %d %v", len(got), got, len(tc.want), tc.want)
+			}
+		})
+	}
+
+	// A search: ranked, then by id; only visible results; pages continue.
+	match := MatchTerms(`warm "light`, 8)
+	if match != `"warm" AND """light"` {
+		t.Fatalf("MatchTerms = %s", match)
+	}
+	var got []int64
+	q := GalleryQuery{Viewer: viewer, Match: match, Limit: 5}
+	for range n {
+		page, err := d.Gallery(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page {
+			if !strings.Contains(it.Prompt, "warm light") {
+				t.Errorf("search found %d: %q", it.ID, it.Prompt)
+			}
+		}
+		got = append(got, ids(page)...)
+		if len(page) < q.Limit {
+			break
+		}
+		c := page[len(page)-1].Cursor(true)
+		q.After = &c
+	}
+	if w := want(viewer, func(i int64) bool { return i%5 == 0 }); len(got) != len(w) {
+		t.Errorf("search: %d results, want %d", len(got), len(w))
+	}
+	seen := map[int64]bool{}
+	for _, id := range got {
+		if seen[id] {
+			t.Errorf("search listed %d twice", id)
+		}
+		seen[id] = true
+	}
+	// A dated cursor on a search (or the reverse) is refused, not run.
+	c := GalleryCursor{ID: 5}
+	if _, err := d.Gallery(ctx, GalleryQuery{Viewer: viewer, Match: match, After: &c, Limit: 5}); err == nil {
+		t.Error("a dated cursor continued a search")
+	}
+}
+
+// FTS syntax typed into the search box is searched for as text.
+func TestMatchTermsAreSafe(t *testing.T) {
+	d := openInternal(t)
+	ctx := context.Background()
+	users := galleryUsers(t, d, 1)
+	seedGallery(t, d, users, 30)
+	for _, s := range []string{`"`, `""`, `"warm`, `warm*`, `*`, `NEAR(warm light)`, `warm AND`, `AND`, `OR`, `NOT`,
+		`-warm`, `prompt:warm`, `warm:`, `^warm`, `(`, `)`, `{prompt}: warm`, `warm + light`, `'`, `\`,
+		strings.Repeat("warm ", 100)} {
+		m := MatchTerms(s, 8)
+		if m == "" {
+			continue
+		}
+		if _, err := d.Gallery(ctx, GalleryQuery{Viewer: Viewer{UserID: users[0]}, Match: m, Limit: 5}); err != nil {
+			t.Errorf("search %q (%s): %v", s, m, err)
+		}
+	}
+	if m := MatchTerms(`* - "" :`, 8); m != "" {
+		t.Errorf("MatchTerms of punctuation = %q, want empty", m)
+	}
+}
+
+// The gallery's pages keep their plans on 100k jobs, with and without
+// statistics: the team's and a member's walk their partial indexes in
+// order, without a sort.
+func TestGalleryQueryPlans(t *testing.T) {
+	n := 100_000
+	if raceDetector {
+		n = 5_000
+	}
+	d := openInternal(t)
+	users := galleryUsers(t, d, 50)
+	seedGallery(t, d, users, n)
+	v := Viewer{UserID: users[3]}
+	after := &GalleryCursor{CreatedAt: int64(n/2) * 1000, ID: int64(n / 2)}
+	cases := []struct {
+		name string
+		q    GalleryQuery
+		want string
+	}{
+		{"first page", GalleryQuery{Viewer: v}, "SCAN jobs USING INDEX jobs_gallery;"},
+		{"later page", GalleryQuery{Viewer: v, After: after}, "SEARCH jobs USING INDEX jobs_gallery (created_at<?)"},
+		{"mode and resolution", GalleryQuery{Viewer: v, Mode: "animate", Resolution: "720p"}, "SCAN jobs USING INDEX jobs_gallery;"},
+		{"dates", GalleryQuery{Viewer: v, From: time.UnixMilli(1000), To: time.UnixMilli(50_000_000)}, "SEARCH jobs USING INDEX jobs_gallery (created_at>? AND created_at<?)"},
+		{"member", GalleryQuery{Viewer: v, MemberID: users[7]}, "SEARCH jobs USING INDEX jobs_gallery_member (user_id=?)"},
+		{"member, later page", GalleryQuery{Viewer: v, MemberID: users[7], After: after}, "SEARCH jobs USING INDEX jobs_gallery_member (user_id=? AND created_at<?)"},
+		{"favorites", GalleryQuery{Viewer: v, Favorites: true}, "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"},
+		{"search", GalleryQuery{Viewer: v, Match: `"warm"`}, "SEARCH jobs USING COVERING INDEX jobs_gallery_hits (id=?"},
+		{"search, later page", GalleryQuery{Viewer: v, Match: `"warm"`, MemberID: users[2], After: &GalleryCursor{Ranked: true, Rank: -1, ID: 9}}, "SEARCH jobs USING COVERING INDEX jobs_gallery_hits (id=?"},
+	}
+	for _, analyzed := range []bool{false, true} {
+		if analyzed {
+			if _, err := d.sql.Exec(`ANALYZE`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, tc := range cases {
+			q := tc.q
+			q.Limit = 25
+			if _, err := d.Gallery(context.Background(), q); err != nil {
+				t.Fatal(err)
+			}
+			query, args := gallerySQL(q)
+			plan := d.plan(t, query, args...)
+			if !strings.Contains(plan, tc.want) {
+				t.Errorf("%s (analyzed %v):\n got %s\nwant %s", tc.name, analyzed, plan, tc.want)
+			}
+			if tc.q.Match == "" && !tc.q.Favorites && strings.Contains(plan, "TEMP B-TREE") {
+				t.Errorf("%s (analyzed %v) sorts: %s", tc.name, analyzed, plan)
+			}
+		}
+	}
+}
+
+// A plain search reads its best matches first; when those cannot be shown
+// (here the best 40 are hidden from the viewer), it still finds the rest.
+func TestGallerySearchPastHiddenBestMatches(t *testing.T) {
+	d := openInternal(t)
+	ctx := context.Background()
+	users := galleryUsers(t, d, 2)
+	owner, viewer := users[0], Viewer{UserID: users[1]}
+	var shown []int64
+	for i := range 43 {
+		prompt, hidden := "zebra", true // short: the best bm25
+		if i%15 == 7 {
+			prompt, hidden = "zebra among many other words that make this prompt long", false
+		}
+		var id int64
+		err := d.sql.QueryRow(`INSERT INTO jobs (user_id, idempotency_key, status, image_url, video_url, mode, resolution,
+				billed_seconds, estimate_credits, created_at, updated_at, archive_state, archive_path, hidden, prompt)
+			VALUES (?, printf('zebra-key-%08d', ?), 'succeeded', 'https://x/c.png', 'https://x/m.mp4', 'animate', '720p',
+				10, 20, ?, ?, 'archived', 'results/x.mp4', ?, ?) RETURNING id`, owner, i, i, i, hidden, prompt).Scan(&id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !hidden {
+			shown = append(shown, id)
+		}
+	}
+	var got []int64
+	q := GalleryQuery{Viewer: viewer, Match: MatchTerms("zebra", 8), Limit: 2}
+	for range 5 {
+		page, err := d.Gallery(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ids(page)...)
+		if len(page) < q.Limit {
+			break
+		}
+		c := page[len(page)-1].Cursor(true)
+		q.After = &c
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, shown) {
+		t.Errorf("search found %v, want %v", got, shown)
+	}
+	// The owner sees all 43, best first: the short prompts.
+	page, err := d.Gallery(ctx, GalleryQuery{Viewer: Viewer{UserID: owner}, Match: MatchTerms("zebra", 8), Limit: 30})
+	if err != nil || len(page) != 30 || page[0].Prompt != "zebra" {
+		t.Fatalf("owner's search: %d results, err %v", len(page), err)
+	}
+}

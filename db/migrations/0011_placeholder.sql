@@ -1,2 +1,0 @@
--- Placeholder: migration 0011 belongs to another branch. Dropped at merge.
-SELECT 1;

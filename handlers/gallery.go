@@ -1,0 +1,376 @@
+package handlers
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"swapdesk/db"
+	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
+	"swapdesk/internal/pricing"
+	"swapdesk/internal/urls"
+	"swapdesk/views"
+)
+
+// galleryStore reads the team gallery and keeps stars and visibility.
+type galleryStore interface {
+	Gallery(ctx context.Context, q db.GalleryQuery) ([]db.GalleryItem, error)
+	SetFavorite(ctx context.Context, v db.Viewer, id int64, favorite bool) error
+	IsFavorite(ctx context.Context, userID, id int64) (bool, error)
+	SetHidden(ctx context.Context, v db.Viewer, id int64, hidden bool) error
+}
+
+const (
+	// galleryPerPage is how many tiles one gallery page shows.
+	galleryPerPage = 24
+	// gallerySearchMax bounds the search box, in characters.
+	gallerySearchMax = 200
+	// gallerySearchTerms bounds the words a search requires.
+	gallerySearchTerms = 12
+	// galleryDate is the date filters' format (UTC for now).
+	galleryDate = "2006-01-02"
+)
+
+// galleryFilter is the gallery's query string, as given.
+type galleryFilter struct {
+	Q, Member, Mode, Resolution, From, To, Fav, Cursor string
+}
+
+func bindGalleryFilter(c echo.Context) galleryFilter {
+	return galleryFilter{Q: c.QueryParam(fields.Q), Member: c.QueryParam(fields.Member), Mode: c.QueryParam(fields.Mode),
+		Resolution: c.QueryParam(fields.Resolution), From: c.QueryParam(fields.From), To: c.QueryParam(fields.To),
+		Fav: c.QueryParam(fields.Fav), Cursor: c.QueryParam(fields.Cursor)}
+}
+
+// values is the filter as a query string, without the cursor and without
+// empty fields: the canonical form page links carry (and cursors sign).
+func (f galleryFilter) values() url.Values {
+	v := url.Values{}
+	for _, kv := range [][2]string{{fields.Q, f.Q}, {fields.Member, f.Member}, {fields.Mode, f.Mode},
+		{fields.Resolution, f.Resolution}, {fields.From, f.From}, {fields.To, f.To}, {fields.Fav, f.Fav}} {
+		if kv[1] != "" {
+			v.Set(kv[0], kv[1])
+		}
+	}
+	return v
+}
+
+// gallery is GET /gallery: the team's archived results that the member may
+// see, newest first (best match first for a search), filtered by the query
+// string, a page at a time. A bad filter or page link is a 422/400 page
+// saying what is wrong, never a 500.
+func (s *Server) gallery(c echo.Context) error {
+	f := bindGalleryFilter(c)
+	f.Q = strings.TrimSpace(f.Q)
+	if f.Fav == "0" {
+		f.Fav = ""
+	}
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	users, err := s.cfg.Directory.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	names := make(map[int64]string, len(users))
+	m := views.GalleryPage{
+		Filter: views.GalleryFilter{Q: f.Q, Member: f.Member, Mode: f.Mode, Resolution: f.Resolution,
+			From: f.From, To: f.To, Fav: f.Fav == "1"},
+		Errors:   map[string]string{},
+		Filtered: len(f.values()) > 0,
+		CSRF:     csrfToken(c),
+		More:     f.Cursor != "",
+	}
+	for _, x := range users {
+		names[x.ID] = x.Name
+		m.Members = append(m.Members, views.Option{Value: strconv.FormatInt(x.ID, 10), Label: x.Name})
+	}
+	for _, md := range pricing.Modes() {
+		m.Modes = append(m.Modes, views.Option{Value: string(md), Label: string(md)})
+	}
+	for _, r := range pricing.Resolutions() {
+		m.Resolutions = append(m.Resolutions, views.Option{Value: string(r), Label: string(r)})
+	}
+
+	q := db.GalleryQuery{Viewer: db.Viewer{UserID: u.ID, Admin: u.IsAdmin()}, Mode: f.Mode,
+		Resolution: f.Resolution, Favorites: f.Fav == "1", Limit: galleryPerPage + 1}
+	if n := utf8.RuneCountInString(f.Q); n > gallerySearchMax {
+		m.Errors[fields.Q] = fmt.Sprintf("Search for at most %d characters (this search has %d).", gallerySearchMax, n)
+		m.Filter.Q = string([]rune(f.Q)[:gallerySearchMax])
+	} else if f.Q != "" {
+		q.Match = db.MatchTerms(f.Q, gallerySearchTerms)
+	}
+	if f.Member != "" {
+		id, err := strconv.ParseInt(f.Member, 10, 64)
+		if _, known := names[id]; err != nil || !known {
+			m.Errors[fields.Member] = "There is no such member."
+		}
+		q.MemberID = id
+	}
+	if f.Mode != "" && pricing.Mode(f.Mode).Description() == "" {
+		m.Errors[fields.Mode] = "Choose the mode animate or replace."
+	}
+	if f.Resolution != "" && pricing.Resolution(f.Resolution).Rate() == 0 {
+		m.Errors[fields.Resolution] = "Choose the resolution 480p, 720p or 1080p."
+	}
+	var from, to time.Time
+	if f.From != "" {
+		if from, err = time.Parse(galleryDate, f.From); err != nil {
+			m.Errors[fields.From] = "Give the start date as YYYY-MM-DD, for example 2026-11-25."
+		}
+	}
+	if f.To != "" {
+		if to, err = time.Parse(galleryDate, f.To); err != nil {
+			m.Errors[fields.To] = "Give the end date as YYYY-MM-DD, for example 2026-11-25."
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && from.After(to) {
+		m.Errors[fields.To] = "The end date is before the start date."
+	}
+	q.From = from
+	if !to.IsZero() {
+		q.To = to.AddDate(0, 0, 1) // the whole end day
+	}
+	if f.Fav != "" && f.Fav != "1" {
+		m.Errors[fields.Fav] = "Starred only is fav=1."
+	}
+	status := http.StatusOK
+	switch {
+	case len(m.Errors) > 0:
+		status = http.StatusUnprocessableEntity
+	case f.Q != "" && q.Match == "":
+		// Only punctuation: nothing can match; say so, not an error.
+	default:
+		if f.Cursor != "" {
+			after, err := s.decodeCursor(f.Cursor, f.values())
+			if err != nil {
+				m.Message = "This page link is not valid (it may have been cut or changed). Start again from the first page."
+				status = http.StatusBadRequest
+				break
+			}
+			q.After = &after
+		}
+		items, err := s.cfg.Gallery.Gallery(ctx, q)
+		var invalid *apperr.Invalid
+		if errors.As(err, &invalid) {
+			m.Message, status = invalid.Message, http.StatusBadRequest
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if len(items) > galleryPerPage {
+			items = items[:galleryPerPage]
+			next := f.values()
+			next.Set(fields.Cursor, s.encodeCursor(items[len(items)-1].Cursor(q.Match != ""), f.values()))
+			m.NextURL = urls.GalleryWith(next)
+		}
+		now := s.now()
+		for _, it := range items {
+			m.Tiles = append(m.Tiles, s.galleryTile(c, it, names[it.UserID], now))
+		}
+	}
+	h := c.Response().Header()
+	h.Set("Vary", "HX-Request, HX-Target")
+	h.Set("Cache-Control", "private, no-cache")
+	switch {
+	case isHTMX(c) && c.Request().Header.Get("HX-History-Restore-Request") != "true" && f.Cursor != "" &&
+		c.Request().Header.Get("HX-Target") != "gallery-results":
+		return render(c, status, views.GalleryMore(m))
+	case isHTMX(c) && c.Request().Header.Get("HX-Target") == "gallery-results":
+		return render(c, status, views.GalleryResults(m))
+	}
+	return render(c, status, views.GalleryView(s.page(c, "Gallery", views.NavGallery), m))
+}
+
+func (s *Server) galleryTile(c echo.Context, it db.GalleryItem, owner string, now time.Time) views.GalleryTile {
+	length := it.VideoDuration
+	if length <= 0 {
+		length = it.BilledSeconds
+	}
+	t := views.GalleryTile{
+		ID: it.ID, Length: secs(length), Resolution: it.Resolution, Mode: it.Mode, Owner: owner,
+		CreatedAt: it.CreatedAt, Relative: relative(now, it.CreatedAt), Hidden: it.Hidden,
+		Star: views.Star{JobID: it.ID, On: it.Favorite, CSRF: csrfToken(c)},
+	}
+	if it.ChargedCredits != nil {
+		t.Credits = fmt.Sprintf("%d credits", *it.ChargedCredits)
+	}
+	if it.UserID == currentUser(c).ID {
+		t.Owner = "you"
+	}
+	return t
+}
+
+// relative says how long ago t was, for people: "just now", "5 min ago",
+// "3 h ago", "yesterday", "4 days ago", then the date.
+func relative(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	case d < 48*time.Hour:
+		return "yesterday"
+	case d < 7*24*time.Hour:
+		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	case t.UTC().Year() == now.UTC().Year():
+		return t.UTC().Format("2 Jan")
+	}
+	return t.UTC().Format("2 Jan 2006")
+}
+
+// Page links carry an opaque cursor: the last result's sort key and id,
+// and a MAC over them and the filters (keyed from the session key), so a
+// changed or spliced cursor is refused with a 400, never run.
+func (s *Server) cursorMAC(payload string, filter url.Values) []byte {
+	h := hmac.New(sha256.New, s.cursorKey)
+	h.Write([]byte(payload))
+	h.Write([]byte{0})
+	h.Write([]byte(filter.Encode()))
+	return h.Sum(nil)[:16]
+}
+
+func (s *Server) encodeCursor(c db.GalleryCursor, filter url.Values) string {
+	var payload string
+	if c.Ranked {
+		payload = "r." + strconv.FormatUint(math.Float64bits(c.Rank), 16) + "." + strconv.FormatInt(c.ID, 10)
+	} else {
+		payload = "d." + strconv.FormatInt(c.CreatedAt, 10) + "." + strconv.FormatInt(c.ID, 10)
+	}
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString([]byte(payload)) + "." + enc.EncodeToString(s.cursorMAC(payload, filter))
+}
+
+var errBadCursor = errors.New("bad gallery cursor")
+
+func (s *Server) decodeCursor(token string, filter url.Values) (db.GalleryCursor, error) {
+	enc := base64.RawURLEncoding
+	p64, m64, ok := strings.Cut(token, ".")
+	if !ok || len(token) > 200 {
+		return db.GalleryCursor{}, errBadCursor
+	}
+	payload, err1 := enc.DecodeString(p64)
+	mac, err2 := enc.DecodeString(m64)
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, s.cursorMAC(string(payload), filter)) {
+		return db.GalleryCursor{}, errBadCursor
+	}
+	parts := strings.Split(string(payload), ".")
+	if len(parts) != 3 {
+		return db.GalleryCursor{}, errBadCursor
+	}
+	id, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil || id <= 0 {
+		return db.GalleryCursor{}, errBadCursor
+	}
+	c := db.GalleryCursor{ID: id}
+	switch parts[0] {
+	case "d":
+		c.CreatedAt, err = strconv.ParseInt(parts[1], 10, 64)
+	case "r":
+		var bits uint64
+		bits, err = strconv.ParseUint(parts[1], 16, 64)
+		c.Ranked, c.Rank = true, math.Float64frombits(bits)
+		if math.IsNaN(c.Rank) || math.IsInf(c.Rank, 0) {
+			err = errBadCursor
+		}
+	default:
+		err = errBadCursor
+	}
+	if err != nil {
+		return db.GalleryCursor{}, errBadCursor
+	}
+	return c, nil
+}
+
+// favorite is POST /jobs/:id/favorite (favorite = 1 or 0): stars a result
+// the member may see, or takes the star away. htmx gets the star back;
+// a plain form post goes back where it came from (303).
+func (s *Server) favorite(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return apperr.ErrNotFound
+	}
+	var on bool
+	switch c.FormValue(fields.Favorite) {
+	case "1":
+		on = true
+	case "0":
+	default:
+		return apperr.Invalidf("favorite must be 1 (star) or 0 (remove the star).")
+	}
+	u := currentUser(c)
+	if err := s.cfg.Gallery.SetFavorite(c.Request().Context(), db.Viewer{UserID: u.ID, Admin: u.IsAdmin()}, id, on); err != nil {
+		return err
+	}
+	if isHTMX(c) {
+		return render(c, http.StatusOK, views.StarButton(views.Star{JobID: id, On: on, CSRF: csrfToken(c)}))
+	}
+	return redirect(c, backTo(c, urls.Gallery()))
+}
+
+// hideJob is POST /jobs/:id/hide (hidden = 1 or 0): the owner (or an
+// admin) hides a result from the team gallery, or shows it again.
+func (s *Server) hideJob(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return apperr.ErrNotFound
+	}
+	var hidden bool
+	switch c.FormValue(fields.Hidden) {
+	case "1":
+		hidden = true
+	case "0":
+	default:
+		return apperr.Invalidf("hidden must be 1 (hide) or 0 (show).")
+	}
+	u := currentUser(c)
+	if err := s.cfg.Gallery.SetHidden(c.Request().Context(), db.Viewer{UserID: u.ID, Admin: u.IsAdmin()}, id, hidden); err != nil {
+		return err
+	}
+	if hidden {
+		addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap #%d is hidden from the team gallery; you and admins still see it.", id))
+	} else {
+		addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap #%d is shown in the team gallery again.", id))
+	}
+	return redirect(c, urls.Job(id))
+}
+
+// backTo is the page a plain form post came from, when it is one of ours
+// (same host, a path on this site), else fallback.
+func backTo(c echo.Context, fallback string) string {
+	ref, err := url.Parse(c.Request().Referer())
+	if err != nil || ref.Host != c.Request().Host || !strings.HasPrefix(ref.Path, "/") || strings.HasPrefix(ref.Path, "//") {
+		return fallback
+	}
+	return safeNext(ref.RequestURI())
+}
+
+// jobGallery is the job page's gallery panel, for an archived result.
+func (s *Server) jobGallery(c echo.Context, j db.Job) *views.JobGallery {
+	if j.ArchiveState != db.ArchiveDone || j.ArchivePath == "" {
+		return nil
+	}
+	u := currentUser(c)
+	fav, err := s.cfg.Gallery.IsFavorite(c.Request().Context(), u.ID, j.ID)
+	if err != nil {
+		s.log.Warn("read favorite", "job_id", j.ID, "err", err)
+	}
+	return &views.JobGallery{JobID: j.ID, Hidden: j.Hidden, CanHide: j.UserID == u.ID || u.IsAdmin(),
+		Star: views.Star{JobID: j.ID, On: fav, CSRF: csrfToken(c)}, CSRF: csrfToken(c)}
+}
