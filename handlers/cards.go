@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -19,53 +17,6 @@ import (
 	"swapdesk/internal/urls"
 	"swapdesk/views"
 )
-
-// jobsPerPage is the size of one page of /jobs.
-const jobsPerPage = 20
-
-// listJobs is /jobs: the member's own jobs, or everyone's for admins (with a
-// member filter), newest first, keyset-paginated by id.
-func (s *Server) listJobs(c echo.Context) error {
-	u := currentUser(c)
-	ctx := c.Request().Context()
-	q := db.JobQuery{UserID: u.ID, Limit: jobsPerPage + 1}
-	if before, err := strconv.ParseInt(c.QueryParam(fields.Before), 10, 64); err == nil && before > 0 {
-		q.Before = before
-	}
-	m := views.JobsPage{Admin: u.IsAdmin()}
-	names := map[int64]string{}
-	if u.IsAdmin() {
-		q.UserID = 0
-		if id, err := strconv.ParseInt(c.QueryParam(fields.Member), 10, 64); err == nil && id > 0 {
-			q.UserID = id
-			m.MemberID = strconv.FormatInt(id, 10)
-		}
-		users, err := s.cfg.Directory.ListUsers(ctx)
-		if err != nil {
-			return err
-		}
-		for _, x := range users {
-			names[x.ID] = x.Name
-			m.Members = append(m.Members, views.Option{Value: strconv.FormatInt(x.ID, 10), Label: x.Name + " <" + x.Email + ">"})
-		}
-	}
-	jobs, err := s.cfg.JobStore.ListJobs(ctx, q)
-	if err != nil {
-		return err
-	}
-	if len(jobs) > jobsPerPage {
-		jobs = jobs[:jobsPerPage]
-		m.NextURL = urls.JobsPage(jobs[len(jobs)-1].ID, q.UserID)
-	}
-	for _, j := range jobs {
-		card := s.card(c, j, false)
-		if j.UserID != u.ID {
-			card.Owner = names[j.UserID]
-		}
-		m.Cards = append(m.Cards, card)
-	}
-	return render(c, http.StatusOK, views.JobsListPage(s.page(c, "Jobs", views.NavJobs), m))
-}
 
 // jobCard answers a card's poll with one indexed query and no Akool call.
 // A finished job's card carries no trigger and the answer is 286 (htmx's
@@ -220,36 +171,6 @@ func rerunURL(j db.Job) string {
 		f.Duration = strconv.FormatFloat(*j.DurationRequested, 'f', -1, 64)
 	}
 	return urls.NewJobWith(f)
-}
-
-// deleteJob removes a finished job of the member's from lists and deletes
-// its archived video; the ledger keeps its entries.
-func (s *Server) deleteJob(c echo.Context) error {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return apperr.ErrNotFound
-	}
-	u := currentUser(c)
-	job, err := s.cfg.JobStore.DeleteJob(c.Request().Context(), id, u.ID)
-	if errors.Is(err, apperr.ErrConflict) {
-		addFlash(c, views.FlashError, "A running job cannot be deleted; wait until it finishes.")
-		return redirect(c, urls.Job(id))
-	}
-	if err != nil {
-		return err
-	}
-	// The row no longer points at its files (the routes check deleted_at):
-	// a failure leaves an orphan to log, not a file someone can still see.
-	for _, key := range []string{job.ArchivePath, job.PosterKey, job.PreviewKey, job.ImageKey} {
-		if key == "" {
-			continue
-		}
-		if err := s.cfg.Media.Delete(context.WithoutCancel(c.Request().Context()), key); err != nil {
-			s.log.Error("remove a deleted job's file", "job_id", job.ID, "key", key, "err", err)
-		}
-	}
-	addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap #%d deleted.", job.ID))
-	return redirect(c, urls.Jobs())
 }
 
 // human formats a duration for people: "45 s", "3 min 5 s", "2 h 10 min".
