@@ -43,7 +43,8 @@ type DB struct {
 	stmtCountRunning, stmtListMemberJobs, stmtListAllJobs, stmtJobEvents             *sql.Stmt
 	// galleryStmts are the gallery's queries, prepared on first use (their
 	// text depends on the filters).
-	galleryStmts stmtCache
+	galleryStmts                                            stmtCache
+	stmtListMemberCards, stmtListAllCards, stmtLedgerForJob *sql.Stmt
 }
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
@@ -124,6 +125,9 @@ func (d *DB) prepare(ctx context.Context) error {
 		{&d.stmtListMemberJobs, `SELECT ` + jobColumns + ` ` + listMemberJobs},
 		{&d.stmtListAllJobs, `SELECT ` + jobColumns + ` ` + listAllJobs},
 		{&d.stmtJobEvents, jobEvents},
+		{&d.stmtListMemberCards, `SELECT ` + jobCardColumns + ` ` + listMemberJobs},
+		{&d.stmtListAllCards, `SELECT ` + jobCardColumns + ` ` + listAllJobs},
+		{&d.stmtLedgerForJob, ledgerForJob},
 	} {
 		st, err := d.sql.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -137,7 +141,8 @@ func (d *DB) prepare(ctx context.Context) error {
 // Close closes the database.
 func (d *DB) Close() error {
 	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin, d.stmtBalance,
-		d.stmtCountRunning, d.stmtListMemberJobs, d.stmtListAllJobs, d.stmtJobEvents} {
+		d.stmtCountRunning, d.stmtListMemberJobs, d.stmtListAllJobs, d.stmtJobEvents,
+		d.stmtListMemberCards, d.stmtListAllCards, d.stmtLedgerForJob} {
 		if st != nil {
 			st.Close()
 		}

@@ -33,7 +33,7 @@ type jobStore interface {
 	JobForViewer(ctx context.Context, id, viewerID int64, admin bool) (db.Job, error)
 	LedgerForJob(ctx context.Context, jobID int64) ([]db.LedgerEntry, error)
 	Balance(ctx context.Context, userID int64) (db.Balance, error)
-	ListJobs(ctx context.Context, q db.JobQuery) ([]db.Job, error)
+	ListJobCards(ctx context.Context, q db.JobQuery) ([]db.JobCard, error)
 	JobEvents(ctx context.Context, jobID int64) ([]db.JobEvent, error)
 	DeleteJob(ctx context.Context, id, userID int64) (db.Job, error)
 	CountRunning(ctx context.Context, userID int64) (int, error)
@@ -328,7 +328,7 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 	if err != nil {
 		return views.JobPage{}, err
 	}
-	m := views.JobPage{Job: jobView(job), Card: s.card(c, job, true), Gallery: s.jobGallery(c, job)}
+	m := views.JobPage{Job: jobView(job), Card: s.fullCard(c, job), Gallery: s.jobGallery(c, job)}
 	if m.Result, err = s.jobResult(c, job); err != nil {
 		return views.JobPage{}, err
 	}

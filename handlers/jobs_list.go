@@ -41,7 +41,7 @@ func (s *Server) listJobs(c echo.Context) error {
 			m.Members = append(m.Members, views.Option{Value: strconv.FormatInt(x.ID, 10), Label: x.Name + " <" + x.Email + ">"})
 		}
 	}
-	jobs, err := s.cfg.JobStore.ListJobs(ctx, q)
+	jobs, err := s.cfg.JobStore.ListJobCards(ctx, q)
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func (s *Server) listJobs(c echo.Context) error {
 		m.NextURL = urls.JobsPage(jobs[len(jobs)-1].ID, q.UserID)
 	}
 	for _, j := range jobs {
-		card := s.card(c, j, false)
+		card := s.card(c, j)
 		if j.UserID != u.ID {
 			card.Owner = names[j.UserID]
 		}

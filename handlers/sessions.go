@@ -25,6 +25,7 @@ const (
 	keyCSRF        = "csrf"
 	ctxSession     = "swapdesk.session"
 	ctxUser        = "swapdesk.user"
+	ctxRunning     = "swapdesk.user.running"
 	ctxSessionLive = "swapdesk.session.dirty"
 )
 
@@ -77,14 +78,16 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			// A signed-in session without an id predates them and cannot be
 			// revoked: it ends, and its owner signs in once more.
 			sid, _ := sess.Values[keySessionID].(string)
-			var u db.User
+			var su db.SessionUser
 			err := apperr.ErrNotFound
 			if sid != "" {
-				u, err = s.cfg.Users.UserForSession(c.Request().Context(), uid, sid)
+				su, err = s.cfg.Users.UserForSession(c.Request().Context(), uid, sid)
 			}
+			u := su.User
 			switch {
 			case err == nil && !u.Disabled() && sess.Values[keySessionVer] == u.SessionVersion:
 				c.Set(ctxUser, &u)
+				c.Set(ctxRunning, runningCount{userID: u.ID, n: su.Running})
 			case err == nil || errors.Is(err, apperr.ErrNotFound):
 				// Signed out elsewhere, disabled, password changed, or
 				// deleted: this session is over.
