@@ -422,3 +422,24 @@ func TestOpenWaitsForAWriterOfAFreshDatabase(t *testing.T) {
 		t.Errorf("schema version %d, %v after open", v, err)
 	}
 }
+
+// A session's user comes with their running-job count, as CountRunning
+// gives it, so a page needs no query of its own for its title.
+func TestSessionUserCarriesTheRunningCount(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openTest(t)
+	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
+	d.Grant(ctx, u.ID, 0, db.LedgerGrant, 100, "")
+	for i, want := range []int{0, 1, 2} {
+		if i > 0 {
+			if _, _, err := d.CreateJobWithHold(ctx, newJob(u.ID, fmt.Sprintf("running-key-%08d", i), 10)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		su, err := d.UserForSession(ctx, u.ID, "session-a")
+		n, _ := d.CountRunning(ctx, u.ID)
+		if err != nil || su.ID != u.ID || su.Running != want || n != want {
+			t.Errorf("after %d jobs: user %d running %d (CountRunning %d), %v; want %d", i, su.ID, su.Running, n, err, want)
+		}
+	}
+}
