@@ -13,7 +13,6 @@ type JobCard struct {
 	ID              int64
 	UserID          int64
 	Status          JobStatus
-	ImageURL        string // the poster until real posters exist
 	Mode            string
 	Resolution      string
 	BilledSeconds   float64
@@ -34,14 +33,14 @@ func (j JobCard) Final() bool { return j.Status.Final() }
 // Card returns what the job's card shows of j.
 func (j Job) Card() JobCard {
 	return JobCard{
-		ID: j.ID, UserID: j.UserID, Status: j.Status, ImageURL: j.ImageURL, Mode: j.Mode, Resolution: j.Resolution,
+		ID: j.ID, UserID: j.UserID, Status: j.Status, Mode: j.Mode, Resolution: j.Resolution,
 		BilledSeconds: j.BilledSeconds, EstimateCredits: j.EstimateCredits, ChargedCredits: j.ChargedCredits,
 		ErrorMessage: j.ErrorMessage, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt, ArchiveState: j.ArchiveState,
 		ResultURL: j.ResultURL, ResultExpiresAt: j.ResultExpiresAt, ImageKey: j.ImageKey,
 	}
 }
 
-const jobCardColumns = `id, user_id, status, image_url, mode, resolution, billed_seconds, estimate_credits, charged_credits,
+const jobCardColumns = `id, user_id, status, mode, resolution, billed_seconds, estimate_credits, charged_credits,
 	error_message, created_at, finished_at, COALESCE(archive_state, ''), result_url, result_expires_at, image_key`
 
 // ListJobCards is ListJobs reading only what the cards show: newest first,
@@ -68,7 +67,7 @@ func (d *DB) ListJobCards(ctx context.Context, q JobQuery) ([]JobCard, error) {
 		var j JobCard
 		var charged, finished, expires sql.NullInt64
 		var created int64
-		if err := rows.Scan(&j.ID, &j.UserID, &j.Status, &j.ImageURL, &j.Mode, &j.Resolution, &j.BilledSeconds,
+		if err := rows.Scan(&j.ID, &j.UserID, &j.Status, &j.Mode, &j.Resolution, &j.BilledSeconds,
 			&j.EstimateCredits, &charged, &j.ErrorMessage, &created, &finished, &j.ArchiveState, &j.ResultURL, &expires, &j.ImageKey); err != nil {
 			return nil, mapErr(err)
 		}

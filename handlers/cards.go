@@ -99,7 +99,7 @@ func (s *Server) card(c echo.Context, j db.JobCard) views.JobCard {
 	card := views.JobCard{
 		ID: j.ID, Status: j.Status,
 		Summary: j.Resolution + " · " + j.Mode + " · " + secs(j.BilledSeconds),
-		Final:   j.Final(), Error: j.ErrorMessage, CSRF: csrfToken(c),
+		Final:   j.Final(), Error: j.ErrorMessage,
 		Own: j.UserID == currentUser(c).ID,
 	}
 	switch {
@@ -152,6 +152,7 @@ func (s *Server) fullCard(c echo.Context, j db.Job) views.JobCard {
 	card := s.card(c, j.Card())
 	card.Full = true
 	card.ThumbURL = ""
+	card.CSRF = csrfToken(c) // for the delete form
 	if j.Status == db.JobSucceeded {
 		card.PosterURL = posterSrc(j) // only the job page's card has a player
 	}

@@ -194,7 +194,8 @@ type JobCard struct {
 	Refund string
 	// PlayURL is our archived copy (/media/:id), or Akool's URL until then.
 	PlayURL string
-	// PosterURL is the player's still before it plays: the job's
+	// PosterURL (full cards only: lists show no player) is the player's
+	// still before it plays: the job's
 	// character image for now (an http(s) URL, allowed by the CSP's
 	// img-src), or "".
 	PosterURL string
@@ -209,7 +210,7 @@ type JobCard struct {
 	CanDelete   bool
 	RerunURL    string
 	DownloadURL string
-	CSRF        string // for the delete form
+	CSRF        string // for the delete form (full cards only)
 }
 
 // jobStatusBadge is a job state's badge: <span class="{Badge}"
