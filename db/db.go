@@ -43,8 +43,8 @@ type DB struct {
 	stmtCountRunning, stmtListMemberJobs, stmtListAllJobs, stmtJobEvents             *sql.Stmt
 	// galleryStmts are the gallery's queries, prepared on first use (their
 	// text depends on the filters).
-	galleryStmts                                            stmtCache
-	stmtListMemberCards, stmtListAllCards, stmtLedgerForJob *sql.Stmt
+	galleryStmts                                                              stmtCache
+	stmtListMemberCards, stmtListAllCards, stmtLedgerForJob, stmtSharesForJob *sql.Stmt
 }
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
@@ -128,6 +128,7 @@ func (d *DB) prepare(ctx context.Context) error {
 		{&d.stmtListMemberCards, `SELECT ` + jobCardColumns + ` ` + listMemberJobs},
 		{&d.stmtListAllCards, `SELECT ` + jobCardColumns + ` ` + listAllJobs},
 		{&d.stmtLedgerForJob, ledgerForJob},
+		{&d.stmtSharesForJob, `SELECT ` + shareColumns + ` FROM shares WHERE job_id = ? ORDER BY id DESC`},
 	} {
 		st, err := d.sql.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -142,7 +143,7 @@ func (d *DB) prepare(ctx context.Context) error {
 func (d *DB) Close() error {
 	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin, d.stmtBalance,
 		d.stmtCountRunning, d.stmtListMemberJobs, d.stmtListAllJobs, d.stmtJobEvents,
-		d.stmtListMemberCards, d.stmtListAllCards, d.stmtLedgerForJob} {
+		d.stmtListMemberCards, d.stmtListAllCards, d.stmtLedgerForJob, d.stmtSharesForJob} {
 		if st != nil {
 			st.Close()
 		}
