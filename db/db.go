@@ -43,7 +43,8 @@ type DB struct {
 	stmtCountRunning, stmtListMemberJobs, stmtListAllJobs, stmtJobEvents             *sql.Stmt
 	// galleryStmts are the gallery's queries, prepared on first use (their
 	// text depends on the filters).
-	galleryStmts stmtCache
+	galleryStmts                                                              stmtCache
+	stmtListMemberCards, stmtListAllCards, stmtLedgerForJob, stmtSharesForJob *sql.Stmt
 }
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
@@ -124,6 +125,10 @@ func (d *DB) prepare(ctx context.Context) error {
 		{&d.stmtListMemberJobs, `SELECT ` + jobColumns + ` ` + listMemberJobs},
 		{&d.stmtListAllJobs, `SELECT ` + jobColumns + ` ` + listAllJobs},
 		{&d.stmtJobEvents, jobEvents},
+		{&d.stmtListMemberCards, `SELECT ` + jobCardColumns + ` ` + listMemberJobs},
+		{&d.stmtListAllCards, `SELECT ` + jobCardColumns + ` ` + listAllJobs},
+		{&d.stmtLedgerForJob, ledgerForJob},
+		{&d.stmtSharesForJob, `SELECT ` + shareColumns + ` FROM shares WHERE job_id = ? ORDER BY id DESC`},
 	} {
 		st, err := d.sql.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -137,7 +142,8 @@ func (d *DB) prepare(ctx context.Context) error {
 // Close closes the database.
 func (d *DB) Close() error {
 	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin, d.stmtBalance,
-		d.stmtCountRunning, d.stmtListMemberJobs, d.stmtListAllJobs, d.stmtJobEvents} {
+		d.stmtCountRunning, d.stmtListMemberJobs, d.stmtListAllJobs, d.stmtJobEvents,
+		d.stmtListMemberCards, d.stmtListAllCards, d.stmtLedgerForJob, d.stmtSharesForJob} {
 		if st != nil {
 			st.Close()
 		}
@@ -198,7 +204,7 @@ func (d *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = d.tx(ctx, func(tx *sql.Tx) error {
+	err = d.openTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
 			name       TEXT    NOT NULL,
@@ -210,7 +216,7 @@ func (d *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
-		err := d.tx(ctx, func(tx *sql.Tx) error {
+		err := d.openTx(ctx, func(tx *sql.Tx) error {
 			var current, applied int
 			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0), COUNT(*) FILTER (WHERE version = ?)
 				FROM schema_migrations`, m.version).Scan(&current, &applied); err != nil {
@@ -239,6 +245,44 @@ func (d *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// openBusyWait bounds how long Open waits out SQLITE_BUSY answers that
+// came without SQLite's own busy wait; it matches the DSN's busy_timeout.
+const openBusyWait = 10 * time.Second
+
+// openTx is tx for the steps of Open, tried again while SQLite answers
+// SQLITE_BUSY, for up to openBusyWait with a doubling pause. busy_timeout
+// does not cover them all: the first connection to a fresh database switches
+// it to WAL (a pragma the pool runs on connecting, so BEGIN fails with it),
+// which reads the header and then upgrades that read lock to write the
+// file format, and SQLite refuses an upgrade that meets another writer (a
+// process opening the same fresh file) at once, without the busy handler,
+// since both waiting could deadlock. Letting go and starting over cannot.
+func (d *DB) openTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	deadline := time.Now().Add(openBusyWait)
+	pause := 5 * time.Millisecond
+	for {
+		err := d.tx(ctx, fn)
+		if err == nil || !isBusy(err) || time.Now().Add(pause).After(deadline) {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		pause = min(2*pause, 250*time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY, in any of its
+// extended forms, by its code.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // SchemaVersion returns the highest migration applied.

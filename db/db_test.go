@@ -376,3 +376,70 @@ func TestSessionUserQueryUsesPrimaryKeys(t *testing.T) {
 		t.Errorf("plan scans a table:\n%s", joined)
 	}
 }
+
+// Switching a fresh database to WAL reads its header and then upgrades that
+// read lock to a write lock, and SQLite answers an upgrade that meets
+// another writer with SQLITE_BUSY at once, without calling the busy handler
+// (waiting could deadlock). So another connection writing the fresh file
+// (another process opening it too, switching it to WAL first) made Open
+// fail however long busy_timeout was. Open must wait for it instead.
+func TestOpenWaitsForAWriterOfAFreshDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "swapdesk.db")
+	// A writer in rollback-journal mode, as a fresh file starts, holding
+	// its reserved lock until released.
+	other, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	const held = 500 * time.Millisecond
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(held)
+		_, _ = conn.ExecContext(ctx, `COMMIT`)
+		close(released)
+	}()
+	start := time.Now()
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("open while another connection writes the fresh file: %v", err)
+	}
+	defer d.Close()
+	<-released
+	if waited := time.Since(start); waited < held/2 {
+		t.Errorf("open took %v, yet the writer held its lock for %v", waited, held)
+	}
+	if v, err := d.SchemaVersion(ctx); err != nil || v == 0 {
+		t.Errorf("schema version %d, %v after open", v, err)
+	}
+}
+
+// A session's user comes with their running-job count, as CountRunning
+// gives it, so a page needs no query of its own for its title.
+func TestSessionUserCarriesTheRunningCount(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openTest(t)
+	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
+	d.Grant(ctx, u.ID, 0, db.LedgerGrant, 100, "")
+	for i, want := range []int{0, 1, 2} {
+		if i > 0 {
+			if _, _, err := d.CreateJobWithHold(ctx, newJob(u.ID, fmt.Sprintf("running-key-%08d", i), 10)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		su, err := d.UserForSession(ctx, u.ID, "session-a")
+		n, _ := d.CountRunning(ctx, u.ID)
+		if err != nil || su.ID != u.ID || su.Running != want || n != want {
+			t.Errorf("after %d jobs: user %d running %d (CountRunning %d), %v; want %d", i, su.ID, su.Running, n, err, want)
+		}
+	}
+}

@@ -132,6 +132,8 @@ type NewJob struct {
 	BilledSeconds     float64
 	EstimateCredits   int64
 	Prompt            string
+	// HoldNote is the hold's ledger note, as internal/credits words it.
+	HoldNote string
 }
 
 // CreateJobWithHold writes the job as submitting and holds its estimate in
@@ -162,7 +164,7 @@ func (d *DB) CreateJobWithHold(ctx context.Context, n NewJob) (job Job, created 
 			return err
 		}
 		// A refused hold rolls the job back with it.
-		if err := holdTx(ctx, tx, now, n.UserID, job.ID, n.EstimateCredits, "hold for job"); err != nil {
+		if err := holdTx(ctx, tx, now, n.UserID, job.ID, n.EstimateCredits, n.HoldNote); err != nil {
 			return err
 		}
 		created = true
@@ -202,8 +204,10 @@ func (d *DB) MarkSubmitted(ctx context.Context, jobID int64, akoolID string, sta
 
 // EndSubmission ends a submitting job that Akool did not take: status is
 // JobRejected (Akool refused it) or JobInterrupted (no usable answer, so it
-// may or may not run). The hold is released in the same transaction.
-func (d *DB) EndSubmission(ctx context.Context, jobID int64, status JobStatus, message string) error {
+// may or may not run), message the member's words for it (also its history
+// line). The hold is released in the same transaction, with releaseNote as
+// the ledger's note.
+func (d *DB) EndSubmission(ctx context.Context, jobID int64, status JobStatus, message, releaseNote string) error {
 	if status != JobRejected && status != JobInterrupted {
 		return fmt.Errorf("end submission: status %q", status)
 	}
@@ -215,22 +219,30 @@ func (d *DB) EndSubmission(ctx context.Context, jobID int64, status JobStatus, m
 		if err != nil {
 			return fmt.Errorf("end submission of job %d: %w", jobID, err)
 		}
-		if _, err = releaseHold(ctx, tx, now, userID, jobID, "not taken by Akool"); err != nil {
+		if _, err = releaseHold(ctx, tx, now, userID, jobID, releaseNote); err != nil {
 			return err
 		}
 		return insertEvent(ctx, tx, now, jobID, string(status), "submit", message)
 	})
 }
 
+// Interruption is how jobs found submitting at start-up are ended, in the
+// words of the services that decide it.
+type Interruption struct {
+	Message     string // the member's words, the job's error message
+	ReleaseNote string // the hold's release, in the ledger
+	Detail      string // the job's status history line
+}
+
 // InterruptSubmitting marks every job still submitting (the process died
-// between the hold and Akool's answer) as interrupted with message and
+// between the hold and Akool's answer) as interrupted with in.Message and
 // releases its hold. It returns the jobs it changed.
-func (d *DB) InterruptSubmitting(ctx context.Context, message string) ([]Job, error) {
+func (d *DB) InterruptSubmitting(ctx context.Context, in Interruption) ([]Job, error) {
 	var out []Job
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		now := d.Now()
 		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET status = 'interrupted', updated_at = ?, finished_at = ?, error_message = ?
-			WHERE status = 'submitting' RETURNING `+jobColumns, ms(now), ms(now), message)
+			WHERE status = 'submitting' RETURNING `+jobColumns, ms(now), ms(now), in.Message)
 		if err != nil {
 			return err
 		}
@@ -247,10 +259,10 @@ func (d *DB) InterruptSubmitting(ctx context.Context, message string) ([]Job, er
 			return err
 		}
 		for _, j := range out {
-			if _, err := releaseHold(ctx, tx, now, j.UserID, j.ID, "interrupted at start-up"); err != nil {
+			if _, err := releaseHold(ctx, tx, now, j.UserID, j.ID, in.ReleaseNote); err != nil {
 				return err
 			}
-			if err := insertEvent(ctx, tx, now, j.ID, string(JobInterrupted), "system", "found at start-up; hold released"); err != nil {
+			if err := insertEvent(ctx, tx, now, j.ID, string(JobInterrupted), SourceSystem, in.Detail); err != nil {
 				return err
 			}
 		}

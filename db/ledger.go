@@ -241,14 +241,22 @@ func (d *DB) LedgerForUser(ctx context.Context, userID int64, limit int) ([]Ledg
 	return d.ledgerWhere(ctx, `user_id = ? ORDER BY id DESC LIMIT ?`, userID, limit)
 }
 
+const (
+	ledgerColumns = `id, user_id, kind, amount, COALESCE(job_id, 0), COALESCE(actor_id, 0), note, created_at`
+	// ledgerForJob runs on every job page: prepared (see DB).
+	ledgerForJob = `SELECT ` + ledgerColumns + ` FROM ledger WHERE job_id = ? ORDER BY id`
+)
+
 // LedgerForJob returns the entries about jobID, oldest first.
 func (d *DB) LedgerForJob(ctx context.Context, jobID int64) ([]LedgerEntry, error) {
-	return d.ledgerWhere(ctx, `job_id = ? ORDER BY id`, jobID)
+	return scanLedger(d.stmtLedgerForJob.QueryContext(ctx, jobID))
 }
 
 func (d *DB) ledgerWhere(ctx context.Context, where string, args ...any) ([]LedgerEntry, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT id, user_id, kind, amount, COALESCE(job_id, 0), COALESCE(actor_id, 0), note, created_at
-		FROM ledger WHERE `+where, args...)
+	return scanLedger(d.sql.QueryContext(ctx, `SELECT `+ledgerColumns+` FROM ledger WHERE `+where, args...))
+}
+
+func scanLedger(rows *sql.Rows, err error) ([]LedgerEntry, error) {
 	if err != nil {
 		return nil, err
 	}

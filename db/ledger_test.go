@@ -89,18 +89,32 @@ func TestRejectAndInterruptReleaseHolds(t *testing.T) {
 	if err := d.MarkSubmitted(ctx, c.ID, "689174694b4dbdd4ab3d28c9", db.JobQueued, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.EndSubmission(ctx, a.ID, db.JobRejected, "Akool refused"); err != nil {
+	if err := d.EndSubmission(ctx, a.ID, db.JobRejected, "Akool refused", "the caller's release note"); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.EndSubmission(ctx, a.ID, db.JobRejected, "again"); err == nil {
+	if err := d.EndSubmission(ctx, a.ID, db.JobRejected, "again", "again"); err == nil {
 		t.Error("rejecting a rejected job succeeded")
 	}
-	interrupted, err := d.InterruptSubmitting(ctx, "stopped mid-send")
+	interrupted, err := d.InterruptSubmitting(ctx, db.Interruption{Message: "stopped mid-send",
+		ReleaseNote: "the caller's interruption note", Detail: "the caller's history line"})
 	if err != nil || len(interrupted) != 1 || interrupted[0].ID != b.ID {
 		t.Fatalf("interrupted %v, %v; want job %d only", interrupted, err, b.ID)
 	}
 	if got, _ := d.JobByID(ctx, b.ID); got.ErrorMessage != "stopped mid-send" {
 		t.Errorf("interrupted job's message %q, want the caller's", got.ErrorMessage)
+	}
+	// The store writes the words it is given; it has none of its own.
+	for _, tt := range []struct {
+		job  int64
+		want string
+	}{{a.ID, "the caller's release note"}, {b.ID, "the caller's interruption note"}} {
+		entries, err := d.LedgerForJob(ctx, tt.job)
+		if err != nil || len(entries) != 2 || entries[1].Note != tt.want {
+			t.Errorf("job %d's ledger %+v, %v; want its release noted %q", tt.job, entries, err, tt.want)
+		}
+	}
+	if events, err := d.JobEvents(ctx, b.ID); err != nil || len(events) == 0 || events[len(events)-1].Detail != "the caller's history line" {
+		t.Errorf("interrupted job's history %+v, %v; want the caller's line", events, err)
 	}
 	bal, _ := d.Balance(ctx, u.ID)
 	if bal.Available != 90 || bal.Held != 10 {

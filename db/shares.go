@@ -99,7 +99,7 @@ func (m msTime) Scan(src any) error {
 
 // SharesForJob returns job jobID's links, newest first.
 func (d *DB) SharesForJob(ctx context.Context, jobID int64) ([]Share, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT `+shareColumns+` FROM shares WHERE job_id = ? ORDER BY id DESC`, jobID)
+	rows, err := d.stmtSharesForJob.QueryContext(ctx, jobID)
 	if err != nil {
 		return nil, mapErr(err)
 	}

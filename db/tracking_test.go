@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -117,6 +118,25 @@ func TestListQueryPlans(t *testing.T) {
 	for _, j := range page {
 		if !j.DeletedAt.IsZero() {
 			t.Errorf("deleted job %d listed", j.ID)
+		}
+	}
+	// The cards' lists answer the same jobs, with what the cards show.
+	for _, q := range []JobQuery{{Limit: 21}, {UserID: users[0], Limit: 21}, {UserID: users[2], Before: int64(jobs / 2), Limit: 5}} {
+		full, err := d.ListJobs(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cards, err := d.ListJobCards(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cards) != len(full) {
+			t.Fatalf("%+v: %d cards, %d jobs", q, len(cards), len(full))
+		}
+		for i := range full {
+			if !reflect.DeepEqual(cards[i], full[i].Card()) {
+				t.Errorf("%+v: card %+v, want %+v", q, cards[i], full[i].Card())
+			}
 		}
 	}
 	if n, err := d.CountRunning(ctx, users[0]); err != nil || n != jobs/500 {

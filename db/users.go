@@ -34,11 +34,12 @@ func (u User) Disabled() bool { return !u.DisabledAt.IsZero() }
 
 const userColumns = `id, email, name, role, password_hash, session_version, disabled_at, created_at, updated_at`
 
-func scanUser(row interface{ Scan(...any) error }) (User, error) {
+func scanUser(row interface{ Scan(...any) error }, more ...any) (User, error) {
 	var u User
 	var disabled sql.NullInt64
 	var created, updated int64
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.SessionVersion, &disabled, &created, &updated)
+	err := row.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.SessionVersion, &disabled, &created, &updated},
+		more...)...)
 	if err != nil {
 		return User{}, mapErr(err)
 	}
@@ -67,15 +68,27 @@ func (d *DB) UserByID(ctx context.Context, id int64) (User, error) {
 }
 
 // sessionUserQuery loads a signed-in user on every request, refusing a
-// revoked session in the same indexed query so a request still costs one.
-const sessionUserQuery = `SELECT ` + userColumns + ` FROM users
-	WHERE id = ? AND NOT EXISTS (SELECT 1 FROM revoked_sessions WHERE id = ?)`
+// revoked session in the same indexed query so a request still costs one,
+// and reads the user's running-job count (every page's title shows it)
+// along, which saves every page a query of its own.
+const sessionUserQuery = `SELECT ` + userColumns + `, COALESCE((SELECT n FROM running_jobs WHERE user_id = users.id), 0)
+	FROM users WHERE id = ? AND NOT EXISTS (SELECT 1 FROM revoked_sessions WHERE id = ?)`
+
+// SessionUser is a signed-in user as a request loads it.
+type SessionUser struct {
+	User
+	// Running is how many of the user's jobs are not final (CountRunning).
+	Running int
+}
 
 // UserForSession returns user id for a request in session sessionID. It
 // returns an error wrapping apperr.ErrNotFound when there is no such user or
 // the session was revoked.
-func (d *DB) UserForSession(ctx context.Context, id int64, sessionID string) (User, error) {
-	return scanUser(d.stmtUserForSession.QueryRowContext(ctx, id, sessionID))
+func (d *DB) UserForSession(ctx context.Context, id int64, sessionID string) (SessionUser, error) {
+	var su SessionUser
+	u, err := scanUser(d.stmtUserForSession.QueryRowContext(ctx, id, sessionID), &su.Running)
+	su.User = u
+	return su, err
 }
 
 // RevokeSession ends session sessionID for good: UserForSession refuses it

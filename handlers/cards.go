@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -20,53 +18,6 @@ import (
 	"swapdesk/views"
 )
 
-// jobsPerPage is the size of one page of /jobs.
-const jobsPerPage = 20
-
-// listJobs is /jobs: the member's own jobs, or everyone's for admins (with a
-// member filter), newest first, keyset-paginated by id.
-func (s *Server) listJobs(c echo.Context) error {
-	u := currentUser(c)
-	ctx := c.Request().Context()
-	q := db.JobQuery{UserID: u.ID, Limit: jobsPerPage + 1}
-	if before, err := strconv.ParseInt(c.QueryParam(fields.Before), 10, 64); err == nil && before > 0 {
-		q.Before = before
-	}
-	m := views.JobsPage{Admin: u.IsAdmin()}
-	names := map[int64]string{}
-	if u.IsAdmin() {
-		q.UserID = 0
-		if id, err := strconv.ParseInt(c.QueryParam(fields.Member), 10, 64); err == nil && id > 0 {
-			q.UserID = id
-			m.MemberID = strconv.FormatInt(id, 10)
-		}
-		users, err := s.cfg.Directory.ListUsers(ctx)
-		if err != nil {
-			return err
-		}
-		for _, x := range users {
-			names[x.ID] = x.Name
-			m.Members = append(m.Members, views.Option{Value: strconv.FormatInt(x.ID, 10), Label: x.Name + " <" + x.Email + ">"})
-		}
-	}
-	jobs, err := s.cfg.JobStore.ListJobs(ctx, q)
-	if err != nil {
-		return err
-	}
-	if len(jobs) > jobsPerPage {
-		jobs = jobs[:jobsPerPage]
-		m.NextURL = urls.JobsPage(jobs[len(jobs)-1].ID, q.UserID)
-	}
-	for _, j := range jobs {
-		card := s.card(c, j, false)
-		if j.UserID != u.ID {
-			card.Owner = names[j.UserID]
-		}
-		m.Cards = append(m.Cards, card)
-	}
-	return render(c, http.StatusOK, views.JobsListPage(s.page(c, "Jobs", views.NavJobs), m))
-}
-
 // jobCard answers a card's poll with one indexed query and no Akool call.
 // A finished job's card carries no trigger and the answer is 286 (htmx's
 // "stop polling"), so polling ends either way. The exception is a result
@@ -78,7 +29,12 @@ func (s *Server) jobCard(c echo.Context) error {
 		return err
 	}
 	full := c.QueryParam(fields.Full) == "1"
-	card := s.card(c, job, full)
+	var card views.JobCard
+	if full {
+		card = s.fullCard(c, job)
+	} else {
+		card = s.card(c, job.Card())
+	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if !card.Final || !isHTMX(c) {
 		return render(c, http.StatusOK, views.Card(card))
@@ -103,9 +59,13 @@ func (s *Server) jobCard(c echo.Context) error {
 	return render(c, status, views.JobSettled(m))
 }
 
-// running is how many of userID's jobs are not final, for the page title
-// (one count over the jobs_open index). A failure costs only the count.
+// running is how many of userID's jobs are not final, for the page title:
+// the signed-in user's count came with their session (db.SessionUser);
+// anyone else's is one indexed lookup. A failure costs only the count.
 func (s *Server) running(c echo.Context, userID int64) int {
+	if rc, ok := c.Get(ctxRunning).(runningCount); ok && rc.userID == userID {
+		return rc.n
+	}
 	n, err := s.cfg.JobStore.CountRunning(c.Request().Context(), userID)
 	if err != nil {
 		if c.Request().Context().Err() == nil {
@@ -114,6 +74,12 @@ func (s *Server) running(c echo.Context, userID int64) int {
 		return 0
 	}
 	return n
+}
+
+// runningCount is a user's running-job count as their session loaded it.
+type runningCount struct {
+	userID int64
+	n      int
 }
 
 // viewableJob loads :id for the current user: their own, or any for admins.
@@ -126,26 +92,27 @@ func (s *Server) viewableJob(c echo.Context) (db.Job, error) {
 	return s.cfg.JobStore.JobForViewer(c.Request().Context(), id, u.ID, u.IsAdmin())
 }
 
-// card builds a job's card.
-func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
+// card builds a job's card, as lists show it, from the card's columns
+// only (db.JobCard); fullCard is the job page's.
+func (s *Server) card(c echo.Context, j db.JobCard) views.JobCard {
 	now := s.now()
 	card := views.JobCard{
 		ID: j.ID, Status: j.Status,
-		Summary: fmt.Sprintf("%s · %s · %s", j.Resolution, j.Mode, secs(j.BilledSeconds)),
-		Final:   j.Final(), Error: j.ErrorMessage, Full: full, CSRF: csrfToken(c),
+		Summary: j.Resolution + " · " + j.Mode + " · " + secs(j.BilledSeconds),
+		Final:   j.Final(), Error: j.ErrorMessage,
 		Own: j.UserID == currentUser(c).ID,
 	}
 	switch {
 	case !j.Final():
 		card.Elapsed = "running for " + human(now.Sub(j.CreatedAt))
-		card.Credits = fmt.Sprintf("%d credits held", j.EstimateCredits)
+		card.Credits = strconv.FormatInt(j.EstimateCredits, 10) + " credits held"
 	default:
 		if !j.FinishedAt.IsZero() {
 			card.Elapsed = "took " + human(j.FinishedAt.Sub(j.CreatedAt))
 		}
 		switch {
 		case j.ChargedCredits != nil && *j.ChargedCredits > 0:
-			card.Credits = fmt.Sprintf("%d credits charged", *j.ChargedCredits)
+			card.Credits = strconv.FormatInt(*j.ChargedCredits, 10) + " credits charged"
 		default:
 			card.Credits = "nothing charged"
 		}
@@ -154,10 +121,7 @@ func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 		card.Refund = fmt.Sprintf("The %d credits held for it were returned; nothing was charged.", j.EstimateCredits)
 	}
 	if j.Status == db.JobSucceeded {
-		card.PosterURL = posterSrc(j)
-		if !full {
-			card.ThumbURL = thumbSrc(j)
-		}
+		card.ThumbURL = thumbSrc(j) // lists only: the job page has its player
 		switch j.ArchiveState {
 		case db.ArchiveDone:
 			card.PlayURL = urls.Media(j.ID)
@@ -180,23 +144,32 @@ func (s *Server) card(c echo.Context, j db.Job, full bool) views.JobCard {
 			card.ArchiveNote = "Swapdesk could not save a copy of this video."
 		}
 	}
-	if full {
-		u := currentUser(c)
-		card.CanDelete = j.UserID == u.ID && j.Final()
-		card.RerunURL = rerunURL(j)
+	return card
+}
+
+// fullCard is the job page's card: the list's, with the player's actions.
+func (s *Server) fullCard(c echo.Context, j db.Job) views.JobCard {
+	card := s.card(c, j.Card())
+	card.Full = true
+	card.ThumbURL = ""
+	card.CSRF = csrfToken(c) // for the delete form
+	if j.Status == db.JobSucceeded {
+		card.PosterURL = posterSrc(j) // only the job page's card has a player
 	}
+	card.CanDelete = j.UserID == currentUser(c).ID && j.Final()
+	card.RerunURL = rerunURL(j)
 	return card
 }
 
 // posterURL is the still a result's player shows before it plays: the
 // job's character image, when it is a web address (the CSP's img-src allows
 // http and https). Real posters, cut from the result, replace it later.
-func posterURL(j db.Job) string {
-	u, err := url.Parse(j.ImageURL)
+func posterURL(imageURL string) string {
+	u, err := url.Parse(imageURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return ""
 	}
-	return j.ImageURL
+	return imageURL
 }
 
 // thumbSrc is a finished result's small picture on the jobs list and the
@@ -204,7 +177,7 @@ func posterURL(j db.Job) string {
 // kept character image; a 404 leaves the placeholder), the kept image of
 // another, or "" (never a member's own link: a list of them would load
 // every one).
-func thumbSrc(j db.Job) string {
+func thumbSrc(j db.JobCard) string {
 	switch {
 	case j.ArchiveState == db.ArchiveDone:
 		return urls.MediaPoster(j.ID)
@@ -222,52 +195,23 @@ func rerunURL(j db.Job) string {
 	return urls.NewJobWith(f)
 }
 
-// deleteJob removes a finished job of the member's from lists and deletes
-// its archived video; the ledger keeps its entries.
-func (s *Server) deleteJob(c echo.Context) error {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return apperr.ErrNotFound
-	}
-	u := currentUser(c)
-	job, err := s.cfg.JobStore.DeleteJob(c.Request().Context(), id, u.ID)
-	if errors.Is(err, apperr.ErrConflict) {
-		addFlash(c, views.FlashError, "A running job cannot be deleted; wait until it finishes.")
-		return redirect(c, urls.Job(id))
-	}
-	if err != nil {
-		return err
-	}
-	// The row no longer points at its files (the routes check deleted_at):
-	// a failure leaves an orphan to log, not a file someone can still see.
-	for _, key := range []string{job.ArchivePath, job.PosterKey, job.PreviewKey, job.ImageKey} {
-		if key == "" {
-			continue
-		}
-		if err := s.cfg.Media.Delete(context.WithoutCancel(c.Request().Context()), key); err != nil {
-			s.log.Error("remove a deleted job's file", "job_id", job.ID, "key", key, "err", err)
-		}
-	}
-	addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap #%d deleted.", job.ID))
-	return redirect(c, urls.Jobs())
-}
-
 // human formats a duration for people: "45 s", "3 min 5 s", "2 h 10 min".
 func human(d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}
 	sec := int(d.Seconds())
+	// strconv, not fmt: every card of a list says it.
 	switch {
 	case sec < 60:
-		return fmt.Sprintf("%d s", sec)
+		return strconv.Itoa(sec) + " s"
 	case sec < 3600:
 		if sec%60 == 0 {
-			return fmt.Sprintf("%d min", sec/60)
+			return strconv.Itoa(sec/60) + " min"
 		}
-		return fmt.Sprintf("%d min %d s", sec/60, sec%60)
+		return strconv.Itoa(sec/60) + " min " + strconv.Itoa(sec%60) + " s"
 	default:
-		return fmt.Sprintf("%d h %d min", sec/3600, sec%3600/60)
+		return strconv.Itoa(sec/3600) + " h " + strconv.Itoa(sec%3600/60) + " min"
 	}
 }
 

@@ -19,7 +19,7 @@ func (s *Server) dashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	recent, err := s.cfg.JobStore.ListJobs(ctx, db.JobQuery{UserID: u.ID, Limit: dashboardJobs})
+	recent, err := s.cfg.JobStore.ListJobCards(ctx, db.JobQuery{UserID: u.ID, Limit: dashboardJobs})
 	if err != nil {
 		return err
 	}
@@ -30,7 +30,7 @@ func (s *Server) dashboard(c echo.Context) error {
 	}
 	d := views.Dashboard{UserID: u.ID, Notice: notice, Name: u.Name, Email: u.Email, Admin: u.IsAdmin(), Available: bal.Available, Held: bal.Held, Spent: bal.Spent, Running: p.Running}
 	for _, j := range recent {
-		d.Recent = append(d.Recent, s.card(c, j, false))
+		d.Recent = append(d.Recent, s.card(c, j))
 	}
 	return render(c, http.StatusOK, views.DashboardPage(p, d))
 }

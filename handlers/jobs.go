@@ -33,7 +33,7 @@ type jobStore interface {
 	JobForViewer(ctx context.Context, id, viewerID int64, admin bool) (db.Job, error)
 	LedgerForJob(ctx context.Context, jobID int64) ([]db.LedgerEntry, error)
 	Balance(ctx context.Context, userID int64) (db.Balance, error)
-	ListJobs(ctx context.Context, q db.JobQuery) ([]db.Job, error)
+	ListJobCards(ctx context.Context, q db.JobQuery) ([]db.JobCard, error)
 	JobEvents(ctx context.Context, jobID int64) ([]db.JobEvent, error)
 	DeleteJob(ctx context.Context, id, userID int64) (db.Job, error)
 	CountRunning(ctx context.Context, userID int64) (int, error)
@@ -254,6 +254,36 @@ func (s *Server) slowDown(c echo.Context, in jobInput, tooMany *apperr.TooMany) 
 	return render(c, http.StatusTooManyRequests, views.NewJobPage(p, f))
 }
 
+// deleteJob removes a finished job of the member's from lists and deletes
+// its archived video; the ledger keeps its entries.
+func (s *Server) deleteJob(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return apperr.ErrNotFound
+	}
+	u := currentUser(c)
+	job, err := s.cfg.JobStore.DeleteJob(c.Request().Context(), id, u.ID)
+	if errors.Is(err, apperr.ErrConflict) {
+		addFlash(c, views.FlashError, "A running job cannot be deleted; wait until it finishes.")
+		return redirect(c, urls.Job(id))
+	}
+	if err != nil {
+		return err
+	}
+	// The row no longer points at its files (the routes check deleted_at):
+	// a failure leaves an orphan to log, not a file someone can still see.
+	for _, key := range []string{job.ArchivePath, job.PosterKey, job.PreviewKey, job.ImageKey} {
+		if key == "" {
+			continue
+		}
+		if err := s.cfg.Media.Delete(context.WithoutCancel(c.Request().Context()), key); err != nil {
+			s.log.Error("remove a deleted job's file", "job_id", job.ID, "key", key, "err", err)
+		}
+	}
+	addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap #%d deleted.", job.ID))
+	return redirect(c, urls.Jobs())
+}
+
 // showJob is a job's page. Members see their own jobs and the team's
 // results in the gallery; admins see all.
 func (s *Server) showJob(c echo.Context) error {
@@ -298,7 +328,7 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 	if err != nil {
 		return views.JobPage{}, err
 	}
-	m := views.JobPage{Job: jobView(job), Card: s.card(c, job, true), Gallery: s.jobGallery(c, job)}
+	m := views.JobPage{Job: jobView(job), Card: s.fullCard(c, job), Gallery: s.jobGallery(c, job)}
 	if m.Result, err = s.jobResult(c, job); err != nil {
 		return views.JobPage{}, err
 	}

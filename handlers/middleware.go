@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -104,7 +103,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			// Render the error now so the status is known for logs and metrics.
 			c.Error(err)
 		}
-		elapsed := time.Since(start)
+		elapsed := s.now().Sub(start)
 		route := c.Path()
 		if route == "" {
 			route = "unmatched"
@@ -119,7 +118,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			// Probes and every-2-second card polls would drown the log.
 			level = slog.LevelDebug
 		}
-		if route == "/webhooks/akool" && status >= 400 && status < 500 {
+		if route == urls.RouteWebhook && status >= 400 && status < 500 {
 			// Refused webhooks are counted and logged at a bounded rate by
 			// the handler; a flood of forgeries must not flood the log here.
 			level = slog.LevelDebug

@@ -143,5 +143,5 @@ func posterSrc(j db.Job) string {
 	case j.ImageKey != "":
 		return urls.MediaImage(j.ID)
 	}
-	return posterURL(j)
+	return posterURL(j.ImageURL)
 }

@@ -26,7 +26,7 @@ type userStore interface {
 	UserByID(ctx context.Context, id int64) (db.User, error)
 	// UserForSession loads the user unless sessionID was revoked, in one
 	// query; either miss wraps apperr.ErrNotFound.
-	UserForSession(ctx context.Context, id int64, sessionID string) (db.User, error)
+	UserForSession(ctx context.Context, id int64, sessionID string) (db.SessionUser, error)
 	RevokeSession(ctx context.Context, sessionID string, until time.Time) error
 }
 

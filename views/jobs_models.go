@@ -1,9 +1,13 @@
 package views
 
 import (
+	"context"
+	"io"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/a-h/templ"
 
 	"swapdesk/internal/jobstatus"
 	"swapdesk/internal/urls"
@@ -190,7 +194,8 @@ type JobCard struct {
 	Refund string
 	// PlayURL is our archived copy (/media/:id), or Akool's URL until then.
 	PlayURL string
-	// PosterURL is the player's still before it plays: the job's
+	// PosterURL (full cards only: lists show no player) is the player's
+	// still before it plays: the job's
 	// character image for now (an http(s) URL, allowed by the CSP's
 	// img-src), or "".
 	PosterURL string
@@ -205,7 +210,18 @@ type JobCard struct {
 	CanDelete   bool
 	RerunURL    string
 	DownloadURL string
-	CSRF        string // for the delete form
+	CSRF        string // for the delete form (full cards only)
+}
+
+// jobStatusBadge is a job state's badge: <span class="{Badge}"
+// role="status">{Label}</span>. It is written directly because templ's
+// class={ } processing was a measurable part of rendering a list of cards.
+func jobStatusBadge(s jobstatus.Status) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		_, err := io.WriteString(w, `<span class="`+templ.EscapeString(s.Badge())+`" role="status">`+
+			templ.EscapeString(s.Label())+`</span>`)
+		return err
+	})
 }
 
 // PollURL is the card's refresh URL.

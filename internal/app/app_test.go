@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"swapdesk/db"
 	"swapdesk/db/dbtest"
 	"swapdesk/internal/app"
+	"swapdesk/internal/credits"
 )
 
 // New in sandbox mode builds a working app whose loops start and stop, and
@@ -84,5 +86,32 @@ func TestPostersNeedFFmpegOnPath(t *testing.T) {
 			t.Errorf("PATH %q: posters available = %v, want %v", c.path, got, c.want)
 		}
 		a.Close()
+	}
+}
+
+// The app's credit service works on the app's store, with the app's clock.
+func TestNewBuildsTheCreditService(t *testing.T) {
+	at := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
+	store := dbtest.Open(t)
+	a, err := app.New(context.Background(), app.Config{DataDir: t.TempDir(), LocalURL: "http://127.0.0.1:1",
+		Store: store, Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Shutdown(context.Background()) })
+	if a.Credits == nil {
+		t.Fatal("App.Credits is nil")
+	}
+	ctx := context.Background()
+	u, err := store.CreateUser(ctx, "ana@example.com", "Ana", db.RoleMember, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.Credits.Grant(ctx, credits.Change{MemberID: u.ID, Amount: 40, Note: "welcome"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Balance.Available != 40 || !res.Entry.CreatedAt.Equal(at) {
+		t.Errorf("grant: balance %+v, entry at %v; want 40 available, written at %v", res.Balance, res.Entry.CreatedAt, at)
 	}
 }

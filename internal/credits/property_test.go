@@ -98,7 +98,7 @@ func TestRandomSequencesKeepBalancesEqualToTheLedger(t *testing.T) {
 			switch rng.IntN(3) {
 			case 0:
 				op = fmt.Sprintf("release job %d", j.ID)
-				err = e.store.EndSubmission(ctx, j.ID, db.JobRejected, "refused")
+				err = e.store.EndSubmission(ctx, j.ID, db.JobRejected, "refused", credits.NotTakenNote)
 			case 1:
 				op = fmt.Sprintf("fail job %d", j.ID)
 				e.finish(j, credits.Outcome{})

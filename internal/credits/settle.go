@@ -6,6 +6,19 @@ import (
 	"swapdesk/db"
 )
 
+// The ledger notes of a job's hold, and of its release when Akool never ran
+// the job (the settlement's are Settle's).
+const (
+	// HoldNote is the hold written with the job.
+	HoldNote = "hold for job"
+	// NotTakenNote releases the hold of a job Akool refused or did not
+	// answer for.
+	NotTakenNote = "not taken by Akool"
+	// InterruptedNote releases the hold of a job found still submitting at
+	// start-up.
+	InterruptedNote = "interrupted at start-up"
+)
+
 // Outcome is how Akool finished a job, as far as credits go.
 type Outcome struct {
 	Succeeded bool

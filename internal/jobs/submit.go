@@ -23,6 +23,7 @@ import (
 	"swapdesk/db"
 	"swapdesk/internal/akool"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/credits"
 	"swapdesk/internal/fields"
 	"swapdesk/internal/media"
 	"swapdesk/internal/pricing"
@@ -37,8 +38,8 @@ type Store interface {
 	JobByIdempotencyKey(ctx context.Context, userID int64, key string) (db.Job, error)
 	CreateJobWithHold(ctx context.Context, n db.NewJob) (db.Job, bool, error)
 	MarkSubmitted(ctx context.Context, jobID int64, akoolID string, status db.JobStatus, firstPoll time.Time) error
-	EndSubmission(ctx context.Context, jobID int64, status db.JobStatus, message string) error
-	InterruptSubmitting(ctx context.Context, message string) ([]db.Job, error)
+	EndSubmission(ctx context.Context, jobID int64, status db.JobStatus, message, releaseNote string) error
+	InterruptSubmitting(ctx context.Context, in db.Interruption) ([]db.Job, error)
 }
 
 // Prober learns what a member's links point at.
@@ -366,6 +367,7 @@ func (s *Service) Submit(ctx context.Context, userID int64, in Input) (job db.Jo
 		Mode: string(c.Mode), Resolution: string(c.Resolution),
 		DurationRequested: c.Requested, DurationDetected: c.detected(),
 		BilledSeconds: c.Quote.Seconds, EstimateCredits: int64(c.Quote.Credits), Prompt: c.Prompt,
+		HoldNote: credits.HoldNote,
 	})
 	var short *apperr.InsufficientCredits
 	switch {
@@ -468,7 +470,7 @@ func (s *Service) send(ctx context.Context, job db.Job) (db.Job, error) {
 				"Your credits were returned here; if Akool runs it anyway, an admin will see it on Akool's account."
 		}
 		s.log.Warn("akool did not take a job", "job_id", job.ID, "status", status, "err", err)
-		if rerr := s.cfg.Store.EndSubmission(ctx, job.ID, status, msg); rerr != nil {
+		if rerr := s.cfg.Store.EndSubmission(ctx, job.ID, status, msg, credits.NotTakenNote); rerr != nil {
 			return db.Job{}, fmt.Errorf("end submission of job %d after %v: %w", job.ID, err, rerr)
 		}
 		job.Status, job.ErrorMessage = status, msg
@@ -554,13 +556,19 @@ func (s *Service) Wait(ctx context.Context) error {
 	}
 }
 
-// interruptedMessage is what the member of a job Recover interrupted reads.
-const interruptedMessage = "Swapdesk stopped while sending this job to Akool. Your credits were returned; please submit it again."
+// interruptedMessage is what the member of a job Recover interrupted reads;
+// interruptedDetail is the line it adds to the job's history.
+const (
+	interruptedMessage = "Swapdesk stopped while sending this job to Akool. Your credits were returned; please submit it again."
+	interruptedDetail  = "found at start-up; hold released"
+)
 
 // Recover marks jobs left submitting by a crash as interrupted and releases
 // their holds. Call it once at start-up, before serving.
 func (s *Service) Recover(ctx context.Context) error {
-	jobs, err := s.cfg.Store.InterruptSubmitting(ctx, interruptedMessage)
+	jobs, err := s.cfg.Store.InterruptSubmitting(ctx, db.Interruption{
+		Message: interruptedMessage, ReleaseNote: credits.InterruptedNote, Detail: interruptedDetail,
+	})
 	if err != nil {
 		return fmt.Errorf("recover submitting jobs: %w", err)
 	}

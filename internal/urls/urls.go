@@ -194,10 +194,10 @@ func ShareRevoke(shareID int64) string { return "/shares/" + id(shareID) + "/rev
 // Share is a share link's public page (token is URL-safe base64).
 func Share(token string) string { return "/s/" + token }
 
-// ShareVideo is a share link's video; ShareVideoDownload the same as an
-// attachment.
+// ShareVideo is a share link's video.
 func ShareVideo(token string) string { return Share(token) + "/video" }
 
+// ShareVideoDownload is ShareVideo as an attachment.
 func ShareVideoDownload(token string) string {
 	return ShareVideo(token) + "?" + fields.Download + "=1"
 }

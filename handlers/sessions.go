@@ -3,12 +3,9 @@ package handlers
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -16,8 +13,6 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
-	"swapdesk/internal/fields"
-	"swapdesk/internal/urls"
 	"swapdesk/views"
 )
 
@@ -30,6 +25,7 @@ const (
 	keyCSRF        = "csrf"
 	ctxSession     = "swapdesk.session"
 	ctxUser        = "swapdesk.user"
+	ctxRunning     = "swapdesk.user.running"
 	ctxSessionLive = "swapdesk.session.dirty"
 )
 
@@ -82,14 +78,16 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			// A signed-in session without an id predates them and cannot be
 			// revoked: it ends, and its owner signs in once more.
 			sid, _ := sess.Values[keySessionID].(string)
-			var u db.User
+			var su db.SessionUser
 			err := apperr.ErrNotFound
 			if sid != "" {
-				u, err = s.cfg.Users.UserForSession(c.Request().Context(), uid, sid)
+				su, err = s.cfg.Users.UserForSession(c.Request().Context(), uid, sid)
 			}
+			u := su.User
 			switch {
 			case err == nil && !u.Disabled() && sess.Values[keySessionVer] == u.SessionVersion:
 				c.Set(ctxUser, &u)
+				c.Set(ctxRunning, runningCount{userID: u.ID, n: su.Running})
 			case err == nil || errors.Is(err, apperr.ErrNotFound):
 				// Signed out elsewhere, disabled, password changed, or
 				// deleted: this session is over.
@@ -113,15 +111,6 @@ func sessionOf(c echo.Context) *sessions.Session {
 func currentUser(c echo.Context) *db.User {
 	u, _ := c.Get(ctxUser).(*db.User)
 	return u
-}
-
-// csrfToken returns the session's CSRF token.
-func csrfToken(c echo.Context) string {
-	if sess := sessionOf(c); sess != nil {
-		t, _ := sess.Values[keyCSRF].(string)
-		return t
-	}
-	return ""
 }
 
 // signIn replaces every session value (a new CSRF token included) so nothing
@@ -196,112 +185,4 @@ func newToken() string {
 		panic("crypto/rand failed: " + err.Error())
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// csrf refuses unsafe requests that do not carry the session's token in the
-// form field "csrf" of the body or the X-CSRF-Token header (htmx). A token
-// in the URL's query does not count: URLs end up in logs, history and
-// Referer headers, and a link must never be able to act for the member.
-func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		switch c.Request().Method {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
-			return next(c)
-		}
-		want := csrfToken(c)
-		got := c.Request().Header.Get(fields.CSRFHeader)
-		if got == "" {
-			// A form Go refuses to parse (over 10,000 fields: a zip of
-			// everything selected, say) would read as a missing token;
-			// say what is wrong instead.
-			if err := c.Request().ParseForm(); err != nil {
-				return apperr.Invalidf("This form could not be read: it sent too many fields, or was malformed. " +
-					"If you selected many items, select fewer and try again.")
-			}
-			// PostFormValue reads the body only; FormValue would also
-			// take the query string.
-			got = c.Request().PostFormValue(fields.CSRF)
-		}
-		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-			return errCSRF
-		}
-		return next(c)
-	}
-}
-
-var errCSRF = &csrfError{}
-
-type csrfError struct{}
-
-func (*csrfError) Error() string { return "missing or wrong CSRF token" }
-
-// requireUser sends signed-out visitors to the login page, remembering where
-// they were going.
-func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if currentUser(c) != nil {
-			return next(c)
-		}
-		return redirect(c, loginURL(c))
-	}
-}
-
-// loginURL is the login page with next set to where the person was going:
-// the page itself for a plain GET; for an htmx request (a card poll, say)
-// the page it was made from, from HX-Current-URL, never the fragment, which
-// is no page to land on.
-func loginURL(c echo.Context) string {
-	r := c.Request()
-	next := ""
-	switch {
-	case isHTMX(c):
-		if u, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil && u.Path != "" {
-			next = u.RequestURI()
-		}
-	case r.Method == http.MethodGet:
-		next = r.URL.RequestURI()
-	}
-	return urls.LoginNext(safeNext(next))
-}
-
-// requireAdmin answers 403 to anyone but an admin.
-func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if u := currentUser(c); u == nil || !u.IsAdmin() {
-			return apperr.ErrForbidden
-		}
-		return next(c)
-	}
-}
-
-// redirect answers 303, or HX-Redirect for htmx requests so the whole page
-// navigates instead of swapping a page into a fragment.
-func redirect(c echo.Context, to string) error {
-	if c.Request().Header.Get("HX-Request") == "true" {
-		c.Response().Header().Set("HX-Redirect", to)
-		return c.NoContent(http.StatusOK)
-	}
-	return c.Redirect(http.StatusSeeOther, to)
-}
-
-// safeNext returns next when it is a local path, else "/". It refuses
-// absolute URLs, scheme-relative "//host" and backslash tricks.
-func safeNext(next string) string {
-	if next == "" || len(next) > 2000 || next[0] != '/' || strings.HasPrefix(next, "//") ||
-		strings.ContainsAny(next, "\\\r\n\t") {
-		return "/"
-	}
-	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
-		return "/"
-	}
-	// Encoded slashes and backslashes ("/%2F%2Fevil") are harmless to a
-	// browser but become "//evil" to whatever decodes the path next.
-	if strings.HasPrefix(u.Path, "//") || strings.Contains(u.Path, "\\") {
-		return "/"
-	}
-	if strings.HasPrefix(u.Path, urls.RouteLogin) || strings.HasPrefix(u.Path, urls.RouteLogout) {
-		return "/"
-	}
-	return next
 }
