@@ -1,0 +1,124 @@
+package credits
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// AccountCacheTTL is how long the Akool account's balance is reused.
+const AccountCacheTTL = time.Minute
+
+// AccountBalance caches the Akool account's balance (Akool's
+// GET /api/open/v3/faceswap/quota/info) for AccountCacheTTL: many admins
+// opening the overview cost Akool one call a minute, and concurrent
+// misses share one call (single flight). Failures are cached too, for
+// failTTL, so an Akool outage is not hammered by every page view.
+type AccountBalance struct {
+	fetch   func(ctx context.Context) (float64, error)
+	now     func() time.Time
+	ttl     time.Duration
+	failTTL time.Duration
+
+	mu       sync.Mutex
+	credit   float64
+	err      error
+	at       time.Time // when credit/err was fetched; zero: never
+	inflight chan struct{}
+}
+
+// AccountFailTTL is how long a failed balance fetch is remembered.
+const AccountFailTTL = 10 * time.Second
+
+// NewAccountBalance returns a cache over fetch (the Akool client's Quota);
+// now is its clock (time.Now when nil).
+func NewAccountBalance(fetch func(ctx context.Context) (float64, error), now func() time.Time) *AccountBalance {
+	if now == nil {
+		now = time.Now
+	}
+	return &AccountBalance{fetch: fetch, now: now, ttl: AccountCacheTTL, failTTL: AccountFailTTL}
+}
+
+// Account is the Akool account's balance as last fetched.
+type Account struct {
+	Credit    float64
+	FetchedAt time.Time
+}
+
+// Get returns the cached balance, fetching it when older than the TTL.
+// Callers waiting for one fetch share its answer; a caller whose ctx ends
+// first stops waiting (the fetch goes on for the others, bounded by its
+// own timeout).
+func (a *AccountBalance) Get(ctx context.Context) (Account, error) {
+	for {
+		a.mu.Lock()
+		if !a.at.IsZero() {
+			ttl := a.ttl
+			if a.err != nil {
+				ttl = a.failTTL
+			}
+			if a.now().Sub(a.at) < ttl {
+				acct, err := Account{Credit: a.credit, FetchedAt: a.at}, a.err
+				a.mu.Unlock()
+				return acct, err
+			}
+		}
+		if wait := a.inflight; wait != nil {
+			a.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return Account{}, ctx.Err()
+			}
+		}
+		done := make(chan struct{})
+		a.inflight = done
+		a.mu.Unlock()
+
+		// The fetch outlives a caller that gives up: others may wait on it.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		credit, err := a.fetch(fctx)
+		cancel()
+
+		a.mu.Lock()
+		a.credit, a.err, a.at, a.inflight = credit, err, a.now(), nil
+		a.mu.Unlock()
+		close(done)
+		return Account{Credit: credit, FetchedAt: a.at}, err
+	}
+}
+
+// Reconciliation sets what members may still spend against what the
+// Akool account holds.
+type Reconciliation struct {
+	Promised  int64   // members' available + held: what they can still spend
+	Account   float64 // the Akool account's balance
+	Shortfall float64 // Promised - Account when positive, else 0
+}
+
+// Over reports whether members could spend more than the account holds.
+func (r Reconciliation) Over() bool { return r.Shortfall > 0 }
+
+// Reconcile compares the team's totals with the Akool account's balance.
+func Reconcile(t Totals, account float64) Reconciliation {
+	r := Reconciliation{Promised: t.Available + t.Held, Account: account}
+	if d := float64(r.Promised) - account; d > 0 {
+		r.Shortfall = d
+	}
+	return r
+}
+
+// ProjectMonth projects the month's spend to its end at the pace so far:
+// spent / elapsed × the month's length, both in loc's calendar (so a DST
+// month is counted in its real hours). Before any time has passed it
+// returns spent.
+func ProjectMonth(spent int64, now time.Time, loc *time.Location) int64 {
+	start := MonthStart(now, loc)
+	end := start.AddDate(0, 1, 0)
+	elapsed := now.Sub(start)
+	if elapsed <= 0 || spent <= 0 {
+		return spent
+	}
+	return int64(float64(spent) * float64(end.Sub(start)) / float64(elapsed))
+}
