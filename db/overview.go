@@ -20,7 +20,7 @@ type LedgerFilter struct {
 	Kind   string
 	From   time.Time // created at or after
 	To     time.Time // created before
-	// Before is the keyset cursor of LedgerPage: only lines with id <
+	// Before is the keyset cursor of LedgerFiltered: only lines with id <
 	// Before (0: the newest page).
 	Before int64
 	Limit  int
@@ -69,9 +69,9 @@ func scanLedgerRow(rows *sql.Rows) (LedgerRow, error) {
 	return r, err
 }
 
-// LedgerPage returns up to f.Limit lines matching f, newest first. The next
+// LedgerFiltered returns up to f.Limit lines matching f, newest first. The next
 // page is f with Before set to the last line's id.
-func (d *DB) LedgerPage(ctx context.Context, f LedgerFilter) ([]LedgerRow, error) {
+func (d *DB) LedgerFiltered(ctx context.Context, f LedgerFilter) ([]LedgerRow, error) {
 	where, args := f.where()
 	rows, err := d.sql.QueryContext(ctx, ledgerRowSelect+where+` ORDER BY l.id DESC LIMIT ?`, append(args, f.Limit)...)
 	if err != nil {

@@ -2,7 +2,6 @@ package credits
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,39 +11,12 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/apperr"
+	"swapdesk/internal/fields"
 )
 
-// SettingTeamZone is the settings key of the team's time zone: an IANA
-// name such as "Europe/Berlin". Month boundaries (allowances, "this
-// month") and the admin pages' dates use it. Absent means UTC.
-const SettingTeamZone = "team_time_zone"
-
-// FieldTimeZone is the form field that sets it.
-const FieldTimeZone = "time_zone"
-
-// SettingsReader reads a setting (db.DB.Setting).
-type SettingsReader interface {
-	Setting(ctx context.Context, key string) (string, error)
-}
-
-// TeamZone returns the team's time zone: the zone stored under
-// SettingTeamZone, or UTC when none is stored. A stored name that no
-// longer loads (it was valid when saved) is an error, so the caller does
-// not silently count months in the wrong zone.
-func TeamZone(ctx context.Context, settings SettingsReader) (*time.Location, error) {
-	name, err := settings.Setting(ctx, SettingTeamZone)
-	if errors.Is(err, apperr.ErrNotFound) {
-		return time.UTC, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("team time zone: %w", err)
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, fmt.Errorf("team time zone %q: %w", name, err)
-	}
-	return loc, nil
-}
+// FieldTimeZone is the form field that sets the team's time zone. The
+// zone is the setting db.SettingTeamTimeZone, read with TeamLocation.
+const FieldTimeZone = fields.TimeZone
 
 // SettingsWriter stores a setting with its audit entry (db.DB.SetSetting).
 type SettingsWriter interface {
@@ -67,7 +39,7 @@ func ParseZone(name string) (*time.Location, error) {
 	if len(name) > 64 {
 		return nil, bad("That is not a time zone name: they are at most a few words long, such as Europe/Berlin.")
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := LoadLocation(name)
 	if err != nil {
 		return nil, bad(fmt.Sprintf("There is no time zone called %q. Use a name such as Europe/Berlin or America/New_York.", name))
 	}
@@ -82,7 +54,7 @@ func SetTeamZone(ctx context.Context, settings SettingsWriter, actorID int64, ip
 	if err != nil {
 		return nil, err
 	}
-	err = settings.SetSetting(ctx, SettingTeamZone, loc.String(), db.AuditEntry{
+	err = settings.SetSetting(ctx, db.SettingTeamTimeZone, loc.String(), db.AuditEntry{
 		ActorID: actorID, Action: AuditTeamZone, Subject: loc.String(), IP: ip, Detail: fmt.Sprintf("time_zone=%q", loc.String()),
 	})
 	if err != nil {
