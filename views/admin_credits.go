@@ -95,13 +95,13 @@ type LedgerRowView struct {
 
 // AdminAudit is the audit log page's model (GET /admin/audit).
 type AdminAudit struct {
-	Zone                 string
-	Who, What, From, To  string
-	Error                string
-	Actors               []Option
-	Actions              []string
-	Rows                 []AuditRowView
-	NextHref             string
+	Zone                string
+	Who, What, From, To string
+	Error               string
+	Actors              []Option
+	Actions             []string
+	Rows                []AuditRowView
+	NextHref            string
 }
 
 // AuditRowView is one audit entry.
