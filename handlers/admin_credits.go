@@ -189,7 +189,7 @@ func (s *Server) renderCredits(c echo.Context, status int, zoneForm views.ZoneFo
 	}
 
 	m := views.AdminCredits{Zone: loc.String(), ZoneForm: zoneForm}
-	if m.ZoneForm.Value == "" {
+	if m.ZoneForm.Value == "" && m.ZoneForm.Error == "" {
 		m.ZoneForm.Value = loc.String()
 	}
 	m.Totals = views.CreditTotals{Granted: totals.Granted, Held: totals.Held, Available: totals.Available,

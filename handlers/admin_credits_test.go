@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/xml"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -386,5 +385,286 @@ func TestSpendChartBarsAndProjection(t *testing.T) {
 	}
 }
 
-var _ = csv.NewReader
-var _ = io.EOF
+func readCSV(t *testing.T, res *response) [][]string {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(res.body)).ReadAll()
+	if err != nil {
+		t.Fatalf("CSV: %v\n%s", err, snippet(res.body))
+	}
+	return recs
+}
+
+// The export has a header row, ISO 8601 times in the team's zone, the
+// overview's filters, and defused formulas.
+func TestLedgerCSV(t *testing.T) {
+	app := newTestApp(t)
+	ctx := context.Background()
+	_, ana := app.member("ana@example.com", 0)
+	_, bo := app.member("bo@example.com", 0)
+	admin := app.signedIn("admin@example.com", true)
+	for _, g := range []struct {
+		who  int64
+		kind string
+		n    int64
+		note string
+	}{
+		{ana.ID, db.LedgerGrant, 100, "=HYPERLINK(\"http://evil.test\",\"click\")"},
+		{ana.ID, db.LedgerAdjust, -20, "+1+1"},
+		{bo.ID, db.LedgerGrant, 50, "@SUM(A1:A9)"},
+		{bo.ID, db.LedgerGrant, 7, "-2+3"},
+		{bo.ID, db.LedgerGrant, 8, "\tcmd"},
+		{bo.ID, db.LedgerGrant, 9, "plain, with \"quotes\"\nand a newline"},
+	} {
+		if _, err := app.store.Grant(ctx, g.who, 0, g.kind, g.n, g.note); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Times in the team's zone, with its offset.
+	tok := admin.csrf("/admin/credits")
+	wantStatus(t, admin.post("/admin/credits/time-zone", url.Values{"csrf": {tok}, "time_zone": {"Asia/Kolkata"}}), http.StatusSeeOther)
+
+	res := admin.get("/admin/credits/ledger.csv")
+	wantStatus(t, res, http.StatusOK)
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if cd := res.Header.Get("Content-Disposition"); !strings.Contains(cd, "attachment") || !strings.Contains(cd, ".csv") {
+		t.Errorf("Content-Disposition %q", cd)
+	}
+	recs := readCSV(t, res)
+	if got := strings.Join(recs[0], ","); got != "id,created_at,member_email,member_name,kind,amount,job_id,actor_id,note" {
+		t.Errorf("header %q", got)
+	}
+	if len(recs) != 7 {
+		t.Fatalf("%d rows, want a header and 6 lines", len(recs))
+	}
+	for _, r := range recs[1:] {
+		at, err := time.Parse(time.RFC3339, r[1])
+		if err != nil {
+			t.Errorf("created_at %q is not ISO 8601: %v", r[1], err)
+		} else if _, off := at.Zone(); off != 5*3600+1800 || !strings.HasSuffix(r[1], "+05:30") {
+			t.Errorf("created_at %q: want the team's zone, +05:30", r[1])
+		}
+		if !at.Equal(app.clock.Now().Truncate(time.Millisecond)) {
+			t.Errorf("created_at %v, want %v", at, app.clock.Now())
+		}
+	}
+	notes := map[string]string{}
+	for _, r := range recs[1:] {
+		notes[r[5]] = r[8]
+	}
+	for amount, want := range map[string]string{
+		"100": "'=HYPERLINK(\"http://evil.test\",\"click\")",
+		"-20": "'+1+1",
+		"50":  "'@SUM(A1:A9)",
+		"7":   "'-2+3",
+		"8":   "'\tcmd",
+		"9":   "plain, with \"quotes\"\nand a newline",
+	} {
+		if notes[amount] != want {
+			t.Errorf("note of the %s line: got %q, want %q", amount, notes[amount], want)
+		}
+	}
+
+	for _, tc := range []struct {
+		query string
+		rows  int
+	}{
+		{"?member=" + strconv.FormatInt(ana.ID, 10), 2},
+		{"?member=" + strconv.FormatInt(bo.ID, 10) + "&kind=grant", 4},
+		{"?kind=adjust", 1},
+		{"?from=" + app.clock.Now().In(time.FixedZone("IST", 19800)).Format(time.DateOnly), 6},
+		{"?to=" + app.clock.Now().In(time.FixedZone("IST", 19800)).AddDate(0, 0, -1).Format(time.DateOnly), 0},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			res := admin.get("/admin/credits/ledger.csv" + tc.query)
+			wantStatus(t, res, http.StatusOK)
+			if got := len(readCSV(t, res)) - 1; got != tc.rows {
+				t.Errorf("%d rows, want %d", got, tc.rows)
+			}
+			// The page's table shows the same lines.
+			page := admin.get("/admin/credits" + tc.query)
+			wantStatus(t, page, http.StatusOK)
+			if got := page.doc.Find("#ledger-table tbody tr").Length(); got != tc.rows {
+				t.Errorf("page: %d rows, want %d", got, tc.rows)
+			}
+		})
+	}
+
+	for _, tc := range []struct{ query, says string }{
+		{"?from=2026-13-01", "YYYY-MM-DD"},
+		{"?to=yesterday", "YYYY-MM-DD"},
+		{"?from=2026-11-30&to=2026-11-01", "after"},
+		{"?kind=gift", "kind"},
+		{"?member=99999", "no member"},
+		{"?member=ana", "not a member"},
+	} {
+		t.Run("bad "+tc.query, func(t *testing.T) {
+			res := admin.get("/admin/credits/ledger.csv" + tc.query)
+			wantStatus(t, res, http.StatusBadRequest)
+			if !strings.Contains(res.body, tc.says) {
+				t.Errorf("message %q: want it to say %q", res.body, tc.says)
+			}
+			page := admin.get("/admin/credits" + tc.query)
+			wantStatus(t, page, http.StatusBadRequest)
+			if msg := page.doc.Find("#ledger-error").Text(); !strings.Contains(msg, tc.says) {
+				t.Errorf("page message %q: want %q", msg, tc.says)
+			}
+			if page.doc.Find("#spend-chart").Length() != 1 {
+				t.Error("the rest of the page is missing")
+			}
+		})
+	}
+}
+
+// The ledger on the page is paged newest first, and the next page goes on
+// where the first ended.
+func TestLedgerPaging(t *testing.T) {
+	app := newTestApp(t)
+	_, ana := app.member("ana@example.com", 0)
+	for i := range 60 {
+		if _, err := app.store.Grant(context.Background(), ana.ID, 0, db.LedgerGrant, int64(i+1), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := app.signedIn("admin@example.com", true)
+	res := admin.get("/admin/credits?kind=grant")
+	wantStatus(t, res, http.StatusOK)
+	if got := res.doc.Find("#ledger-table tbody tr").Length(); got != 50 {
+		t.Fatalf("first page: %d rows, want 50", got)
+	}
+	if first := strings.TrimSpace(res.doc.Find("#ledger-table tbody tr td[data-label=Credits]").First().Text()); first != "+60" {
+		t.Errorf("first line %q, want the newest, +60", first)
+	}
+	next, ok := res.doc.Find("a[rel=next]").Attr("href")
+	if !ok || !strings.Contains(next, "kind=grant") {
+		t.Fatalf("next link %q: want it to keep the filter", next)
+	}
+	res = admin.get(next)
+	wantStatus(t, res, http.StatusOK)
+	if got := res.doc.Find("#ledger-table tbody tr").Length(); got != 10 {
+		t.Errorf("second page: %d rows, want 10", got)
+	}
+	if res.doc.Find("a[rel=next]").Length() != 0 {
+		t.Error("a next link on the last page")
+	}
+}
+
+// The team's time zone is set in the UI: validated, audited, used for the
+// month and shown on the pages; a zone that does not exist is refused at
+// the field and nothing is written.
+func TestTeamTimeZoneSetting(t *testing.T) {
+	app := newTestApp(t)
+	admin := app.signedIn("admin@example.com", true)
+	res := admin.get("/admin/credits")
+	if v, _ := res.doc.Find("#time_zone").Attr("value"); v != "UTC" {
+		t.Errorf("default zone %q, want UTC", v)
+	}
+	for _, bad := range []string{"Mars/Olympus_Mons", "", "Local", "../../etc/passwd"} {
+		t.Run("bad "+bad, func(t *testing.T) {
+			before := app.mark()
+			tok := admin.csrf("/admin/credits")
+			res := admin.post("/admin/credits/time-zone", url.Values{"csrf": {tok}, "time_zone": {bad}})
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			if msg := res.doc.Find("#time_zone-error").Text(); msg == "" {
+				t.Error("no message at the field")
+			}
+			if inv, _ := res.doc.Find("#time_zone").Attr("aria-invalid"); inv != "true" {
+				t.Error("field not marked invalid")
+			}
+			if v, _ := res.doc.Find("#time_zone").Attr("value"); v != bad {
+				t.Errorf("field value %q, want what was typed, %q", v, bad)
+			}
+			if got := app.auditSince(t, before); len(got) != 0 {
+				t.Errorf("audited a refused zone: %+v", got)
+			}
+			if _, err := app.store.Setting(context.Background(), credits.SettingTeamZone); err == nil {
+				t.Error("a refused zone was stored")
+			}
+		})
+	}
+	before := app.mark()
+	admin.get("/") // a fresh page for the token
+	tok := admin.csrf("/admin/credits")
+	res = admin.post("/admin/credits/time-zone", url.Values{"csrf": {tok}, "time_zone": {" America/New_York "}})
+	wantStatus(t, res, http.StatusSeeOther)
+	got := app.auditSince(t, before)
+	if len(got) != 1 || got[0].Action != credits.AuditTeamZone || got[0].Subject != "America/New_York" || got[0].IP == "" {
+		t.Errorf("audit: %+v", got)
+	}
+	loc, err := credits.TeamZone(context.Background(), app.store)
+	if err != nil || loc.String() != "America/New_York" {
+		t.Fatalf("stored zone %v, %v", loc, err)
+	}
+	res = admin.get("/admin/credits")
+	if !strings.Contains(res.doc.Find(".page-head").Text(), "America/New_York") {
+		t.Error("the page does not name the zone")
+	}
+	// The Akool balance's time is shown in the zone (EST in November).
+	if !strings.Contains(res.doc.Find("#akool-h").Parent().Text(), "EST") {
+		t.Errorf("dates not in the team's zone: %q", res.doc.Find("#akool-h").Parent().Find("time").Text())
+	}
+	res = admin.get("/admin/audit")
+	if !strings.Contains(res.doc.Find("#audit-table").Text(), "team_time_zone_changed") {
+		t.Error("the change is not in the audit log")
+	}
+}
+
+// The audit log filters by who, what and when, newest first, paged.
+func TestAdminAuditLog(t *testing.T) {
+	app := newTestApp(t)
+	admin := app.signedIn("admin@example.com", true)
+	member := app.signedIn("member@example.com", false)
+	member.post("/logout", url.Values{"csrf": {member.csrf("/")}})
+	adminUser, _ := app.store.UserByEmail(context.Background(), "admin@example.com")
+	for i := range 55 {
+		if err := app.store.Audit(context.Background(), db.AuditEntry{ActorID: adminUser.ID, Action: "test_action", Subject: "s" + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := admin.get("/admin/audit")
+	wantStatus(t, res, http.StatusOK)
+	if got := res.doc.Find("#audit-table tbody tr").Length(); got != 50 {
+		t.Errorf("first page: %d, want 50", got)
+	}
+	if first := res.doc.Find("#audit-table tbody tr td[data-label=Subject]").First().Text(); first != "s54" {
+		t.Errorf("first entry %q, want the newest, s54", first)
+	}
+	all, err := app.store.RecentAudit(context.Background(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, _ := res.doc.Find("a[rel=next]").Attr("href")
+	if got := admin.get(next).doc.Find("#audit-table tbody tr").Length(); got != len(all)-50 {
+		t.Errorf("second page: %d rows, want the other %d", got, len(all)-50)
+	}
+	memberUser, _ := app.store.UserByEmail(context.Background(), "member@example.com")
+	for _, tc := range []struct {
+		query  string
+		status int
+		rows   int
+	}{
+		{"?what=logout", http.StatusOK, 1},
+		{"?who=" + strconv.FormatInt(memberUser.ID, 10), http.StatusOK, 2},
+		{"?who=" + strconv.FormatInt(memberUser.ID, 10) + "&what=login", http.StatusOK, 1},
+		{"?from=2026-11-25&to=2026-11-25&what=test_action", http.StatusOK, 50},
+		{"?to=2026-11-24", http.StatusOK, 0},
+		{"?from=25/11/2026", http.StatusBadRequest, 0},
+		{"?what=no_such_thing", http.StatusBadRequest, 0},
+		{"?who=12345", http.StatusBadRequest, 0},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			res := admin.get("/admin/audit" + tc.query)
+			wantStatus(t, res, tc.status)
+			if tc.status != http.StatusOK {
+				if res.doc.Find("#audit-error").Text() == "" {
+					t.Error("no message")
+				}
+				return
+			}
+			if got := res.doc.Find("#audit-table tbody tr").Length(); got != tc.rows {
+				t.Errorf("%d rows, want %d", got, tc.rows)
+			}
+		})
+	}
+}
