@@ -175,7 +175,9 @@ func (s *Server) renderCredits(c echo.Context, status int, zoneForm views.ZoneFo
 	if err != nil {
 		return err
 	}
-	members, err := s.cfg.Overview.MemberBalances(ctx, monthStart, now.Add(time.Millisecond))
+	// Whole days, so the store can answer from its day aggregates.
+	today := credits.DayStart(now, loc)
+	members, err := s.cfg.Overview.MemberBalances(ctx, monthStart, time.Date(today.Year(), today.Month(), today.Day()+1, 0, 0, 0, 0, loc))
 	if err != nil {
 		return err
 	}

@@ -18,9 +18,11 @@ import (
 // zone is the setting db.SettingTeamTimeZone, read with TeamLocation.
 const FieldTimeZone = fields.TimeZone
 
-// SettingsWriter stores a setting with its audit entry (db.DB.SetSetting).
+// SettingsWriter stores a setting with its audit entry (db.DB.SetSetting)
+// and keeps spend by day in a zone's days (db.DB.SetSpendDays).
 type SettingsWriter interface {
 	SetSetting(ctx context.Context, key, value string, audit db.AuditEntry) error
+	SetSpendDays(ctx context.Context, loc *time.Location) error
 }
 
 // AuditTeamZone is the audit action of a change of the team's time zone.
@@ -59,6 +61,12 @@ func SetTeamZone(ctx context.Context, settings SettingsWriter, actorID int64, ip
 	})
 	if err != nil {
 		return nil, err
+	}
+	// Spend by day is read from per-day sums in the team's days. Should this
+	// fail, the sums stay in the old zone's days and reads fall back to the
+	// charges themselves: slower, still exact.
+	if err := settings.SetSpendDays(ctx, loc); err != nil {
+		return loc, fmt.Errorf("team time zone %s saved; spend by day not rebuilt: %w", loc, err)
 	}
 	return loc, nil
 }
