@@ -390,16 +390,8 @@ func (d *DB) SpendByRange(ctx context.Context, edges []time.Time, by string) ([]
 	if ok, err := onDayEdges(ctx, d.sql, edges); err != nil {
 		return nil, err
 	} else if ok {
-		// Whole days: the day aggregates (db/spend_days.go).
-		from := `spend_by_day_resolution s`
-		key = `s.resolution, 0`
-		if by == SpendByMember {
-			from, key = `spend_by_day_member s`, `'', s.user_id`
-		}
-		query = `WITH r (i, lo, hi) AS (VALUES ` + values + `)
-			SELECT r.i, ` + key + `, SUM(s.credits)
-			FROM r JOIN ` + from + ` ON s.day >= r.lo AND s.day < r.hi
-			GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`
+		// Whole days: the day sums (db/spend_days.go).
+		return d.spendByDays(ctx, edges, by)
 	}
 	rows, err := d.sql.QueryContext(ctx, query, args...)
 	if err != nil {

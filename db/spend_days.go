@@ -3,7 +3,9 @@ package db
 import (
 	"context"
 	"database/sql"
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -88,4 +90,66 @@ func onDayEdges(ctx context.Context, q interface {
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM spend_days WHERE start IN (`+
 		strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")+`)`, args...).Scan(&n)
 	return n == len(args), err
+}
+
+// spendByDays is SpendByRange over the day sums, for edges that are all
+// kept days' midnights: one walk of the sums' primary key from the first
+// edge to the last, each day added to the range it falls in.
+func (d *DB) spendByDays(ctx context.Context, edges []time.Time, by string) ([]RangeSpend, error) {
+	query := `SELECT day, resolution, 0, credits FROM spend_by_day_resolution WHERE day >= ? AND day < ?`
+	if by == SpendByMember {
+		query = `SELECT day, '', user_id, credits FROM spend_by_day_member WHERE day >= ? AND day < ?`
+	}
+	bounds := make([]int64, len(edges))
+	for i, e := range edges {
+		bounds[i] = ms(e)
+	}
+	rows, err := d.sql.QueryContext(ctx, query, bounds[0], bounds[len(bounds)-1])
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type key struct {
+		res string
+		uid int64
+	}
+	// Rows come in day order, so ranges come one after another: sum each
+	// range's days, then write it out in key order.
+	var out []RangeSpend
+	cur, sums := -1, map[key]int64{}
+	flush := func() {
+		first := len(out)
+		for k, v := range sums {
+			out = append(out, RangeSpend{Range: cur, Resolution: k.res, UserID: k.uid, Credits: v})
+		}
+		slices.SortFunc(out[first:], func(a, b RangeSpend) int {
+			return cmp.Or(cmp.Compare(a.Resolution, b.Resolution), cmp.Compare(a.UserID, b.UserID))
+		})
+		clear(sums)
+	}
+	for rows.Next() {
+		var day, credits int64
+		var k key
+		if err := rows.Scan(&day, &k.res, &k.uid, &credits); err != nil {
+			return nil, err
+		}
+		// The range [bounds[i], bounds[i+1]) holding day.
+		i, found := slices.BinarySearch(bounds, day)
+		if !found {
+			i--
+		}
+		if i < 0 || i >= len(bounds)-1 {
+			continue
+		}
+		if i != cur {
+			flush()
+			cur = i
+		}
+		sums[k] += credits
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	flush()
+	return out, nil
 }
