@@ -48,10 +48,10 @@ type ChartDay struct {
 const (
 	chartW      = 720.0
 	chartH      = 240.0
-	chartLeft   = 48.0
+	chartLeft   = 64.0
 	chartRight  = 8.0
-	chartTop    = 12.0
-	chartBottom = 26.0
+	chartTop    = 22.0
+	chartBottom = 34.0
 )
 
 // ViewBox is the SVG's viewBox.
@@ -115,8 +115,9 @@ func (c SpendChart) Bars() []ChartBar {
 
 // ChartTick is a labelled position on an axis.
 type ChartTick struct {
-	X, Y  string
-	Label string
+	X, Y   string
+	Label  string
+	Anchor string // text-anchor: start, middle or end
 }
 
 // YTicks are 0, half and the top.
@@ -124,7 +125,7 @@ func (c SpendChart) YTicks() []ChartTick {
 	m := c.Max()
 	var out []ChartTick
 	for _, v := range []int64{0, m / 2, m} {
-		out = append(out, ChartTick{X: f1(chartLeft - 6), Y: f1(c.y(float64(v)) + 4), Label: Credits(v)})
+		out = append(out, ChartTick{X: f1(chartLeft - 6), Y: f1(c.y(float64(v)) + 4), Label: Credits(v), Anchor: "end"})
 	}
 	return out
 }
@@ -139,7 +140,12 @@ func (c SpendChart) XTicks() []ChartTick {
 	every := max(1, n/6)
 	var out []ChartTick
 	for i := n - 1; i >= 0; i -= every {
-		out = append(out, ChartTick{X: f1(chartLeft + (float64(i)+0.5)*slot), Y: f1(chartH - 8), Label: c.Rows[i].Label})
+		t := ChartTick{X: f1(chartLeft + (float64(i)+0.5)*slot), Y: f1(chartH - 8), Label: c.Rows[i].Label, Anchor: "middle"}
+		if i == n-1 {
+			// Today's label ends at the plot's right edge, not past it.
+			t.X, t.Anchor = f1(chartW-chartRight), "end"
+		}
+		out = append(out, t)
 	}
 	return out
 }
