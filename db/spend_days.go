@@ -1,9 +1,9 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
