@@ -52,9 +52,11 @@ type akoolAccount interface {
 }
 
 const (
+	// akoolWait is how long the overview waits for Akool's balance.
+	akoolWait        = 5 * time.Second
 	overviewPageSize = 50
-	auditPageSize  = 50
-	topSpenders    = 5
+	auditPageSize    = 50
+	topSpenders      = 5
 	// memberSeries is how many members the by-member chart names; the
 	// rest are "Others".
 	memberSeries = 5
@@ -196,7 +198,11 @@ func (s *Server) renderCredits(c echo.Context, status int, zoneForm views.ZoneFo
 	}
 	m.Totals = views.CreditTotals{Granted: totals.Granted, Held: totals.Held, Available: totals.Available,
 		SpentThisMonth: totals.SpentThisMonth, SpentAllTime: totals.SpentAllTime}
-	acct, aerr := s.cfg.AkoolAccount.Get(ctx)
+	// Akool's balance waits at most akoolWait: a slow Akool slows this
+	// page by that much, and the fetch goes on for the next view.
+	actx, cancel := context.WithTimeout(ctx, akoolWait)
+	acct, aerr := s.cfg.AkoolAccount.Get(actx)
+	cancel()
 	recon := credits.Reconcile(totals, acct.Credit)
 	m.Recon = views.Reconciliation{Promised: recon.Promised}
 	if aerr != nil {
@@ -280,7 +286,7 @@ func akoolErrorText(err error) string {
 		return safe.UserMessage()
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return "Akool did not answer in time. The page will try again in a few seconds."
+		return "Akool did not answer in time. Reload the page in a moment: the answer may have arrived."
 	}
 	return "Akool could not be reached or refused the request. The page will try again in a few seconds."
 }

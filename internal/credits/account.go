@@ -46,9 +46,9 @@ type Account struct {
 }
 
 // Get returns the cached balance, fetching it when older than the TTL.
-// Callers waiting for one fetch share its answer; a caller whose ctx ends
-// first stops waiting (the fetch goes on for the others, bounded by its
-// own timeout).
+// The fetch runs on its own (bounded by fetchTimeout), so a caller whose
+// ctx ends first stops waiting without cancelling it: the others waiting,
+// and the next page view, get its answer.
 func (a *AccountBalance) Get(ctx context.Context) (Account, error) {
 	for {
 		a.mu.Lock()
@@ -63,30 +63,36 @@ func (a *AccountBalance) Get(ctx context.Context) (Account, error) {
 				return acct, err
 			}
 		}
-		if wait := a.inflight; wait != nil {
-			a.mu.Unlock()
-			select {
-			case <-wait:
-				continue
-			case <-ctx.Done():
-				return Account{}, ctx.Err()
-			}
+		wait := a.inflight
+		if wait == nil {
+			wait = make(chan struct{})
+			a.inflight = wait
+			go a.refresh(context.WithoutCancel(ctx), wait)
 		}
-		done := make(chan struct{})
-		a.inflight = done
 		a.mu.Unlock()
-
-		// The fetch outlives a caller that gives up: others may wait on it.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-		credit, err := a.fetch(fctx)
-		cancel()
-
-		a.mu.Lock()
-		a.credit, a.err, a.at, a.inflight = credit, err, a.now(), nil
-		a.mu.Unlock()
-		close(done)
-		return Account{Credit: credit, FetchedAt: a.at}, err
+		select {
+		case <-wait:
+			a.mu.Lock()
+			acct, err := Account{Credit: a.credit, FetchedAt: a.at}, a.err
+			a.mu.Unlock()
+			return acct, err
+		case <-ctx.Done():
+			return Account{}, ctx.Err()
+		}
 	}
+}
+
+// fetchTimeout bounds one fetch of the balance.
+const fetchTimeout = 30 * time.Second
+
+func (a *AccountBalance) refresh(ctx context.Context, done chan struct{}) {
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	credit, err := a.fetch(ctx)
+	a.mu.Lock()
+	a.credit, a.err, a.at, a.inflight = credit, err, a.now(), nil
+	a.mu.Unlock()
+	close(done)
 }
 
 // Reconciliation sets what members may still spend against what the
