@@ -12,7 +12,7 @@ import (
 // entry.
 
 // LedgerKinds are every ledger kind, in the order filters offer them.
-var LedgerKinds = []string{LedgerGrant, LedgerAdjust, LedgerHold, LedgerRelease, LedgerCharge}
+var LedgerKinds = []string{LedgerGrant, LedgerAllowance, LedgerAdjust, LedgerHold, LedgerRelease, LedgerCharge}
 
 // LedgerFilter selects ledger lines. Zero fields do not filter.
 type LedgerFilter struct {

@@ -87,7 +87,7 @@ func TestAdminCreditRoutesAuthorization(t *testing.T) {
 						if got := app.auditSince(t, before); len(got) != 0 {
 							t.Errorf("wrote audit entries: %+v", got)
 						}
-						if _, err := app.store.Setting(context.Background(), credits.SettingTeamZone); err == nil && w.name != "admin" {
+						if _, err := app.store.Setting(context.Background(), db.SettingTeamTimeZone); err == nil && w.name != "admin" {
 							t.Errorf("%s set the team time zone", w.name)
 						}
 					}
@@ -578,7 +578,7 @@ func TestTeamTimeZoneSetting(t *testing.T) {
 			if got := app.auditSince(t, before); len(got) != 0 {
 				t.Errorf("audited a refused zone: %+v", got)
 			}
-			if _, err := app.store.Setting(context.Background(), credits.SettingTeamZone); err == nil {
+			if _, err := app.store.Setting(context.Background(), db.SettingTeamTimeZone); err == nil {
 				t.Error("a refused zone was stored")
 			}
 		})
@@ -592,8 +592,9 @@ func TestTeamTimeZoneSetting(t *testing.T) {
 	if len(got) != 1 || got[0].Action != credits.AuditTeamZone || got[0].Subject != "America/New_York" || got[0].IP == "" {
 		t.Errorf("audit: %+v", got)
 	}
-	loc, err := credits.TeamZone(context.Background(), app.store)
-	if err != nil || loc.String() != "America/New_York" {
+	loc := credits.TeamLocation(context.Background(), app.store)
+	if loc.String() != "America/New_York" {
+		var err error
 		t.Fatalf("stored zone %v, %v", loc, err)
 	}
 	res = admin.get("/admin/credits")
