@@ -114,7 +114,7 @@ func seedOverview(t *testing.T, app *testApp) (ana, bo db.User) {
 		BilledSeconds: 10, EstimateCredits: 30}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.store.InterruptSubmitting(ctx, "interrupted"); err != nil {
+	if _, err := app.store.InterruptSubmitting(ctx, db.Interruption{Message: "interrupted", ReleaseNote: "interrupted"}); err != nil {
 		t.Fatal(err)
 	}
 	return ana, bo
