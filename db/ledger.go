@@ -288,11 +288,17 @@ type TeamTotals struct {
 // since on.
 func (d *DB) TeamTotals(ctx context.Context, since time.Time) (TeamTotals, error) {
 	var t TeamTotals
+	spentSince := `(SELECT COALESCE(-SUM(amount), 0) FROM ledger INDEXED BY ledger_charges WHERE kind = 'charge' AND created_at >= ?)`
+	if ok, err := onDayEdges(ctx, d.sql, []time.Time{since}); err != nil {
+		return t, err
+	} else if ok {
+		spentSince = `(SELECT COALESCE(SUM(credits), 0) FROM spend_by_day_resolution WHERE day >= ?)`
+	}
 	err := d.sql.QueryRowContext(ctx, `SELECT
 			(SELECT COALESCE(SUM(granted), 0) FROM member_balances),
 			(SELECT COALESCE(SUM(held), 0) FROM member_balances),
 			(SELECT COALESCE(SUM(spent), 0) FROM member_balances),
-			(SELECT COALESCE(-SUM(amount), 0) FROM ledger INDEXED BY ledger_charges WHERE kind = 'charge' AND created_at >= ?)`,
+			`+spentSince,
 		ms(since)).Scan(&t.Granted, &t.Held, &t.Spent, &t.SpentSince)
 	t.Available = t.Granted - t.Held - t.Spent
 	return t, err
@@ -310,12 +316,18 @@ type MemberBalance struct {
 // MemberBalances returns every member's balance (disabled members too),
 // with what each was charged in [from, to), ordered by user id.
 func (d *DB) MemberBalances(ctx context.Context, from, to time.Time) ([]MemberBalance, error) {
+	period := `SELECT user_id, -SUM(amount) AS spent FROM ledger INDEXED BY ledger_charges
+			WHERE kind = 'charge' AND created_at >= ? AND created_at < ? GROUP BY user_id`
+	if ok, err := onDayEdges(ctx, d.sql, []time.Time{from, to}); err != nil {
+		return nil, err
+	} else if ok {
+		period = `SELECT user_id, SUM(credits) AS spent FROM spend_by_day_member WHERE day >= ? AND day < ? GROUP BY user_id`
+	}
 	rows, err := d.sql.QueryContext(ctx, `SELECT u.id, u.email, u.name,
 			COALESCE(b.granted, 0), COALESCE(b.held, 0), COALESCE(b.spent, 0), COALESCE(p.spent, 0)
 		FROM users u
 		LEFT JOIN member_balances b ON b.user_id = u.id
-		LEFT JOIN (SELECT user_id, -SUM(amount) AS spent FROM ledger INDEXED BY ledger_charges
-			WHERE kind = 'charge' AND created_at >= ? AND created_at < ? GROUP BY user_id) p ON p.user_id = u.id
+		LEFT JOIN (`+period+`) p ON p.user_id = u.id
 		ORDER BY u.id`, ms(from), ms(to))
 	if err != nil {
 		return nil, err
@@ -369,12 +381,19 @@ func (d *DB) SpendByRange(ctx context.Context, edges []time.Time, by string) ([]
 	for i := range len(edges) - 1 {
 		args = append(args, i, ms(edges[i]), ms(edges[i+1]))
 	}
-	rows, err := d.sql.QueryContext(ctx, `WITH r (i, lo, hi) AS (VALUES `+values+`)
-		SELECT r.i, `+key+`, -SUM(l.amount)
+	query := `WITH r (i, lo, hi) AS (VALUES ` + values + `)
+		SELECT r.i, ` + key + `, -SUM(l.amount)
 		FROM r
 		JOIN ledger l INDEXED BY ledger_charges ON l.kind = 'charge' AND l.created_at >= r.lo AND l.created_at < r.hi
 		LEFT JOIN jobs j ON j.id = l.job_id
-		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, args...)
+		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`
+	if ok, err := onDayEdges(ctx, d.sql, edges); err != nil {
+		return nil, err
+	} else if ok {
+		// Whole days: the day sums (db/spend_days.go).
+		return d.spendByDays(ctx, edges, by)
+	}
+	rows, err := d.sql.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

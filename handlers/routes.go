@@ -86,6 +86,10 @@ func (s *Server) routes() {
 	admin.POST(act(urls.ActRole), s.memberRole)
 	admin.POST(act(urls.ActPassword), s.memberPassword)
 	admin.POST(act(urls.ActUnlock), s.memberUnlock)
+	admin.GET(inAdmin(urls.RouteAdminCredits), s.adminCredits)
+	admin.POST(inAdmin(urls.RouteAdminTimeZone), s.setTeamZone)
+	admin.GET(inAdmin(urls.RouteAdminLedgerCSV), s.ledgerCSV)
+	admin.GET(inAdmin(urls.RouteAdminAudit), s.adminAudit)
 }
 
 // allMethods are the methods Echo routes (and Any registers).

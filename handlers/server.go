@@ -103,6 +103,11 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Now is the clock (optional; time.Now).
 	Now func() time.Time
+	// Overview, Admin and AkoolAccount serve the admin credit overview,
+	// ledger and audit pages.
+	Overview     creditOverview
+	Admin        adminStore
+	AkoolAccount akoolAccount
 }
 
 // Server is the web application.

@@ -365,6 +365,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Sandbox:        inSandbox,
 		Registry:       reg,
 		Now:            cfg.Now,
+		Overview:       a.Credits,
+		Admin:          store,
+		AkoolAccount:   credits.NewAccountBalance(client.Quota, cfg.Now),
 	}
 	if sim != nil {
 		hcfg.SandboxAPI = http.StripPrefix(sandbox.Prefix, sim)

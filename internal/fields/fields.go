@@ -82,3 +82,14 @@ const (
 	Favorite = "favorite" // "1" star, "0" take the star away
 	Hidden   = "hidden"   // "1" hide from the team gallery, "0" show
 )
+
+// The admin credit overview, its ledger filters (shared by the CSV
+// export), the audit log's filters. From and To (above, the gallery's)
+// are days in the team's time zone there.
+const (
+	Days = "days" // the chart's period: "30" or "90"
+	By   = "by"   // the chart's stacking: "resolution" or "member"
+	Kind = "kind" // a ledger kind
+	Who  = "who"  // the audit log's actor (a user id)
+	What = "what" // the audit log's action
+)

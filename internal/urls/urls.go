@@ -44,6 +44,12 @@ const (
 	RouteAdminUser    = "/admin/users/:id"
 	RouteAccount      = "/account"
 	RouteWelcome      = "/welcome/:token"
+	// The credit overview, its ledger export and time zone form, the
+	// audit log (all under RouteAdmin).
+	RouteAdminCredits   = "/admin/credits"
+	RouteAdminLedgerCSV = "/admin/credits/ledger.csv"
+	RouteAdminTimeZone  = "/admin/credits/time-zone"
+	RouteAdminAudit     = "/admin/audit"
 )
 
 // Acts on a member, each POSTed to AdminUserAct(id, act).
@@ -231,6 +237,19 @@ func AccountAct(act string) string { return RouteAccount + "/" + act }
 
 // Welcome is a one-time sign-in link's page.
 func Welcome(token string) string { return "/welcome/" + url.PathEscape(token) }
+
+// AdminCredits is the credit overview; q are its query parameters (chart
+// and ledger filters, fields.Days, fields.By, fields.Member, …), if any.
+func AdminCredits(q url.Values) string { return withQuery(RouteAdminCredits, q) }
+
+// AdminLedgerCSV is the ledger export with the overview's filters q.
+func AdminLedgerCSV(q url.Values) string { return withQuery(RouteAdminLedgerCSV, q) }
+
+// AdminTimeZone is where the team time zone form posts.
+func AdminTimeZone() string { return RouteAdminTimeZone }
+
+// AdminAudit is the audit log with its filters q.
+func AdminAudit(q url.Values) string { return withQuery(RouteAdminAudit, q) }
 
 func id(n int64) string { return strconv.FormatInt(n, 10) }
 
