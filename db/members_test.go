@@ -35,7 +35,7 @@ func TestRebuiltLedgerStaysAppendOnly(t *testing.T) {
 	var n int
 	raw.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'ledger' AND type IN ('index', 'trigger')`).Scan(&n)
 	// 0013: 3 indexes, 2 append-only triggers, the spend-days trigger;
-	// 0015: 2 indexes (kind, created_at) and the spend-by-day trigger.
+	// 0014: 2 indexes (kind, created_at) and the spend-by-day trigger.
 	if n != 9 {
 		t.Errorf("ledger has %d indexes and triggers, want 9", n)
 	}

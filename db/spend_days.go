@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Spend by day comes from two aggregates (migration 0015): the charges of
+// Spend by day comes from two aggregates (migration 0014): the charges of
 // each day of spend_days, per resolution and per member, kept by a trigger
 // on the ledger. spend_days are the calendar days of one time zone (UTC
 // until SetSpendDays is called with another's). A query uses them only

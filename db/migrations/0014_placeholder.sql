@@ -1,1 +1,0 @@
--- Placeholder for another branch's migration (drop at merge).
