@@ -44,12 +44,27 @@ type GalleryCursor struct {
 	ID        int64
 }
 
-// GalleryItem is one result of a gallery page.
+// GalleryItem is one result of a gallery page: the columns a tile shows
+// (reading whole job rows cost more than the rest of the query).
 type GalleryItem struct {
-	Job
-	Favorite bool    // Viewer starred it
-	Rank     float64 // bm25 (smaller is better); 0 without a search
+	ID             int64
+	UserID         int64
+	Mode           string
+	Resolution     string
+	VideoDuration  float64 // 0 when not probed
+	BilledSeconds  float64
+	ChargedCredits *int64
+	CreatedAt      time.Time
+	Hidden         bool
+	Prompt         string
+	Favorite       bool    // Viewer starred it
+	Rank           float64 // bm25 (smaller is better); 0 without a search
 }
+
+// galleryColumns are GalleryItem's columns from jobs, in galleryRun's
+// order; the favorite and the rank follow them.
+const galleryColumns = `jobs.id, jobs.user_id, jobs.mode, jobs.resolution, COALESCE(jobs.video_duration, 0),
+	jobs.billed_seconds, jobs.charged_credits, jobs.created_at, jobs.hidden, jobs.prompt`
 
 // Cursor is where a page ending with it continues.
 func (it GalleryItem) Cursor(ranked bool) GalleryCursor {
@@ -103,14 +118,19 @@ func (d *DB) galleryRun(ctx context.Context, query string, args []any) ([]Galler
 		return nil, mapErr(err)
 	}
 	defer rows.Close()
-	var out []GalleryItem
+	out := make([]GalleryItem, 0, 32)
 	for rows.Next() {
 		var it GalleryItem
-		j, err := scanJob(extraScan{rows, []any{&it.Favorite, &it.Rank}})
-		if err != nil {
-			return nil, err
+		var charged sql.NullInt64
+		var created int64
+		if err := rows.Scan(&it.ID, &it.UserID, &it.Mode, &it.Resolution, &it.VideoDuration, &it.BilledSeconds,
+			&charged, &created, &it.Hidden, &it.Prompt, &it.Favorite, &it.Rank); err != nil {
+			return nil, mapErr(err)
 		}
-		it.Job = j
+		if charged.Valid {
+			it.ChargedCredits = &charged.Int64
+		}
+		it.CreatedAt = fromMS(created)
 		out = append(out, it)
 	}
 	return out, mapErr(rows.Err())
@@ -138,7 +158,7 @@ func topMatchesSQL(q GalleryQuery) (string, []any) {
 		args = append(args, c.Rank, c.Rank, c.ID)
 	}
 	args = append(args, q.Limit*topMatchesOver+16, q.Viewer.UserID, q.Viewer.Admin, q.Limit)
-	return `SELECT ` + jobColumns + `, ` + galleryFavorite + `, top.hit_rank
+	return `SELECT ` + galleryColumns + `, ` + galleryFavorite + `, top.hit_rank
 		FROM (SELECT hit_id, hit_rank
 			FROM (SELECT rowid AS hit_id, bm25(jobs_fts) AS hit_rank FROM jobs_fts WHERE jobs_fts MATCH ?)` + keyset + `
 			ORDER BY hit_rank, hit_id DESC LIMIT ?) AS top
@@ -188,7 +208,7 @@ func gallerySQL(q GalleryQuery) (string, []any) {
 	if q.Match != "" {
 		// Rank every match, keep those the filters allow, from the narrow
 		// jobs_gallery_hits (no wide row read), then read the page's rows.
-		query := `SELECT ` + jobColumns + `, ` + galleryFavorite + `, top.hit_rank
+		query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + `, top.hit_rank
 			FROM (SELECT jobs.id AS top_id, hit_rank
 				FROM (SELECT rowid AS hit_id, bm25(jobs_fts) AS hit_rank FROM jobs_fts WHERE jobs_fts MATCH ?) AS hits
 				CROSS JOIN jobs INDEXED BY jobs_gallery_hits ON jobs.id = hits.hit_id
@@ -204,7 +224,7 @@ func gallerySQL(q GalleryQuery) (string, []any) {
 	case q.MemberID != 0:
 		from = `jobs INDEXED BY jobs_gallery_member`
 	}
-	query := `SELECT ` + jobColumns + `, ` + galleryFavorite + `, 0 FROM ` + from + `
+	query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + `, 0 FROM ` + from + `
 		WHERE ` + cond + ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	return query, append(append([]any{q.Viewer.UserID}, args...), q.Limit)
 }
@@ -227,15 +247,6 @@ func MatchTerms(s string, maxTerms int) string {
 	}
 	return strings.Join(terms, " AND ")
 }
-
-// extraScan scans a row of jobColumns followed by more columns into
-// scanJob's destinations and then extra.
-type extraScan struct {
-	row   interface{ Scan(...any) error }
-	extra []any
-}
-
-func (e extraScan) Scan(dest ...any) error { return e.row.Scan(append(dest, e.extra...)...) }
 
 // SetFavorite stars job id for v (or takes the star away). Only a result
 // v may see can be starred; for any other, or a deleted one, the error
@@ -310,4 +321,34 @@ func (c *stmtCache) close() {
 		st.Close()
 		delete(c.m, k)
 	}
+}
+
+// Member is a user as the gallery's member filter names them.
+type Member struct {
+	ID   int64
+	Name string
+}
+
+// GalleryMembers returns every user's id and name, ordered by email (as
+// ListUsers): the gallery's member filter, read on every page, without
+// the columns it does not show.
+func (d *DB) GalleryMembers(ctx context.Context) ([]Member, error) {
+	st, _, err := d.galleryStmts.get(ctx, d.sql, `SELECT id, name FROM users ORDER BY email`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	rows, err := st.QueryContext(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := make([]Member, 0, 64)
+	for rows.Next() {
+		var m Member
+		if err := rows.Scan(&m.ID, &m.Name); err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, m)
+	}
+	return out, mapErr(rows.Err())
 }

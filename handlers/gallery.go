@@ -28,6 +28,7 @@ import (
 // galleryStore reads the team gallery and keeps stars and visibility.
 type galleryStore interface {
 	Gallery(ctx context.Context, q db.GalleryQuery) ([]db.GalleryItem, error)
+	GalleryMembers(ctx context.Context) ([]db.Member, error)
 	SetFavorite(ctx context.Context, v db.Viewer, id int64, favorite bool) error
 	IsFavorite(ctx context.Context, userID, id int64) (bool, error)
 	SetHidden(ctx context.Context, v db.Viewer, id int64, hidden bool) error
@@ -80,7 +81,7 @@ func (s *Server) gallery(c echo.Context) error {
 	}
 	u := currentUser(c)
 	ctx := c.Request().Context()
-	users, err := s.cfg.Directory.ListUsers(ctx)
+	users, err := s.cfg.Gallery.GalleryMembers(ctx)
 	if err != nil {
 		return err
 	}
