@@ -1,8 +1,10 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -316,5 +318,123 @@ func TestGallerySearchPastHiddenBestMatches(t *testing.T) {
 	page, err := d.Gallery(ctx, GalleryQuery{Viewer: Viewer{UserID: owner}, Match: MatchTerms("zebra", 8), Limit: 30})
 	if err != nil || len(page) != 30 || page[0].Prompt != "zebra" {
 		t.Fatalf("owner's search: %d results, err %v", len(page), err)
+	}
+}
+
+// A search ranks the newest SearchRankWindow matches that the filters and
+// the viewer allow, by bm25 as the whole index would rank them: its pages,
+// followed to the end, are the matches of a full ranking (every match,
+// then the filters) limited to those newest ones, in the same order. With
+// fewer matches than the window, that is the full ranking itself.
+func TestGallerySearchRanksNewestWindow(t *testing.T) {
+	d := openInternal(t)
+	ctx := context.Background()
+	users := galleryUsers(t, d, 3)
+	words := strings.Fields("warm cold light dark neon rain snow forest")
+	rng := rand.New(rand.NewPCG(3, 4))
+	n := SearchRankWindow * 4
+	tx, err := d.sql.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		var p []string
+		for range 1 + rng.IntN(6) {
+			p = append(p, words[rng.IntN(len(words))])
+		}
+		archived, path := "archived", "results/x.mp4"
+		if rng.IntN(9) == 0 {
+			archived, path = "archive_failed", ""
+		}
+		_, err := tx.Exec(`INSERT INTO jobs (user_id, idempotency_key, status, image_url, video_url, mode, resolution,
+				billed_seconds, estimate_credits, created_at, updated_at, archive_state, archive_path, hidden, prompt)
+			VALUES (?, printf('window-key-%08d', ?), 'succeeded', 'https://x/c.png', 'https://x/m.mp4', ?, '720p',
+				10, 20, ?, ?, ?, ?, ?, ?)`, users[rng.IntN(len(users))], i, []string{"animate", "replace"}[rng.IntN(2)],
+			i*1000, i*1000, archived, path, rng.IntN(10) == 0, strings.Join(p, " "))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// want ranks every match, keeps what q allows, then the newest window.
+	want := func(q GalleryQuery) []int64 {
+		t.Helper()
+		cond, args := `archive_state = 'archived' AND archive_path <> '' AND deleted_at IS NULL AND (hidden = 0 OR user_id = ? OR ? = 1)`,
+			[]any{q.Match, q.Viewer.UserID, q.Viewer.Admin}
+		if q.MemberID != 0 {
+			cond += ` AND user_id = ?`
+			args = append(args, q.MemberID)
+		}
+		if q.Mode != "" {
+			cond += ` AND mode = ?`
+			args = append(args, q.Mode)
+		}
+		rows, err := d.sql.Query(`SELECT jobs.id, hits.r FROM (SELECT rowid AS hid, bm25(jobs_fts) AS r FROM jobs_fts WHERE jobs_fts MATCH ?) AS hits
+			JOIN jobs ON jobs.id = hits.hid WHERE `+cond+` ORDER BY jobs.id DESC`, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		type hit struct {
+			id int64
+			r  float64
+		}
+		var hits []hit
+		for rows.Next() {
+			var h hit
+			if err := rows.Scan(&h.id, &h.r); err != nil {
+				t.Fatal(err)
+			}
+			hits = append(hits, h)
+		}
+		hits = hits[:min(len(hits), SearchRankWindow)]
+		slices.SortStableFunc(hits, func(a, b hit) int {
+			if a.r != b.r {
+				return cmp.Compare(a.r, b.r)
+			}
+			return cmp.Compare(b.id, a.id)
+		})
+		var out []int64
+		for _, h := range hits {
+			out = append(out, h.id)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name      string
+		q         GalleryQuery
+		moreThanW bool
+	}{
+		{"one word, more matches than the window", GalleryQuery{Viewer: Viewer{UserID: users[0]}, Match: MatchTerms("warm", 8)}, true},
+		{"admin", GalleryQuery{Viewer: Viewer{UserID: users[1], Admin: true}, Match: MatchTerms("rain", 8)}, true},
+		{"two words", GalleryQuery{Viewer: Viewer{UserID: users[2]}, Match: MatchTerms("neon snow", 8)}, false},
+		{"member and mode", GalleryQuery{Viewer: Viewer{UserID: users[0]}, Match: MatchTerms("dark", 8), MemberID: users[1], Mode: "replace"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := want(tc.q)
+			if got := len(want) == SearchRankWindow; got != tc.moreThanW {
+				t.Fatalf("the seed gives %d matches: the case is not what it says", len(want))
+			}
+			var got []int64
+			q := tc.q
+			q.Limit = 97
+			for range 20 {
+				page, err := d.Gallery(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, ids(page)...)
+				if len(page) < q.Limit {
+					break
+				}
+				c := page[len(page)-1].Cursor(true)
+				q.After = &c
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("pages gave %d results, want %d in the full ranking's order\n got %v\nwant %v", len(got), len(want), got[:min(len(got), 20)], want[:min(len(want), 20)])
+			}
+		})
 	}
 }

@@ -28,6 +28,7 @@ import (
 // galleryStore reads the team gallery and keeps stars and visibility.
 type galleryStore interface {
 	Gallery(ctx context.Context, q db.GalleryQuery) ([]db.GalleryItem, error)
+	GalleryMembers(ctx context.Context) ([]db.Member, error)
 	SetFavorite(ctx context.Context, v db.Viewer, id int64, favorite bool) error
 	IsFavorite(ctx context.Context, userID, id int64) (bool, error)
 	SetHidden(ctx context.Context, v db.Viewer, id int64, hidden bool) error
@@ -80,7 +81,7 @@ func (s *Server) gallery(c echo.Context) error {
 	}
 	u := currentUser(c)
 	ctx := c.Request().Context()
-	users, err := s.cfg.Directory.ListUsers(ctx)
+	users, err := s.cfg.Gallery.GalleryMembers(ctx)
 	if err != nil {
 		return err
 	}
@@ -177,9 +178,14 @@ func (s *Server) gallery(c echo.Context) error {
 			next.Set(fields.Cursor, s.encodeCursor(items[len(items)-1].Cursor(q.Match != ""), f.values()))
 			m.NextURL = urls.GalleryWith(next)
 		}
-		now := s.now()
+		now, csrf := s.now(), csrfToken(c)
+		m.Tiles = make([]views.GalleryTile, 0, len(items))
 		for _, it := range items {
-			m.Tiles = append(m.Tiles, s.galleryTile(c, it, names[it.UserID], now))
+			owner := names[it.UserID]
+			if it.UserID == u.ID {
+				owner = "you"
+			}
+			m.Tiles = append(m.Tiles, galleryTile(it, owner, csrf, now))
 		}
 	}
 	h := c.Response().Header()
@@ -195,7 +201,9 @@ func (s *Server) gallery(c echo.Context) error {
 	return render(c, status, views.GalleryView(s.page(c, "Gallery", views.NavGallery), m))
 }
 
-func (s *Server) galleryTile(c echo.Context, it db.GalleryItem, owner string, now time.Time) views.GalleryTile {
+// galleryTile is it's tile; owner is its owner's name ("you" for the
+// viewer's own).
+func galleryTile(it db.GalleryItem, owner, csrf string, now time.Time) views.GalleryTile {
 	length := it.VideoDuration
 	if length <= 0 {
 		length = it.BilledSeconds
@@ -203,13 +211,10 @@ func (s *Server) galleryTile(c echo.Context, it db.GalleryItem, owner string, no
 	t := views.GalleryTile{
 		ID: it.ID, Length: secs(length), Resolution: it.Resolution, Mode: it.Mode, Owner: owner,
 		CreatedAt: it.CreatedAt, Relative: relative(now, it.CreatedAt), Hidden: it.Hidden,
-		Star: views.Star{JobID: it.ID, On: it.Favorite, CSRF: csrfToken(c)},
+		Star: views.Star{JobID: it.ID, On: it.Favorite, CSRF: csrf},
 	}
 	if it.ChargedCredits != nil {
-		t.Credits = fmt.Sprintf("%d credits", *it.ChargedCredits)
-	}
-	if it.UserID == currentUser(c).ID {
-		t.Owner = "you"
+		t.Credits = strconv.FormatInt(*it.ChargedCredits, 10) + " credits"
 	}
 	return t
 }
@@ -222,13 +227,13 @@ func relative(now, t time.Time) string {
 	case d < time.Minute:
 		return "just now"
 	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+		return strconv.Itoa(int(d.Minutes())) + " min ago"
 	case d < 24*time.Hour:
-		return fmt.Sprintf("%d h ago", int(d.Hours()))
+		return strconv.Itoa(int(d.Hours())) + " h ago"
 	case d < 48*time.Hour:
 		return "yesterday"
 	case d < 7*24*time.Hour:
-		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+		return strconv.Itoa(int(d.Hours()/24)) + " days ago"
 	case t.UTC().Year() == now.UTC().Year():
 		return t.UTC().Format("2 Jan")
 	}

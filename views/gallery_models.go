@@ -1,7 +1,6 @@
 package views
 
 import (
-	"strconv"
 	"time"
 
 	"swapdesk/internal/fields"
@@ -80,12 +79,6 @@ func (t GalleryTile) Label() string {
 }
 
 func (s Star) action() string { return urls.JobFavorite(s.JobID) }
-func (s Star) next() string {
-	if s.On {
-		return "0"
-	}
-	return "1"
-}
 func (s Star) label() string {
 	if s.On {
 		return "Remove the star from swap #" + i64(s.JobID)
@@ -126,12 +119,3 @@ func (j JobGallery) hideValue() string {
 	}
 	return "1"
 }
-
-func starGlyph(on bool) string {
-	if on {
-		return "★"
-	}
-	return "☆"
-}
-
-func boolAttr(b bool) string { return strconv.FormatBool(b) }
