@@ -45,6 +45,8 @@ type DB struct {
 	// text depends on the filters).
 	galleryStmts                                                              stmtCache
 	stmtListMemberCards, stmtListAllCards, stmtLedgerForJob, stmtSharesForJob *sql.Stmt
+	// The job page of an archived result asks for its neighbours and star.
+	stmtArchivedNeighbors, stmtIsFavorite *sql.Stmt
 }
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
@@ -129,6 +131,8 @@ func (d *DB) prepare(ctx context.Context) error {
 		{&d.stmtListAllCards, `SELECT ` + jobCardColumns + ` ` + listAllJobs},
 		{&d.stmtLedgerForJob, ledgerForJob},
 		{&d.stmtSharesForJob, `SELECT ` + shareColumns + ` FROM shares WHERE job_id = ? ORDER BY id DESC`},
+		{&d.stmtArchivedNeighbors, archivedNeighbors},
+		{&d.stmtIsFavorite, isFavorite},
 	} {
 		st, err := d.sql.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -143,7 +147,8 @@ func (d *DB) prepare(ctx context.Context) error {
 func (d *DB) Close() error {
 	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin, d.stmtBalance,
 		d.stmtCountRunning, d.stmtListMemberJobs, d.stmtListAllJobs, d.stmtJobEvents,
-		d.stmtListMemberCards, d.stmtListAllCards, d.stmtLedgerForJob, d.stmtSharesForJob} {
+		d.stmtListMemberCards, d.stmtListAllCards, d.stmtLedgerForJob, d.stmtSharesForJob,
+		d.stmtArchivedNeighbors, d.stmtIsFavorite} {
 		if st != nil {
 			st.Close()
 		}
