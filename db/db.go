@@ -127,7 +127,7 @@ func (d *DB) prepare(ctx context.Context) error {
 		{&d.stmtListMemberJobs, `SELECT ` + jobColumns + ` ` + listMemberJobs},
 		{&d.stmtListAllJobs, `SELECT ` + jobColumns + ` ` + listAllJobs},
 		{&d.stmtJobEvents, jobEvents},
-		{&d.stmtListMemberCards, `SELECT ` + jobCardColumns + ` ` + listMemberJobs},
+		{&d.stmtListMemberCards, `SELECT ` + jobCardColumns + ` ` + listMemberCards},
 		{&d.stmtListAllCards, `SELECT ` + jobCardColumns + ` ` + listAllJobs},
 		{&d.stmtLedgerForJob, ledgerForJob},
 		{&d.stmtSharesForJob, `SELECT ` + shareColumns + ` FROM shares WHERE job_id = ? ORDER BY id DESC`},
