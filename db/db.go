@@ -45,8 +45,9 @@ type DB struct {
 	// text depends on the filters).
 	galleryStmts                                                              stmtCache
 	stmtListMemberCards, stmtListAllCards, stmtLedgerForJob, stmtSharesForJob *sql.Stmt
-	// The job page of an archived result asks for its neighbours and star.
-	stmtArchivedNeighbors, stmtIsFavorite *sql.Stmt
+	// The job page of an archived result asks for its neighbours and star;
+	// the dashboard and New swap for the member's allowance.
+	stmtArchivedNeighbors, stmtIsFavorite, stmtAllowance *sql.Stmt
 }
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
@@ -133,6 +134,7 @@ func (d *DB) prepare(ctx context.Context) error {
 		{&d.stmtSharesForJob, `SELECT ` + shareColumns + ` FROM shares WHERE job_id = ? ORDER BY id DESC`},
 		{&d.stmtArchivedNeighbors, archivedNeighbors},
 		{&d.stmtIsFavorite, isFavorite},
+		{&d.stmtAllowance, allowanceQuery},
 	} {
 		st, err := d.sql.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -148,7 +150,7 @@ func (d *DB) Close() error {
 	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin, d.stmtBalance,
 		d.stmtCountRunning, d.stmtListMemberJobs, d.stmtListAllJobs, d.stmtJobEvents,
 		d.stmtListMemberCards, d.stmtListAllCards, d.stmtLedgerForJob, d.stmtSharesForJob,
-		d.stmtArchivedNeighbors, d.stmtIsFavorite} {
+		d.stmtArchivedNeighbors, d.stmtIsFavorite, d.stmtAllowance} {
 		if st != nil {
 			st.Close()
 		}
