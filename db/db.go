@@ -45,6 +45,9 @@ type DB struct {
 	// text depends on the filters).
 	galleryStmts                                                              stmtCache
 	stmtListMemberCards, stmtListAllCards, stmtLedgerForJob, stmtSharesForJob *sql.Stmt
+	// The job page of an archived result asks for its neighbours and star;
+	// the dashboard and New swap for the member's allowance.
+	stmtArchivedNeighbors, stmtIsFavorite, stmtAllowance *sql.Stmt
 }
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
@@ -125,10 +128,13 @@ func (d *DB) prepare(ctx context.Context) error {
 		{&d.stmtListMemberJobs, `SELECT ` + jobColumns + ` ` + listMemberJobs},
 		{&d.stmtListAllJobs, `SELECT ` + jobColumns + ` ` + listAllJobs},
 		{&d.stmtJobEvents, jobEvents},
-		{&d.stmtListMemberCards, `SELECT ` + jobCardColumns + ` ` + listMemberJobs},
+		{&d.stmtListMemberCards, `SELECT ` + jobCardColumns + ` ` + listMemberCards},
 		{&d.stmtListAllCards, `SELECT ` + jobCardColumns + ` ` + listAllJobs},
 		{&d.stmtLedgerForJob, ledgerForJob},
 		{&d.stmtSharesForJob, `SELECT ` + shareColumns + ` FROM shares WHERE job_id = ? ORDER BY id DESC`},
+		{&d.stmtArchivedNeighbors, archivedNeighbors},
+		{&d.stmtIsFavorite, isFavorite},
+		{&d.stmtAllowance, allowanceQuery},
 	} {
 		st, err := d.sql.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -143,7 +149,8 @@ func (d *DB) prepare(ctx context.Context) error {
 func (d *DB) Close() error {
 	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin, d.stmtBalance,
 		d.stmtCountRunning, d.stmtListMemberJobs, d.stmtListAllJobs, d.stmtJobEvents,
-		d.stmtListMemberCards, d.stmtListAllCards, d.stmtLedgerForJob, d.stmtSharesForJob} {
+		d.stmtListMemberCards, d.stmtListAllCards, d.stmtLedgerForJob, d.stmtSharesForJob,
+		d.stmtArchivedNeighbors, d.stmtIsFavorite, d.stmtAllowance} {
 		if st != nil {
 			st.Close()
 		}

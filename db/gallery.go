@@ -250,7 +250,7 @@ func (d *DB) SetFavorite(ctx context.Context, v Viewer, id int64, favorite bool)
 // IsFavorite reports whether userID starred job id.
 func (d *DB) IsFavorite(ctx context.Context, userID, id int64) (bool, error) {
 	var fav bool
-	err := d.sql.QueryRowContext(ctx, `SELECT `+strings.Replace(galleryFavorite, "jobs.id", "?", 1), userID, id).Scan(&fav)
+	err := d.stmtIsFavorite.QueryRowContext(ctx, userID, id).Scan(&fav)
 	return fav, mapErr(err)
 }
 

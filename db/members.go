@@ -30,10 +30,14 @@ var ErrLastAdmin = errors.New("the last active admin cannot be demoted or disabl
 // name; absent means UTC).
 const SettingTeamTimeZone = "team_time_zone"
 
+// allowanceQuery is Allowance's, prepared: every dashboard and New swap
+// page asks it.
+const allowanceQuery = `SELECT monthly FROM allowances WHERE user_id = ?`
+
 // Allowance returns userID's monthly allowance (0: none).
 func (d *DB) Allowance(ctx context.Context, userID int64) (int64, error) {
 	var n int64
-	err := d.sql.QueryRowContext(ctx, `SELECT monthly FROM allowances WHERE user_id = ?`, userID).Scan(&n)
+	err := d.stmtAllowance.QueryRowContext(ctx, userID).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"swapdesk/internal/apperr"
 )
@@ -106,6 +107,16 @@ type Neighbors struct {
 	Newer, Older int64
 }
 
+// archivedNeighbors is ArchivedNeighbors' query, prepared (every job page
+// of an archived result runs it).
+const archivedNeighbors = `SELECT
+	(SELECT id FROM jobs WHERE id > ? AND ` + archivedResult + ` AND ` + visibleToViewer + ` ORDER BY id ASC LIMIT 1),
+	(SELECT id FROM jobs WHERE id < ? AND ` + archivedResult + ` AND ` + visibleToViewer + ` ORDER BY id DESC LIMIT 1)`
+
+// isFavorite is IsFavorite's query, prepared likewise: the star of every
+// archived result's job page.
+var isFavorite = `SELECT ` + strings.Replace(galleryFavorite, "jobs.id", "?", 1)
+
 // ArchivedNeighbors returns the archived results v may see just newer and
 // just older than job id (the team's results, newest first, with the
 // visibility rule of VisibleArchived).
@@ -115,10 +126,7 @@ type Neighbors struct {
 func (d *DB) ArchivedNeighbors(ctx context.Context, v Viewer, id int64) (Neighbors, error) {
 	var n Neighbors
 	var newer, older sql.NullInt64
-	err := d.sql.QueryRowContext(ctx, `SELECT
-		(SELECT id FROM jobs WHERE id > ? AND `+archivedResult+` AND `+visibleToViewer+` ORDER BY id ASC LIMIT 1),
-		(SELECT id FROM jobs WHERE id < ? AND `+archivedResult+` AND `+visibleToViewer+` ORDER BY id DESC LIMIT 1)`,
-		id, v.UserID, v.Admin, id, v.UserID, v.Admin).Scan(&newer, &older)
+	err := d.stmtArchivedNeighbors.QueryRowContext(ctx, id, v.UserID, v.Admin, id, v.UserID, v.Admin).Scan(&newer, &older)
 	if err != nil {
 		return n, mapErr(err)
 	}

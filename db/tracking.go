@@ -374,6 +374,11 @@ func (d *DB) ListJobs(ctx context.Context, q JobQuery) ([]Job, error) {
 const (
 	listMemberJobs = `FROM jobs INDEXED BY jobs_user_id
 		WHERE user_id = ? AND id < ? AND deleted_at IS NULL ORDER BY id DESC LIMIT ?`
+	// listMemberCards is listMemberJobs for the cards' columns only
+	// (jobCardColumns): all of them are in jobs_member_cards (migration
+	// 0015), so no job row is read.
+	listMemberCards = `FROM jobs INDEXED BY jobs_member_cards
+		WHERE user_id = ? AND id < ? AND deleted_at IS NULL ORDER BY id DESC LIMIT ?`
 	listAllJobs = `FROM jobs NOT INDEXED
 		WHERE id < ? AND deleted_at IS NULL ORDER BY id DESC LIMIT ?`
 	// countRunning reads the member's one row of running_jobs, the count

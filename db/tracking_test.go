@@ -94,6 +94,8 @@ func TestListQueryPlans(t *testing.T) {
 		{"everyone's later page", `SELECT id ` + listAllJobs, []any{int64(jobs / 2), 21}, "SEARCH jobs USING INTEGER PRIMARY KEY (rowid<?)"},
 		{"the big member's page", `SELECT id ` + listMemberJobs, []any{users[0], top, 21}, "SEARCH jobs USING INDEX jobs_user_id (user_id=? AND id<?)"},
 		{"a small member's page", `SELECT id ` + listMemberJobs, []any{users[2], top, 21}, "SEARCH jobs USING INDEX jobs_user_id (user_id=? AND id<?)"},
+		{"the big member's cards", `SELECT ` + jobCardColumns + ` ` + listMemberCards, []any{users[0], top, 21}, "SEARCH jobs USING COVERING INDEX jobs_member_cards (user_id=? AND id<?)"},
+		{"a small member's later cards", `SELECT ` + jobCardColumns + ` ` + listMemberCards, []any{users[2], int64(jobs / 2), 5}, "SEARCH jobs USING COVERING INDEX jobs_member_cards (user_id=? AND id<?)"},
 		{"running count", countRunning, []any{users[0]}, "SCAN CONSTANT ROW; SCALAR SUBQUERY 1; SEARCH running_jobs USING INTEGER PRIMARY KEY (rowid=?)"},
 		{"a member's card", jobForMember, []any{int64(jobs / 2), users[0]}, "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"},
 		{"an admin's card", jobForAdmin, []any{int64(jobs / 2)}, "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"},

@@ -329,13 +329,14 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 		return views.JobPage{}, err
 	}
 	m := views.JobPage{Job: jobView(job), Card: s.fullCard(c, job), Gallery: s.jobGallery(c, job)}
-	if m.Result, err = s.jobResult(c, job); err != nil {
-		return views.JobPage{}, err
-	}
 	if job.UserID != u.ID {
+		// Looked up once: the job's facts and its result both name the owner.
 		if owner, err := s.cfg.Users.UserByID(ctx, job.UserID); err == nil {
 			m.Job.Owner = owner.Name
 		}
+	}
+	if m.Result, err = s.jobResult(c, job, m.Job.Owner); err != nil {
+		return views.JobPage{}, err
 	}
 	m.History = append(m.History, views.JobEventRow{At: job.CreatedAt, Label: "Submitted"})
 	for _, e := range events {

@@ -87,8 +87,9 @@ func (s *Server) characterImage(c echo.Context) error {
 	return s.serveStored(c, job.ImageKey, job.ImageType, "inline", "")
 }
 
-// jobResult builds what the job page shows around a result.
-func (s *Server) jobResult(c echo.Context, job db.Job) (views.JobResult, error) {
+// jobResult builds what the job page shows around a result. owner is the
+// name of the job's owner when it is not the viewer's ("" if unknown).
+func (s *Server) jobResult(c echo.Context, job db.Job, owner string) (views.JobResult, error) {
 	u := currentUser(c)
 	r := views.JobResult{
 		CharacterLink:   job.ImageURL,
@@ -104,8 +105,8 @@ func (s *Server) jobResult(c echo.Context, job db.Job) (views.JobResult, error) 
 	}
 	if job.UserID != u.ID {
 		r.MadeBy = "a teammate"
-		if owner, err := s.cfg.Users.UserByID(c.Request().Context(), job.UserID); err == nil {
-			r.MadeBy = owner.Name
+		if owner != "" {
+			r.MadeBy = owner
 		}
 	}
 	if job.ArchiveState != db.ArchiveDone {
