@@ -54,30 +54,70 @@ func (s *Server) media(c echo.Context) error {
 	if c.QueryParam("download") == "1" {
 		disposition = `attachment; filename="` + name + `"`
 	}
+	return s.serveFile(c, storedFile{key: job.ArchivePath, contentType: "video/mp4", disposition: disposition,
+		sha256: job.ArchiveSHA256, expiry: signedMediaExpiry,
+		missing: func(err error) error { return s.mediaMissing(c, job.ID, job.ArchivePath, err) }})
+}
+
+// storedFile is one media store object to serve, and how.
+type storedFile struct {
+	key, contentType, disposition string
+	// sha256 is the ETag when known; otherwise the store's own validator.
+	sha256 string
+	// expiry is how long a signed S3 redirect stays usable.
+	expiry time.Duration
+	// missing answers for an object the store does not have (default: a
+	// logged 404).
+	missing func(error) error
+}
+
+// serveFile is the one way a media store object reaches a browser. From S3
+// it is a redirect to a short-lived signed URL (after checking the object
+// is there), and S3 answers the Range requests itself; from disk, the bytes
+// with Range support. Either way the browser revalidates every time
+// (no-cache), so a deleted or revoked file stops at once.
+func (s *Server) serveFile(c echo.Context, f storedFile) error {
+	ctx := c.Request().Context()
 	h := c.Response().Header()
-	signed, err := s.cfg.Media.SignedURL(ctx, job.ArchivePath, storage.SignOptions{
-		Expiry: signedMediaExpiry, ContentType: "video/mp4", ContentDisposition: disposition})
+	missing := f.missing
+	if missing == nil {
+		missing = func(error) error {
+			s.log.Error("file missing from the media store", "key", f.key)
+			return apperr.ErrNotFound
+		}
+	}
+	signed, err := s.cfg.Media.SignedURL(ctx, f.key, storage.SignOptions{Expiry: f.expiry,
+		ContentType: f.contentType, ContentDisposition: f.disposition})
 	switch {
 	case err == nil:
-		if _, err := s.cfg.Media.Stat(ctx, job.ArchivePath); err != nil {
-			return s.mediaMissing(c, job.ID, job.ArchivePath, err)
+		if _, err := s.cfg.Media.Stat(ctx, f.key); errors.Is(err, storage.ErrNotFound) {
+			return missing(err)
+		} else if err != nil {
+			return fmt.Errorf("stat %s: %w", f.key, err)
 		}
 		// Every answer is a new URL: nothing to keep.
 		h.Set("Cache-Control", "private, no-store")
 		return c.Redirect(http.StatusFound, signed)
 	case !errors.Is(err, errors.ErrUnsupported):
-		return fmt.Errorf("sign archived video of job %d: %w", job.ID, err)
+		return fmt.Errorf("sign %s: %w", f.key, err)
 	}
-	r, err := s.cfg.Media.Open(ctx, job.ArchivePath)
+	r, err := s.cfg.Media.Open(ctx, f.key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return missing(err)
+	}
 	if err != nil {
-		return s.mediaMissing(c, job.ID, job.ArchivePath, err)
+		return fmt.Errorf("open %s: %w", f.key, err)
 	}
 	defer r.Close()
-	h.Set("Content-Type", "video/mp4")
+	h.Set("Content-Type", f.contentType)
 	h.Set("Cache-Control", "private, no-cache")
-	h.Set("ETag", `"`+job.ArchiveSHA256+`"`)
-	h.Set("Content-Disposition", disposition)
-	http.ServeContent(c.Response(), c.Request(), name, r.Info().ModTime, r)
+	if f.sha256 != "" {
+		h.Set("ETag", `"`+f.sha256+`"`)
+	} else if etag := r.Info().ETag; etag != "" {
+		h.Set("ETag", etag)
+	}
+	h.Set("Content-Disposition", f.disposition)
+	http.ServeContent(c.Response(), c.Request(), "", r.Info().ModTime, r)
 	return nil
 }
 

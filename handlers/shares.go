@@ -15,7 +15,6 @@ import (
 	"swapdesk/internal/bundle"
 	"swapdesk/internal/fields"
 	"swapdesk/internal/shares"
-	"swapdesk/internal/storage"
 	"swapdesk/internal/urls"
 	"swapdesk/views"
 )
@@ -186,39 +185,10 @@ func posterKey(job db.Job) string {
 // a revoked link's redirect target stops within it.
 const shareSignedExpiry = 5 * time.Minute
 
-// serveStored serves media store object key: from S3 as a redirect to a
-// short-lived signed URL, else the bytes with Range support; no-cache, so
-// a revoked link stops at once. A missing object is 404 here (the public
-// is told nothing more) and logged.
+// serveStored serves media store object key as a shared or derived file:
+// signed S3 redirects last shareSignedExpiry, and a missing object is a
+// logged 404 (the public is told nothing more).
 func (s *Server) serveStored(c echo.Context, key, ctype, disposition, sha string) error {
-	ctx := c.Request().Context()
-	h := c.Response().Header()
-	signed, err := s.cfg.Media.SignedURL(ctx, key, storage.SignOptions{Expiry: shareSignedExpiry, ContentType: ctype,
-		ContentDisposition: disposition})
-	switch {
-	case err == nil:
-		return c.Redirect(http.StatusFound, signed)
-	case !errors.Is(err, errors.ErrUnsupported):
-		return fmt.Errorf("sign %s: %w", key, err)
-	}
-	r, err := s.cfg.Media.Open(ctx, key)
-	if errors.Is(err, storage.ErrNotFound) {
-		s.log.Error("shared file missing from the media store", "key", key)
-		return apperr.ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("open %s: %w", key, err)
-	}
-	defer r.Close()
-	h.Set("Content-Type", ctype)
-	h.Set("Cache-Control", "private, no-cache")
-	if sha != "" {
-		h.Set("ETag", `"`+sha+`"`)
-	} else if etag := r.Info().ETag; etag != "" {
-		// Posters and kept images: the store's own validator.
-		h.Set("ETag", etag)
-	}
-	h.Set("Content-Disposition", disposition)
-	http.ServeContent(c.Response(), c.Request(), "", r.Info().ModTime, r)
-	return nil
+	return s.serveFile(c, storedFile{key: key, contentType: ctype, disposition: disposition, sha256: sha,
+		expiry: shareSignedExpiry})
 }
