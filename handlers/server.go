@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"swapdesk/db"
+	"swapdesk/internal/tokens"
 	"swapdesk/static"
 )
 
@@ -80,6 +81,8 @@ type Config struct {
 	Selection selectionStore
 	// Shares makes and resolves share links.
 	Shares shareService
+	// Tokens makes, checks and revokes personal API tokens.
+	Tokens *tokens.Service
 	// PublicURL is scheme://host people reach us at (optional; else the
 	// request's host), for the share links shown.
 	PublicURL string

@@ -35,6 +35,7 @@ import (
 	"swapdesk/internal/poster"
 	"swapdesk/internal/sandbox"
 	"swapdesk/internal/shares"
+	"swapdesk/internal/tokens"
 	"swapdesk/internal/storage"
 	"swapdesk/static"
 )
@@ -136,6 +137,8 @@ type App struct {
 	Accounts *accounts.Service
 	// Credits grants and takes back credits.
 	Credits *credits.Service
+	// Tokens makes, checks and revokes personal API tokens.
+	Tokens *tokens.Service
 	// Allowances applies monthly allowances; Start runs its loop.
 	Allowances *credits.Allowances
 	Jobs       *jobs.Service
@@ -335,6 +338,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	allowances := credits.NewAllowances(store, cfg.Now, log.With("component", "allowances"))
 	a.Allowances = allowances
 	a.Credits = credits.New(store, cfg.Now)
+	a.Tokens = tokens.New(store, cfg.Now)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -356,6 +360,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Media:          mediaStore,
 		Selection:      store,
 		Shares:         shares.New(store, cfg.Now),
+		Tokens:         a.Tokens,
 		PublicURL:      cfg.PublicURL,
 		Frames:         store,
 		Assets:         assets,

@@ -93,3 +93,9 @@ const (
 	Who  = "who"  // the audit log's actor (a user id)
 	What = "what" // the audit log's action
 )
+
+// The personal API tokens form at /account/tokens (Name above is shared).
+const (
+	Scopes      = "scopes"       // repeated: the token's scopes
+	ExpiresDays = "expires_days" // the token's life in days, 1 to 365
+)
