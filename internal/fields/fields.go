@@ -96,6 +96,6 @@ const (
 
 // The personal API tokens form at /account/tokens (Name above is shared).
 const (
-	Scopes      = "scopes"       // repeated: the token's scopes
-	ExpiresDays = "expires_days" // the token's life in days, 1 to 365
+	Scopes    = "scopes" // repeated: the token's scopes
+	TokenDays = "days"   // the token's life in days, 1 to 365
 )

@@ -111,7 +111,7 @@ func (s *Service) Create(ctx context.Context, actorID, userID int64, r Request, 
 	}
 	days, err := ParseDays(r.Days)
 	if err != nil {
-		fe.Add(fields.ExpiresDays, err.Error())
+		fe.Add(fields.TokenDays, err.Error())
 	}
 	if fe.Any() {
 		return Created{}, &apperr.Invalid{Message: "The token was not created: see the fields marked below.", Fields: fe}

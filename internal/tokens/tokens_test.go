@@ -139,10 +139,10 @@ func TestCreateRefusesBadInput(t *testing.T) {
 		{tokens.Request{Name: "a\x00b", Scopes: []string{tokens.JobsRead}}, fields.Name},
 		{tokens.Request{Name: "a"}, fields.Scopes},
 		{tokens.Request{Name: "a", Scopes: []string{"admin"}}, fields.Scopes},
-		{tokens.Request{Name: "a", Scopes: []string{tokens.JobsRead}, Days: "0"}, fields.ExpiresDays},
-		{tokens.Request{Name: "a", Scopes: []string{tokens.JobsRead}, Days: "366"}, fields.ExpiresDays},
-		{tokens.Request{Name: "a", Scopes: []string{tokens.JobsRead}, Days: "1.5"}, fields.ExpiresDays},
-		{tokens.Request{Name: "a", Scopes: []string{tokens.JobsRead}, Days: "never"}, fields.ExpiresDays},
+		{tokens.Request{Name: "a", Scopes: []string{tokens.JobsRead}, Days: "0"}, fields.TokenDays},
+		{tokens.Request{Name: "a", Scopes: []string{tokens.JobsRead}, Days: "366"}, fields.TokenDays},
+		{tokens.Request{Name: "a", Scopes: []string{tokens.JobsRead}, Days: "1.5"}, fields.TokenDays},
+		{tokens.Request{Name: "a", Scopes: []string{tokens.JobsRead}, Days: "never"}, fields.TokenDays},
 	} {
 		_, err := s.Create(ctx, u.ID, u.ID, tc.r, "")
 		var inv *apperr.Invalid
