@@ -35,8 +35,8 @@ import (
 	"swapdesk/internal/poster"
 	"swapdesk/internal/sandbox"
 	"swapdesk/internal/shares"
-	"swapdesk/internal/tokens"
 	"swapdesk/internal/storage"
+	"swapdesk/internal/tokens"
 	"swapdesk/static"
 )
 
