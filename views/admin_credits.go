@@ -11,6 +11,7 @@ const (
 	AdminSectionMembers = "members"
 	AdminSectionCredits = "credits"
 	AdminSectionAudit   = "audit"
+	AdminSectionTokens  = "tokens"
 )
 
 // AdminCredits is the credit overview's model (GET /admin/credits).
