@@ -515,3 +515,32 @@ func TestAdminTokensPage(t *testing.T) {
 		t.Errorf("member page lists %d tokens, want 3", n)
 	}
 }
+
+// The audit log names token actions for people (and keeps the recorded
+// name), in its table and its filter.
+func TestAuditLabelsTokenActions(t *testing.T) {
+	app := newTestApp(t)
+	ana, u := app.member("ana@example.com", 0)
+	admin := app.signedIn("admin@example.com", true)
+	ana.makeToken(tokenValues("batch", "30", tokens.JobsRead))
+	ana.submit("/account/tokens", "/account/tokens/"+strconv.FormatInt(app.tokensOf(u.ID)[0].ID, 10)+"/revoke", nil)
+	res := admin.get("/admin/audit")
+	wantStatus(t, res, http.StatusOK)
+	var what []string
+	res.doc.Find(`#audit-table td[data-label="What"]`).Each(func(_ int, s *goquery.Selection) {
+		what = append(what, strings.Join(strings.Fields(s.Text()), " "))
+	})
+	joined := strings.Join(what, "; ")
+	for _, want := range []string{"API token created token_created", "API token revoked token_revoked", "Signed in login"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("audit What cells %q, want %q among them", joined, want)
+		}
+	}
+	if label := res.doc.Find(`#f-what option[value="token_created"]`).Text(); label != "API token created" {
+		t.Errorf("filter option %q", label)
+	}
+	filtered := admin.get("/admin/audit?what=token_revoked")
+	if n := filtered.doc.Find("#audit-table tbody tr").Length(); n != 1 {
+		t.Errorf("filtered to token_revoked: %d rows", n)
+	}
+}
