@@ -75,6 +75,7 @@ func (s *Server) routes() {
 	member.GET(urls.RouteAccountTokens, s.accountTokens)
 	member.POST(urls.RouteAccountTokens, s.createToken)
 	member.POST(urls.RouteAccountTokenRevoke, s.revokeOwnToken)
+	member.GET(urls.RouteDocsAPI, s.apiDocs)
 
 	admin := member.Group(urls.RouteAdmin, s.requireAdmin)
 	inAdmin := func(route string) string { return strings.TrimPrefix(route, urls.RouteAdmin) }

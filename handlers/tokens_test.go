@@ -544,3 +544,100 @@ func TestAuditLabelsTokenActions(t *testing.T) {
 		t.Errorf("filtered to token_revoked: %d rows", n)
 	}
 }
+
+// /docs/api: signed in only; the base URL, a curl example for each route
+// with the sandbox's sample inputs, every problem type under its anchor
+// with its status, the limits; linked from the footer, /account and the
+// tokens page.
+func TestDocsAPIPage(t *testing.T) {
+	app := newTestApp(t)
+	ana, _ := app.member("ana@example.com", 0)
+	if res := app.client().get("/docs/api"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
+		t.Errorf("anonymous: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	res := ana.get("/docs/api")
+	wantStatus(t, res, http.StatusOK)
+	if got := res.doc.Find("h1").Text(); got != "API" {
+		t.Errorf("heading %q", got)
+	}
+	if got := res.doc.Find("#api-base").Text(); got != app.srv.URL+"/api/v1" {
+		t.Errorf("base %q, want %q", got, app.srv.URL+"/api/v1")
+	}
+	if res.doc.Find(`#start a[href="/account/tokens"]`).Length() != 1 {
+		t.Error("no link to make a token")
+	}
+	routes := map[string]string{
+		"POST /api/v1/estimate":              "estimate",
+		"POST /api/v1/jobs":                  "create",
+		"GET /api/v1/jobs/{id}":              "job",
+		"GET /api/v1/jobs?status=…&cursor=…": "jobs",
+		"DELETE /api/v1/jobs/{id}":           "delete",
+		"GET /api/v1/jobs/{id}/content":      "content",
+		"GET /api/v1/jobs/{id}/poster":       "poster",
+		"GET /api/v1/gallery?q=…":            "gallery",
+		"GET /api/v1/me":                     "me",
+		"GET /api/v1/openapi.json":           "openapi",
+	}
+	for heading, id := range routes {
+		sec := res.doc.Find("section#" + id)
+		if got := strings.TrimSpace(sec.Find("h2").Text()); got != heading {
+			t.Errorf("#%s heading %q, want %q", id, got, heading)
+		}
+		cmds := sec.Find("pre code")
+		if cmds.Length() == 0 {
+			t.Errorf("#%s has no command", id)
+		}
+		cmds.Each(func(_ int, c *goquery.Selection) {
+			cmd := c.Text()
+			if strings.HasPrefix(cmd, "JOB_ID=") {
+				return
+			}
+			if !strings.HasPrefix(cmd, "curl ") || !strings.Contains(cmd, app.srv.URL+"/api/v1/") {
+				t.Errorf("#%s command %q", id, cmd)
+			}
+			if auth := strings.Contains(cmd, `-H "Authorization: Bearer $SWAPDESK_TOKEN"`); auth == (id == "openapi") {
+				t.Errorf("#%s command %q: Authorization header %v", id, cmd, auth)
+			}
+		})
+	}
+	create := res.doc.Find("section#create pre code").First().Text()
+	for _, want := range []string{"Idempotency-Key: ", `"image_url": "` + app.srv.URL + "/static/samples/character.png", `"video_url": "` + app.srv.URL + "/static/samples/motion.mp4",
+		`"mode": "animate"`, `"resolution": "720p"`, `"duration": 12,`, `"prompt": `, "Content-Type: application/json"} {
+		if !strings.Contains(create, want) {
+			t.Errorf("create command lacks %q:\n%s", want, create)
+		}
+	}
+	if !strings.Contains(res.doc.Find("section#job").Text(), "Prefer: wait=60") {
+		t.Error("no Prefer: wait=60 example")
+	}
+	if !strings.Contains(res.doc.Find("section#content").Text(), "-o result.mp4") {
+		t.Error("no download example")
+	}
+	problems := map[string]string{
+		"unauthorized": "401", "forbidden": "403", "not-found": "404", "method-not-allowed": "405", "bad-request": "400",
+		"too-large": "413", "idempotency-key": "400", "idempotency-conflict": "409", "conflict": "409", "invalid": "422",
+		"insufficient-credits": "422", "rate-limited": "429", "internal": "500",
+	}
+	if n := res.doc.Find(`#errors [id^="problem-"]`).Length(); n != len(problems) {
+		t.Errorf("%d problem entries, want %d", n, len(problems))
+	}
+	for kind, status := range problems {
+		if got := res.doc.Find("#problem-" + kind + " .problem-status").Text(); !strings.HasPrefix(got, status+" ") {
+			t.Errorf("#problem-%s status %q, want %s", kind, got, status)
+		}
+	}
+	if !strings.Contains(res.doc.Find("#limits").Text(), "Retry-After") {
+		t.Error("the limits do not mention Retry-After")
+	}
+	for _, page := range []string{"/", "/account", "/account/tokens"} {
+		if ana.get(page).doc.Find(`a[href="/docs/api"]`).Length() == 0 {
+			t.Errorf("%s does not link the API docs", page)
+		}
+	}
+	if ana.get("/account").doc.Find(`a[href="/account/tokens"]`).Length() != 1 {
+		t.Error("/account does not link the tokens page")
+	}
+	if app.client().get("/login").doc.Find(`a[href="/docs/api"]`).Length() != 0 {
+		t.Error("the sign-in page links the API docs")
+	}
+}
