@@ -33,7 +33,7 @@ func (c *client) makeToken(v url.Values) (string, *response) {
 	c.t.Helper()
 	res := c.submit("/account/tokens", "/account/tokens", v)
 	wantStatus(c.t, res, http.StatusOK)
-	secret, _ := res.doc.Find("#token-new #token-secret").Attr("value")
+	secret := res.doc.Find("#token-new textarea#token-secret").Text()
 	if !tokenSecret.MatchString(secret) {
 		c.t.Fatalf("no token shown on the answer: %q\n%s", secret, snippet(res.doc.Find("main").Text()))
 	}
@@ -226,7 +226,7 @@ func TestTokenCreateRefusesBadInput(t *testing.T) {
 					t.Errorf("%s marked too: %q", other, res.doc.Find("#"+other+"-error").Text())
 				}
 			}
-			if res.doc.Find("#token-new").Length() != 0 || tokenSecret.MatchString(res.doc.Find("#token-secret").AttrOr("value", "")) {
+			if res.doc.Find("#token-new").Length() != 0 || tokenSecret.MatchString(res.doc.Find("#token-secret").Text()) {
 				t.Error("a token shown on a refused form")
 			}
 			if got, _ := res.doc.Find("#token-name").Attr("value"); got != tt.form.Get(fields.Name) {

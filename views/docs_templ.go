@@ -301,19 +301,19 @@ func APIDocsPage(p Page, m APIDocs) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "<section class=\"card section\" id=\"errors\" aria-labelledby=\"errors-heading\"><h2 id=\"errors-heading\">Errors</h2><p>An error is answered with <code>Content-Type: application/problem+json</code> (RFC 9457): <code>type</code> is a link to its entry below, <code>title</code> names it, <code>status</code> is the HTTP status and <code>detail</code> says what happened in a sentence you may show. Nothing was written and nothing charged.</p><dl class=\"problems\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "<section class=\"card section\" id=\"errors\" aria-labelledby=\"errors-heading\"><h2 id=\"errors-heading\">Errors</h2><p>An error is answered with <code>Content-Type: application/problem+json</code> (RFC 9457): <code>type</code> is a link to its entry below, <code>title</code> names it, <code>status</code> is the HTTP status and <code>detail</code> says what happened in a sentence you may show. Nothing was written and nothing charged.</p><dl class=\"api-problems\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			for _, pr := range m.Problems {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<div class=\"problem\" id=\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<div class=\"api-problem\" id=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var19 string
 				templ_7745c5c3_Var19, templ_7745c5c3_Err = templruntime.NewAttributeExpression(pr.Anchor()).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/docs.templ`, Line: 68, Col: 43}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/docs.templ`, Line: 68, Col: 47}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var19)
 				if templ_7745c5c3_Err != nil {

@@ -263,7 +263,9 @@ func AdminAudit(q url.Values) string { return withQuery(RouteAdminAudit, q) }
 func AccountTokens() string { return RouteAccountTokens }
 
 // AccountTokenRevoke is where one's own token tokenID is revoked.
-func AccountTokenRevoke(tokenID int64) string { return RouteAccountTokens + "/" + id(tokenID) + "/revoke" }
+func AccountTokenRevoke(tokenID int64) string {
+	return RouteAccountTokens + "/" + id(tokenID) + "/revoke"
+}
 
 // AdminTokens is every member's active API tokens, for an admin.
 func AdminTokens() string { return RouteAdminTokens }
