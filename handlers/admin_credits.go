@@ -469,6 +469,30 @@ func neutralise(s string) string {
 	return s
 }
 
+// auditLabels name the audit log's actions for people; the page shows the
+// recorded name beside the label, and the name alone for any action
+// missing here.
+var auditLabels = map[string]string{
+	db.AuditLogin:          "Signed in",
+	db.AuditLoginFailed:    "Sign-in failed",
+	db.AuditLogout:         "Signed out",
+	db.AuditUserCreated:    "Member added",
+	db.AuditPasswordReset:  "Password changed",
+	db.AuditUserDisabled:   "Member disabled",
+	db.AuditUserEnabled:    "Member enabled",
+	db.AuditLoginUnlocked:  "Sign-in lockout cleared",
+	db.AuditCreditsGrant:   "Credits granted",
+	db.AuditCreditsAdjust:  "Credits taken back",
+	db.AuditAllowanceSet:   "Monthly allowance set",
+	db.AuditRoleChanged:    "Role changed",
+	db.AuditSigninLink:     "Sign-in link made",
+	db.AuditSigninLinkUsed: "Sign-in link used",
+	db.AuditTimeZoneSet:    "Own time zone set",
+	credits.AuditTeamZone:  "Team time zone changed",
+	db.AuditTokenCreated:   "API token created",
+	db.AuditTokenRevoked:   "API token revoked",
+}
+
 // adminAudit is the audit log (GET /admin/audit): filters who (an actor's
 // id, or "system"), what (an action), from and to (YYYY-MM-DD in the
 // team's zone); paged newest first.
@@ -482,6 +506,9 @@ func (s *Server) adminAudit(c echo.Context) error {
 		return err
 	}
 	m.Actions = actions
+	for _, a := range actions {
+		m.ActionOptions = append(m.ActionOptions, views.Option{Value: a, Label: cmp.Or(auditLabels[a], a)})
+	}
 	users, err := s.cfg.Directory.ListUsers(ctx)
 	if err != nil {
 		return err
@@ -529,7 +556,7 @@ func (s *Server) adminAudit(c echo.Context) error {
 		m.NextHref = urls.AdminAudit(v)
 	}
 	for _, r := range rows {
-		m.Rows = append(m.Rows, views.AuditRowView{At: r.At.In(loc), Actor: cmp.Or(r.ActorEmail, "system"), Action: r.Action,
+		m.Rows = append(m.Rows, views.AuditRowView{At: r.At.In(loc), Actor: cmp.Or(r.ActorEmail, "system"), Action: r.Action, Label: auditLabels[r.Action],
 			Subject: r.Subject, Detail: r.Detail, IP: r.IP})
 	}
 	return render(c, status, views.AdminAuditPage(s.page(c, "Audit log", views.NavAdmin), m))

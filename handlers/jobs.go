@@ -106,6 +106,14 @@ func (s *Server) jobForm(c echo.Context, in jobInput, errs apperr.FieldErrors) v
 	return f
 }
 
+// sampleInputs are the sandbox's sample character image and motion video
+// (a 12-second clip), at the address this request came to: the sandbox
+// routes that address to loopback.
+func sampleInputs(c echo.Context) (image, video string) {
+	base := c.Scheme() + "://" + c.Request().Host
+	return base + static.Prefix + "samples/character.png", base + static.Prefix + "samples/motion.mp4"
+}
+
 // newJob shows the form, prefilled from the query (re-run, samples).
 func (s *Server) newJob(c echo.Context) error {
 	in, err := bindJob(c)
@@ -114,9 +122,7 @@ func (s *Server) newJob(c echo.Context) error {
 	}
 	in.Idem = ""
 	if s.cfg.Sandbox && c.QueryParam(fields.Sample) == "1" {
-		base := c.Scheme() + "://" + c.Request().Host
-		in.ImageURL = base + static.Prefix + "samples/character.png"
-		in.VideoURL = base + static.Prefix + "samples/motion.mp4"
+		in.ImageURL, in.VideoURL = sampleInputs(c)
 	}
 	u := currentUser(c)
 	bal, err := s.cfg.JobStore.Balance(c.Request().Context(), u.ID)

@@ -222,6 +222,9 @@ func (s *Server) renderMemberPage(c echo.Context, status int, u db.User, form vi
 	m.Self = u.ID == currentUser(c).ID
 	m.Next = views.When(credits.NextTopUp(s.now(), team), zone.Loc)
 	m.Ledger = ledger
+	if m.Tokens, err = s.memberTokenRows(c, u.ID); err != nil {
+		return err
+	}
 	if m.MonthlyInput == "" && form.Errors[fields.Monthly] == "" {
 		m.MonthlyInput = strconv.FormatInt(monthly, 10)
 	}

@@ -72,6 +72,10 @@ func (s *Server) routes() {
 	member.GET(urls.RouteAccount, s.account)
 	member.POST(urls.AccountAct(urls.AccountPassword), s.accountPassword)
 	member.POST(urls.AccountAct(urls.AccountTimeZone), s.accountTimeZone)
+	member.GET(urls.RouteAccountTokens, s.accountTokens)
+	member.POST(urls.RouteAccountTokens, s.createToken)
+	member.POST(urls.RouteAccountTokenRevoke, s.revokeOwnToken)
+	member.GET(urls.RouteDocsAPI, s.apiDocs)
 
 	admin := member.Group(urls.RouteAdmin, s.requireAdmin)
 	inAdmin := func(route string) string { return strings.TrimPrefix(route, urls.RouteAdmin) }
@@ -90,6 +94,8 @@ func (s *Server) routes() {
 	admin.POST(inAdmin(urls.RouteAdminTimeZone), s.setTeamZone)
 	admin.GET(inAdmin(urls.RouteAdminLedgerCSV), s.ledgerCSV)
 	admin.GET(inAdmin(urls.RouteAdminAudit), s.adminAudit)
+	admin.GET(inAdmin(urls.RouteAdminTokens), s.adminTokens)
+	admin.POST(inAdmin(urls.RouteAdminTokenRevoke), s.adminRevokeToken)
 }
 
 // allMethods are the methods Echo routes (and Any registers).

@@ -267,7 +267,41 @@
     });
   });
 
+  // A secret shown once (a new API token): its field selects whole when
+  // clicked or focused, and its Copy button (hidden without this script)
+  // copies it. The Clipboard API needs a secure context (https or
+  // localhost); elsewhere the text is selected and copied the old way, or
+  // left selected for Ctrl+C.
+  function selectAll(el) {
+    if (el.select) { el.focus(); el.select(); }
+  }
+  document.addEventListener("focusin", function (ev) {
+    if (ev.target.matches && ev.target.matches("[data-autoselect]")) selectAll(ev.target);
+  });
+  document.addEventListener("click", function (ev) {
+    if (ev.target.matches && ev.target.matches("[data-autoselect]")) { selectAll(ev.target); return; }
+    var btn = ev.target.closest && ev.target.closest("[data-copy]");
+    if (!btn) return;
+    var src = document.getElementById(btn.getAttribute("data-copy"));
+    var status = document.getElementById(btn.getAttribute("data-copy") + "-status");
+    if (!src) return;
+    var text = src.value !== undefined ? src.value : src.textContent;
+    function say(msg) { if (status) status.textContent = msg; }
+    function fallback() {
+      selectAll(src);
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      say(ok ? "Copied. Keep it somewhere safe." : "Selected: press Ctrl+C (⌘C on a Mac) to copy it.");
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { say("Copied. Keep it somewhere safe."); }, fallback);
+    } else {
+      fallback();
+    }
+  });
+
   function init(root) {
+    root.querySelectorAll("[data-copy][hidden]").forEach(function (b) { b.hidden = false; });
     markBrokenImages(root);
     root.querySelectorAll("[data-count]").forEach(updateCount);
     updateTitle();

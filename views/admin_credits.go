@@ -11,6 +11,7 @@ const (
 	AdminSectionMembers = "members"
 	AdminSectionCredits = "credits"
 	AdminSectionAudit   = "audit"
+	AdminSectionTokens  = "tokens"
 )
 
 // AdminCredits is the credit overview's model (GET /admin/credits).
@@ -100,8 +101,10 @@ type AdminAudit struct {
 	Error               string
 	Actors              []Option
 	Actions             []string
-	Rows                []AuditRowView
-	NextHref            string
+	// ActionOptions are Actions with their labels, for the filter.
+	ActionOptions []Option
+	Rows          []AuditRowView
+	NextHref      string
 }
 
 // AuditRowView is one audit entry.
@@ -109,6 +112,7 @@ type AuditRowView struct {
 	At      time.Time
 	Actor   string
 	Action  string
+	Label   string // the action for people, "" when it has none
 	Subject string
 	Detail  string
 	IP      string

@@ -124,6 +124,7 @@ type MemberPage struct {
 	Next      string
 	Ledger    LedgerPage
 	Jobs      []MemberJob
+	Tokens    []TokenRow // their API tokens, newest first
 	// Form values and inline errors of the page's forms, when one of them
 	// came back with 422.
 	Amount, Note, MonthlyInput, Role string

@@ -144,6 +144,7 @@ func TestBrowserNoPageWiderThanAPhone(t *testing.T) {
 	ctx := browsertest.New(t)
 	site := startPagesSite(t)
 	done, failed := "/jobs/"+strconv.FormatInt(site.done, 10), "/jobs/"+strconv.FormatInt(site.failed, 10)
+	makeToken(t, site.URL, site.memberEmail, site.memberPassword, "a rather long token name for the nightly batch of character swaps")
 	type visit struct{ who, name, path string }
 	visits := []visit{
 		{"", "login", "/login"},
@@ -158,12 +159,17 @@ func TestBrowserNoPageWiderThanAPhone(t *testing.T) {
 		{"admin", "credit overview", "/admin/credits"},
 		{"admin", "credit overview by member, 90 days", "/admin/credits?days=90&by=member"},
 		{"admin", "audit log", "/admin/audit"},
+		{"admin", "API tokens, every member's", "/admin/tokens"},
+		{"admin", "API tokens, own", "/account/tokens"},
+		{"admin", "API docs", "/docs/api"},
 		{"admin", "error page 404", "/no-such-page"},
 		{"member", "dashboard", "/"},
 		{"member", "jobs list", "/jobs"},
 		{"member", "finished job", done},
 		{"member", "failed job", failed},
 		{"member", "account", "/account"},
+		{"member", "API tokens", "/account/tokens"},
+		{"member", "API docs", "/docs/api"},
 		{"member", "gallery", "/gallery"},
 		{"member", "gallery, filtered", "/gallery?mode=animate&from=2026-01-01&to=2030-12-31&fav=1&q=walk"},
 		{"member", "gallery, bad filter", "/gallery?from=2026-13-01"},

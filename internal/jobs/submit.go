@@ -96,6 +96,14 @@ type Service struct {
 	idle    []chan struct{} // closed when sending drops to 0
 }
 
+// Each member's estimates and submissions that check links, by default: a
+// bucket of DefaultEstimateBurst refilled at DefaultEstimateRate a second
+// (Config.EstimateRate). The API documentation page quotes them.
+const (
+	DefaultEstimateRate  = 5
+	DefaultEstimateBurst = 10
+)
+
 // markAttempts is how often Akool's id is written before giving up.
 const markAttempts = 4
 
@@ -117,10 +125,10 @@ func New(cfg Config) *Service {
 		cfg.Now = time.Now
 	}
 	if cfg.EstimateRate == 0 {
-		cfg.EstimateRate = 5
+		cfg.EstimateRate = DefaultEstimateRate
 	}
 	if cfg.EstimateBurst <= 0 {
-		cfg.EstimateBurst = 10
+		cfg.EstimateBurst = DefaultEstimateBurst
 	}
 	s := &Service{cfg: cfg, log: cfg.Log, markPause: 100 * time.Millisecond}
 	if cfg.EstimateRate > 0 {

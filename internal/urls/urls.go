@@ -50,6 +50,13 @@ const (
 	RouteAdminLedgerCSV = "/admin/credits/ledger.csv"
 	RouteAdminTimeZone  = "/admin/credits/time-zone"
 	RouteAdminAudit     = "/admin/audit"
+	// Personal API tokens: one's own (under RouteAccount), every member's
+	// for an admin (under RouteAdmin), and the API's documentation page.
+	RouteAccountTokens      = "/account/tokens"
+	RouteAccountTokenRevoke = "/account/tokens/:id/revoke"
+	RouteAdminTokens        = "/admin/tokens"
+	RouteAdminTokenRevoke   = "/admin/tokens/:id/revoke"
+	RouteDocsAPI            = "/docs/api"
 )
 
 // Acts on a member, each POSTed to AdminUserAct(id, act).
@@ -250,6 +257,29 @@ func AdminTimeZone() string { return RouteAdminTimeZone }
 
 // AdminAudit is the audit log with its filters q.
 func AdminAudit(q url.Values) string { return withQuery(RouteAdminAudit, q) }
+
+// AccountTokens is the signed-in person's API tokens page, where its
+// create form posts.
+func AccountTokens() string { return RouteAccountTokens }
+
+// AccountTokenRevoke is where one's own token tokenID is revoked.
+func AccountTokenRevoke(tokenID int64) string {
+	return RouteAccountTokens + "/" + id(tokenID) + "/revoke"
+}
+
+// AdminTokens is every member's active API tokens, for an admin.
+func AdminTokens() string { return RouteAdminTokens }
+
+// AdminTokenRevoke is where an admin revokes any member's token tokenID.
+func AdminTokenRevoke(tokenID int64) string { return RouteAdminTokens + "/" + id(tokenID) + "/revoke" }
+
+// DocsAPI is the API's documentation page.
+func DocsAPI() string { return RouteDocsAPI }
+
+// DocsAPIProblem is the section of the documentation page about the API's
+// problem kind ("unauthorized", "invalid", …): problem details' type URIs
+// are the public base URL followed by it.
+func DocsAPIProblem(kind string) string { return RouteDocsAPI + "#problem-" + kind }
 
 func id(n int64) string { return strconv.FormatInt(n, 10) }
 

@@ -56,12 +56,19 @@ func TestBuildersFitTheirRoutes(t *testing.T) {
 		{ShareVideo("tok"), RouteShareVideo, "/s/tok/video"},
 		{ShareVideoDownload("tok"), RouteShareVideo, "/s/tok/video?download=1"},
 		{SharePoster("tok"), RouteSharePoster, "/s/tok/poster"},
+		{AccountTokens(), RouteAccountTokens, "/account/tokens"},
+		{AccountTokenRevoke(7), RouteAccountTokenRevoke, "/account/tokens/7/revoke"},
+		{AdminTokens(), RouteAdminTokens, "/admin/tokens"},
+		{AdminTokenRevoke(7), RouteAdminTokenRevoke, "/admin/tokens/7/revoke"},
+		{DocsAPI(), RouteDocsAPI, "/docs/api"},
+		{DocsAPIProblem("invalid"), RouteDocsAPI, "/docs/api#problem-invalid"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
 		path, _, _ := strings.Cut(tt.got, "?")
+		path, _, _ = strings.Cut(path, "#")
 		if !matches(tt.route, path) {
 			t.Errorf("%q does not fit route %q", tt.got, tt.route)
 		}
