@@ -268,3 +268,5 @@ func (a *testApp) writes(t testing.TB, u db.User) writes {
 	}
 	return writes{jobs: n, ledger: len(l), balance: a.balance(u.ID)}
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
