@@ -137,7 +137,8 @@ func (s *Server) apiCreateJob(c echo.Context) error {
 	rawKey := c.Request().Header.Get(headerIdempotency)
 	key, err := jobs.ClientKey(rawKey)
 	if err != nil {
-		return apiProblem(problem.IdempotencyKey, err.Error(), problem.FieldError{Field: headerIdempotency, Message: err.Error()})
+		msg := apperr.Message(err)
+		return apiProblem(problem.IdempotencyKey, msg, problem.FieldError{Field: headerIdempotency, Message: msg})
 	}
 	in, err := bindAPIJob(c)
 	if err != nil {
