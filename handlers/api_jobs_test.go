@@ -146,6 +146,21 @@ func TestAPIEstimateLimitedPerMember(t *testing.T) {
 	if res.Header.Get("Retry-After") != "1" {
 		t.Errorf("Retry-After %q", res.Header.Get("Retry-After"))
 	}
+	// New jobs count against the same limit, as the form's do: nothing is
+	// checked, written or held.
+	before := app.writes(t, u)
+	res = c.do(req{method: http.MethodPost, path: "/api/v1/jobs", body: app.apiBody(), header: []string{"Idempotency-Key", "over"}})
+	wantProblem(t, res, problem.RateLimited)
+	if res.Header.Get("Retry-After") != "5" {
+		t.Errorf("Retry-After %q", res.Header.Get("Retry-After"))
+	}
+	if after := app.writes(t, u); after != before {
+		t.Errorf("a refused job wrote: %+v, %+v", before, after)
+	}
+	// Once the bucket refills, the same key starts the job.
+	app.clock.Advance(5 * time.Second)
+	res = c.do(req{method: http.MethodPost, path: "/api/v1/jobs", body: app.apiBody(), header: []string{"Idempotency-Key", "over"}})
+	wantAPIStatus(t, res, http.StatusCreated)
 }
 
 func TestAPICreateJobIsIdempotent(t *testing.T) {
