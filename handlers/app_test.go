@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/media"
 	"swapdesk/internal/storage"
+	"swapdesk/internal/tokens"
 )
 
 const testPassword = "correct horse battery"
@@ -55,6 +57,8 @@ type testApp struct {
 	mediaStore storage.Store
 	// The emulator's account, which signs its webhooks.
 	simClientID, simSecret string
+	// tokens makes personal API tokens.
+	tokens *tokens.Service
 }
 
 type appOptions struct {
@@ -69,6 +73,10 @@ type appOptions struct {
 	processingWebhooks bool
 	log                *slog.Logger // app.Config.Log
 	probe              func(*media.ProberOptions)
+	// apiRate and apiBurst are app.Config's; 0 means no limit on API
+	// requests (the clock of these tests only moves when told).
+	apiRate  float64
+	apiBurst int
 }
 
 func pollingOnly(o *appOptions) { o.noWebhooks = true }
@@ -108,6 +116,8 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 		ConfigureJobs:          o.jobs,
 		Log:                    o.log,
 		ConfigureProbe:         o.probe,
+		APIRate:                cmp.Or(o.apiRate, -1),
+		APIBurst:               o.apiBurst,
 	})
 	if err != nil {
 		srv.Close()
@@ -126,7 +136,7 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	_, clientID, secret := a.Sandbox.Credentials()
 	return &testApp{t: t, store: a.Store, accts: a.Accounts, srv: srv, clock: clock, sim: a.Sandbox, media: ms,
 		tracker: a.Tracker, archiver: a.Archiver, mediaDir: a.MediaDir, simClientID: clientID, simSecret: secret,
-		posters: a.Posters, inputs: a.Inputs, mediaStore: a.Media}
+		posters: a.Posters, inputs: a.Inputs, mediaStore: a.Media, tokens: a.Tokens}
 }
 
 // addUser creates an account with testPassword.

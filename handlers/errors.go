@@ -17,6 +17,10 @@ import (
 // shown); err.Error() never reaches a browser. Errors >= 500 are logged with
 // the request id shown on the page.
 func (s *Server) handleError(err error, c echo.Context) {
+	if isAPI(c) {
+		s.handleAPIError(err, c)
+		return
+	}
 	e := classify(err)
 	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
 	if c.Response().Committed {

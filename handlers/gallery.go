@@ -105,47 +105,10 @@ func (s *Server) gallery(c echo.Context) error {
 		m.Resolutions = append(m.Resolutions, views.Option{Value: string(r), Label: string(r)})
 	}
 
-	q := db.GalleryQuery{Viewer: db.Viewer{UserID: u.ID, Admin: u.IsAdmin()}, Mode: f.Mode,
-		Resolution: f.Resolution, Favorites: f.Fav == "1", Limit: galleryPerPage + 1}
-	if n := utf8.RuneCountInString(f.Q); n > gallerySearchMax {
-		m.Errors[fields.Q] = fmt.Sprintf("Search for at most %d characters (this search has %d).", gallerySearchMax, n)
+	q, errs := galleryQuery(f, db.Viewer{UserID: u.ID, Admin: u.IsAdmin()}, func(id int64) bool { _, ok := names[id]; return ok })
+	m.Errors = errs
+	if _, long := errs[fields.Q]; long {
 		m.Filter.Q = string([]rune(f.Q)[:gallerySearchMax])
-	} else if f.Q != "" {
-		q.Match = db.MatchTerms(f.Q, gallerySearchTerms)
-	}
-	if f.Member != "" {
-		id, err := strconv.ParseInt(f.Member, 10, 64)
-		if _, known := names[id]; err != nil || !known {
-			m.Errors[fields.Member] = "There is no such member."
-		}
-		q.MemberID = id
-	}
-	if f.Mode != "" && pricing.Mode(f.Mode).Description() == "" {
-		m.Errors[fields.Mode] = "Choose the mode animate or replace."
-	}
-	if f.Resolution != "" && pricing.Resolution(f.Resolution).Rate() == 0 {
-		m.Errors[fields.Resolution] = "Choose the resolution 480p, 720p or 1080p."
-	}
-	var from, to time.Time
-	if f.From != "" {
-		if from, err = time.Parse(galleryDate, f.From); err != nil {
-			m.Errors[fields.From] = "Give the start date as YYYY-MM-DD, for example 2026-11-25."
-		}
-	}
-	if f.To != "" {
-		if to, err = time.Parse(galleryDate, f.To); err != nil {
-			m.Errors[fields.To] = "Give the end date as YYYY-MM-DD, for example 2026-11-25."
-		}
-	}
-	if !from.IsZero() && !to.IsZero() && from.After(to) {
-		m.Errors[fields.To] = "The end date is before the start date."
-	}
-	q.From = from
-	if !to.IsZero() {
-		q.To = to.AddDate(0, 0, 1) // the whole end day
-	}
-	if f.Fav != "" && f.Fav != "1" {
-		m.Errors[fields.Fav] = "Starred only is fav=1."
 	}
 	status := http.StatusOK
 	switch {
@@ -199,6 +162,56 @@ func (s *Server) gallery(c echo.Context) error {
 		return render(c, status, views.GalleryResults(m))
 	}
 	return render(c, status, views.GalleryView(s.page(c, "Gallery", views.NavGallery), m))
+}
+
+// galleryQuery checks the gallery's filters (f, its search trimmed) and
+// builds the query they ask for, for viewer v; member reports whether an
+// id is a member's. errs maps each bad parameter to its message (the page
+// shows them inline, the API lists them).
+func galleryQuery(f galleryFilter, v db.Viewer, member func(int64) bool) (q db.GalleryQuery, errs map[string]string) {
+	errs = map[string]string{}
+	q = db.GalleryQuery{Viewer: v, Mode: f.Mode, Resolution: f.Resolution, Favorites: f.Fav == "1", Limit: galleryPerPage + 1}
+	if n := utf8.RuneCountInString(f.Q); n > gallerySearchMax {
+		errs[fields.Q] = fmt.Sprintf("Search for at most %d characters (this search has %d).", gallerySearchMax, n)
+	} else if f.Q != "" {
+		q.Match = db.MatchTerms(f.Q, gallerySearchTerms)
+	}
+	if f.Member != "" {
+		id, err := strconv.ParseInt(f.Member, 10, 64)
+		if err != nil || !member(id) {
+			errs[fields.Member] = "There is no such member."
+		}
+		q.MemberID = id
+	}
+	if f.Mode != "" && pricing.Mode(f.Mode).Description() == "" {
+		errs[fields.Mode] = "Choose the mode animate or replace."
+	}
+	if f.Resolution != "" && pricing.Resolution(f.Resolution).Rate() == 0 {
+		errs[fields.Resolution] = "Choose the resolution 480p, 720p or 1080p."
+	}
+	var from, to time.Time
+	var err error
+	if f.From != "" {
+		if from, err = time.Parse(galleryDate, f.From); err != nil {
+			errs[fields.From] = "Give the start date as YYYY-MM-DD, for example 2026-11-25."
+		}
+	}
+	if f.To != "" {
+		if to, err = time.Parse(galleryDate, f.To); err != nil {
+			errs[fields.To] = "Give the end date as YYYY-MM-DD, for example 2026-11-25."
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && from.After(to) {
+		errs[fields.To] = "The end date is before the start date."
+	}
+	q.From = from
+	if !to.IsZero() {
+		q.To = to.AddDate(0, 0, 1) // the whole end day
+	}
+	if f.Fav != "" && f.Fav != "1" {
+		errs[fields.Fav] = "Starred only is fav=1."
+	}
+	return q, errs
 }
 
 // galleryTile is it's tile; owner is its owner's name ("you" for the

@@ -276,18 +276,23 @@ func (s *Server) deleteJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// The row no longer points at its files (the routes check deleted_at):
-	// a failure leaves an orphan to log, not a file someone can still see.
+	s.removeJobFiles(c.Request().Context(), job)
+	addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap #%d deleted.", job.ID))
+	return redirect(c, urls.Jobs())
+}
+
+// removeJobFiles deletes a deleted job's files from the media store. The
+// row no longer points at them (the routes check deleted_at): a failure
+// leaves an orphan to log, not a file someone can still see.
+func (s *Server) removeJobFiles(ctx context.Context, job db.Job) {
 	for _, key := range []string{job.ArchivePath, job.PosterKey, job.PreviewKey, job.ImageKey} {
 		if key == "" {
 			continue
 		}
-		if err := s.cfg.Media.Delete(context.WithoutCancel(c.Request().Context()), key); err != nil {
+		if err := s.cfg.Media.Delete(context.WithoutCancel(ctx), key); err != nil {
 			s.log.Error("remove a deleted job's file", "job_id", job.ID, "key", key, "err", err)
 		}
 	}
-	addFlash(c, views.FlashSuccess, fmt.Sprintf("Swap #%d deleted.", job.ID))
-	return redirect(c, urls.Jobs())
 }
 
 // showJob is a job's page. Members see their own jobs and the team's

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"swapdesk/internal/tokens"
 	"swapdesk/internal/urls"
 	"swapdesk/static"
 )
@@ -40,6 +41,24 @@ func (s *Server) routes() {
 	if s.cfg.SandboxAPI != nil {
 		e.Any("/sandbox/akool/*", echo.WrapHandler(s.cfg.SandboxAPI))
 	}
+
+	// The JSON API: bearer tokens, no session, no CSRF; every error is a
+	// problem (handleAPIError), unknown paths under it included.
+	e.Any(urls.RouteAPI, apiNotFound)
+	e.Any(urls.RouteAPI+"/*", apiNotFound)
+	only(e, urls.RouteAPIOpenAPI, s.openAPI, http.MethodGet, http.MethodHead)
+	get := func(h echo.HandlerFunc) map[string]echo.HandlerFunc {
+		return map[string]echo.HandlerFunc{http.MethodGet: h, http.MethodHead: h}
+	}
+	s.apiRoute(urls.RouteAPIMe, get(s.apiMeGet), s.apiAuth())
+	s.apiRoute(urls.RouteAPIEstimate, map[string]echo.HandlerFunc{http.MethodPost: s.apiEstimateJob}, s.apiAuth(tokens.JobsWrite))
+	s.apiRoute(urls.RouteAPIJobs, map[string]echo.HandlerFunc{http.MethodGet: s.apiListJobs, http.MethodPost: s.apiCreateJob},
+		s.apiAuthByMethod(map[string]string{http.MethodGet: tokens.JobsRead, http.MethodPost: tokens.JobsWrite}))
+	s.apiRoute(urls.RouteAPIJob, map[string]echo.HandlerFunc{http.MethodGet: s.apiGetJob, http.MethodDelete: s.apiDeleteJob},
+		s.apiAuthByMethod(map[string]string{http.MethodGet: tokens.JobsRead, http.MethodDelete: tokens.JobsWrite}))
+	s.apiRoute(urls.RouteAPIJobContent, get(s.apiContent), s.apiAuth(tokens.JobsRead, tokens.GalleryRead))
+	s.apiRoute(urls.RouteAPIJobPoster, get(s.apiPoster), s.apiAuth(tokens.JobsRead, tokens.GalleryRead))
+	s.apiRoute(urls.RouteAPIGallery, get(s.apiGallery), s.apiAuth(tokens.GalleryRead))
 
 	// Pages: session and CSRF on everything below.
 	web := e.Group("", s.loadSession, s.csrf)

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"swapdesk/db"
+	"swapdesk/internal/jobs"
 	"swapdesk/internal/tokens"
 	"swapdesk/static"
 )
@@ -83,6 +84,16 @@ type Config struct {
 	Shares shareService
 	// Tokens makes, checks and revokes personal API tokens.
 	Tokens *tokens.Service
+	// APIRate and APIBurst limit each API token's requests: a token bucket
+	// refilled at APIRate a second holding APIBurst (defaults 10 and 20;
+	// a negative APIRate means no limit).
+	APIRate  float64
+	APIBurst int
+	// JobWatch tells API requests waiting on a job (Prefer: wait) that it
+	// changed (optional; without it they re-read the job every 2 s).
+	JobWatch *jobs.Watch
+	// APIJobs pages through a member's jobs for the API.
+	APIJobs apiJobLister
 	// PublicURL is scheme://host people reach us at (optional; else the
 	// request's host), for the share links shown.
 	PublicURL string
@@ -124,6 +135,8 @@ type Server struct {
 	now      func() time.Time
 	// cursorKey signs the gallery's page links (derived from SessionKey).
 	cursorKey []byte
+	// apiLimits is the per-token request limit of the JSON API.
+	apiLimits *tokenLimiter
 }
 
 // New builds the router with every route and middleware.
@@ -135,12 +148,13 @@ func New(cfg Config) *Server {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg:      cfg,
-		log:      cfg.Log,
-		sessions: newCookieStore(cfg.SessionKey, cfg.SecureCookies),
-		metrics:  newHTTPMetrics(cfg.Registry),
-		refusals: newRefusalLog(cfg.Registry, cfg.Log, cfg.Now),
-		now:      cfg.Now,
+		cfg:       cfg,
+		log:       cfg.Log,
+		sessions:  newCookieStore(cfg.SessionKey, cfg.SecureCookies),
+		metrics:   newHTTPMetrics(cfg.Registry),
+		refusals:  newRefusalLog(cfg.Registry, cfg.Log, cfg.Now),
+		now:       cfg.Now,
+		apiLimits: newTokenLimiter(cfg.APIRate, cfg.APIBurst),
 	}
 	mac := hmac.New(sha256.New, cfg.SessionKey)
 	mac.Write([]byte("swapdesk gallery cursor"))

@@ -108,6 +108,10 @@ type Config struct {
 	// (default the tracker's).
 	TrackerRate  rate.Limit
 	TrackerBurst int
+	// APIRate and APIBurst limit each API token's requests (default the
+	// handlers'; a negative APIRate means no limit).
+	APIRate  float64
+	APIBurst int
 	// ConfigureJobs, when set, may change the jobs service's configuration
 	// just before the service is made.
 	ConfigureJobs func(*jobs.Config)
@@ -313,8 +317,10 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	posters := jobs.NewPosters(postersCfg)
 	a.Posters = posters
+	// The watch wakes API requests waiting on a job (Prefer: wait).
+	watch := jobs.NewWatch()
 	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Open: opener, Media: mediaStore, Log: log.With("component", "archiver"),
-		Now: cfg.Now, OnArchived: func(db.Job) { posters.Kick() }})
+		Now: cfg.Now, OnArchived: func(j db.Job) { posters.Kick(); watch.Changed(j.ID) }})
 	a.Archiver = archiver
 	// The tracker has its own backoff and global rate limit: its client must
 	// not retry by itself, or one poll becomes several calls the limiter
@@ -330,7 +336,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		ClientID: clientID, ClientSecret: clientSecret,
 		// With real webhooks, polling is only the safety net (20 s to 5 min).
 		Webhooks:  webhookURL != "" && !inSandbox,
-		OnSettled: func(db.Job) { archiver.Kick() },
+		OnSettled: func(j db.Job) { archiver.Kick(); watch.Changed(j.ID) },
 		Rate:      cfg.TrackerRate, Burst: cfg.TrackerBurst,
 	})
 	a.Tracker = tracker
@@ -361,6 +367,10 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Selection:      store,
 		Shares:         shares.New(store, cfg.Now),
 		Tokens:         a.Tokens,
+		APIRate:        cfg.APIRate,
+		APIBurst:       cfg.APIBurst,
+		JobWatch:       watch,
+		APIJobs:        store,
 		PublicURL:      cfg.PublicURL,
 		Frames:         store,
 		Assets:         assets,
