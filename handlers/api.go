@@ -328,6 +328,15 @@ func newTokenLimiter(r float64, burst int) *tokenLimiter {
 	return &tokenLimiter{rate: rate.Limit(r), burst: burst, idle: idle, tokens: map[int64]*tokenBucket{}}
 }
 
+// describe says the limit for people: "10 requests a second, in bursts
+// of up to 20", or "" when there is none.
+func (l *tokenLimiter) describe() string {
+	if l == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s requests a second, in bursts of up to %d", strconv.FormatFloat(float64(l.rate), 'f', -1, 64), l.burst)
+}
+
 // allow takes one request from token id's bucket at now, or says in how
 // many whole seconds one will be there.
 func (l *tokenLimiter) allow(id int64, now time.Time) (retryAfter int, ok bool) {

@@ -17,9 +17,6 @@ import (
 	"swapdesk/views"
 )
 
-// docsAPIPath is where the JSON API is served, as the token page's first
-// command and the API's documentation page show it.
-const docsAPIPath = "/api/v1"
 
 // scopeDescriptions say in a line what each scope lets a token do, in
 // tokens.AllScopes' order.
@@ -93,7 +90,7 @@ func (s *Server) createToken(c echo.Context) error {
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return s.renderAccountTokens(c, http.StatusOK, tokenForm("", nil, strconv.Itoa(tokens.DefaultDays), nil), &views.NewToken{
 		Name: created.Token.Name, Secret: created.Secret, ExpiresAt: created.Token.ExpiresAt,
-		Curl: `curl -H "Authorization: Bearer ` + created.Secret + `" ` + s.publicBase(c) + docsAPIPath + "/me",
+		Curl: `curl -H "Authorization: Bearer ` + created.Secret + `" ` + s.publicBase(c) + urls.RouteAPI + "/me",
 	})
 }
 

@@ -131,6 +131,8 @@ type APIDocs struct {
 	Setup    string // the shell line that sets SWAPDESK_TOKEN
 	Examples []APIExample
 	Problems []APIProblem
+	// TokenRate says each token's request limit ("" when there is none).
+	TokenRate string
 	// Limits: each member's link checks (estimates and submissions).
 	CheckRate, CheckBurst, ChecksAtOnce int
 }
