@@ -272,8 +272,8 @@ func (s *Server) apiViewableJob(ctx context.Context, p tokens.Principal, id int6
 }
 
 // apiGetJob is GET /api/v1/jobs/:id. With "Prefer: wait=N" (N up to 60)
-// it answers as soon as the job is final, or after N seconds with the job
-// as it is then; Preference-Applied says the wait that was honoured. It
+// it answers as soon as the job is settled (see apiSettled), or after N
+// seconds with the job as it is then; Preference-Applied says the wait that was honoured. It
 // holds no database connection while waiting: the tracker and archiver
 // tell the job watch of changes, and the job is re-read every 2 s anyway.
 func (s *Server) apiGetJob(c echo.Context) error {
@@ -290,7 +290,7 @@ func (s *Server) apiGetJob(c echo.Context) error {
 	wait, ok := preferWait(c.Request().Header.Values(headerPrefer))
 	if ok {
 		c.Response().Header().Set(headerApplied, "wait="+strconv.Itoa(wait))
-		if !job.Final() && wait > 0 {
+		if !apiSettled(job) && wait > 0 {
 			if job, err = s.waitFinal(ctx, p, id, time.Duration(wait)*time.Second); err != nil {
 				return err
 			}
@@ -299,7 +299,14 @@ func (s *Server) apiGetJob(c echo.Context) error {
 	return apiJSON(c, http.StatusOK, s.apiJobOf(c, job))
 }
 
-// waitFinal re-reads job id until it is final or d has passed, and
+// apiSettled reports whether a waiting script has all it will get: the
+// job is final and, when it succeeded, its video is archived or archiving
+// gave up, so the answer's content URL is there when it ever will be.
+func apiSettled(j db.Job) bool {
+	return j.Final() && !(j.Status == db.JobSucceeded && j.ArchiveState == db.ArchivePending)
+}
+
+// waitFinal re-reads job id until it is settled or d has passed, and
 // returns it as it is then.
 func (s *Server) waitFinal(ctx context.Context, p tokens.Principal, id int64, d time.Duration) (db.Job, error) {
 	deadline := time.NewTimer(d)
@@ -314,7 +321,7 @@ func (s *Server) waitFinal(ctx context.Context, p tokens.Principal, id int64, d 
 			changed, stop = s.cfg.JobWatch.Wait(id)
 		}
 		job, err := s.apiViewableJob(ctx, p, id)
-		if err != nil || job.Final() {
+		if err != nil || apiSettled(job) {
 			stop()
 			return job, err
 		}

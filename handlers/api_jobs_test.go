@@ -542,8 +542,8 @@ func TestAPIContentAndPoster(t *testing.T) {
 	wantProblem(t, c.do(req{method: http.MethodGet, path: "/api/v1/jobs/" + strconv.FormatInt(running.ID, 10) + "/content"}), problem.NotFound)
 }
 
-// Prefer: wait answers as soon as the job is final, with
-// Preference-Applied.
+// Prefer: wait answers as soon as the job is final and its video
+// archived, with Preference-Applied.
 func TestAPIPreferWait(t *testing.T) {
 	app := newTestApp(t)
 	_, u := app.member("ana@example.com", 100)
@@ -567,7 +567,8 @@ func TestAPIPreferWait(t *testing.T) {
 	if el := time.Since(began); j.Status != "queued" || el < 900*time.Millisecond || res.Header.Get("Preference-Applied") != "wait=1" {
 		t.Errorf("wait=1: %s after %v, applied %q", j.Status, el, res.Header.Get("Preference-Applied"))
 	}
-	// wait=30 while the job finishes: answered when it does.
+	// wait=30 while the job finishes and is archived: answered when it is,
+	// with the content URL a script fetches next.
 	stop := make(chan struct{})
 	go func() {
 		time.Sleep(200 * time.Millisecond)
@@ -580,6 +581,7 @@ func TestAPIPreferWait(t *testing.T) {
 			app.clock.Advance(5 * time.Second)
 			app.sim.Step()
 			app.tracker.PollDue(context.Background())
+			app.archiver.ArchiveDue(context.Background())
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
@@ -588,8 +590,8 @@ func TestAPIPreferWait(t *testing.T) {
 	close(stop)
 	j = apiJobView{}
 	res.json(t, &j)
-	if el := time.Since(began); j.Status != "succeeded" || el > 10*time.Second || res.Header.Get("Preference-Applied") != "wait=30" {
-		t.Errorf("wait=30: %s after %v, applied %q", j.Status, el, res.Header.Get("Preference-Applied"))
+	if el := time.Since(began); j.Status != "succeeded" || !j.Archived || el > 10*time.Second || res.Header.Get("Preference-Applied") != "wait=30" {
+		t.Errorf("wait=30: %s (archived %v) after %v, applied %q", j.Status, j.Archived, el, res.Header.Get("Preference-Applied"))
 	}
 	// More than 60 is 60; a final job answers at once.
 	began = time.Now()

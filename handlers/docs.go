@@ -85,7 +85,7 @@ func (s *Server) apiDocs(c echo.Context) error {
 			{ID: "job", Method: http.MethodGet, Path: urls.RouteAPI + "/jobs/{id}", Access: scope(tokens.JobsRead),
 				Text:    "One of your jobs: its status, inputs and settings, estimate, credits held and charged, whether the result is archived, and the URLs of its content, poster and page.",
 				Command: "curl " + auth + " " + `"` + api + `/jobs/$JOB_ID"`,
-				Then: []views.APICommand{{Text: "With Prefer: wait=60 the answer waits up to 60 seconds, and comes as soon as the job is final:",
+				Then: []views.APICommand{{Text: "With Prefer: wait=60 the answer waits up to 60 seconds, and comes as soon as the job is final and its video archived:",
 					Command: "curl " + auth + " -H 'Prefer: wait=60' " + `"` + api + `/jobs/$JOB_ID"`}}},
 			{ID: "jobs", Method: http.MethodGet, Path: urls.RouteAPI + "/jobs?status=…&cursor=…", Access: scope(tokens.JobsRead),
 				Text:    "Your jobs, newest first, a page at a time; status filters them.",
