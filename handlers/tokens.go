@@ -17,7 +17,6 @@ import (
 	"swapdesk/views"
 )
 
-
 // scopeDescriptions say in a line what each scope lets a token do, in
 // tokens.AllScopes' order.
 var scopeDescriptions = map[string]string{
