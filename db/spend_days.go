@@ -153,3 +153,128 @@ func (d *DB) spendByDays(ctx context.Context, edges []time.Time, by string) ([]R
 	flush()
 	return out, nil
 }
+
+// SpendByRangeTop is SpendByRange by member for the n members (n >= 1)
+// charged the most over all the ranges together (ties: the lower id), in
+// rows ordered by range then user id, followed in each range by a row
+// with UserID 0: what every other member was charged there. Ranges with
+// no charges are left out; so is a zero "others" row.
+//
+// On kept days' midnights it reads one sum per member (inside SQLite), the
+// n members' day sums and each day's total, in one statement so all three
+// are of one snapshot, instead of every member's every day. Elsewhere it
+// folds SpendByRange's rows, as exact and slower.
+func (d *DB) SpendByRangeTop(ctx context.Context, edges []time.Time, n int) ([]RangeSpend, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("spend by range top: n = %d", n)
+	}
+	if len(edges) < 2 {
+		return nil, nil
+	}
+	ok, err := onDayEdges(ctx, d.sql, edges)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		all, err := d.SpendByRange(ctx, edges, SpendByMember)
+		if err != nil {
+			return nil, err
+		}
+		return foldTop(all, n), nil
+	}
+	bounds := make([]int64, len(edges))
+	for i, e := range edges {
+		bounds[i] = ms(e)
+	}
+	// total = 1 marks a day's total over every member.
+	rows, err := d.sql.QueryContext(ctx, `WITH top (user_id) AS (
+			SELECT user_id FROM spend_by_day_member WHERE day >= ?1 AND day < ?2
+			GROUP BY user_id ORDER BY SUM(credits) DESC, user_id LIMIT ?3)
+		SELECT day, user_id, credits, 0 AS total FROM spend_by_day_member INDEXED BY spend_by_day_member_user
+		WHERE user_id IN top AND day >= ?1 AND day < ?2
+		UNION ALL
+		SELECT day, 0, SUM(credits), 1 FROM spend_by_day_resolution WHERE day >= ?1 AND day < ?2 GROUP BY day`,
+		bounds[0], bounds[len(bounds)-1], n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	nr := len(edges) - 1
+	totals := make([]int64, nr)
+	tops := make([]map[int64]int64, nr)
+	for rows.Next() {
+		var day, uid, credits int64
+		var total bool
+		if err := rows.Scan(&day, &uid, &credits, &total); err != nil {
+			return nil, err
+		}
+		// The range [bounds[i], bounds[i+1]) holding day.
+		i, found := slices.BinarySearch(bounds, day)
+		if !found {
+			i--
+		}
+		if i < 0 || i >= nr {
+			continue
+		}
+		if total {
+			totals[i] += credits
+			continue
+		}
+		if tops[i] == nil {
+			tops[i] = map[int64]int64{}
+		}
+		tops[i][uid] += credits
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []RangeSpend
+	for i := range nr {
+		rest := totals[i]
+		first := len(out)
+		for uid, c := range tops[i] {
+			out = append(out, RangeSpend{Range: i, UserID: uid, Credits: c})
+			rest -= c
+		}
+		slices.SortFunc(out[first:], func(a, b RangeSpend) int { return cmp.Compare(a.UserID, b.UserID) })
+		if rest != 0 {
+			out = append(out, RangeSpend{Range: i, Credits: rest})
+		}
+	}
+	return out, nil
+}
+
+// foldTop keeps, of SpendByRange's rows by member, those of the n members
+// charged the most over all ranges, and folds the rest of each range into
+// a row with UserID 0 (SpendByRangeTop's answer).
+func foldTop(all []RangeSpend, n int) []RangeSpend {
+	sum := map[int64]int64{}
+	for _, r := range all {
+		sum[r.UserID] += r.Credits
+	}
+	ids := make([]int64, 0, len(sum))
+	for id := range sum {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b int64) int { return cmp.Or(cmp.Compare(sum[b], sum[a]), cmp.Compare(a, b)) })
+	top := map[int64]bool{}
+	for _, id := range ids[:min(n, len(ids))] {
+		top[id] = true
+	}
+	var out []RangeSpend
+	for i := 0; i < len(all); {
+		j, rest := i, int64(0)
+		for ; j < len(all) && all[j].Range == all[i].Range; j++ {
+			if top[all[j].UserID] {
+				out = append(out, all[j])
+			} else {
+				rest += all[j].Credits
+			}
+		}
+		if rest != 0 {
+			out = append(out, RangeSpend{Range: all[i].Range, Credits: rest})
+		}
+		i = j
+	}
+	return out
+}

@@ -114,7 +114,7 @@ func BenchmarkCreditOverview(b *testing.B) {
 	seedLedgerYear(b, dbFile(b))
 	cookie := cookieHeader(b, admin)
 	h := app.srv.Config.Handler
-	for _, path := range []string{"/admin/credits", "/admin/credits?days=90", "/admin/credits?days=90&by=member",
+	for _, path := range []string{"/admin/credits", "/admin/credits?by=member", "/admin/credits?days=90", "/admin/credits?days=90&by=member",
 		"/admin/credits?kind=charge&member=1007&from=2026-06-01&to=2026-06-30", "/admin/audit"} {
 		b.Run(strings.NewReplacer("/", "_", "?", "_", "&", "_", "=", "-").Replace(path), func(b *testing.B) {
 			if _, rec := serverTime(h, path, cookie); rec.Code != http.StatusOK {
