@@ -25,6 +25,18 @@ var (
 	SpendDaysTo   = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
+// In a statement whose ?1 is a time "since" (ms), spendEdge is the first
+// kept day's start at or after it, and spendTail where the kept days end
+// (or since, if later). What was charged from since on is then the
+// charges in [since, spendEdge) and from spendTail on, read from the
+// ledger, plus the day sums from spendEdge on: exact for any since, in any
+// zone the days are kept in; a since on a kept midnight reads no charge.
+const (
+	keptEnd   = `COALESCE((SELECT end FROM spend_days ORDER BY start DESC LIMIT 1), ?1)`
+	spendEdge = `COALESCE((SELECT MIN(start) FROM spend_days WHERE start >= ?1), ` + keptEnd + `)`
+	spendTail = `max(?1, ` + keptEnd + `)`
+)
+
 // SetSpendDays makes the days those of loc's calendar and rebuilds both
 // aggregates from the ledger's charges, in one transaction (a second or
 // two for a million ledger lines; a team changes its zone rarely).
