@@ -211,7 +211,7 @@ func (d *DB) Members(ctx context.Context, monthStart time.Time, sort string, des
 				SELECT user_id, -amount FROM ledger INDEXED BY ledger_charges
 				WHERE kind = 'charge' AND created_at >= `+spendTail+`
 				UNION ALL
-				SELECT user_id, credits FROM spend_by_day_member WHERE day >= `+spendEdge+`)
+				SELECT mu.id, `+spentBefore("mu.id", allDays)+` - `+spentBefore("mu.id", spendEdge)+` FROM users mu)
 			GROUP BY user_id)
 		SELECT u.id, u.email, u.name, u.role, u.password_hash, u.session_version, u.disabled_at, u.created_at, u.updated_at,
 			COALESCE(b.granted, 0), COALESCE(b.held, 0), COALESCE(b.spent, 0),
@@ -250,8 +250,8 @@ func (d *DB) Members(ctx context.Context, monthStart time.Time, sort string, des
 }
 
 // SpentSince returns what userID was charged from since on: whole team
-// days from their day sums (db/spend_days.go), the charges of since's
-// partial day from the ledger.
+// days from their day sums' running totals (db/spend_days.go), the
+// charges of since's partial day from the ledger.
 func (d *DB) SpentSince(ctx context.Context, userID int64, since time.Time) (int64, error) {
 	var n int64
 	err := d.sql.QueryRowContext(ctx, `SELECT
@@ -259,8 +259,7 @@ func (d *DB) SpentSince(ctx context.Context, userID int64, since time.Time) (int
 				WHERE kind = 'charge' AND created_at >= ?1 AND created_at < `+spendEdge+` AND user_id = ?2) +
 			(SELECT COALESCE(-SUM(amount), 0) FROM ledger INDEXED BY ledger_charges
 				WHERE kind = 'charge' AND created_at >= `+spendTail+` AND user_id = ?2) +
-			(SELECT COALESCE(SUM(credits), 0) FROM spend_by_day_member INDEXED BY spend_by_day_member_user
-				WHERE user_id = ?2 AND day >= `+spendEdge+`)`,
+			`+spentBefore("?2", allDays)+` - `+spentBefore("?2", spendEdge)+``,
 		ms(since), userID).Scan(&n)
 	return n, err
 }

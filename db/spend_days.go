@@ -48,6 +48,19 @@ const (
 	spendTail = `max(?1, ` + keptEnd + `)`
 )
 
+// spentBefore is an SQL expression: what member uid was charged in the
+// kept days before x (uid and x are SQL expressions), their running total
+// through the last of their days before x (0 with none). A member's spend
+// over [a, b) of kept midnights is spentBefore(uid, b) - spentBefore(uid, a):
+// two seeks, however many days lie between.
+func spentBefore(uid, x string) string {
+	return `COALESCE((SELECT through FROM spend_by_day_member INDEXED BY spend_by_day_member_user
+		WHERE user_id = ` + uid + ` AND day < ` + x + ` ORDER BY day DESC LIMIT 1), 0)`
+}
+
+// allDays is a bound after every kept day, for spentBefore.
+const allDays = `9223372036854775807`
+
 // SetSpendDays makes the days those of loc's calendar and rebuilds both
 // aggregates from the ledger's charges, in one transaction (about a second
 // for a million ledger lines, 300,000 of them charges; a team changes its
@@ -104,11 +117,12 @@ func setSpendDaysTx(ctx context.Context, tx *sql.Tx, loc *time.Location) error {
 		FROM ledger l INDEXED BY ledger_charges LEFT JOIN jobs j ON j.id = l.job_id
 		WHERE l.kind = 'charge' AND l.amount <> 0 AND l.created_at >= ? AND l.created_at < ?
 		GROUP BY 1, 2`,
-		`INSERT INTO spend_by_day_member (day, user_id, credits)
-		SELECT (SELECT MAX(start) FROM spend_days WHERE start <= l.created_at) AS day, l.user_id, -SUM(l.amount)
-		FROM ledger l INDEXED BY ledger_charges
-		WHERE l.kind = 'charge' AND l.amount <> 0 AND l.created_at >= ? AND l.created_at < ?
-		GROUP BY 1, 2`,
+		`INSERT INTO spend_by_day_member (day, user_id, credits, through)
+		SELECT day, user_id, credits, SUM(credits) OVER (PARTITION BY user_id ORDER BY day) FROM (
+			SELECT (SELECT MAX(start) FROM spend_days WHERE start <= l.created_at) AS day, l.user_id, -SUM(l.amount) AS credits
+			FROM ledger l INDEXED BY ledger_charges
+			WHERE l.kind = 'charge' AND l.amount <> 0 AND l.created_at >= ? AND l.created_at < ?
+			GROUP BY 1, 2)`,
 	} {
 		lo := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
 		if _, err := tx.ExecContext(ctx, q, ms(lo), ms(day)); err != nil {
@@ -208,9 +222,10 @@ func (d *DB) spendByDays(ctx context.Context, edges []time.Time, by string) ([]R
 // with UserID 0: what every other member was charged there. Ranges with
 // no charges are left out; so is a zero "others" row.
 //
-// On kept days' midnights it reads one sum per member (inside SQLite), the
-// n members' day sums and each day's total, in one statement so all three
-// are of one snapshot, instead of every member's every day. Elsewhere it
+// On kept days' midnights it reads each member's spend over the period
+// (two seeks: spentBefore), the n members' day sums and each day's total,
+// in one statement so all three are of one snapshot, instead of every
+// member's every day. Elsewhere it
 // folds SpendByRange's rows, as exact and slower.
 func (d *DB) SpendByRangeTop(ctx context.Context, edges []time.Time, n int) ([]RangeSpend, error) {
 	if n < 1 {
@@ -236,8 +251,8 @@ func (d *DB) SpendByRangeTop(ctx context.Context, edges []time.Time, n int) ([]R
 	}
 	// total = 1 marks a day's total over every member.
 	rows, err := d.sql.QueryContext(ctx, `WITH top (user_id) AS (
-			SELECT user_id FROM spend_by_day_member WHERE day >= ?1 AND day < ?2
-			GROUP BY user_id ORDER BY SUM(credits) DESC, user_id LIMIT ?3)
+			SELECT id FROM (SELECT u.id, `+spentBefore("u.id", "?2")+` - `+spentBefore("u.id", "?1")+` AS spent FROM users u)
+			WHERE spent > 0 ORDER BY spent DESC, id LIMIT ?3)
 		SELECT day, user_id, credits, 0 AS total FROM spend_by_day_member INDEXED BY spend_by_day_member_user
 		WHERE user_id IN top AND day >= ?1 AND day < ?2
 		UNION ALL

@@ -20,7 +20,8 @@ import (
 // monthly allowance, holds, charges, one above its estimate, the releases
 // of finished, failed and refused jobs, adjustments either way) across a
 // month's end, with the team's zone changed from UTC to New York halfway
-// (while jobs are held) and New York's clocks going back on 1 November,
+// (while jobs are held), New York's clocks going back on 1 November, and
+// at the end a charge dated two days back (a clock set back),
 // the spend-by-day sums equal a direct SUM of the ledger's charges by the
 // team's day and member and by day and resolution, and every figure read
 // from them (the charts, the totals, the members' months) equals the same
@@ -149,6 +150,19 @@ func TestDaySumsEqualTheLedger(t *testing.T) {
 		if got := read(`SELECT day, user_id, '', credits FROM spend_by_day_member`); !maps.Equal(got, byMember) {
 			t.Errorf("%s: spend_by_day_member %v\nwant the ledger's %v", when, got, byMember)
 		}
+		// A member-day's running total: their charges of that day and
+		// every day before.
+		through := map[dayKey]int64{}
+		for k := range byMember {
+			for _, r := range all {
+				if r.Kind == db.LedgerCharge && r.UserID == k.uid && credits.DayStart(r.CreatedAt, loc).UnixMilli() <= k.day {
+					through[k] -= r.Amount
+				}
+			}
+		}
+		if got := read(`SELECT day, user_id, '', through FROM spend_by_day_member`); !maps.Equal(got, through) {
+			t.Errorf("%s: spend_by_day_member's running totals %v\nwant the ledger's %v", when, got, through)
+		}
 		if got := read(`SELECT day, 0, resolution, credits FROM spend_by_day_resolution`); !maps.Equal(got, byRes) {
 			t.Errorf("%s: spend_by_day_resolution %v\nwant the ledger's %v", when, got, byRes)
 		}
@@ -264,6 +278,20 @@ func TestDaySumsEqualTheLedger(t *testing.T) {
 		step()
 	}
 	check("New York, after", ny)
+	// A clock set back two days: a charge dated before the member's later
+	// days moves their running totals too.
+	now := e.now
+	for _, at := range []time.Time{now, now.Add(-50 * time.Hour)} { // today's charge first, then the earlier one
+		e.now = at
+		j, err := e.hold(members[3], 25, "720p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resolution[j.ID] = j.Resolution
+		e.finish(j, credits.Outcome{Succeeded: true})
+	}
+	e.now = now
+	check("New York, after a charge dated two days back", ny)
 	if lines := e.allowanceLines(members[0]); len(lines) != 1 {
 		t.Errorf("%d allowance lines, want 1", len(lines))
 	}
