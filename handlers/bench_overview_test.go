@@ -151,9 +151,11 @@ func BenchmarkCreditOverview(b *testing.B) {
 		if _, err := credits.SetTeamZone(context.Background(), app.store, 0, "", "America/New_York"); err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(float64(time.Since(t0))/float64(time.Millisecond), "rebuild-ms")
+		took := time.Since(t0)
 		for b.Loop() {
 		}
+		// After the loop: b.Loop's first call deletes metrics reported before it.
+		b.ReportMetric(float64(took)/float64(time.Millisecond), "rebuild-ms")
 	})
 	for _, path := range charts {
 		run("NewYork"+name(path), path)
