@@ -250,9 +250,11 @@ func (d *DB) SpendByRangeTop(ctx context.Context, edges []time.Time, n int) ([]R
 		bounds[i] = ms(e)
 	}
 	// total = 1 marks a day's total over every member.
-	rows, err := d.sql.QueryContext(ctx, `WITH top (user_id) AS (
-			SELECT id FROM (SELECT u.id, `+spentBefore("u.id", "?2")+` - `+spentBefore("u.id", "?1")+` AS spent FROM users u)
-			WHERE spent > 0 ORDER BY spent DESC, id LIMIT ?3)
+	// spent is MATERIALIZED: flattened into top, its seeks would run once
+	// for the WHERE and again for the ORDER BY.
+	rows, err := d.sql.QueryContext(ctx, `WITH spent (user_id, credits) AS MATERIALIZED (
+			SELECT u.id, `+spentBefore("u.id", "?2")+` - `+spentBefore("u.id", "?1")+` FROM users u),
+		top (user_id) AS (SELECT user_id FROM spent WHERE credits > 0 ORDER BY credits DESC, user_id LIMIT ?3)
 		SELECT day, user_id, credits, 0 AS total FROM spend_by_day_member INDEXED BY spend_by_day_member_user
 		WHERE user_id IN top AND day >= ?1 AND day < ?2
 		UNION ALL
