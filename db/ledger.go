@@ -317,11 +317,12 @@ type MemberBalance struct {
 // with what each was charged in [from, to), ordered by user id.
 func (d *DB) MemberBalances(ctx context.Context, from, to time.Time) ([]MemberBalance, error) {
 	period := `SELECT user_id, -SUM(amount) AS spent FROM ledger INDEXED BY ledger_charges
-			WHERE kind = 'charge' AND created_at >= ? AND created_at < ? GROUP BY user_id`
+			WHERE kind = 'charge' AND created_at >= ?1 AND created_at < ?2 GROUP BY user_id`
 	if ok, err := onDayEdges(ctx, d.sql, []time.Time{from, to}); err != nil {
 		return nil, err
 	} else if ok {
-		period = `SELECT user_id, SUM(credits) AS spent FROM spend_by_day_member WHERE day >= ? AND day < ? GROUP BY user_id`
+		// Two seeks per member in the day sums' running totals.
+		period = `SELECT pu.id AS user_id, ` + spentBefore("pu.id", "?2") + ` - ` + spentBefore("pu.id", "?1") + ` AS spent FROM users pu`
 	}
 	rows, err := d.sql.QueryContext(ctx, `SELECT u.id, u.email, u.name,
 			COALESCE(b.granted, 0), COALESCE(b.held, 0), COALESCE(b.spent, 0), COALESCE(p.spent, 0)

@@ -203,13 +203,15 @@ func (d *DB) Members(ctx context.Context, monthStart time.Time, sort string, des
 	if desc {
 		dir = "DESC"
 	}
-	edge, edgeDay := dayEdge(monthStart)
 	rows, err := d.sql.QueryContext(ctx, `WITH month AS (
 			SELECT user_id, SUM(spent) AS spent FROM (
 				SELECT user_id, -amount AS spent FROM ledger INDEXED BY ledger_charges
-				WHERE kind = 'charge' AND created_at >= ? AND created_at < ?
+				WHERE kind = 'charge' AND created_at >= ?1 AND created_at < `+spendEdge+`
 				UNION ALL
-				SELECT user_id, spent FROM member_spend_days INDEXED BY member_spend_days_day WHERE day >= ?)
+				SELECT user_id, -amount FROM ledger INDEXED BY ledger_charges
+				WHERE kind = 'charge' AND created_at >= `+spendTail+`
+				UNION ALL
+				SELECT mu.id, `+spentBefore("mu.id", allDays)+` - `+spentBefore("mu.id", spendEdge)+` FROM users mu)
 			GROUP BY user_id)
 		SELECT u.id, u.email, u.name, u.role, u.password_hash, u.session_version, u.disabled_at, u.created_at, u.updated_at,
 			COALESCE(b.granted, 0), COALESCE(b.held, 0), COALESCE(b.spent, 0),
@@ -223,7 +225,7 @@ func (d *DB) Members(ctx context.Context, monthStart time.Time, sort string, des
 		LEFT JOIN member_balances b ON b.user_id = u.id
 		LEFT JOIN month m ON m.user_id = u.id
 		LEFT JOIN allowances a ON a.user_id = u.id
-		ORDER BY `+order+` `+dir+`, u.id`, ms(monthStart), edge, edgeDay)
+		ORDER BY `+order+` `+dir+`, u.id`, ms(monthStart))
 	if err != nil {
 		return nil, err
 	}
@@ -247,29 +249,18 @@ func (d *DB) Members(ctx context.Context, monthStart time.Time, sort string, des
 	return out, rows.Err()
 }
 
-// dayEdge returns the first UTC midnight at or after t (in ms) and its
-// day number: charges before it are summed from the ledger, from it on
-// from member_spend_days.
-func dayEdge(t time.Time) (int64, int64) {
-	const day = 86_400_000
-	m := ms(t)
-	d := (m + day - 1) / day
-	if m < 0 {
-		d = 0
-	}
-	return d * day, d
-}
-
-// SpentSince returns what userID was charged from since on: the charges of
-// since's partial UTC day from the ledger, whole days from their day rows.
+// SpentSince returns what userID was charged from since on: whole team
+// days from their day sums' running totals (db/spend_days.go), the
+// charges of since's partial day from the ledger.
 func (d *DB) SpentSince(ctx context.Context, userID int64, since time.Time) (int64, error) {
-	edge, edgeDay := dayEdge(since)
 	var n int64
 	err := d.sql.QueryRowContext(ctx, `SELECT
 			(SELECT COALESCE(-SUM(amount), 0) FROM ledger INDEXED BY ledger_charges
-				WHERE kind = 'charge' AND created_at >= ? AND created_at < ? AND user_id = ?) +
-			(SELECT COALESCE(SUM(spent), 0) FROM member_spend_days WHERE user_id = ? AND day >= ?)`,
-		ms(since), edge, userID, userID, edgeDay).Scan(&n)
+				WHERE kind = 'charge' AND created_at >= ?1 AND created_at < `+spendEdge+` AND user_id = ?2) +
+			(SELECT COALESCE(-SUM(amount), 0) FROM ledger INDEXED BY ledger_charges
+				WHERE kind = 'charge' AND created_at >= `+spendTail+` AND user_id = ?2) +
+			`+spentBefore("?2", allDays)+` - `+spentBefore("?2", spendEdge)+``,
+		ms(since), userID).Scan(&n)
 	return n, err
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -64,6 +65,7 @@ func TestSpendDaySumsMatchTheCharges(t *testing.T) {
 	end := time.Date(2026, 12, 14, 12, 0, 0, 0, time.UTC)
 	type answer struct {
 		Res, Mem []db.RangeSpend
+		Top      []db.RangeSpend // the 2 biggest of 3 members, and the rest
 		Tot      db.TeamTotals
 		Bal      []db.MemberBalance
 	}
@@ -79,6 +81,9 @@ func TestSpendDaySumsMatchTheCharges(t *testing.T) {
 			t.Fatal(err)
 		}
 		if a.Mem, err = d.SpendByRange(ctx, edges, db.SpendByMember); err != nil {
+			t.Fatal(err)
+		}
+		if a.Top, err = d.SpendByRangeTop(ctx, edges, 2); err != nil {
 			t.Fatal(err)
 		}
 		if a.Tot, err = d.TeamTotals(ctx, edges[40]); err != nil {
@@ -120,5 +125,61 @@ func TestSpendDaySumsMatchTheCharges(t *testing.T) {
 	}
 	if got, want := ask(ny, 0), reference(ny); reflect.DeepEqual(got.Res, want.Res) {
 		t.Error("the day sums were not read on New York's midnights")
+	}
+}
+
+// SpendByRangeTop keeps the n members charged the most over the whole
+// period (ties to the lower id) and folds everyone else's charges of each
+// range into one row of UserID 0, so each range still adds up to
+// SpendByRange's.
+func TestSpendByRangeTopAddsUpToEveryMembersSpend(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openTest(t)
+	var ids []int64
+	for i := range 4 {
+		u, _ := d.CreateUser(ctx, fmt.Sprintf("top%d@example.com", i), "M", db.RoleMember, "h")
+		d.Grant(ctx, u.ID, 0, db.LedgerGrant, 1_000_000, "")
+		ids = append(ids, u.ID)
+	}
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	n := 0
+	charge := func(at time.Time, uid, c int64) {
+		t.Helper()
+		n++
+		d.Now = func() time.Time { return at }
+		job, _, err := d.CreateJobWithHold(ctx, newJob(uid, fmt.Sprintf("spend-top-key-%06d", n), 100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.MarkSubmitted(ctx, job.ID, fmt.Sprintf("akool-top-%d", n), db.JobQueued, at)
+		if _, _, err := d.ApplyUpdate(ctx, job.ID, db.Update{Status: db.JobSucceeded, Source: db.SourcePoll,
+			Charged: &c, ExpiresAt: at.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Over the two days: ids[0] 30, ids[1] 30 (a tie, won by the lower id),
+	// ids[2] 25, ids[3] 1; the top 2 are ids[0] and ids[1].
+	charge(day.Add(time.Hour), ids[0], 10)
+	charge(day.Add(2*time.Hour), ids[2], 25)
+	charge(day.Add(3*time.Hour), ids[3], 1)
+	charge(day.Add(25*time.Hour), ids[0], 20)
+	charge(day.Add(26*time.Hour), ids[1], 30)
+	edges := []time.Time{day, day.AddDate(0, 0, 1), day.AddDate(0, 0, 2), day.AddDate(0, 0, 3)}
+	want := []db.RangeSpend{
+		{Range: 0, UserID: ids[0], Credits: 10}, {Range: 0, Credits: 26},
+		{Range: 1, UserID: ids[0], Credits: 20}, {Range: 1, UserID: ids[1], Credits: 30},
+	}
+	for _, shift := range []time.Duration{0, time.Millisecond} { // day sums, then the charges
+		e := slices.Clone(edges)
+		for i := range e {
+			e[i] = e[i].Add(shift)
+		}
+		got, err := d.SpendByRangeTop(ctx, e, 2)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("shift %v: %+v, %v\nwant %+v", shift, got, err, want)
+		}
+	}
+	if _, err := d.SpendByRangeTop(ctx, edges, 0); err == nil {
+		t.Error("top 0 accepted")
 	}
 }

@@ -30,6 +30,7 @@ type creditOverview interface {
 	TeamTotals(ctx context.Context, loc *time.Location) (credits.Totals, error)
 	MemberBalances(ctx context.Context, from, to time.Time) ([]db.MemberBalance, error)
 	SpendByDay(ctx context.Context, days int, loc *time.Location, by string) ([]credits.DaySpend, error)
+	TopSpendByDay(ctx context.Context, days int, loc *time.Location, top int) ([]credits.DaySpend, error)
 }
 
 // adminStore is what the overview, ledger and audit pages read (and the
@@ -183,7 +184,14 @@ func (s *Server) renderCredits(c echo.Context, status int, zoneForm views.ZoneFo
 	if err != nil {
 		return err
 	}
-	spend, err := s.cfg.Overview.SpendByDay(ctx, days, loc, by)
+	var spend []credits.DaySpend
+	if by == credits.ByMember {
+		// The chart names memberSeries members: only theirs are read day by
+		// day, the rest is each day's Others.
+		spend, err = s.cfg.Overview.TopSpendByDay(ctx, days, loc, memberSeries)
+	} else {
+		spend, err = s.cfg.Overview.SpendByDay(ctx, days, loc, by)
+	}
 	if err != nil {
 		return err
 	}
@@ -337,15 +345,19 @@ func spendChart(spend []credits.DaySpend, members []db.MemberBalance, days int, 
 			}
 		}
 	} else {
+		// spend holds the period's top spenders' parts (TopSpendByDay) and
+		// each day's Others.
 		names := map[int64]string{}
 		for _, m := range members {
 			names[m.UserID] = m.Name
 		}
 		sum := map[int64]int64{}
+		others := false
 		for _, d := range spend {
 			for _, p := range d.Parts {
 				sum[p.UserID] += p.Credits
 			}
+			others = others || d.Others != 0
 		}
 		ids := make([]int64, 0, len(sum))
 		for id := range sum {
@@ -358,7 +370,7 @@ func spendChart(spend []credits.DaySpend, members []db.MemberBalance, days int, 
 			}
 			add(strconv.FormatInt(id, 10), cmp.Or(names[id], "member "+strconv.FormatInt(id, 10)))
 		}
-		if len(ids) > memberSeries {
+		if len(ids) > memberSeries || others {
 			add("others", "Others")
 		}
 		keyOf = func(p credits.Part) string {
@@ -373,6 +385,9 @@ func spendChart(spend []credits.DaySpend, members []db.MemberBalance, days int, 
 		row := views.ChartDay{Label: d.Day.Format("2 Jan"), ISO: d.Day.Format(time.DateOnly), Total: d.Total, Values: make([]int64, len(c.Series))}
 		for _, p := range d.Parts {
 			row.Values[index[keyOf(p)]] += p.Credits
+		}
+		if d.Others != 0 {
+			row.Values[index["others"]] += d.Others
 		}
 		c.Rows = append(c.Rows, row)
 	}

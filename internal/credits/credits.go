@@ -47,6 +47,7 @@ type Store interface {
 	TeamTotals(ctx context.Context, since time.Time) (db.TeamTotals, error)
 	MemberBalances(ctx context.Context, from, to time.Time) ([]db.MemberBalance, error)
 	SpendByRange(ctx context.Context, edges []time.Time, by string) ([]db.RangeSpend, error)
+	SpendByRangeTop(ctx context.Context, edges []time.Time, n int) ([]db.RangeSpend, error)
 }
 
 // Service applies the credit rules. Its methods are safe for concurrent

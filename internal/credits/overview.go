@@ -61,6 +61,9 @@ type DaySpend struct {
 	// Parts split Total by resolution or by member, as asked; days without
 	// charges have none.
 	Parts []Part
+	// Others is, from TopSpendByDay, what the members not among the top
+	// ones spent that day (Total is Parts' sum plus Others).
+	Others int64
 }
 
 // Part is one resolution's or one member's share of a day.
@@ -78,23 +81,59 @@ func (s *Service) SpendByDay(ctx context.Context, days int, loc *time.Location, 
 	if days < 1 || days > MaxDays {
 		return nil, fmt.Errorf("spend by day: %d days (1 to %d)", days, MaxDays)
 	}
+	edges := s.dayEdges(days, loc)
+	spend, err := s.store.SpendByRange(ctx, edges, by)
+	if err != nil {
+		return nil, err
+	}
+	return daySpends(edges, spend, false), nil
+}
+
+// TopSpendByDay is SpendByDay by member for the top members who spent the
+// most over the whole period (ties: the lower id; fewer when fewer spent),
+// the rest of each day being its Others. A chart that names a handful of
+// members reads a handful of members' days, not every member's.
+func (s *Service) TopSpendByDay(ctx context.Context, days int, loc *time.Location, top int) ([]DaySpend, error) {
+	if days < 1 || days > MaxDays {
+		return nil, fmt.Errorf("spend by day: %d days (1 to %d)", days, MaxDays)
+	}
+	if top < 1 {
+		return nil, fmt.Errorf("spend by day: top %d members", top)
+	}
+	edges := s.dayEdges(days, loc)
+	spend, err := s.store.SpendByRangeTop(ctx, edges, top)
+	if err != nil {
+		return nil, err
+	}
+	return daySpends(edges, spend, true), nil
+}
+
+// dayEdges are the midnights of the days calendar days in loc ending with
+// today, and the one after.
+func (s *Service) dayEdges(days int, loc *time.Location) []time.Time {
 	today := DayStart(s.now(), loc)
 	edges := make([]time.Time, days+1)
 	for i := range edges {
 		edges[i] = time.Date(today.Year(), today.Month(), today.Day()-days+1+i, 0, 0, 0, 0, loc)
 	}
-	spend, err := s.store.SpendByRange(ctx, edges, by)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]DaySpend, days)
+	return edges
+}
+
+// daySpends puts the store's sums by range into days; with others, a row
+// of no member (SpendByRangeTop's rest) is the day's Others.
+func daySpends(edges []time.Time, spend []db.RangeSpend, others bool) []DaySpend {
+	out := make([]DaySpend, len(edges)-1)
 	for i := range out {
 		out[i].Day = edges[i]
 	}
 	for _, r := range spend {
 		d := &out[r.Range]
 		d.Total += r.Credits
+		if others && r.UserID == 0 {
+			d.Others += r.Credits
+			continue
+		}
 		d.Parts = append(d.Parts, Part{Resolution: r.Resolution, UserID: r.UserID, Credits: r.Credits})
 	}
-	return out, nil
+	return out
 }

@@ -79,6 +79,13 @@ func TestSpendByDayAndTotalsFollowTheTimeZone(t *testing.T) {
 		t.Errorf("today by member: %+v", byMember)
 	}
 
+	// The top spender of today, and everyone else as Others.
+	top, err := e.svc.TopSpendByDay(ctx, 1, ny, 1)
+	if err != nil || len(top) != 1 || len(top[0].Parts) != 1 || top[0].Parts[0].UserID != ana.ID ||
+		top[0].Parts[0].Credits != 30 || top[0].Others != 15 || top[0].Total != 45 {
+		t.Errorf("today's top spender: %+v, %v; want ana 30, others 15", top, err)
+	}
+
 	tot, err := e.svc.TeamTotals(ctx, ny)
 	if err != nil {
 		t.Fatal(err)

@@ -18,11 +18,11 @@ import (
 // zone is the setting db.SettingTeamTimeZone, read with TeamLocation.
 const FieldTimeZone = fields.TimeZone
 
-// SettingsWriter stores a setting with its audit entry (db.DB.SetSetting)
-// and keeps spend by day in a zone's days (db.DB.SetSpendDays).
+// SettingsWriter stores the team's time zone with its audit entry and
+// rebuilds spend by day in the zone's days, in one transaction
+// (db.DB.SetTeamZone).
 type SettingsWriter interface {
-	SetSetting(ctx context.Context, key, value string, audit db.AuditEntry) error
-	SetSpendDays(ctx context.Context, loc *time.Location) error
+	SetTeamZone(ctx context.Context, loc *time.Location, audit db.AuditEntry) error
 }
 
 // AuditTeamZone is the audit action of a change of the team's time zone.
@@ -56,17 +56,13 @@ func SetTeamZone(ctx context.Context, settings SettingsWriter, actorID int64, ip
 	if err != nil {
 		return nil, err
 	}
-	err = settings.SetSetting(ctx, db.SettingTeamTimeZone, loc.String(), db.AuditEntry{
+	// Spend by day is summed in the team's days, so the sums are rebuilt
+	// in the new zone's days with the setting, in one transaction.
+	err = settings.SetTeamZone(ctx, loc, db.AuditEntry{
 		ActorID: actorID, Action: AuditTeamZone, Subject: loc.String(), IP: ip, Detail: fmt.Sprintf("time_zone=%q", loc.String()),
 	})
 	if err != nil {
 		return nil, err
-	}
-	// Spend by day is read from per-day sums in the team's days. Should this
-	// fail, the sums stay in the old zone's days and reads fall back to the
-	// charges themselves: slower, still exact.
-	if err := settings.SetSpendDays(ctx, loc); err != nil {
-		return loc, fmt.Errorf("team time zone %s saved; spend by day not rebuilt: %w", loc, err)
 	}
 	return loc, nil
 }
