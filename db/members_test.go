@@ -47,7 +47,7 @@ func TestRebuiltLedgerStaysAppendOnly(t *testing.T) {
 		got = append(got, name)
 	}
 	// 0013: 3 indexes, 2 append-only triggers (and a spend-days trigger
-	// that 0019 drops); 0014: 2 indexes (kind, created_at) and the
+	// that 0018 drops); 0014: 2 indexes (kind, created_at) and the
 	// spend-by-day trigger.
 	want := []string{"ledger_charges", "ledger_created", "ledger_job", "ledger_kind", "ledger_no_delete", "ledger_no_update",
 		"ledger_user", "spend_by_day_charge"}
