@@ -58,6 +58,13 @@ type DB struct {
 // SQLite's query or fragment. The busy timeout comes first: the pragmas run
 // in order, and switching a fresh database to WAL needs a lock another
 // process may be holding.
+//
+// Reads go through a memory map of the database file (mmap_size, up to
+// 256 MiB): a page not in a connection's own 2 MB cache is then a memory
+// read of the OS page cache the 8 connections share, not a pread into each
+// one's copy. A job page reads one job of a 100k-job history at random,
+// and a fifth of its handler time was those preads. Pages still in the WAL
+// are read as before; writes are unchanged.
 func DSN(path string) string {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
@@ -67,6 +74,7 @@ func DSN(path string) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "mmap_size(268435456)")
 	q.Set("_txlock", "immediate")
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}).String()
 }
