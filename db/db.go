@@ -48,6 +48,10 @@ type DB struct {
 	// The job page of an archived result asks for its neighbours and star;
 	// the dashboard and New swap for the member's allowance.
 	stmtArchivedNeighbors, stmtIsFavorite, stmtAllowance *sql.Stmt
+	// The gallery's member filter: the users' version, and the list read
+	// at it.
+	stmtUsersVersion *sql.Stmt
+	members          membersCache
 }
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
@@ -143,6 +147,7 @@ func (d *DB) prepare(ctx context.Context) error {
 		{&d.stmtArchivedNeighbors, archivedNeighbors},
 		{&d.stmtIsFavorite, isFavorite},
 		{&d.stmtAllowance, allowanceQuery},
+		{&d.stmtUsersVersion, `SELECT n FROM users_version WHERE id = 1`},
 	} {
 		st, err := d.sql.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -158,7 +163,7 @@ func (d *DB) Close() error {
 	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin, d.stmtBalance,
 		d.stmtCountRunning, d.stmtListMemberJobs, d.stmtListAllJobs, d.stmtJobEvents,
 		d.stmtListMemberCards, d.stmtListAllCards, d.stmtLedgerForJob, d.stmtSharesForJob,
-		d.stmtArchivedNeighbors, d.stmtIsFavorite, d.stmtAllowance} {
+		d.stmtArchivedNeighbors, d.stmtIsFavorite, d.stmtAllowance, d.stmtUsersVersion} {
 		if st != nil {
 			st.Close()
 		}

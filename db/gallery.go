@@ -298,8 +298,22 @@ type Member struct {
 
 // GalleryMembers returns every user's id and name, ordered by email (as
 // ListUsers): the gallery's member filter, read on every page, without
-// the columns it does not show.
+// the columns it does not show. The list is kept between calls and read
+// again only when users_version (migration 0021) says the users changed;
+// the version is read before the list, so a change in between makes the
+// next call read it again. The slice is shared: callers must not modify it.
 func (d *DB) GalleryMembers(ctx context.Context) ([]Member, error) {
+	var version int64
+	if err := d.stmtUsersVersion.QueryRowContext(ctx).Scan(&version); err != nil {
+		return nil, mapErr(err)
+	}
+	d.members.mu.Lock()
+	if d.members.list != nil && d.members.version == version {
+		list := d.members.list
+		d.members.mu.Unlock()
+		return list, nil
+	}
+	d.members.mu.Unlock()
 	st, _, err := d.galleryStmts.get(ctx, d.sql, `SELECT id, name FROM users ORDER BY email`)
 	if err != nil {
 		return nil, mapErr(err)
@@ -317,5 +331,19 @@ func (d *DB) GalleryMembers(ctx context.Context) ([]Member, error) {
 		}
 		out = append(out, m)
 	}
-	return out, mapErr(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(err)
+	}
+	d.members.mu.Lock()
+	d.members.list, d.members.version = out, version
+	d.members.mu.Unlock()
+	return out, nil
+}
+
+// membersCache is GalleryMembers' list and the users_version it was read
+// at.
+type membersCache struct {
+	mu      sync.Mutex
+	version int64
+	list    []Member
 }

@@ -2,8 +2,10 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -417,5 +419,62 @@ func TestGallerySearchNewestFirst(t *testing.T) {
 				t.Errorf("pages gave %d results, want %d newest first\n got %v\nwant %v", len(got), len(want), got[:min(len(got), 20)], want[:min(len(want), 20)])
 			}
 		})
+	}
+}
+
+// GalleryMembers keeps its list between calls, and reads it again after
+// any change to what it shows, made through the store or by another
+// connection (the CLI, say).
+func TestGalleryMembersFollowChanges(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "swapdesk.db")
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	other, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	names := func() string {
+		t.Helper()
+		ms, err := d.GalleryMembers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := names(); got != "" {
+		t.Fatalf("no users: %q", got)
+	}
+	users := galleryUsers(t, d, 2) // g0@, g1@
+	if got, want := names(), "G0,G1"; got != want {
+		t.Errorf("after adding: %q, want %q", got, want)
+	}
+	if got, want := names(), "G0,G1"; got != want {
+		t.Errorf("read again: %q, want %q", got, want)
+	}
+	for _, step := range []struct {
+		sql  string
+		args []any
+		want string
+	}{
+		{`UPDATE users SET name = 'Renamed' WHERE id = ?`, []any{users[0]}, "Renamed,G1"},
+		{`UPDATE users SET email = 'a@example.com' WHERE id = ?`, []any{users[1]}, "G1,Renamed"},
+		{`INSERT INTO users (email, name, role, password_hash, created_at, updated_at) VALUES ('0@example.com', 'First', 'member', 'x', 0, 0)`, nil, "First,G1,Renamed"},
+		{`DELETE FROM users WHERE id = ?`, []any{users[0]}, "First,G1"},
+	} {
+		if _, err := other.Exec(step.sql, step.args...); err != nil {
+			t.Fatal(err)
+		}
+		if got := names(); got != step.want {
+			t.Errorf("after %s: %q, want %q", step.sql, got, step.want)
+		}
 	}
 }

@@ -92,6 +92,7 @@ func (s *Server) gallery(c echo.Context) error {
 		Filtered: len(f.values()) > 0,
 		CSRF:     csrfToken(c),
 		More:     f.Cursor != "",
+		Members:  make([]views.Option, 0, len(users)),
 	}
 	for _, x := range users {
 		names[x.ID] = x.Name
