@@ -23,7 +23,7 @@ import (
 // included, and wants the same bytes: change the markup in both places.
 func galleryTileFast(t GalleryTile) templ.Component {
 	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		tw := tileWriter{w: w}
+		tw := htmlWriter{w: w}
 		if sw, ok := w.(io.StringWriter); ok {
 			tw.sw = sw
 		}
@@ -32,15 +32,16 @@ func galleryTileFast(t GalleryTile) templ.Component {
 	})
 }
 
-// tileWriter writes strings to w, keeping the first error.
-type tileWriter struct {
+// htmlWriter writes hand-rendered markup (galleryTileFast, ListCard) to w,
+// keeping the first error.
+type htmlWriter struct {
 	w   io.Writer
 	sw  io.StringWriter
 	err error
 	num [24]byte
 }
 
-func (tw *tileWriter) raw(s string) {
+func (tw *htmlWriter) raw(s string) {
 	if tw.err != nil || s == "" {
 		return
 	}
@@ -53,7 +54,7 @@ func (tw *tileWriter) raw(s string) {
 
 // esc writes s escaped as html.EscapeString (and so templ.EscapeString)
 // escapes it: & ' < > " as &amp; &#39; &lt; &gt; &#34;.
-func (tw *tileWriter) esc(s string) {
+func (tw *htmlWriter) esc(s string) {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		var rep string
@@ -80,14 +81,14 @@ func (tw *tileWriter) esc(s string) {
 
 // time writes t in UTC with layout (digits and fixed text: nothing to
 // escape).
-func (tw *tileWriter) time(t time.Time, layout string) {
+func (tw *htmlWriter) time(t time.Time, layout string) {
 	if tw.err != nil {
 		return
 	}
 	_, tw.err = tw.w.Write(t.UTC().AppendFormat(tw.num[:0], layout))
 }
 
-func (tw *tileWriter) tile(t GalleryTile) {
+func (tw *htmlWriter) tile(t GalleryTile) {
 	id := strconv.FormatInt(t.ID, 10) // digits: nothing to escape
 	tw.raw(`<li class="tile" id="tile-`)
 	tw.raw(id)
@@ -141,7 +142,7 @@ func (tw *tileWriter) tile(t GalleryTile) {
 }
 
 // star is StarButton's markup; id is s.JobID formatted.
-func (tw *tileWriter) star(s Star, id string) {
+func (tw *htmlWriter) star(s Star, id string) {
 	action := urls.JobFavorite(s.JobID)
 	tw.raw(`<form class="star-form" method="post" action="`)
 	tw.raw(action)
