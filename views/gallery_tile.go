@@ -172,3 +172,26 @@ func (tw *htmlWriter) star(s Star, id string) {
 	}
 	tw.raw(`</form>`)
 }
+
+// optionList writes optionListRef's markup: an option per o, the one with
+// value selected marked.
+func optionList(opts []Option, selected string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		hw := htmlWriter{w: w}
+		if sw, ok := w.(io.StringWriter); ok {
+			hw.sw = sw
+		}
+		for _, o := range opts {
+			hw.raw(`<option value="`)
+			hw.esc(o.Value)
+			if o.Value == selected {
+				hw.raw(`" selected>`)
+			} else {
+				hw.raw(`">`)
+			}
+			hw.esc(o.Label)
+			hw.raw(`</option>`)
+		}
+		return hw.err
+	})
+}

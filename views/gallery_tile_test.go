@@ -40,3 +40,20 @@ func TestGalleryTileFastMatchesTempl(t *testing.T) {
 		})
 	}
 }
+
+func TestOptionListMatchesTempl(t *testing.T) {
+	hostile := `<script>alert("x & 'y'")</script>`
+	opts := []Option{{Value: "1", Label: "Ana"}, {Value: "2", Label: hostile}, {Value: hostile, Label: "Bo"}, {Value: "", Label: ""}}
+	for _, selected := range []string{"", "1", "2", hostile, "none"} {
+		var want, got bytes.Buffer
+		if err := optionListRef(opts, selected).Render(context.Background(), &want); err != nil {
+			t.Fatal(err)
+		}
+		if err := optionList(opts, selected).Render(context.Background(), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("selected %q: optionList wrote\n%s\nthe templ reference writes\n%s", selected, got.String(), want.String())
+		}
+	}
+}
