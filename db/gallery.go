@@ -122,19 +122,23 @@ func (d *DB) galleryRun(ctx context.Context, query string, args []any) ([]Galler
 	}
 	defer rows.Close()
 	out := make([]GalleryItem, 0, 32)
+	// One set of scan targets for every row, as ListJobCards.
+	var it GalleryItem
+	var charged sql.NullInt64
+	var created int64
+	dest := []any{&it.ID, &it.UserID, &it.Mode, &it.Resolution, &it.VideoDuration, &it.BilledSeconds,
+		&charged, &created, &it.Hidden, &it.Favorite}
 	for rows.Next() {
-		var it GalleryItem
-		var charged sql.NullInt64
-		var created int64
-		if err := rows.Scan(&it.ID, &it.UserID, &it.Mode, &it.Resolution, &it.VideoDuration, &it.BilledSeconds,
-			&charged, &created, &it.Hidden, &it.Favorite); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, mapErr(err)
 		}
+		row := it
 		if charged.Valid {
-			it.ChargedCredits = &charged.Int64
+			n := charged.Int64
+			row.ChargedCredits = &n
 		}
-		it.CreatedAt = fromMS(created)
-		out = append(out, it)
+		row.CreatedAt = fromMS(created)
+		out = append(out, row)
 	}
 	return out, mapErr(rows.Err())
 }
