@@ -33,6 +33,9 @@ type GalleryQuery struct {
 	// dated one without.
 	After *GalleryCursor
 	Limit int
+	// Prompts fills GalleryItem.Prompt, from each result's job row (the
+	// indexes hold no prompt; the web gallery shows none, the API does).
+	Prompts bool
 }
 
 // GalleryCursor is where a gallery page ended: the last result's id and,
@@ -57,14 +60,26 @@ type GalleryItem struct {
 	ChargedCredits *int64
 	CreatedAt      time.Time
 	Hidden         bool
-	Favorite       bool // Viewer starred it
+	Favorite       bool   // Viewer starred it
+	Prompt         string // only with GalleryQuery.Prompts
 }
 
 // galleryColumns are GalleryItem's columns from jobs, in galleryRun's
-// order; the favorite follows them. Every index the gallery walks holds
-// them all (migration 0020): add one here, add it there.
+// order; the favorite and the prompt (galleryPrompt, or ”) follow them.
+// Every index the gallery walks holds them all (migration 0020): add one
+// here, add it there.
 const galleryColumns = `jobs.id, jobs.user_id, jobs.mode, jobs.resolution, COALESCE(jobs.video_duration, 0),
 	jobs.billed_seconds, jobs.charged_credits, jobs.created_at, jobs.hidden`
+
+// galleryPrompt is the prompt column: the job row's with q.Prompts (a
+// read of each result's row), else a constant that keeps the query on the
+// index alone.
+func galleryPrompt(q GalleryQuery) string {
+	if q.Prompts {
+		return `jobs.prompt`
+	}
+	return `''`
+}
 
 // Cursor is where a page ending with it continues; search is set for a
 // search's pages.
@@ -127,7 +142,7 @@ func (d *DB) galleryRun(ctx context.Context, query string, args []any) ([]Galler
 	var charged sql.NullInt64
 	var created int64
 	dest := []any{&it.ID, &it.UserID, &it.Mode, &it.Resolution, &it.VideoDuration, &it.BilledSeconds,
-		&charged, &created, &it.Hidden, &it.Favorite}
+		&charged, &created, &it.Hidden, &it.Favorite, &it.Prompt}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, mapErr(err)
@@ -177,7 +192,7 @@ func gallerySQL(q GalleryQuery) (string, []any) {
 			// A rowid range FTS5 applies itself, walking on from there.
 			add(`jobs_fts.rowid < ?`, c.ID)
 		}
-		query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + `
+		query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + `, ` + galleryPrompt(q) + `
 			FROM jobs_fts CROSS JOIN jobs INDEXED BY jobs_gallery_hits ON jobs.id = jobs_fts.rowid
 			WHERE jobs_fts MATCH ? AND ` + strings.Join(where, ` AND `) + `
 			ORDER BY jobs_fts.rowid DESC LIMIT ?`
@@ -195,7 +210,7 @@ func gallerySQL(q GalleryQuery) (string, []any) {
 	case q.MemberID != 0:
 		from = `jobs INDEXED BY jobs_gallery_member`
 	}
-	query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + ` FROM ` + from + `
+	query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + `, ` + galleryPrompt(q) + ` FROM ` + from + `
 		WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	return query, append(append([]any{q.Viewer.UserID}, args...), q.Limit)
 }
