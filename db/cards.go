@@ -63,19 +63,26 @@ func (d *DB) ListJobCards(ctx context.Context, q JobQuery) ([]JobCard, error) {
 	}
 	defer rows.Close()
 	out := make([]JobCard, 0, q.Limit)
+	// One set of scan targets for every row (each row's own cost five
+	// allocations and the argument list): a row is copied out of j.
+	var j JobCard
+	var status string
+	var charged, finished, expires sql.NullInt64
+	var created int64
+	dest := []any{&j.ID, &j.UserID, &status, &j.Mode, &j.Resolution, &j.BilledSeconds,
+		&j.EstimateCredits, &charged, &j.ErrorMessage, &created, &finished, &j.ArchiveState, &j.ResultURL, &expires, &j.ImageKey}
 	for rows.Next() {
-		var j JobCard
-		var charged, finished, expires sql.NullInt64
-		var created int64
-		if err := rows.Scan(&j.ID, &j.UserID, &j.Status, &j.Mode, &j.Resolution, &j.BilledSeconds,
-			&j.EstimateCredits, &charged, &j.ErrorMessage, &created, &finished, &j.ArchiveState, &j.ResultURL, &expires, &j.ImageKey); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, mapErr(err)
 		}
+		row := j
+		row.Status = JobStatus(status)
 		if charged.Valid {
-			j.ChargedCredits = &charged.Int64
+			n := charged.Int64
+			row.ChargedCredits = &n
 		}
-		j.CreatedAt, j.FinishedAt, j.ResultExpiresAt = fromMS(created), fromNullMS(finished), fromNullMS(expires)
-		out = append(out, j)
+		row.CreatedAt, row.FinishedAt, row.ResultExpiresAt = fromMS(created), fromNullMS(finished), fromNullMS(expires)
+		out = append(out, row)
 	}
 	return out, rows.Err()
 }

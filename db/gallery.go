@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,8 +13,7 @@ import (
 )
 
 // GalleryQuery selects one page of the team gallery: archived results that
-// Viewer may see (the rule of VisibleArchived), newest first, or best match
-// first when Match is set.
+// Viewer may see (the rule of VisibleArchived), newest first.
 type GalleryQuery struct {
 	Viewer Viewer
 	// MemberID keeps one member's results (0: everyone's).
@@ -27,26 +25,31 @@ type GalleryQuery struct {
 	// Favorites keeps the results Viewer starred.
 	Favorites bool
 	// Match is an FTS5 query over prompts, already made safe by the caller
-	// (each term a quoted string): results are ranked by bm25.
+	// (each term a quoted string): only results whose prompt matches,
+	// newest (highest id) first.
 	Match string
 	// After continues after the last result of the previous page (nil: the
-	// first page). Its kind must fit the query: ranked with Match, dated
-	// without.
+	// first page). Its kind must fit the query: a search's with Match, a
+	// dated one without.
 	After *GalleryCursor
 	Limit int
+	// Prompts fills GalleryItem.Prompt, from each result's job row (the
+	// indexes hold no prompt; the web gallery shows none, the API does).
+	Prompts bool
 }
 
-// GalleryCursor is where a gallery page ended: the last result's id and
-// its sort key (CreatedAt for newest first, Rank for a search).
+// GalleryCursor is where a gallery page ended: the last result's id and,
+// for a page in created_at order, its CreatedAt. A search goes by id alone
+// (Search), the order of the FTS index.
 type GalleryCursor struct {
-	Ranked    bool
+	Search    bool
 	CreatedAt int64 // ms since the epoch
-	Rank      float64
 	ID        int64
 }
 
-// GalleryItem is one result of a gallery page: the columns a tile shows
-// (reading whole job rows cost more than the rest of the query).
+// GalleryItem is one result of a gallery page: the columns a tile shows,
+// all of them held by the gallery's indexes (migration 0020), so a page
+// reads no job row.
 type GalleryItem struct {
 	ID             int64
 	UserID         int64
@@ -57,48 +60,62 @@ type GalleryItem struct {
 	ChargedCredits *int64
 	CreatedAt      time.Time
 	Hidden         bool
-	Prompt         string
-	Favorite       bool    // Viewer starred it
-	Rank           float64 // bm25 (smaller is better); 0 without a search
+	Favorite       bool   // Viewer starred it
+	Prompt         string // only with GalleryQuery.Prompts
 }
 
 // galleryColumns are GalleryItem's columns from jobs, in galleryRun's
-// order; the favorite and the rank follow them.
+// order; the favorite and the prompt (galleryPrompt, or ”) follow them.
+// Every index the gallery walks holds them all (migration 0020): add one
+// here, add it there.
 const galleryColumns = `jobs.id, jobs.user_id, jobs.mode, jobs.resolution, COALESCE(jobs.video_duration, 0),
-	jobs.billed_seconds, jobs.charged_credits, jobs.created_at, jobs.hidden, jobs.prompt`
+	jobs.billed_seconds, jobs.charged_credits, jobs.created_at, jobs.hidden`
 
-// Cursor is where a page ending with it continues.
-func (it GalleryItem) Cursor(ranked bool) GalleryCursor {
-	return GalleryCursor{Ranked: ranked, CreatedAt: ms(it.CreatedAt), Rank: it.Rank, ID: it.ID}
+// galleryPrompt is the prompt column: the job row's with q.Prompts (a
+// read of each result's row), else a constant that keeps the query on the
+// index alone.
+func galleryPrompt(q GalleryQuery) string {
+	if q.Prompts {
+		return `jobs.prompt`
+	}
+	return `''`
 }
 
-// The gallery walks its partial indexes (migration 0011) in the order it
-// shows, newest first: the team's in jobs_gallery, one member's in
-// jobs_gallery_member, so a page reads about as many rows as it shows,
-// whatever the statistics say (TestGalleryQueryPlans). Starred results are
-// found from the viewer's favorites (a primary-key range) and sorted. A
-// search walks the FTS index newest first, keeps the matches the filters
-// and the viewer allow (from the narrow jobs_gallery_hits) and ranks the
-// newest SearchRankWindow of them.
+// Cursor is where a page ending with it continues; search is set for a
+// search's pages.
+func (it GalleryItem) Cursor(search bool) GalleryCursor {
+	return GalleryCursor{Search: search, CreatedAt: ms(it.CreatedAt), ID: it.ID}
+}
+
+// The gallery walks its partial covering indexes (migrations 0011, 0020)
+// in the order it shows, newest first: the team's in jobs_gallery, one
+// member's in jobs_gallery_member, so a page reads about as many index
+// entries as it shows, and no job row, whatever the statistics say
+// (TestGalleryQueryPlans). Starred results are found from the viewer's
+// favorites (a primary-key range) and sorted.
+//
+// A search lists its matches newest first too, as the gallery does: FTS5
+// walks its index in rowid (job id) order from the newest, each match is
+// checked against the filters and the viewer in the narrow
+// jobs_gallery_hits, and the walk stops once the page is full. Ranking by
+// bm25 instead cost a pass over every match of each word (FTS5 counts a
+// word's documents for its IDF) and a length lookup per ranked match:
+// 4 ms of CPU for a word in 7% of 100k prompts, growing with the archive.
+// Prompts are a few words, and a member searching the team's results looks
+// for recent ones that say something ("robot", "warm light"), not the
+// prompt that says it most often; every word typed is required, and the
+// other filters narrow further.
 const (
 	galleryFavorite = `EXISTS (SELECT 1 FROM favorites WHERE favorites.user_id = ? AND favorites.job_id = jobs.id)`
 	galleryStarred  = `id IN (SELECT job_id FROM favorites WHERE favorites.user_id = ?)`
 )
-
-// SearchRankWindow is how many matches a search ranks: the newest that
-// the filters and the viewer allow. bm25 costs a lookup of each ranked
-// document's length (about 2.5 µs a match, measured on 100k prompts): a
-// word in 7% of them took 14 ms ranked in full, and the ranking grew with
-// the archive. Older matches than the window are reached with the date
-// filters (or more words), which narrow the window's matches.
-const SearchRankWindow = 1000
 
 // Gallery returns one page of the team gallery (see GalleryQuery).
 func (d *DB) Gallery(ctx context.Context, q GalleryQuery) ([]GalleryItem, error) {
 	if q.Limit <= 0 {
 		return nil, fmt.Errorf("gallery: limit %d", q.Limit)
 	}
-	if q.After != nil && q.After.Ranked != (q.Match != "") {
+	if q.After != nil && q.After.Search != (q.Match != "") {
 		return nil, apperr.Invalidf("This page link belongs to another search; start again from the first page.")
 	}
 	query, args := gallerySQL(q)
@@ -120,19 +137,23 @@ func (d *DB) galleryRun(ctx context.Context, query string, args []any) ([]Galler
 	}
 	defer rows.Close()
 	out := make([]GalleryItem, 0, 32)
+	// One set of scan targets for every row, as ListJobCards.
+	var it GalleryItem
+	var charged sql.NullInt64
+	var created int64
+	dest := []any{&it.ID, &it.UserID, &it.Mode, &it.Resolution, &it.VideoDuration, &it.BilledSeconds,
+		&charged, &created, &it.Hidden, &it.Favorite, &it.Prompt}
 	for rows.Next() {
-		var it GalleryItem
-		var charged sql.NullInt64
-		var created int64
-		if err := rows.Scan(&it.ID, &it.UserID, &it.Mode, &it.Resolution, &it.VideoDuration, &it.BilledSeconds,
-			&charged, &created, &it.Hidden, &it.Prompt, &it.Favorite, &it.Rank); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, mapErr(err)
 		}
+		row := it
 		if charged.Valid {
-			it.ChargedCredits = &charged.Int64
+			n := charged.Int64
+			row.ChargedCredits = &n
 		}
-		it.CreatedAt = fromMS(created)
-		out = append(out, it)
+		row.CreatedAt = fromMS(created)
+		out = append(out, row)
 	}
 	return out, mapErr(rows.Err())
 }
@@ -165,35 +186,22 @@ func gallerySQL(q GalleryQuery) (string, []any) {
 	if q.Favorites {
 		add(galleryStarred, q.Viewer.UserID)
 	}
-	var keyset string
-	if c := q.After; c != nil {
-		if c.Ranked {
-			keyset = ` WHERE hit_rank >= ? AND (hit_rank > ? OR hit_id < ?)`
-		} else {
-			// created_at <= ? alone is the index range; the rest breaks ties.
-			add(`created_at <= ? AND (created_at < ? OR id < ?)`, c.CreatedAt, c.CreatedAt, c.ID)
-		}
-	}
-	cond := strings.Join(where, ` AND `)
 
 	if q.Match != "" {
-		// The newest SearchRankWindow matches the filters allow, from the
-		// FTS index in rowid order and the narrow jobs_gallery_hits (no
-		// wide row read), ranked; then the page's rows.
-		query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + `, top.hit_rank
-			FROM (SELECT hit_id, hit_rank
-				FROM (SELECT jobs_fts.rowid AS hit_id, bm25(jobs_fts) AS hit_rank
-					FROM jobs_fts CROSS JOIN jobs INDEXED BY jobs_gallery_hits ON jobs.id = jobs_fts.rowid
-					WHERE jobs_fts MATCH ? AND ` + cond + `
-					ORDER BY jobs_fts.rowid DESC LIMIT ` + strconv.Itoa(SearchRankWindow) + `)` + keyset + `
-				ORDER BY hit_rank, hit_id DESC LIMIT ?) AS top
-			CROSS JOIN jobs ON jobs.id = top.hit_id
-			ORDER BY top.hit_rank, jobs.id DESC`
-		args = append([]any{q.Viewer.UserID, q.Match}, args...)
 		if c := q.After; c != nil {
-			args = append(args, c.Rank, c.Rank, c.ID)
+			// A rowid range FTS5 applies itself, walking on from there.
+			add(`jobs_fts.rowid < ?`, c.ID)
 		}
+		query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + `, ` + galleryPrompt(q) + `
+			FROM jobs_fts CROSS JOIN jobs INDEXED BY jobs_gallery_hits ON jobs.id = jobs_fts.rowid
+			WHERE jobs_fts MATCH ? AND ` + strings.Join(where, ` AND `) + `
+			ORDER BY jobs_fts.rowid DESC LIMIT ?`
+		args = append([]any{q.Viewer.UserID, q.Match}, args...)
 		return query, append(args, q.Limit)
+	}
+	if c := q.After; c != nil {
+		// created_at <= ? alone is the index range; the rest breaks ties.
+		add(`created_at <= ? AND (created_at < ? OR id < ?)`, c.CreatedAt, c.CreatedAt, c.ID)
 	}
 	from := `jobs INDEXED BY jobs_gallery`
 	switch {
@@ -202,8 +210,8 @@ func gallerySQL(q GalleryQuery) (string, []any) {
 	case q.MemberID != 0:
 		from = `jobs INDEXED BY jobs_gallery_member`
 	}
-	query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + `, 0 FROM ` + from + `
-		WHERE ` + cond + ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + `, ` + galleryPrompt(q) + ` FROM ` + from + `
+		WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	return query, append(append([]any{q.Viewer.UserID}, args...), q.Limit)
 }
 
@@ -309,8 +317,22 @@ type Member struct {
 
 // GalleryMembers returns every user's id and name, ordered by email (as
 // ListUsers): the gallery's member filter, read on every page, without
-// the columns it does not show.
+// the columns it does not show. The list is kept between calls and read
+// again only when users_version (migration 0021) says the users changed;
+// the version is read before the list, so a change in between makes the
+// next call read it again. The slice is shared: callers must not modify it.
 func (d *DB) GalleryMembers(ctx context.Context) ([]Member, error) {
+	var version int64
+	if err := d.stmtUsersVersion.QueryRowContext(ctx).Scan(&version); err != nil {
+		return nil, mapErr(err)
+	}
+	d.members.mu.Lock()
+	if d.members.list != nil && d.members.version == version {
+		list := d.members.list
+		d.members.mu.Unlock()
+		return list, nil
+	}
+	d.members.mu.Unlock()
 	st, _, err := d.galleryStmts.get(ctx, d.sql, `SELECT id, name FROM users ORDER BY email`)
 	if err != nil {
 		return nil, mapErr(err)
@@ -328,5 +350,19 @@ func (d *DB) GalleryMembers(ctx context.Context) ([]Member, error) {
 		}
 		out = append(out, m)
 	}
-	return out, mapErr(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(err)
+	}
+	d.members.mu.Lock()
+	d.members.list, d.members.version = out, version
+	d.members.mu.Unlock()
+	return out, nil
+}
+
+// membersCache is GalleryMembers' list and the users_version it was read
+// at.
+type membersCache struct {
+	mu      sync.Mutex
+	version int64
+	list    []Member
 }

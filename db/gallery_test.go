@@ -1,10 +1,11 @@
 package db
 
 import (
-	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -156,7 +157,7 @@ func TestGalleryFiltersAndPages(t *testing.T) {
 		})
 	}
 
-	// A search: ranked, then by id; only visible results; pages continue.
+	// A search: newest first, only visible results; pages continue.
 	match := MatchTerms(`warm "light`, 8)
 	if match != `"warm" AND """light"` {
 		t.Fatalf("MatchTerms = %s", match)
@@ -168,11 +169,6 @@ func TestGalleryFiltersAndPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, it := range page {
-			if !strings.Contains(it.Prompt, "warm light") {
-				t.Errorf("search found %d: %q", it.ID, it.Prompt)
-			}
-		}
 		got = append(got, ids(page)...)
 		if len(page) < q.Limit {
 			break
@@ -180,20 +176,18 @@ func TestGalleryFiltersAndPages(t *testing.T) {
 		c := page[len(page)-1].Cursor(true)
 		q.After = &c
 	}
-	if w := want(viewer, func(i int64) bool { return i%5 == 0 }); len(got) != len(w) {
-		t.Errorf("search: %d results, want %d", len(got), len(w))
-	}
-	seen := map[int64]bool{}
-	for _, id := range got {
-		if seen[id] {
-			t.Errorf("search listed %d twice", id)
-		}
-		seen[id] = true
+	// Every 5th job's prompt is "warm light number <i>".
+	if w := want(viewer, func(i int64) bool { return i%5 == 0 }); !slices.Equal(got, w) {
+		t.Errorf("search: got %d results %v\nwant %d %v", len(got), got, len(w), w)
 	}
 	// A dated cursor on a search (or the reverse) is refused, not run.
 	c := GalleryCursor{ID: 5}
 	if _, err := d.Gallery(ctx, GalleryQuery{Viewer: viewer, Match: match, After: &c, Limit: 5}); err == nil {
 		t.Error("a dated cursor continued a search")
+	}
+	c = GalleryCursor{Search: true, ID: 5}
+	if _, err := d.Gallery(ctx, GalleryQuery{Viewer: viewer, After: &c, Limit: 5}); err == nil {
+		t.Error("a search's cursor continued a dated page")
 	}
 }
 
@@ -220,8 +214,10 @@ func TestMatchTermsAreSafe(t *testing.T) {
 }
 
 // The gallery's pages keep their plans on 100k jobs, with and without
-// statistics: the team's and a member's walk their partial indexes in
-// order, without a sort.
+// statistics: the team's and a member's walk their partial covering
+// indexes in order, without a sort and without reading a job row; a search
+// walks the FTS index in rowid order (no sort) and checks each match in
+// jobs_gallery_hits.
 func TestGalleryQueryPlans(t *testing.T) {
 	n := 100_000
 	if raceDetector {
@@ -237,15 +233,15 @@ func TestGalleryQueryPlans(t *testing.T) {
 		q    GalleryQuery
 		want string
 	}{
-		{"first page", GalleryQuery{Viewer: v}, "SCAN jobs USING INDEX jobs_gallery;"},
-		{"later page", GalleryQuery{Viewer: v, After: after}, "SEARCH jobs USING INDEX jobs_gallery (created_at<?)"},
-		{"mode and resolution", GalleryQuery{Viewer: v, Mode: "animate", Resolution: "720p"}, "SCAN jobs USING INDEX jobs_gallery;"},
-		{"dates", GalleryQuery{Viewer: v, From: time.UnixMilli(1000), To: time.UnixMilli(50_000_000)}, "SEARCH jobs USING INDEX jobs_gallery (created_at>? AND created_at<?)"},
-		{"member", GalleryQuery{Viewer: v, MemberID: users[7]}, "SEARCH jobs USING INDEX jobs_gallery_member (user_id=?)"},
-		{"member, later page", GalleryQuery{Viewer: v, MemberID: users[7], After: after}, "SEARCH jobs USING INDEX jobs_gallery_member (user_id=? AND created_at<?)"},
+		{"first page", GalleryQuery{Viewer: v}, "SCAN jobs USING COVERING INDEX jobs_gallery;"},
+		{"later page", GalleryQuery{Viewer: v, After: after}, "SEARCH jobs USING COVERING INDEX jobs_gallery (created_at<?)"},
+		{"mode and resolution", GalleryQuery{Viewer: v, Mode: "animate", Resolution: "720p"}, "SCAN jobs USING COVERING INDEX jobs_gallery;"},
+		{"dates", GalleryQuery{Viewer: v, From: time.UnixMilli(1000), To: time.UnixMilli(50_000_000)}, "SEARCH jobs USING COVERING INDEX jobs_gallery (created_at>? AND created_at<?)"},
+		{"member", GalleryQuery{Viewer: v, MemberID: users[7]}, "SEARCH jobs USING COVERING INDEX jobs_gallery_member (user_id=?)"},
+		{"member, later page", GalleryQuery{Viewer: v, MemberID: users[7], After: after}, "SEARCH jobs USING COVERING INDEX jobs_gallery_member (user_id=? AND created_at<?)"},
 		{"favorites", GalleryQuery{Viewer: v, Favorites: true}, "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"},
 		{"search", GalleryQuery{Viewer: v, Match: `"warm"`}, "SEARCH jobs USING COVERING INDEX jobs_gallery_hits (id=?"},
-		{"search, later page", GalleryQuery{Viewer: v, Match: `"warm"`, MemberID: users[2], After: &GalleryCursor{Ranked: true, Rank: -1, ID: 9}}, "SEARCH jobs USING COVERING INDEX jobs_gallery_hits (id=?"},
+		{"search, later page", GalleryQuery{Viewer: v, Match: `"warm"`, MemberID: users[2], After: &GalleryCursor{Search: true, ID: 9}}, "SEARCH jobs USING COVERING INDEX jobs_gallery_hits (id=?"},
 	}
 	for _, analyzed := range []bool{false, true} {
 		if analyzed {
@@ -264,23 +260,23 @@ func TestGalleryQueryPlans(t *testing.T) {
 			if !strings.Contains(plan, tc.want) {
 				t.Errorf("%s (analyzed %v):\n got %s\nwant %s", tc.name, analyzed, plan, tc.want)
 			}
-			if tc.q.Match == "" && !tc.q.Favorites && strings.Contains(plan, "TEMP B-TREE") {
+			if !tc.q.Favorites && strings.Contains(plan, "TEMP B-TREE") {
 				t.Errorf("%s (analyzed %v) sorts: %s", tc.name, analyzed, plan)
 			}
 		}
 	}
 }
 
-// A plain search reads its best matches first; when those cannot be shown
-// (here the best 40 are hidden from the viewer), it still finds the rest.
-func TestGallerySearchPastHiddenBestMatches(t *testing.T) {
+// A search walks past the newest matches when the viewer may not see them
+// (here 40 of 43 are hidden from the viewer), and still finds the rest.
+func TestGallerySearchPastHiddenMatches(t *testing.T) {
 	d := openInternal(t)
 	ctx := context.Background()
 	users := galleryUsers(t, d, 2)
 	owner, viewer := users[0], Viewer{UserID: users[1]}
-	var shown []int64
+	var all, shown []int64
 	for i := range 43 {
-		prompt, hidden := "zebra", true // short: the best bm25
+		prompt, hidden := "zebra", true
 		if i%15 == 7 {
 			prompt, hidden = "zebra among many other words that make this prompt long", false
 		}
@@ -292,8 +288,9 @@ func TestGallerySearchPastHiddenBestMatches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		all = append([]int64{id}, all...)
 		if !hidden {
-			shown = append(shown, id)
+			shown = append([]int64{id}, shown...)
 		}
 	}
 	var got []int64
@@ -310,29 +307,27 @@ func TestGallerySearchPastHiddenBestMatches(t *testing.T) {
 		c := page[len(page)-1].Cursor(true)
 		q.After = &c
 	}
-	slices.Sort(got)
 	if !slices.Equal(got, shown) {
 		t.Errorf("search found %v, want %v", got, shown)
 	}
-	// The owner sees all 43, best first: the short prompts.
+	// The owner sees all 43, newest first.
 	page, err := d.Gallery(ctx, GalleryQuery{Viewer: Viewer{UserID: owner}, Match: MatchTerms("zebra", 8), Limit: 30})
-	if err != nil || len(page) != 30 || page[0].Prompt != "zebra" {
-		t.Fatalf("owner's search: %d results, err %v", len(page), err)
+	if err != nil || !slices.Equal(ids(page), all[:30]) {
+		t.Fatalf("owner's search: %v, err %v; want %v", ids(page), err, all[:30])
 	}
 }
 
-// A search ranks the newest SearchRankWindow matches that the filters and
-// the viewer allow, by bm25 as the whole index would rank them: its pages,
-// followed to the end, are the matches of a full ranking (every match,
-// then the filters) limited to those newest ones, in the same order. With
-// fewer matches than the window, that is the full ranking itself.
-func TestGallerySearchRanksNewestWindow(t *testing.T) {
+// A search's pages, followed to the end, are every match the filters and
+// the viewer allow, newest first, each once: the same list as a plain
+// query of the whole FTS index joined with the jobs. Pages of 97 over 4,000
+// jobs, some of them not archived or hidden.
+func TestGallerySearchNewestFirst(t *testing.T) {
 	d := openInternal(t)
 	ctx := context.Background()
 	users := galleryUsers(t, d, 3)
 	words := strings.Fields("warm cold light dark neon rain snow forest")
 	rng := rand.New(rand.NewPCG(3, 4))
-	n := SearchRankWindow * 4
+	n := 4000
 	tx, err := d.sql.Begin()
 	if err != nil {
 		t.Fatal(err)
@@ -358,7 +353,7 @@ func TestGallerySearchRanksNewestWindow(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	// want ranks every match, keeps what q allows, then the newest window.
+	// want is every match, filtered in SQL, newest first.
 	want := func(q GalleryQuery) []int64 {
 		t.Helper()
 		cond, args := `archive_state = 'archived' AND archive_path <> '' AND deleted_at IS NULL AND (hidden = 0 OR user_id = ? OR ? = 1)`,
@@ -371,56 +366,44 @@ func TestGallerySearchRanksNewestWindow(t *testing.T) {
 			cond += ` AND mode = ?`
 			args = append(args, q.Mode)
 		}
-		rows, err := d.sql.Query(`SELECT jobs.id, hits.r FROM (SELECT rowid AS hid, bm25(jobs_fts) AS r FROM jobs_fts WHERE jobs_fts MATCH ?) AS hits
+		rows, err := d.sql.Query(`SELECT jobs.id FROM (SELECT rowid AS hid FROM jobs_fts WHERE jobs_fts MATCH ?) AS hits
 			JOIN jobs ON jobs.id = hits.hid WHERE `+cond+` ORDER BY jobs.id DESC`, args...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rows.Close()
-		type hit struct {
-			id int64
-			r  float64
-		}
-		var hits []hit
+		var out []int64
 		for rows.Next() {
-			var h hit
-			if err := rows.Scan(&h.id, &h.r); err != nil {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
 				t.Fatal(err)
 			}
-			hits = append(hits, h)
+			out = append(out, id)
 		}
-		hits = hits[:min(len(hits), SearchRankWindow)]
-		slices.SortStableFunc(hits, func(a, b hit) int {
-			if a.r != b.r {
-				return cmp.Compare(a.r, b.r)
-			}
-			return cmp.Compare(b.id, a.id)
-		})
-		var out []int64
-		for _, h := range hits {
-			out = append(out, h.id)
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
 		}
 		return out
 	}
 	for _, tc := range []struct {
-		name      string
-		q         GalleryQuery
-		moreThanW bool
+		name string
+		q    GalleryQuery
+		min  int
 	}{
-		{"one word, more matches than the window", GalleryQuery{Viewer: Viewer{UserID: users[0]}, Match: MatchTerms("warm", 8)}, true},
-		{"admin", GalleryQuery{Viewer: Viewer{UserID: users[1], Admin: true}, Match: MatchTerms("rain", 8)}, true},
-		{"two words", GalleryQuery{Viewer: Viewer{UserID: users[2]}, Match: MatchTerms("neon snow", 8)}, false},
-		{"member and mode", GalleryQuery{Viewer: Viewer{UserID: users[0]}, Match: MatchTerms("dark", 8), MemberID: users[1], Mode: "replace"}, false},
+		{"one word", GalleryQuery{Viewer: Viewer{UserID: users[0]}, Match: MatchTerms("warm", 8)}, 1000},
+		{"admin", GalleryQuery{Viewer: Viewer{UserID: users[1], Admin: true}, Match: MatchTerms("rain", 8)}, 1000},
+		{"two words", GalleryQuery{Viewer: Viewer{UserID: users[2]}, Match: MatchTerms("neon snow", 8)}, 100},
+		{"member and mode", GalleryQuery{Viewer: Viewer{UserID: users[0]}, Match: MatchTerms("dark", 8), MemberID: users[1], Mode: "replace"}, 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := want(tc.q)
-			if got := len(want) == SearchRankWindow; got != tc.moreThanW {
-				t.Fatalf("the seed gives %d matches: the case is not what it says", len(want))
+			if len(want) < tc.min {
+				t.Fatalf("the seed gives %d matches, fewer than the case needs (%d)", len(want), tc.min)
 			}
 			var got []int64
 			q := tc.q
 			q.Limit = 97
-			for range 20 {
+			for range 100 {
 				page, err := d.Gallery(ctx, q)
 				if err != nil {
 					t.Fatal(err)
@@ -433,8 +416,65 @@ func TestGallerySearchRanksNewestWindow(t *testing.T) {
 				q.After = &c
 			}
 			if !slices.Equal(got, want) {
-				t.Errorf("pages gave %d results, want %d in the full ranking's order\n got %v\nwant %v", len(got), len(want), got[:min(len(got), 20)], want[:min(len(want), 20)])
+				t.Errorf("pages gave %d results, want %d newest first\n got %v\nwant %v", len(got), len(want), got[:min(len(got), 20)], want[:min(len(want), 20)])
 			}
 		})
+	}
+}
+
+// GalleryMembers keeps its list between calls, and reads it again after
+// any change to what it shows, made through the store or by another
+// connection (the CLI, say).
+func TestGalleryMembersFollowChanges(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "swapdesk.db")
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	other, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	names := func() string {
+		t.Helper()
+		ms, err := d.GalleryMembers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := names(); got != "" {
+		t.Fatalf("no users: %q", got)
+	}
+	users := galleryUsers(t, d, 2) // g0@, g1@
+	if got, want := names(), "G0,G1"; got != want {
+		t.Errorf("after adding: %q, want %q", got, want)
+	}
+	if got, want := names(), "G0,G1"; got != want {
+		t.Errorf("read again: %q, want %q", got, want)
+	}
+	for _, step := range []struct {
+		sql  string
+		args []any
+		want string
+	}{
+		{`UPDATE users SET name = 'Renamed' WHERE id = ?`, []any{users[0]}, "Renamed,G1"},
+		{`UPDATE users SET email = 'a@example.com' WHERE id = ?`, []any{users[1]}, "G1,Renamed"},
+		{`INSERT INTO users (email, name, role, password_hash, created_at, updated_at) VALUES ('0@example.com', 'First', 'member', 'x', 0, 0)`, nil, "First,G1,Renamed"},
+		{`DELETE FROM users WHERE id = ?`, []any{users[0]}, "First,G1"},
+	} {
+		if _, err := other.Exec(step.sql, step.args...); err != nil {
+			t.Fatal(err)
+		}
+		if got := names(); got != step.want {
+			t.Errorf("after %s: %q, want %q", step.sql, got, step.want)
+		}
 	}
 }

@@ -72,6 +72,7 @@ func (s *Server) apiGallery(c echo.Context) error {
 	if len(errs) > 0 {
 		return apperr.Fields(errs)
 	}
+	q.Prompts = true // the API's items carry their prompts; the page's tiles do not
 	page := apiGalleryPage{Data: []apiGalleryItem{}}
 	if f.Q != "" && q.Match == "" {
 		// Only punctuation: nothing can match.

@@ -48,6 +48,10 @@ func TestAPIGallery(t *testing.T) {
 	seed = append(seed, galleryJob{owner: bo.ID, prompt: "bo's", hidden: true}, galleryJob{owner: bo.ID, failed: true},
 		galleryJob{owner: bo.ID, deleted: true})
 	ids := seedGallery(t, app, seed...)
+	prompts := map[int64]string{}
+	for i, id := range ids {
+		prompts[id] = seed[i].prompt
+	}
 	spec := app.loadAPISpec(t)
 	c := app.apiClient(t, spec, app.apiToken(t, ana, tokens.GalleryRead))
 
@@ -60,7 +64,8 @@ func TestAPIGallery(t *testing.T) {
 			res.json(t, &p)
 			for _, d := range p.Data {
 				got = append(got, d.ID)
-				if d.URLs.Content != app.srv.URL+"/api/v1/jobs/"+strconv.FormatInt(d.ID, 10)+"/content" || d.Owner.Name == "" {
+				if d.URLs.Content != app.srv.URL+"/api/v1/jobs/"+strconv.FormatInt(d.ID, 10)+"/content" || d.Owner.Name == "" ||
+					d.Prompt != prompts[d.ID] {
 					t.Errorf("item %+v", d)
 				}
 			}

@@ -37,7 +37,7 @@ func (s *Server) jobCard(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if !card.Final || !isHTMX(c) {
-		return render(c, http.StatusOK, views.Card(card))
+		return render(c, http.StatusOK, views.ListCard(card))
 	}
 	// A poll that finds the job final means it just ended; say so.
 	card.JustFinished = s.now().Sub(job.FinishedAt) < 5*time.Minute
@@ -46,7 +46,7 @@ func (s *Server) jobCard(c echo.Context) error {
 		status = http.StatusOK
 	}
 	if !full {
-		return render(c, status, views.Card(card))
+		return render(c, status, views.ListCard(card))
 	}
 	// The job page's card saw the job end (or its archive settle): bring
 	// its credits and history up to date too (running polls stay one

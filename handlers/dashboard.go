@@ -29,6 +29,7 @@ func (s *Server) dashboard(c echo.Context) error {
 		return err
 	}
 	d := views.Dashboard{UserID: u.ID, Notice: notice, Name: u.Name, Email: u.Email, Admin: u.IsAdmin(), Available: bal.Available, Held: bal.Held, Spent: bal.Spent, Running: p.Running}
+	d.Recent = make([]views.JobCard, 0, len(recent))
 	for _, j := range recent {
 		d.Recent = append(d.Recent, s.card(c, j))
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -70,7 +69,7 @@ func (f galleryFilter) values() url.Values {
 }
 
 // gallery is GET /gallery: the team's archived results that the member may
-// see, newest first (best match first for a search), filtered by the query
+// see, newest first, filtered by the query
 // string, a page at a time. A bad filter or page link is a 422/400 page
 // saying what is wrong, never a 500.
 func (s *Server) gallery(c echo.Context) error {
@@ -93,6 +92,7 @@ func (s *Server) gallery(c echo.Context) error {
 		Filtered: len(f.values()) > 0,
 		CSRF:     csrfToken(c),
 		More:     f.Cursor != "",
+		Members:  make([]views.Option, 0, len(users)),
 	}
 	for _, x := range users {
 		names[x.ID] = x.Name
@@ -266,8 +266,8 @@ func (s *Server) cursorMAC(payload string, filter url.Values) []byte {
 
 func (s *Server) encodeCursor(c db.GalleryCursor, filter url.Values) string {
 	var payload string
-	if c.Ranked {
-		payload = "r." + strconv.FormatUint(math.Float64bits(c.Rank), 16) + "." + strconv.FormatInt(c.ID, 10)
+	if c.Search {
+		payload = "s.." + strconv.FormatInt(c.ID, 10)
 	} else {
 		payload = "d." + strconv.FormatInt(c.CreatedAt, 10) + "." + strconv.FormatInt(c.ID, 10)
 	}
@@ -300,11 +300,9 @@ func (s *Server) decodeCursor(token string, filter url.Values) (db.GalleryCursor
 	switch parts[0] {
 	case "d":
 		c.CreatedAt, err = strconv.ParseInt(parts[1], 10, 64)
-	case "r":
-		var bits uint64
-		bits, err = strconv.ParseUint(parts[1], 16, 64)
-		c.Ranked, c.Rank = true, math.Float64frombits(bits)
-		if math.IsNaN(c.Rank) || math.IsInf(c.Rank, 0) {
+	case "s":
+		c.Search = true
+		if parts[1] != "" {
 			err = errBadCursor
 		}
 	default:

@@ -228,8 +228,8 @@ func TestGalleryFilters(t *testing.T) {
 		{"from=2026-11-03&to=2026-11-03", []int64{ids[2]}},
 		{"fav=1", rev(ids[1], ids[3])},
 		{"fav=0", rev(ids...)},
-		{"q=warm", nil}, // ranked: checked as a set below
-		{"q=warm+light", nil},
+		{"q=warm", []int64{ids[2], ids[0]}}, // newest first, as the gallery
+		{"q=warm+light", []int64{ids[2], ids[0]}},
 		{"q=NEAR", []int64{ids[1]}},            // a word, not FTS's NEAR
 		{"q=%22hello%22+AND", []int64{ids[3]}}, // quotes and AND as text
 		{"q=prompt:", []int64{ids[4]}},
@@ -242,11 +242,6 @@ func TestGalleryFilters(t *testing.T) {
 			wantStatus(t, res, http.StatusOK)
 			got := tileIDs(t, res.doc)
 			want := tc.want
-			switch tc.query {
-			case "q=warm", "q=warm+light":
-				slices.Sort(got)
-				want = []int64{ids[0], ids[2]}
-			}
 			if !slices.Equal(got, want) {
 				t.Errorf("tiles %v, want %v", got, want)
 			}
@@ -421,15 +416,15 @@ func TestGalleryPagination(t *testing.T) {
 	if got, _ := walk("/gallery?mode=replace", true); !slices.Equal(got, rev(replace...)) {
 		t.Errorf("filtered pages %v, want %v", got, rev(replace...))
 	}
-	// A search pages by rank; every match once.
+	// A search pages newest first; every match once.
 	got, pages = walk("/gallery?q=warm", true)
-	slices.Sort(got)
 	var warm []int64
 	for i, id := range ids {
 		if i%2 == 0 {
 			warm = append(warm, id)
 		}
 	}
+	warm = rev(warm...)
 	if pages != 2 || !slices.Equal(got, warm) {
 		t.Errorf("search pages: %d, %v; want 2 pages of %v", pages, got, warm)
 	}

@@ -49,6 +49,7 @@ func (s *Server) listJobs(c echo.Context) error {
 		jobs = jobs[:jobsPerPage]
 		m.NextURL = urls.JobsPage(jobs[len(jobs)-1].ID, q.UserID)
 	}
+	m.Cards = make([]views.JobCard, 0, len(jobs))
 	for _, j := range jobs {
 		card := s.card(c, j)
 		if j.UserID != u.ID {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -30,7 +31,8 @@ const (
 )
 
 // newCookieStore derives separate signing and encryption keys from the one
-// session secret, so the cookie is both authenticated and unreadable.
+// session secret, so the cookie is both authenticated and unreadable, and
+// remembers the cookies it has decoded (decodedCookies).
 func newCookieStore(secret []byte, secure bool) *sessions.CookieStore {
 	hashKey := sha256.Sum256(append([]byte("swapdesk/session/hash/"), secret...))
 	blockKey := sha256.Sum256(append([]byte("swapdesk/session/block/"), secret...))
@@ -48,6 +50,10 @@ func newCookieStore(secret []byte, secure bool) *sessions.CookieStore {
 		SameSite: http.SameSiteLaxMode,
 	}
 	st.MaxAge(sessionMaxAge)
+	// After MaxAge, which sets it on the *securecookie.SecureCookie codecs.
+	for i, codec := range st.Codecs {
+		st.Codecs[i] = newDecodedCookies(codec, sessionMaxAge, time.Now)
+	}
 	return st
 }
 

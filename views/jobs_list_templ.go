@@ -195,7 +195,7 @@ func JobsListPage(p Page, m JobsPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				for _, c := range m.Cards {
-					templ_7745c5c3_Err = Card(c).Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = ListCard(c).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

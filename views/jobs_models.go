@@ -155,8 +155,11 @@ func dateTime(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+	return t.UTC().Format(dateTimeLayout)
 }
+
+// dateTimeLayout is dateTime's format.
+const dateTimeLayout = "2 Jan 2006, 15:04 UTC"
 
 func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
