@@ -48,7 +48,7 @@ type GalleryCursor struct {
 }
 
 // GalleryItem is one result of a gallery page: the columns a tile shows,
-// all of them held by the gallery's indexes (migration 0020), so a page
+// all of them held by the gallery's indexes (migration 0019), so a page
 // reads no job row.
 type GalleryItem struct {
 	ID             int64
@@ -66,7 +66,7 @@ type GalleryItem struct {
 
 // galleryColumns are GalleryItem's columns from jobs, in galleryRun's
 // order; the favorite and the prompt (galleryPrompt, or ”) follow them.
-// Every index the gallery walks holds them all (migration 0020): add one
+// Every index the gallery walks holds them all (migration 0019): add one
 // here, add it there.
 const galleryColumns = `jobs.id, jobs.user_id, jobs.mode, jobs.resolution, COALESCE(jobs.video_duration, 0),
 	jobs.billed_seconds, jobs.charged_credits, jobs.created_at, jobs.hidden`
@@ -87,7 +87,7 @@ func (it GalleryItem) Cursor(search bool) GalleryCursor {
 	return GalleryCursor{Search: search, CreatedAt: ms(it.CreatedAt), ID: it.ID}
 }
 
-// The gallery walks its partial covering indexes (migrations 0011, 0020)
+// The gallery walks its partial covering indexes (migrations 0011, 0019)
 // in the order it shows, newest first: the team's in jobs_gallery, one
 // member's in jobs_gallery_member, so a page reads about as many index
 // entries as it shows, and no job row, whatever the statistics say
@@ -318,7 +318,7 @@ type Member struct {
 // GalleryMembers returns every user's id and name, ordered by email (as
 // ListUsers): the gallery's member filter, read on every page, without
 // the columns it does not show. The list is kept between calls and read
-// again only when users_version (migration 0021) says the users changed;
+// again only when users_version (migration 0020) says the users changed;
 // the version is read before the list, so a change in between makes the
 // next call read it again. The slice is shared: callers must not modify it.
 func (d *DB) GalleryMembers(ctx context.Context) ([]Member, error) {
