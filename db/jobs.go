@@ -288,6 +288,57 @@ func (d *DB) JobForViewer(ctx context.Context, id, viewerID int64, admin bool) (
 	return scanJob(d.stmtJobForMember.QueryRowContext(ctx, id, viewerID))
 }
 
+// jobPageQuery is JobPage's query, prepared: every job page runs it. ?1 is
+// the job, ?2 the viewer, ?3 whether the viewer is an admin. The
+// neighbours and the star are read only for an archived result, the only
+// pages that show them.
+const jobPageQuery = `SELECT ` + jobColumns + `,
+	CASE WHEN archive_state = 'archived' THEN
+		(SELECT id FROM jobs WHERE id > ?1 AND ` + archivedResult + ` AND (hidden = 0 OR user_id = ?2 OR ?3 = 1) ORDER BY id ASC LIMIT 1) END,
+	CASE WHEN archive_state = 'archived' THEN
+		(SELECT id FROM jobs WHERE id < ?1 AND ` + archivedResult + ` AND (hidden = 0 OR user_id = ?2 OR ?3 = 1) ORDER BY id DESC LIMIT 1) END,
+	CASE WHEN archive_state = 'archived' AND archive_path <> '' THEN
+		EXISTS (SELECT 1 FROM favorites WHERE favorites.user_id = ?2 AND favorites.job_id = ?1) ELSE 0 END
+	FROM jobs
+	WHERE id = ?1 AND deleted_at IS NULL
+		AND (user_id = ?2 OR ?3 = 1 OR (` + archivedResult + ` AND hidden = 0))`
+
+// JobPage is a job as its page shows it: the job, the archived results
+// next to it and whether the viewer starred it.
+type JobPage struct {
+	Job Job
+	// Neighbors are ArchivedNeighbors' answer; zero unless Job's result is
+	// archived.
+	Neighbors Neighbors
+	// Favorite is IsFavorite's answer; false unless Job's result is
+	// archived.
+	Favorite bool
+}
+
+// JobPage returns job id with its neighbours and star, in one query, when v
+// may open its page: v owns it or is an admin (JobForViewer), or it is an
+// archived result v may see (VisibleArchived). Otherwise, or when it was
+// deleted, the error wraps apperr.ErrNotFound.
+func (d *DB) JobPage(ctx context.Context, v Viewer, id int64) (JobPage, error) {
+	var p JobPage
+	var newer, older sql.NullInt64
+	j, err := scanJob(scanMore{d.stmtJobPage.QueryRowContext(ctx, id, v.UserID, v.Admin), []any{&newer, &older, &p.Favorite}})
+	if err != nil {
+		return JobPage{}, err
+	}
+	p.Job, p.Neighbors = j, Neighbors{Newer: newer.Int64, Older: older.Int64}
+	return p, nil
+}
+
+// scanMore scans a row's first columns with scanJob (or the like) and the
+// rest into more.
+type scanMore struct {
+	row  interface{ Scan(...any) error }
+	more []any
+}
+
+func (s scanMore) Scan(dest ...any) error { return s.row.Scan(append(dest, s.more...)...) }
+
 // JobByID returns job id for internal use (no ownership check).
 func (d *DB) JobByID(ctx context.Context, id int64) (Job, error) {
 	return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))

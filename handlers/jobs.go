@@ -31,6 +31,9 @@ type jobService interface {
 // jobStore reads jobs, balances and ledger lines for pages.
 type jobStore interface {
 	JobForViewer(ctx context.Context, id, viewerID int64, admin bool) (db.Job, error)
+	// JobPage returns a job v may open the page of (JobForViewer's or
+	// VisibleArchived's) with its neighbours and v's star, in one query.
+	JobPage(ctx context.Context, v db.Viewer, id int64) (db.JobPage, error)
 	LedgerForJob(ctx context.Context, jobID int64) ([]db.LedgerEntry, error)
 	Balance(ctx context.Context, userID int64) (db.Balance, error)
 	ListJobCards(ctx context.Context, q db.JobQuery) ([]db.JobCard, error)
@@ -298,16 +301,18 @@ func (s *Server) removeJobFiles(ctx context.Context, job db.Job) {
 // showJob is a job's page. Members see their own jobs and the team's
 // results in the gallery; admins see all.
 func (s *Server) showJob(c echo.Context) error {
-	job, err := s.viewableJob(c)
-	if errors.Is(err, apperr.ErrNotFound) {
-		if id, perr := mediaID(c); perr == nil {
-			job, err = s.cfg.Frames.VisibleArchived(c.Request().Context(), viewer(currentUser(c)), id)
-		}
-	}
+	id, err := mediaID(c)
 	if err != nil {
 		return err
 	}
-	m, err := s.jobPage(c, job)
+	// One query: the job (its owner's, an admin's, or a visible archived
+	// result), its neighbours and the viewer's star.
+	jp, err := s.cfg.JobStore.JobPage(c.Request().Context(), viewer(currentUser(c)), id)
+	if err != nil {
+		return err
+	}
+	job := jp.Job
+	m, err := s.buildJobPage(c, jp)
 	if err != nil {
 		return err
 	}
@@ -327,8 +332,32 @@ func (s *Server) showJob(c echo.Context) error {
 	return render(c, http.StatusOK, views.JobDetailPage(p, m))
 }
 
-// jobPage builds a job page's model: the job, its card, ledger and history.
+// jobPage builds a job page's model: the job, its card, ledger and history,
+// reading its neighbours and star on their own (showJob reads them with the
+// job: db.JobPage).
 func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
+	jp := db.JobPage{Job: job}
+	if job.ArchiveState == db.ArchiveDone {
+		u := currentUser(c)
+		n, err := s.cfg.Frames.ArchivedNeighbors(c.Request().Context(), viewer(u), job.ID)
+		if err != nil {
+			return views.JobPage{}, err
+		}
+		jp.Neighbors = n
+		if job.ArchivePath != "" {
+			fav, err := s.cfg.Gallery.IsFavorite(c.Request().Context(), u.ID, job.ID)
+			if err != nil {
+				s.log.Warn("read favorite", "job_id", job.ID, "err", err)
+			}
+			jp.Favorite = fav
+		}
+	}
+	return s.buildJobPage(c, jp)
+}
+
+// buildJobPage builds a job page's model from jp.
+func (s *Server) buildJobPage(c echo.Context, jp db.JobPage) (views.JobPage, error) {
+	job := jp.Job
 	u := currentUser(c)
 	ctx := c.Request().Context()
 	entries, err := s.cfg.JobStore.LedgerForJob(ctx, job.ID)
@@ -339,14 +368,14 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 	if err != nil {
 		return views.JobPage{}, err
 	}
-	m := views.JobPage{Job: jobView(job), Card: s.fullCard(c, job), Gallery: s.jobGallery(c, job)}
+	m := views.JobPage{Job: jobView(job), Card: s.fullCard(c, job), Gallery: s.jobGallery(c, job, jp.Favorite)}
 	if job.UserID != u.ID {
 		// Looked up once: the job's facts and its result both name the owner.
 		if owner, err := s.cfg.Users.UserByID(ctx, job.UserID); err == nil {
 			m.Job.Owner = owner.Name
 		}
 	}
-	if m.Result, err = s.jobResult(c, job, m.Job.Owner); err != nil {
+	if m.Result, err = s.jobResult(c, job, m.Job.Owner, jp.Neighbors); err != nil {
 		return views.JobPage{}, err
 	}
 	m.History = append(m.History, views.JobEventRow{At: job.CreatedAt, Label: "Submitted"})
