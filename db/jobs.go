@@ -330,6 +330,63 @@ func (d *DB) JobPage(ctx context.Context, v Viewer, id int64) (JobPage, error) {
 	return p, nil
 }
 
+// jobRecordQuery is JobRecord's query, prepared: every job page runs it.
+// Each row is an event (0), a ledger line (1) or a share link (2), with its
+// fields in shared columns; the second column orders each kind (a share's
+// is its negated id: newest first). ?2 asks for share links.
+const jobRecordQuery = `
+	SELECT 0, id, at, status, source, detail, 0, 0, 0, NULL FROM job_events WHERE job_id = ?1
+	UNION ALL
+	SELECT 1, id, created_at, kind, note, '', amount, user_id, COALESCE(actor_id, 0), NULL FROM ledger WHERE job_id = ?1
+	UNION ALL
+	SELECT 2, -id, created_at, '', '', '', created_by, COALESCE(revoked_by, 0), expires_at, revoked_at FROM shares
+		WHERE job_id = ?1 AND ?2
+	ORDER BY 1, 2`
+
+// JobRecord is what a job's page lists: its history, its ledger lines and
+// its share links.
+type JobRecord struct {
+	Events []JobEvent    // as JobEvents: oldest first
+	Ledger []LedgerEntry // as LedgerForJob: oldest first
+	Shares []Share       // as SharesForJob: newest first; nil unless asked for
+}
+
+// JobRecord returns job jobID's events, its ledger lines and, when
+// withShares, its share links, in one query.
+func (d *DB) JobRecord(ctx context.Context, jobID int64, withShares bool) (JobRecord, error) {
+	var r JobRecord
+	rows, err := d.stmtJobRecord.QueryContext(ctx, jobID, withShares)
+	if err != nil {
+		return r, mapErr(err)
+	}
+	defer rows.Close()
+	var (
+		kind                int
+		key, at, n1, n2, n3 int64
+		s1, s2, s3          string
+		revoked             sql.NullInt64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&kind, &key, &at, &s1, &s2, &s3, &n1, &n2, &n3, &revoked); err != nil {
+			return JobRecord{}, mapErr(err)
+		}
+		switch kind {
+		case 0:
+			r.Events = append(r.Events, JobEvent{At: fromMS(at), Status: s1, Source: s2, Detail: s3})
+		case 1:
+			r.Ledger = append(r.Ledger, LedgerEntry{ID: key, UserID: n2, Kind: s1, Amount: n1, JobID: jobID, ActorID: n3,
+				Note: s2, CreatedAt: fromMS(at)})
+		case 2:
+			r.Shares = append(r.Shares, Share{ID: -key, JobID: jobID, CreatedBy: n1, CreatedAt: fromMS(at),
+				ExpiresAt: fromMS(n3), RevokedAt: fromNullMS(revoked), RevokedBy: n2})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return JobRecord{}, mapErr(err)
+	}
+	return r, nil
+}
+
 // scanMore scans a row's first columns with scanJob (or the like) and the
 // rest into more.
 type scanMore struct {

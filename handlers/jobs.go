@@ -34,10 +34,11 @@ type jobStore interface {
 	// JobPage returns a job v may open the page of (JobForViewer's or
 	// VisibleArchived's) with its neighbours and v's star, in one query.
 	JobPage(ctx context.Context, v db.Viewer, id int64) (db.JobPage, error)
-	LedgerForJob(ctx context.Context, jobID int64) ([]db.LedgerEntry, error)
+	// JobRecord returns a job's events, ledger lines and (when withShares)
+	// share links, in one query.
+	JobRecord(ctx context.Context, jobID int64, withShares bool) (db.JobRecord, error)
 	Balance(ctx context.Context, userID int64) (db.Balance, error)
 	ListJobCards(ctx context.Context, q db.JobQuery) ([]db.JobCard, error)
-	JobEvents(ctx context.Context, jobID int64) ([]db.JobEvent, error)
 	DeleteJob(ctx context.Context, id, userID int64) (db.Job, error)
 	CountRunning(ctx context.Context, userID int64) (int, error)
 	// VisibleArchived returns a job with an archived copy that was not
@@ -312,16 +313,9 @@ func (s *Server) showJob(c echo.Context) error {
 		return err
 	}
 	job := jp.Job
-	m, err := s.buildJobPage(c, jp)
+	m, err := s.buildJobPage(c, jp, true)
 	if err != nil {
 		return err
-	}
-	// Share links are their owner's and admins' business, not a teammate's
-	// who opened the result from the gallery.
-	if m.Result.ShowLedger {
-		if m.Shares, err = s.jobShares(c.Request().Context(), job); err != nil {
-			return err
-		}
 	}
 	p := s.page(c, fmt.Sprintf("Swap #%d", job.ID), views.NavJobs)
 	if job.Status == db.JobSucceeded || job.Status == db.JobFailed {
@@ -352,22 +346,23 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 			jp.Favorite = fav
 		}
 	}
-	return s.buildJobPage(c, jp)
+	return s.buildJobPage(c, jp, false)
 }
 
-// buildJobPage builds a job page's model from jp.
-func (s *Server) buildJobPage(c echo.Context, jp db.JobPage) (views.JobPage, error) {
+// buildJobPage builds a job page's model from jp, with its share links when
+// withShares and the viewer may see them.
+func (s *Server) buildJobPage(c echo.Context, jp db.JobPage, withShares bool) (views.JobPage, error) {
 	job := jp.Job
 	u := currentUser(c)
 	ctx := c.Request().Context()
-	entries, err := s.cfg.JobStore.LedgerForJob(ctx, job.ID)
+	// Share links are their owner's and admins' business, not a teammate's
+	// who opened the result from the gallery (jobResult's ShowLedger).
+	withShares = withShares && (job.UserID == u.ID || u.IsAdmin())
+	rec, err := s.cfg.JobStore.JobRecord(ctx, job.ID, withShares)
 	if err != nil {
 		return views.JobPage{}, err
 	}
-	events, err := s.cfg.JobStore.JobEvents(ctx, job.ID)
-	if err != nil {
-		return views.JobPage{}, err
-	}
+	entries, events := rec.Ledger, rec.Events
 	m := views.JobPage{Job: jobView(job), Card: s.fullCard(c, job), Gallery: s.jobGallery(c, job, jp.Favorite)}
 	if job.UserID != u.ID {
 		// Looked up once: the job's facts and its result both name the owner.
@@ -396,6 +391,9 @@ func (s *Server) buildJobPage(c echo.Context, jp db.JobPage) (views.JobPage, err
 			break
 		}
 		m.Ledger = append(m.Ledger, views.LedgerRow{At: e.CreatedAt, Kind: e.Kind, Amount: e.Amount})
+	}
+	if withShares {
+		m.Shares = s.shareLinks(job, rec.Shares)
 	}
 	return m, nil
 }
