@@ -47,7 +47,7 @@ type DB struct {
 	stmtListMemberCards, stmtListAllCards, stmtLedgerForJob, stmtSharesForJob *sql.Stmt
 	// The job page of an archived result asks for its neighbours and star;
 	// the dashboard and New swap for the member's allowance.
-	stmtArchivedNeighbors, stmtIsFavorite, stmtAllowance *sql.Stmt
+	stmtArchivedNeighbors, stmtIsFavorite, stmtAllowance, stmtJobPage, stmtJobRecord *sql.Stmt
 	// The gallery's member filter: the users' version, and the list read
 	// at it.
 	stmtUsersVersion *sql.Stmt
@@ -146,6 +146,8 @@ func (d *DB) prepare(ctx context.Context) error {
 		{&d.stmtSharesForJob, `SELECT ` + shareColumns + ` FROM shares WHERE job_id = ? ORDER BY id DESC`},
 		{&d.stmtArchivedNeighbors, archivedNeighbors},
 		{&d.stmtIsFavorite, isFavorite},
+		{&d.stmtJobPage, jobPageQuery},
+		{&d.stmtJobRecord, jobRecordQuery},
 		{&d.stmtAllowance, allowanceQuery},
 		{&d.stmtUsersVersion, `SELECT n FROM users_version WHERE id = 1`},
 	} {
@@ -163,7 +165,7 @@ func (d *DB) Close() error {
 	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin, d.stmtBalance,
 		d.stmtCountRunning, d.stmtListMemberJobs, d.stmtListAllJobs, d.stmtJobEvents,
 		d.stmtListMemberCards, d.stmtListAllCards, d.stmtLedgerForJob, d.stmtSharesForJob,
-		d.stmtArchivedNeighbors, d.stmtIsFavorite, d.stmtAllowance, d.stmtUsersVersion} {
+		d.stmtArchivedNeighbors, d.stmtIsFavorite, d.stmtAllowance, d.stmtUsersVersion, d.stmtJobPage, d.stmtJobRecord} {
 		if st != nil {
 			st.Close()
 		}

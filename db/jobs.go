@@ -288,6 +288,114 @@ func (d *DB) JobForViewer(ctx context.Context, id, viewerID int64, admin bool) (
 	return scanJob(d.stmtJobForMember.QueryRowContext(ctx, id, viewerID))
 }
 
+// jobPageQuery is JobPage's query, prepared: every job page runs it. ?1 is
+// the job, ?2 the viewer, ?3 whether the viewer is an admin. The
+// neighbours and the star are read only for an archived result, the only
+// pages that show them.
+const jobPageQuery = `SELECT ` + jobColumns + `,
+	CASE WHEN archive_state = 'archived' THEN
+		(SELECT id FROM jobs WHERE id > ?1 AND ` + archivedResult + ` AND (hidden = 0 OR user_id = ?2 OR ?3 = 1) ORDER BY id ASC LIMIT 1) END,
+	CASE WHEN archive_state = 'archived' THEN
+		(SELECT id FROM jobs WHERE id < ?1 AND ` + archivedResult + ` AND (hidden = 0 OR user_id = ?2 OR ?3 = 1) ORDER BY id DESC LIMIT 1) END,
+	CASE WHEN archive_state = 'archived' AND archive_path <> '' THEN
+		EXISTS (SELECT 1 FROM favorites WHERE favorites.user_id = ?2 AND favorites.job_id = ?1) ELSE 0 END
+	FROM jobs
+	WHERE id = ?1 AND deleted_at IS NULL
+		AND (user_id = ?2 OR ?3 = 1 OR (` + archivedResult + ` AND hidden = 0))`
+
+// JobPage is a job as its page shows it: the job, the archived results
+// next to it and whether the viewer starred it.
+type JobPage struct {
+	Job Job
+	// Neighbors are ArchivedNeighbors' answer; zero unless Job's result is
+	// archived.
+	Neighbors Neighbors
+	// Favorite is IsFavorite's answer; false unless Job's result is
+	// archived.
+	Favorite bool
+}
+
+// JobPage returns job id with its neighbours and star, in one query, when v
+// may open its page: v owns it or is an admin (JobForViewer), or it is an
+// archived result v may see (VisibleArchived). Otherwise, or when it was
+// deleted, the error wraps apperr.ErrNotFound.
+func (d *DB) JobPage(ctx context.Context, v Viewer, id int64) (JobPage, error) {
+	var p JobPage
+	var newer, older sql.NullInt64
+	j, err := scanJob(scanMore{d.stmtJobPage.QueryRowContext(ctx, id, v.UserID, v.Admin), []any{&newer, &older, &p.Favorite}})
+	if err != nil {
+		return JobPage{}, err
+	}
+	p.Job, p.Neighbors = j, Neighbors{Newer: newer.Int64, Older: older.Int64}
+	return p, nil
+}
+
+// jobRecordQuery is JobRecord's query, prepared: every job page runs it.
+// Each row is an event (0), a ledger line (1) or a share link (2), with its
+// fields in shared columns; the second column orders each kind (a share's
+// is its negated id: newest first). ?2 asks for share links.
+const jobRecordQuery = `
+	SELECT 0, id, at, status, source, detail, 0, 0, 0, NULL FROM job_events WHERE job_id = ?1
+	UNION ALL
+	SELECT 1, id, created_at, kind, note, '', amount, user_id, COALESCE(actor_id, 0), NULL FROM ledger WHERE job_id = ?1
+	UNION ALL
+	SELECT 2, -id, created_at, '', '', '', created_by, COALESCE(revoked_by, 0), expires_at, revoked_at FROM shares
+		WHERE job_id = ?1 AND ?2
+	ORDER BY 1, 2`
+
+// JobRecord is what a job's page lists: its history, its ledger lines and
+// its share links.
+type JobRecord struct {
+	Events []JobEvent    // as JobEvents: oldest first
+	Ledger []LedgerEntry // as LedgerForJob: oldest first
+	Shares []Share       // as SharesForJob: newest first; nil unless asked for
+}
+
+// JobRecord returns job jobID's events, its ledger lines and, when
+// withShares, its share links, in one query.
+func (d *DB) JobRecord(ctx context.Context, jobID int64, withShares bool) (JobRecord, error) {
+	var r JobRecord
+	rows, err := d.stmtJobRecord.QueryContext(ctx, jobID, withShares)
+	if err != nil {
+		return r, mapErr(err)
+	}
+	defer rows.Close()
+	var (
+		kind                int
+		key, at, n1, n2, n3 int64
+		s1, s2, s3          string
+		revoked             sql.NullInt64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&kind, &key, &at, &s1, &s2, &s3, &n1, &n2, &n3, &revoked); err != nil {
+			return JobRecord{}, mapErr(err)
+		}
+		switch kind {
+		case 0:
+			r.Events = append(r.Events, JobEvent{At: fromMS(at), Status: s1, Source: s2, Detail: s3})
+		case 1:
+			r.Ledger = append(r.Ledger, LedgerEntry{ID: key, UserID: n2, Kind: s1, Amount: n1, JobID: jobID, ActorID: n3,
+				Note: s2, CreatedAt: fromMS(at)})
+		case 2:
+			r.Shares = append(r.Shares, Share{ID: -key, JobID: jobID, CreatedBy: n1, CreatedAt: fromMS(at),
+				ExpiresAt: fromMS(n3), RevokedAt: fromNullMS(revoked), RevokedBy: n2})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return JobRecord{}, mapErr(err)
+	}
+	return r, nil
+}
+
+// scanMore scans a row's first columns with scanJob (or the like) and the
+// rest into more.
+type scanMore struct {
+	row  interface{ Scan(...any) error }
+	more []any
+}
+
+func (s scanMore) Scan(dest ...any) error { return s.row.Scan(append(dest, s.more...)...) }
+
 // JobByID returns job id for internal use (no ownership check).
 func (d *DB) JobByID(ctx context.Context, id int64) (Job, error) {
 	return scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))

@@ -71,10 +71,16 @@ func (d *DB) UserByID(ctx context.Context, id int64) (User, error) {
 // revoked session in the same indexed query so a request still costs one,
 // and reads the user's running-job count (every page's title shows it)
 // along, which saves every page a query of its own.
-const sessionUserQuery = `SELECT ` + userColumns + `, COALESCE((SELECT n FROM running_jobs WHERE user_id = users.id), 0)
+//
+// It reads only what a request needs (who, their role, whether the session
+// still holds): no page uses the password hash or the account's dates.
+const sessionUserQuery = `SELECT id, email, name, role, session_version, disabled_at,
+	COALESCE((SELECT n FROM running_jobs WHERE user_id = users.id), 0)
 	FROM users WHERE id = ? AND NOT EXISTS (SELECT 1 FROM revoked_sessions WHERE id = ?)`
 
-// SessionUser is a signed-in user as a request loads it.
+// SessionUser is a signed-in user as a request loads it. Its User has
+// ID, Email, Name, Role, SessionVersion and DisabledAt; PasswordHash,
+// CreatedAt and UpdatedAt are left zero (UserByID reads them).
 type SessionUser struct {
 	User
 	// Running is how many of the user's jobs are not final (CountRunning).
@@ -86,9 +92,15 @@ type SessionUser struct {
 // the session was revoked.
 func (d *DB) UserForSession(ctx context.Context, id int64, sessionID string) (SessionUser, error) {
 	var su SessionUser
-	u, err := scanUser(d.stmtUserForSession.QueryRowContext(ctx, id, sessionID), &su.Running)
-	su.User = u
-	return su, err
+	var disabled sql.NullInt64
+	u := &su.User
+	err := d.stmtUserForSession.QueryRowContext(ctx, id, sessionID).Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.SessionVersion,
+		&disabled, &su.Running)
+	if err != nil {
+		return SessionUser{}, mapErr(err)
+	}
+	u.DisabledAt = fromNullMS(disabled)
+	return su, nil
 }
 
 // RevokeSession ends session sessionID for good: UserForSession refuses it

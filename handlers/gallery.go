@@ -377,16 +377,13 @@ func backTo(c echo.Context, fallback string) string {
 	return safeNext(ref.RequestURI())
 }
 
-// jobGallery is the job page's gallery panel, for an archived result.
-func (s *Server) jobGallery(c echo.Context, j db.Job) *views.JobGallery {
+// jobGallery is the job page's gallery panel, for an archived result; fav
+// is whether the viewer starred it.
+func (s *Server) jobGallery(c echo.Context, j db.Job, fav bool) *views.JobGallery {
 	if j.ArchiveState != db.ArchiveDone || j.ArchivePath == "" {
 		return nil
 	}
 	u := currentUser(c)
-	fav, err := s.cfg.Gallery.IsFavorite(c.Request().Context(), u.ID, j.ID)
-	if err != nil {
-		s.log.Warn("read favorite", "job_id", j.ID, "err", err)
-	}
 	return &views.JobGallery{JobID: j.ID, Hidden: j.Hidden, CanHide: j.UserID == u.ID || u.IsAdmin(),
 		Star: views.Star{JobID: j.ID, On: fav, CSRF: csrfToken(c)}, CSRF: csrfToken(c)}
 }

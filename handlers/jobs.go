@@ -31,10 +31,14 @@ type jobService interface {
 // jobStore reads jobs, balances and ledger lines for pages.
 type jobStore interface {
 	JobForViewer(ctx context.Context, id, viewerID int64, admin bool) (db.Job, error)
-	LedgerForJob(ctx context.Context, jobID int64) ([]db.LedgerEntry, error)
+	// JobPage returns a job v may open the page of (JobForViewer's or
+	// VisibleArchived's) with its neighbours and v's star, in one query.
+	JobPage(ctx context.Context, v db.Viewer, id int64) (db.JobPage, error)
+	// JobRecord returns a job's events, ledger lines and (when withShares)
+	// share links, in one query.
+	JobRecord(ctx context.Context, jobID int64, withShares bool) (db.JobRecord, error)
 	Balance(ctx context.Context, userID int64) (db.Balance, error)
 	ListJobCards(ctx context.Context, q db.JobQuery) ([]db.JobCard, error)
-	JobEvents(ctx context.Context, jobID int64) ([]db.JobEvent, error)
 	DeleteJob(ctx context.Context, id, userID int64) (db.Job, error)
 	CountRunning(ctx context.Context, userID int64) (int, error)
 	// VisibleArchived returns a job with an archived copy that was not
@@ -298,25 +302,20 @@ func (s *Server) removeJobFiles(ctx context.Context, job db.Job) {
 // showJob is a job's page. Members see their own jobs and the team's
 // results in the gallery; admins see all.
 func (s *Server) showJob(c echo.Context) error {
-	job, err := s.viewableJob(c)
-	if errors.Is(err, apperr.ErrNotFound) {
-		if id, perr := mediaID(c); perr == nil {
-			job, err = s.cfg.Frames.VisibleArchived(c.Request().Context(), viewer(currentUser(c)), id)
-		}
-	}
+	id, err := mediaID(c)
 	if err != nil {
 		return err
 	}
-	m, err := s.jobPage(c, job)
+	// One query: the job (its owner's, an admin's, or a visible archived
+	// result), its neighbours and the viewer's star.
+	jp, err := s.cfg.JobStore.JobPage(c.Request().Context(), viewer(currentUser(c)), id)
 	if err != nil {
 		return err
 	}
-	// Share links are their owner's and admins' business, not a teammate's
-	// who opened the result from the gallery.
-	if m.Result.ShowLedger {
-		if m.Shares, err = s.jobShares(c.Request().Context(), job); err != nil {
-			return err
-		}
+	job := jp.Job
+	m, err := s.buildJobPage(c, jp, true)
+	if err != nil {
+		return err
 	}
 	p := s.page(c, fmt.Sprintf("Swap #%d", job.ID), views.NavJobs)
 	if job.Status == db.JobSucceeded || job.Status == db.JobFailed {
@@ -327,26 +326,51 @@ func (s *Server) showJob(c echo.Context) error {
 	return render(c, http.StatusOK, views.JobDetailPage(p, m))
 }
 
-// jobPage builds a job page's model: the job, its card, ledger and history.
+// jobPage builds a job page's model: the job, its card, ledger and history,
+// reading its neighbours and star on their own (showJob reads them with the
+// job: db.JobPage).
 func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
+	jp := db.JobPage{Job: job}
+	if job.ArchiveState == db.ArchiveDone {
+		u := currentUser(c)
+		n, err := s.cfg.Frames.ArchivedNeighbors(c.Request().Context(), viewer(u), job.ID)
+		if err != nil {
+			return views.JobPage{}, err
+		}
+		jp.Neighbors = n
+		if job.ArchivePath != "" {
+			fav, err := s.cfg.Gallery.IsFavorite(c.Request().Context(), u.ID, job.ID)
+			if err != nil {
+				s.log.Warn("read favorite", "job_id", job.ID, "err", err)
+			}
+			jp.Favorite = fav
+		}
+	}
+	return s.buildJobPage(c, jp, false)
+}
+
+// buildJobPage builds a job page's model from jp, with its share links when
+// withShares and the viewer may see them.
+func (s *Server) buildJobPage(c echo.Context, jp db.JobPage, withShares bool) (views.JobPage, error) {
+	job := jp.Job
 	u := currentUser(c)
 	ctx := c.Request().Context()
-	entries, err := s.cfg.JobStore.LedgerForJob(ctx, job.ID)
+	// Share links are their owner's and admins' business, not a teammate's
+	// who opened the result from the gallery (jobResult's ShowLedger).
+	withShares = withShares && (job.UserID == u.ID || u.IsAdmin())
+	rec, err := s.cfg.JobStore.JobRecord(ctx, job.ID, withShares)
 	if err != nil {
 		return views.JobPage{}, err
 	}
-	events, err := s.cfg.JobStore.JobEvents(ctx, job.ID)
-	if err != nil {
-		return views.JobPage{}, err
-	}
-	m := views.JobPage{Job: jobView(job), Card: s.fullCard(c, job), Gallery: s.jobGallery(c, job)}
+	entries, events := rec.Ledger, rec.Events
+	m := views.JobPage{Job: jobView(job), Card: s.fullCard(c, job), Gallery: s.jobGallery(c, job, jp.Favorite)}
 	if job.UserID != u.ID {
 		// Looked up once: the job's facts and its result both name the owner.
 		if owner, err := s.cfg.Users.UserByID(ctx, job.UserID); err == nil {
 			m.Job.Owner = owner.Name
 		}
 	}
-	if m.Result, err = s.jobResult(c, job, m.Job.Owner); err != nil {
+	if m.Result, err = s.jobResult(c, job, m.Job.Owner, jp.Neighbors); err != nil {
 		return views.JobPage{}, err
 	}
 	m.History = append(m.History, views.JobEventRow{At: job.CreatedAt, Label: "Submitted"})
@@ -367,6 +391,9 @@ func (s *Server) jobPage(c echo.Context, job db.Job) (views.JobPage, error) {
 			break
 		}
 		m.Ledger = append(m.Ledger, views.LedgerRow{At: e.CreatedAt, Kind: e.Kind, Amount: e.Amount})
+	}
+	if withShares {
+		m.Shares = s.shareLinks(job, rec.Shares)
 	}
 	return m, nil
 }

@@ -88,8 +88,9 @@ func (s *Server) characterImage(c echo.Context) error {
 }
 
 // jobResult builds what the job page shows around a result. owner is the
-// name of the job's owner when it is not the viewer's ("" if unknown).
-func (s *Server) jobResult(c echo.Context, job db.Job, owner string) (views.JobResult, error) {
+// name of the job's owner when it is not the viewer's ("" if unknown); n are
+// the archived results next to it (db.Neighbors, read with the job).
+func (s *Server) jobResult(c echo.Context, job db.Job, owner string, n db.Neighbors) (views.JobResult, error) {
 	u := currentUser(c)
 	r := views.JobResult{
 		CharacterLink:   job.ImageURL,
@@ -116,11 +117,7 @@ func (s *Server) jobResult(c echo.Context, job db.Job, owner string) (views.JobR
 	// along in the query (?from=gallery&q=…) so they survive the step; the
 	// neighbours themselves are the team's archived results, newest first.
 	// Seam: when the gallery's navigation query lands, ask it with the
-	// same filters instead of ArchivedNeighbors.
-	n, err := s.cfg.Frames.ArchivedNeighbors(c.Request().Context(), viewer(u), job.ID)
-	if err != nil {
-		return r, err
-	}
+	// same filters instead of ArchivedNeighbors (n, read with the job).
 	carry := ""
 	if q := c.QueryParams(); len(q) > 0 {
 		carry = "?" + q.Encode()

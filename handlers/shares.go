@@ -88,17 +88,22 @@ func (s *Server) revokeShare(c echo.Context) error {
 
 // jobShares is the share links section of a job's page.
 func (s *Server) jobShares(ctx context.Context, job db.Job) (views.JobShares, error) {
-	m := views.JobShares{JobID: job.ID, MaxDays: shares.MaxDays, Days: strconv.Itoa(shares.DefaultDays),
-		CanCreate: job.ArchiveState == db.ArchiveDone && job.ArchivePath != ""}
 	list, err := s.cfg.Shares.ForJob(ctx, job.ID)
 	if err != nil {
-		return m, err
+		return s.shareLinks(job, nil), err
 	}
+	return s.shareLinks(job, list), nil
+}
+
+// shareLinks is the share panel of job's page listing list (newest first).
+func (s *Server) shareLinks(job db.Job, list []db.Share) views.JobShares {
+	m := views.JobShares{JobID: job.ID, MaxDays: shares.MaxDays, Days: strconv.Itoa(shares.DefaultDays),
+		CanCreate: job.ArchiveState == db.ArchiveDone && job.ArchivePath != ""}
 	for _, sh := range list {
 		m.Links = append(m.Links, views.ShareLink{ID: sh.ID, CreatedAt: sh.CreatedAt, ExpiresAt: sh.ExpiresAt,
 			RevokedAt: sh.RevokedAt, Active: s.cfg.Shares.Active(sh)})
 	}
-	return m, nil
+	return m
 }
 
 // publicHeaders keep share pages out of search engines and keep their
