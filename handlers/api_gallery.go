@@ -99,13 +99,9 @@ func (s *Server) apiGallery(c echo.Context) error {
 	}
 	base := s.publicBase(c)
 	for _, it := range items {
-		length := it.VideoDuration
-		if length <= 0 {
-			length = it.BilledSeconds
-		}
 		page.Data = append(page.Data, apiGalleryItem{
 			ID: it.ID, Owner: apiMember{ID: it.UserID, Name: members.names[it.UserID]}, Mode: it.Mode, Resolution: it.Resolution,
-			Seconds: length, Prompt: it.Prompt, Charged: it.ChargedCredits, Favorite: it.Favorite, Hidden: it.Hidden,
+			Seconds: it.Length, Prompt: it.Prompt, Charged: it.ChargedCredits, Favorite: it.Favorite, Hidden: it.Hidden,
 			CreatedAt: apiTime(it.CreatedAt),
 			URLs: apiGalleryURL{Content: base + urls.APIJobContent(it.ID), Poster: base + urls.APIJobPoster(it.ID),
 				Page: base + urls.Job(it.ID)},

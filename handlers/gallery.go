@@ -225,12 +225,8 @@ func galleryQuery(f galleryFilter, v db.Viewer, member func(int64) bool) (q db.G
 // galleryTile is it's tile; owner is its owner's name ("you" for the
 // viewer's own).
 func galleryTile(it db.GalleryItem, owner, csrf string, now time.Time) views.GalleryTile {
-	length := it.VideoDuration
-	if length <= 0 {
-		length = it.BilledSeconds
-	}
 	t := views.GalleryTile{
-		ID: it.ID, Length: secs(length), Resolution: it.Resolution, Mode: it.Mode, Owner: owner,
+		ID: it.ID, Length: secs(it.Length), Resolution: it.Resolution, Mode: it.Mode, Owner: owner,
 		CreatedAt: it.CreatedAt, Relative: relative(now, it.CreatedAt), Hidden: it.Hidden,
 		Star: views.Star{JobID: it.ID, On: it.Favorite, CSRF: csrf},
 	}
