@@ -51,12 +51,13 @@ type GalleryCursor struct {
 // all of them held by the gallery's indexes (migration 0019), so a page
 // reads no job row.
 type GalleryItem struct {
-	ID             int64
-	UserID         int64
-	Mode           string
-	Resolution     string
-	VideoDuration  float64 // 0 when not probed
-	BilledSeconds  float64
+	ID         int64
+	UserID     int64
+	Mode       string
+	Resolution string
+	// Length is the result's length in seconds: the probed video's, else
+	// the seconds billed (worked out in the query: a column fewer to read).
+	Length         float64
 	ChargedCredits *int64
 	CreatedAt      time.Time
 	Hidden         bool
@@ -65,20 +66,23 @@ type GalleryItem struct {
 }
 
 // galleryColumns are GalleryItem's columns from jobs, in galleryRun's
-// order; the favorite and the prompt (galleryPrompt, or ”) follow them.
-// Every index the gallery walks holds them all (migration 0019): add one
-// here, add it there.
-const galleryColumns = `jobs.id, jobs.user_id, jobs.mode, jobs.resolution, COALESCE(jobs.video_duration, 0),
-	jobs.billed_seconds, jobs.charged_credits, jobs.created_at, jobs.hidden`
+// order; the favorite and, with GalleryQuery.Prompts, the prompt
+// (galleryPrompt) follow them. Every index the gallery walks holds them all
+// (migration 0019): add one here, add it there. Each column read is a few
+// driver calls per row, a sizeable part of a page's query: read no more
+// than a tile shows.
+const galleryColumns = `jobs.id, jobs.user_id, jobs.mode, jobs.resolution,
+	CASE WHEN jobs.video_duration > 0 THEN jobs.video_duration ELSE jobs.billed_seconds END,
+	jobs.charged_credits, jobs.created_at, jobs.hidden`
 
-// galleryPrompt is the prompt column: the job row's with q.Prompts (a
-// read of each result's row), else a constant that keeps the query on the
-// index alone.
+// galleryPrompt is the prompt column with q.Prompts (a read of each
+// result's job row), else nothing, which keeps the query on the index
+// alone.
 func galleryPrompt(q GalleryQuery) string {
 	if q.Prompts {
-		return `jobs.prompt`
+		return `, jobs.prompt`
 	}
-	return `''`
+	return ``
 }
 
 // Cursor is where a page ending with it continues; search is set for a
@@ -119,11 +123,12 @@ func (d *DB) Gallery(ctx context.Context, q GalleryQuery) ([]GalleryItem, error)
 		return nil, apperr.Invalidf("This page link belongs to another search; start again from the first page.")
 	}
 	query, args := gallerySQL(q)
-	return d.galleryRun(ctx, query, args)
+	return d.galleryRun(ctx, query, args, q.Prompts)
 }
 
-// galleryRun runs one of the gallery's queries.
-func (d *DB) galleryRun(ctx context.Context, query string, args []any) ([]GalleryItem, error) {
+// galleryRun runs one of the gallery's queries; prompts says whether it
+// reads the prompt column.
+func (d *DB) galleryRun(ctx context.Context, query string, args []any, prompts bool) ([]GalleryItem, error) {
 	st, oneUse, err := d.galleryStmts.get(ctx, d.sql, query)
 	if err != nil {
 		return nil, mapErr(err)
@@ -141,8 +146,11 @@ func (d *DB) galleryRun(ctx context.Context, query string, args []any) ([]Galler
 	var it GalleryItem
 	var charged sql.NullInt64
 	var created int64
-	dest := []any{&it.ID, &it.UserID, &it.Mode, &it.Resolution, &it.VideoDuration, &it.BilledSeconds,
+	dest := []any{&it.ID, &it.UserID, &it.Mode, &it.Resolution, &it.Length,
 		&charged, &created, &it.Hidden, &it.Favorite, &it.Prompt}
+	if !prompts {
+		dest = dest[:len(dest)-1]
+	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, mapErr(err)
@@ -192,7 +200,7 @@ func gallerySQL(q GalleryQuery) (string, []any) {
 			// A rowid range FTS5 applies itself, walking on from there.
 			add(`jobs_fts.rowid < ?`, c.ID)
 		}
-		query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + `, ` + galleryPrompt(q) + `
+		query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + galleryPrompt(q) + `
 			FROM jobs_fts CROSS JOIN jobs INDEXED BY jobs_gallery_hits ON jobs.id = jobs_fts.rowid
 			WHERE jobs_fts MATCH ? AND ` + strings.Join(where, ` AND `) + `
 			ORDER BY jobs_fts.rowid DESC LIMIT ?`
@@ -210,7 +218,7 @@ func gallerySQL(q GalleryQuery) (string, []any) {
 	case q.MemberID != 0:
 		from = `jobs INDEXED BY jobs_gallery_member`
 	}
-	query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + `, ` + galleryPrompt(q) + ` FROM ` + from + `
+	query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + galleryPrompt(q) + ` FROM ` + from + `
 		WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	return query, append(append([]any{q.Viewer.UserID}, args...), q.Limit)
 }

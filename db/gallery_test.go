@@ -238,6 +238,8 @@ func TestGalleryQueryPlans(t *testing.T) {
 		{"mode and resolution", GalleryQuery{Viewer: v, Mode: "animate", Resolution: "720p"}, "SCAN jobs USING COVERING INDEX jobs_gallery;"},
 		{"dates", GalleryQuery{Viewer: v, From: time.UnixMilli(1000), To: time.UnixMilli(50_000_000)}, "SEARCH jobs USING COVERING INDEX jobs_gallery (created_at>? AND created_at<?)"},
 		{"member", GalleryQuery{Viewer: v, MemberID: users[7]}, "SEARCH jobs USING COVERING INDEX jobs_gallery_member (user_id=?)"},
+		{"member, mode and resolution", GalleryQuery{Viewer: v, MemberID: users[7], Mode: "replace", Resolution: "720p"}, "SEARCH jobs USING COVERING INDEX jobs_gallery_member (user_id=?)"},
+		{"mode and dates", GalleryQuery{Viewer: v, Mode: "animate", From: time.UnixMilli(1000), To: time.UnixMilli(50_000_000)}, "SEARCH jobs USING COVERING INDEX jobs_gallery (created_at>? AND created_at<?)"},
 		{"member, later page", GalleryQuery{Viewer: v, MemberID: users[7], After: after}, "SEARCH jobs USING COVERING INDEX jobs_gallery_member (user_id=? AND created_at<?)"},
 		{"favorites", GalleryQuery{Viewer: v, Favorites: true}, "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"},
 		{"search", GalleryQuery{Viewer: v, Match: `"warm"`}, "SEARCH jobs USING COVERING INDEX jobs_gallery_hits (id=?"},

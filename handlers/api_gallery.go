@@ -59,16 +59,11 @@ func (s *Server) apiGallery(c echo.Context) error {
 	}
 	p := principal(c)
 	ctx := c.Request().Context()
-	users, err := s.cfg.Gallery.GalleryMembers(ctx)
+	members, err := s.galleryMemberView(ctx)
 	if err != nil {
 		return err
 	}
-	names := make(map[int64]string, len(users))
-	for _, x := range users {
-		names[x.ID] = x.Name
-	}
-	q, errs := galleryQuery(f, db.Viewer{UserID: p.User.ID, Admin: p.User.IsAdmin()},
-		func(id int64) bool { _, ok := names[id]; return ok })
+	q, errs := galleryQuery(f, db.Viewer{UserID: p.User.ID, Admin: p.User.IsAdmin()}, members.member)
 	if len(errs) > 0 {
 		return apperr.Fields(errs)
 	}
@@ -104,13 +99,9 @@ func (s *Server) apiGallery(c echo.Context) error {
 	}
 	base := s.publicBase(c)
 	for _, it := range items {
-		length := it.VideoDuration
-		if length <= 0 {
-			length = it.BilledSeconds
-		}
 		page.Data = append(page.Data, apiGalleryItem{
-			ID: it.ID, Owner: apiMember{ID: it.UserID, Name: names[it.UserID]}, Mode: it.Mode, Resolution: it.Resolution,
-			Seconds: length, Prompt: it.Prompt, Charged: it.ChargedCredits, Favorite: it.Favorite, Hidden: it.Hidden,
+			ID: it.ID, Owner: apiMember{ID: it.UserID, Name: members.names[it.UserID]}, Mode: it.Mode, Resolution: it.Resolution,
+			Seconds: it.Length, Prompt: it.Prompt, Charged: it.ChargedCredits, Favorite: it.Favorite, Hidden: it.Hidden,
 			CreatedAt: apiTime(it.CreatedAt),
 			URLs: apiGalleryURL{Content: base + urls.APIJobContent(it.ID), Poster: base + urls.APIJobPoster(it.ID),
 				Page: base + urls.Job(it.ID)},

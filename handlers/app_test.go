@@ -59,6 +59,8 @@ type testApp struct {
 	simClientID, simSecret string
 	// tokens makes personal API tokens.
 	tokens *tokens.Service
+	// searchIndex keeps the prompt search's index in few segments.
+	searchIndex *jobs.SearchIndex
 }
 
 type appOptions struct {
@@ -136,7 +138,7 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	_, clientID, secret := a.Sandbox.Credentials()
 	return &testApp{t: t, store: a.Store, accts: a.Accounts, srv: srv, clock: clock, sim: a.Sandbox, media: ms,
 		tracker: a.Tracker, archiver: a.Archiver, mediaDir: a.MediaDir, simClientID: clientID, simSecret: secret,
-		posters: a.Posters, inputs: a.Inputs, mediaStore: a.Media, tokens: a.Tokens}
+		posters: a.Posters, inputs: a.Inputs, mediaStore: a.Media, tokens: a.Tokens, searchIndex: a.SearchIndex}
 }
 
 // addUser creates an account with testPassword.

@@ -68,6 +68,24 @@ func (f galleryFilter) values() url.Values {
 	return v
 }
 
+// galleryModes and galleryResolutions are the filters' options (shared:
+// views only read them).
+var galleryModes, galleryResolutions = func() (modes, res []views.Option) {
+	for _, md := range pricing.Modes() {
+		modes = append(modes, views.Option{Value: string(md), Label: string(md)})
+	}
+	for _, r := range pricing.Resolutions() {
+		res = append(res, views.Option{Value: string(r), Label: string(r)})
+	}
+	return modes, res
+}()
+
+// filtered reports whether f filters (values is not empty).
+func (f galleryFilter) filtered() bool {
+	f.Cursor = ""
+	return f != galleryFilter{}
+}
+
 // gallery is GET /gallery: the team's archived results that the member may
 // see, newest first, filtered by the query
 // string, a page at a time. A bad filter or page link is a 422/400 page
@@ -80,32 +98,22 @@ func (s *Server) gallery(c echo.Context) error {
 	}
 	u := currentUser(c)
 	ctx := c.Request().Context()
-	users, err := s.cfg.Gallery.GalleryMembers(ctx)
+	members, err := s.galleryMemberView(ctx)
 	if err != nil {
 		return err
 	}
-	names := make(map[int64]string, len(users))
 	m := views.GalleryPage{
 		Filter: views.GalleryFilter{Q: f.Q, Member: f.Member, Mode: f.Mode, Resolution: f.Resolution,
 			From: f.From, To: f.To, Fav: f.Fav == "1"},
-		Errors:   map[string]string{},
-		Filtered: len(f.values()) > 0,
-		CSRF:     csrfToken(c),
-		More:     f.Cursor != "",
-		Members:  make([]views.Option, 0, len(users)),
-	}
-	for _, x := range users {
-		names[x.ID] = x.Name
-		m.Members = append(m.Members, views.Option{Value: strconv.FormatInt(x.ID, 10), Label: x.Name})
-	}
-	for _, md := range pricing.Modes() {
-		m.Modes = append(m.Modes, views.Option{Value: string(md), Label: string(md)})
-	}
-	for _, r := range pricing.Resolutions() {
-		m.Resolutions = append(m.Resolutions, views.Option{Value: string(r), Label: string(r)})
+		Filtered:    f.filtered(),
+		CSRF:        csrfToken(c),
+		More:        f.Cursor != "",
+		Members:     members.opts,
+		Modes:       galleryModes,
+		Resolutions: galleryResolutions,
 	}
 
-	q, errs := galleryQuery(f, db.Viewer{UserID: u.ID, Admin: u.IsAdmin()}, func(id int64) bool { _, ok := names[id]; return ok })
+	q, errs := galleryQuery(f, db.Viewer{UserID: u.ID, Admin: u.IsAdmin()}, members.member)
 	m.Errors = errs
 	if _, long := errs[fields.Q]; long {
 		m.Filter.Q = string([]rune(f.Q)[:gallerySearchMax])
@@ -144,7 +152,7 @@ func (s *Server) gallery(c echo.Context) error {
 		now, csrf := s.now(), csrfToken(c)
 		m.Tiles = make([]views.GalleryTile, 0, len(items))
 		for _, it := range items {
-			owner := names[it.UserID]
+			owner := members.names[it.UserID]
 			if it.UserID == u.ID {
 				owner = "you"
 			}
@@ -217,12 +225,8 @@ func galleryQuery(f galleryFilter, v db.Viewer, member func(int64) bool) (q db.G
 // galleryTile is it's tile; owner is its owner's name ("you" for the
 // viewer's own).
 func galleryTile(it db.GalleryItem, owner, csrf string, now time.Time) views.GalleryTile {
-	length := it.VideoDuration
-	if length <= 0 {
-		length = it.BilledSeconds
-	}
 	t := views.GalleryTile{
-		ID: it.ID, Length: secs(length), Resolution: it.Resolution, Mode: it.Mode, Owner: owner,
+		ID: it.ID, Length: secs(it.Length), Resolution: it.Resolution, Mode: it.Mode, Owner: owner,
 		CreatedAt: it.CreatedAt, Relative: relative(now, it.CreatedAt), Hidden: it.Hidden,
 		Star: views.Star{JobID: it.ID, On: it.Favorite, CSRF: csrf},
 	}

@@ -678,3 +678,24 @@ func TestJobThumbnails(t *testing.T) {
 		}
 	}
 }
+
+// The member filter's options (built once per member list) follow a new
+// member at once: they are listed, and filtering on them is no error.
+func TestGalleryMemberFilterFollowsNewMembers(t *testing.T) {
+	app := newTestApp(t)
+	c, _ := app.member("ana@example.com", 0)
+	res := c.get("/gallery")
+	wantStatus(t, res, http.StatusOK)
+	before := res.doc.Find(`select[name=member] option`).Length()
+	cy := app.addUser("cy@example.com", "Cy <the new one>", false)
+	id := strconv.FormatInt(cy.ID, 10)
+	res = c.get("/gallery")
+	if got := res.doc.Find(`select[name=member] option`).Length(); got != before+1 {
+		t.Errorf("got %d member options after adding one, want %d", got, before+1)
+	}
+	if got := res.doc.Find(`select[name=member] option[value="` + id + `"]`).Text(); got != "Cy <the new one>" {
+		t.Errorf("new member's option %q", got)
+	}
+	res = c.get("/gallery?member=" + id)
+	wantStatus(t, res, http.StatusOK)
+}

@@ -137,6 +137,8 @@ type Server struct {
 	cursorKey []byte
 	// apiLimits is the per-token request limit of the JSON API.
 	apiLimits *tokenLimiter
+	// galleryMembers is the gallery's view of the member list.
+	galleryMembers galleryMemberCache
 }
 
 // New builds the router with every route and middleware.

@@ -7,13 +7,13 @@ import (
 	"time"
 )
 
-// galleryTileFast writes exactly what the templ reference galleryTile
+// galleryTilesFast writes exactly what the templ reference galleryTile
 // does, for every branch of the tile, with text that needs escaping in
-// every field that carries text.
+// every field that carries text, a tile at a time and all in one list.
 func TestGalleryTileFastMatchesTempl(t *testing.T) {
 	hostile := `<script>alert("x & 'y'")</script>`
 	when := time.Date(2026, 11, 25, 8, 4, 5, 0, time.FixedZone("CET", 3600))
-	for _, tc := range []struct {
+	cases := []struct {
 		name string
 		tile GalleryTile
 	}{
@@ -25,19 +25,31 @@ func TestGalleryTileFastMatchesTempl(t *testing.T) {
 			CreatedAt: when, Relative: hostile, Credits: hostile, Star: Star{JobID: 5, CSRF: hostile}}},
 		{"zero time, no credits", GalleryTile{ID: 1, Star: Star{JobID: 1}}},
 		{"star of another id", GalleryTile{ID: 7, Owner: "a", Star: Star{JobID: 8, On: true, CSRF: "c"}}},
-	} {
+	}
+	var all []GalleryTile
+	var wantAll bytes.Buffer
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var want, got bytes.Buffer
 			if err := galleryTile(tc.tile).Render(context.Background(), &want); err != nil {
 				t.Fatal(err)
 			}
-			if err := galleryTileFast(tc.tile).Render(context.Background(), &got); err != nil {
+			if err := galleryTilesFast([]GalleryTile{tc.tile}).Render(context.Background(), &got); err != nil {
 				t.Fatal(err)
 			}
 			if got.String() != want.String() {
-				t.Errorf("galleryTileFast wrote\n%s\nthe templ reference writes\n%s", got.String(), want.String())
+				t.Errorf("galleryTilesFast wrote\n%s\nthe templ reference writes\n%s", got.String(), want.String())
 			}
+			all = append(all, tc.tile)
+			wantAll.Write(want.Bytes())
 		})
+	}
+	var got bytes.Buffer
+	if err := galleryTilesFast(all).Render(context.Background(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != wantAll.String() {
+		t.Errorf("galleryTilesFast of %d tiles wrote\n%s\nthe templ reference writes\n%s", len(all), got.String(), wantAll.String())
 	}
 }
 

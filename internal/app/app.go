@@ -152,6 +152,8 @@ type App struct {
 	Posters *jobs.Posters
 	// Inputs keeps copies of submitted character images.
 	Inputs *jobs.Inputs
+	// SearchIndex keeps the prompt search's index in few segments.
+	SearchIndex *jobs.SearchIndex
 	// Sandbox is the embedded Akool emulator; nil when a real key is set.
 	Sandbox *akoolsim.Sim
 	// Media is the media store every archived file goes through.
@@ -322,6 +324,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	archiver := jobs.NewArchiver(jobs.ArchiverConfig{Store: store, Open: opener, Media: mediaStore, Log: log.With("component", "archiver"),
 		Now: cfg.Now, OnArchived: func(j db.Job) { posters.Kick(); watch.Changed(j.ID) }})
 	a.Archiver = archiver
+	a.SearchIndex = jobs.NewSearchIndex(jobs.SearchIndexConfig{Store: store, Log: log.With("component", "search-index")})
 	// The tracker has its own backoff and global rate limit: its client must
 	// not retry by itself, or one poll becomes several calls the limiter
 	// never sees.
@@ -395,8 +398,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 // included.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Start runs the tracker, the archiver and the monthly allowances (at once,
-// then at each month start) in the background until
+// Start runs the tracker, the archiver, the poster and input makers, the
+// monthly allowances (at once, then at each month start) and the search
+// index's upkeep in the background until
 // Shutdown (or Close). Call it at most once.
 func (a *App) Start() {
 	bgCtx, stop := context.WithCancel(context.Background())
@@ -406,6 +410,7 @@ func (a *App) Start() {
 	a.background.Go(func() { a.Posters.Run(bgCtx) })
 	a.background.Go(func() { a.Inputs.Run(bgCtx) })
 	a.background.Go(func() { a.Allowances.Run(bgCtx) })
+	a.background.Go(func() { a.SearchIndex.Run(bgCtx) })
 }
 
 // Shutdown stops the application after the HTTP server has stopped: it
