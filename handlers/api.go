@@ -15,8 +15,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
@@ -26,6 +24,7 @@ import (
 	"swapdesk/internal/fields"
 	"swapdesk/internal/jobs"
 	"swapdesk/internal/problem"
+	"swapdesk/internal/ratelimit"
 	"swapdesk/internal/tokens"
 	"swapdesk/internal/urls"
 )
@@ -249,8 +248,8 @@ func (s *Server) apiAuth(scopes ...string) echo.MiddlewareFunc {
 			if err != nil {
 				return err
 			}
-			if wait, ok := s.apiLimits.allow(p.Token.ID, s.now()); !ok {
-				return &apiError{typ: problem.RateLimited, retryAfter: wait,
+			if wait, ok := s.apiLimits.Allow(p.Token.ID, s.now()); !ok {
+				return &apiError{typ: problem.RateLimited, retryAfter: int(math.Ceil(wait.Seconds())),
 					detail: "Too many requests with this token in a short time. Wait for Retry-After seconds, then retry."}
 			}
 			if len(scopes) > 0 && !slices.ContainsFunc(scopes, p.Can) {
@@ -295,26 +294,9 @@ func bearer(h string) (string, bool) {
 	return tok, tok != ""
 }
 
-// tokenLimiter is a token bucket per API token, in memory; buckets idle
-// long enough to be full again are forgotten.
-type tokenLimiter struct {
-	rate  rate.Limit
-	burst int
-	idle  time.Duration
-
-	mu     sync.Mutex
-	tokens map[int64]*tokenBucket
-	swept  time.Time
-}
-
-type tokenBucket struct {
-	lim  *rate.Limiter
-	last time.Time
-}
-
-// newTokenLimiter returns a limiter of r requests a second, burst at
-// once; nil (no limit) when r < 0.
-func newTokenLimiter(r float64, burst int) *tokenLimiter {
+// newTokenLimiter returns the per-token limit of r requests a second,
+// burst at once (0: the defaults); nil (no limit) when r < 0.
+func newTokenLimiter(r float64, burst int) *ratelimit.Keyed {
 	if r < 0 {
 		return nil
 	}
@@ -324,47 +306,16 @@ func newTokenLimiter(r float64, burst int) *tokenLimiter {
 	if burst <= 0 {
 		burst = defaultAPIBurst
 	}
-	idle := max(time.Minute, time.Duration(float64(burst)/r*float64(time.Second)))
-	return &tokenLimiter{rate: rate.Limit(r), burst: burst, idle: idle, tokens: map[int64]*tokenBucket{}}
+	return ratelimit.New(rate.Limit(r), burst)
 }
 
-// describe says the limit for people: "10 requests a second, in bursts
+// describeLimit says a limit for people: "10 requests a second, in bursts
 // of up to 20", or "" when there is none.
-func (l *tokenLimiter) describe() string {
+func describeLimit(l *ratelimit.Keyed) string {
 	if l == nil {
 		return ""
 	}
-	return fmt.Sprintf("%s requests a second, in bursts of up to %d", strconv.FormatFloat(float64(l.rate), 'f', -1, 64), l.burst)
-}
-
-// allow takes one request from token id's bucket at now, or says in how
-// many whole seconds one will be there.
-func (l *tokenLimiter) allow(id int64, now time.Time) (retryAfter int, ok bool) {
-	if l == nil {
-		return 0, true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.swept) > l.idle {
-		for k, b := range l.tokens {
-			if now.Sub(b.last) > l.idle {
-				delete(l.tokens, k)
-			}
-		}
-		l.swept = now
-	}
-	b, found := l.tokens[id]
-	if !found {
-		b = &tokenBucket{lim: rate.NewLimiter(l.rate, l.burst)}
-		l.tokens[id] = b
-	}
-	b.last = now
-	r := b.lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return int(math.Ceil(d.Seconds())), false
-	}
-	return 0, true
+	return fmt.Sprintf("%s requests a second, in bursts of up to %d", strconv.FormatFloat(float64(l.Rate()), 'f', -1, 64), l.Burst())
 }
 
 // apiJSON answers v as JSON.

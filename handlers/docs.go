@@ -68,7 +68,7 @@ func (s *Server) apiDocs(c echo.Context) error {
 	readAccess := "Scope: " + tokens.JobsRead + " or " + tokens.GalleryRead + "."
 	m := views.APIDocs{Base: base, API: api, Sandbox: s.cfg.Sandbox, Problems: apiProblems(),
 		Setup:     "export SWAPDESK_TOKEN='sd_…'   # your token, from " + base + urls.AccountTokens(),
-		TokenRate: s.apiLimits.describe(), CheckRate: jobs.DefaultEstimateRate, CheckBurst: jobs.DefaultEstimateBurst, ChecksAtOnce: media.DefaultMaxPerMember,
+		TokenRate: describeLimit(s.apiLimits), CheckRate: jobs.DefaultEstimateRate, CheckBurst: jobs.DefaultEstimateBurst, ChecksAtOnce: media.DefaultMaxPerMember,
 		Examples: []views.APIExample{
 			{ID: "me", Method: http.MethodGet, Path: urls.RouteAPI + "/me", Access: "Any token.",
 				Text:    "Who the token speaks for, and your credits: available, held, your monthly allowance.",

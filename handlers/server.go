@@ -18,6 +18,7 @@ import (
 
 	"swapdesk/db"
 	"swapdesk/internal/jobs"
+	"swapdesk/internal/ratelimit"
 	"swapdesk/internal/tokens"
 	"swapdesk/static"
 )
@@ -136,7 +137,7 @@ type Server struct {
 	// cursorKey signs the gallery's page links (derived from SessionKey).
 	cursorKey []byte
 	// apiLimits is the per-token request limit of the JSON API.
-	apiLimits *tokenLimiter
+	apiLimits *ratelimit.Keyed
 	// galleryMembers is the gallery's view of the member list.
 	galleryMembers galleryMemberCache
 }

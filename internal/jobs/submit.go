@@ -27,6 +27,7 @@ import (
 	"swapdesk/internal/fields"
 	"swapdesk/internal/media"
 	"swapdesk/internal/pricing"
+	"swapdesk/internal/ratelimit"
 )
 
 // MaxPromptRunes is Akool's limit on the prompt.
@@ -87,7 +88,7 @@ type Config struct {
 type Service struct {
 	cfg    Config
 	log    *slog.Logger
-	checks *userLimiter // estimates and submissions that check links; nil: no limit
+	checks *ratelimit.Keyed // estimates and submissions that check links; nil: no limit
 	// markPause is the first pause between attempts to record Akool's id.
 	markPause time.Duration
 
@@ -132,7 +133,7 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{cfg: cfg, log: cfg.Log, markPause: 100 * time.Millisecond}
 	if cfg.EstimateRate > 0 {
-		s.checks = newUserLimiter(rate.Limit(cfg.EstimateRate), cfg.EstimateBurst)
+		s.checks = ratelimit.New(rate.Limit(cfg.EstimateRate), cfg.EstimateBurst)
 	}
 	return s
 }
@@ -201,7 +202,7 @@ func (c *Check) Short() bool { return c.Quote != nil && int64(c.Quote.Credits) >
 // every estimate may start link probes: over the limit it checks nothing
 // and returns an *apperr.TooMany.
 func (s *Service) Estimate(ctx context.Context, userID int64, in Input) (*Check, error) {
-	if !s.checks.allow(userID, s.cfg.Now()) {
+	if _, ok := s.checks.Allow(userID, s.cfg.Now()); !ok {
 		return nil, &apperr.TooMany{Message: "Too many estimates in a short time. Wait a moment; the estimate updates when you next change a field."}
 	}
 	return s.Check(ctx, userID, in)
@@ -356,7 +357,7 @@ func (s *Service) Submit(ctx context.Context, userID int64, in Input) (job db.Jo
 	} else if !errors.Is(err, apperr.ErrNotFound) {
 		return db.Job{}, false, fmt.Errorf("look up form token: %w", err)
 	}
-	if !s.checks.allow(userID, s.cfg.Now()) {
+	if _, ok := s.checks.Allow(userID, s.cfg.Now()); !ok {
 		return db.Job{}, false, &apperr.TooMany{Message: "Too many link checks in a short time. Wait a moment and submit again."}
 	}
 	c, err := s.Check(ctx, userID, in)
