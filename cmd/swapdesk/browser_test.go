@@ -68,8 +68,11 @@ func waitText(sel, want string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		for {
 			_, err := chromedp.Poll[bool](js, chromedp.WithPollingInterval(50*time.Millisecond))(ctx, t)
-			// A navigation replaces the page's JS context mid-poll: poll the new page.
-			if err == nil || !strings.Contains(err.Error(), "Cannot find context") || ctx.Err() != nil {
+			// A navigation replaces the page's JS context mid-poll ("Cannot
+			// find context", or "Inspected target navigated or closed" when it
+			// lands between the poll's calls): poll the new page.
+			if err == nil || ctx.Err() != nil ||
+				!(strings.Contains(err.Error(), "Cannot find context") || strings.Contains(err.Error(), "navigated")) {
 				return err
 			}
 			time.Sleep(50 * time.Millisecond)
