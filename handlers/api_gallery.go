@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,10 +52,6 @@ type apiGalleryPage struct {
 // the parameters; a changed cursor a 400.
 func (s *Server) apiGallery(c echo.Context) error {
 	f := bindGalleryFilter(c)
-	f.Q = strings.TrimSpace(f.Q)
-	if f.Fav == "0" {
-		f.Fav = ""
-	}
 	p := principal(c)
 	ctx := c.Request().Context()
 	members, err := s.galleryMemberView(ctx)

@@ -49,10 +49,16 @@ type galleryFilter struct {
 	Q, Member, Mode, Resolution, From, To, Fav, Cursor string
 }
 
+// bindGalleryFilter reads the gallery's query, as the page and the API
+// share it: the search trimmed, fav=0 (an unchecked box) as no filter.
 func bindGalleryFilter(c echo.Context) galleryFilter {
-	return galleryFilter{Q: c.QueryParam(fields.Q), Member: c.QueryParam(fields.Member), Mode: c.QueryParam(fields.Mode),
+	f := galleryFilter{Q: strings.TrimSpace(c.QueryParam(fields.Q)), Member: c.QueryParam(fields.Member), Mode: c.QueryParam(fields.Mode),
 		Resolution: c.QueryParam(fields.Resolution), From: c.QueryParam(fields.From), To: c.QueryParam(fields.To),
 		Fav: c.QueryParam(fields.Fav), Cursor: c.QueryParam(fields.Cursor)}
+	if f.Fav == "0" { // the unchecked box: no filter
+		f.Fav = ""
+	}
+	return f
 }
 
 // values is the filter as a query string, without the cursor and without
@@ -92,10 +98,6 @@ func (f galleryFilter) filtered() bool {
 // saying what is wrong, never a 500.
 func (s *Server) gallery(c echo.Context) error {
 	f := bindGalleryFilter(c)
-	f.Q = strings.TrimSpace(f.Q)
-	if f.Fav == "0" {
-		f.Fav = ""
-	}
 	u := currentUser(c)
 	ctx := c.Request().Context()
 	members, err := s.galleryMemberView(ctx)
