@@ -46,7 +46,7 @@ func GalleryView(p Page, m GalleryPage) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Gallery</h1><p class=\"muted\">Every result the team saved, newest first.</p></div><a class=\"btn btn-primary\" href=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Gallery</h1><p class=\"muted\">Every result the team saved, newest first; a search shows the best matches first.</p></div><a class=\"btn btn-primary\" href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
