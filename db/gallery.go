@@ -127,8 +127,33 @@ func (d *DB) Gallery(ctx context.Context, q GalleryQuery) ([]GalleryItem, error)
 	if q.Match != "" {
 		return d.gallerySearch(ctx, q)
 	}
-	query, args := gallerySQL(q)
-	return d.galleryRun(ctx, query, args, q.Prompts)
+	if q.Prompts {
+		query, args := gallerySQL(q, false)
+		return d.galleryRun(ctx, query, args, true)
+	}
+	// The page's ids from the index, their tiles from the tiles kept
+	// (tileCache): reading a tile's columns through the driver cost as
+	// much as finding them.
+	var searchV, tilesV int64
+	if err := d.stmtGalleryVersions.QueryRowContext(ctx).Scan(&searchV, &tilesV); err != nil {
+		return nil, mapErr(err)
+	}
+	query, args := gallerySQL(q, true)
+	ids, err := d.readIDs(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	tiles, err := d.tilesOf(ctx, tilesV, ids, make([]tileMemo, 0, len(ids)), true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]GalleryItem, 0, len(ids))
+	for _, t := range tiles {
+		if t.present { // absent: deleted since the ids were read
+			out = append(out, t.item)
+		}
+	}
+	return out, d.starred(ctx, q.Viewer.UserID, out)
 }
 
 // galleryRun runs one of the gallery's queries; prompts says whether it
@@ -180,8 +205,9 @@ func galleryWhere(q GalleryQuery) ([]string, []any) {
 		where = append(where, cond)
 		args = append(args, a...)
 	}
-	add(archivedResult)
-	add(visibleToViewer, q.Viewer.UserID, q.Viewer.Admin)
+	// The filters first: SQLite tests the terms in this order on each
+	// index entry, and the archived rule, which every entry passes (the
+	// indexes hold archived results only), is three column reads.
 	if q.MemberID != 0 {
 		add(`user_id = ?`, q.MemberID)
 	}
@@ -200,12 +226,14 @@ func galleryWhere(q GalleryQuery) ([]string, []any) {
 	if q.Favorites {
 		add(galleryStarred, q.Viewer.UserID)
 	}
+	add(visibleToViewer, q.Viewer.UserID, q.Viewer.Admin)
+	add(archivedResult)
 	return where, args
 }
 
 // gallerySQL is Gallery's query for q without a search, and its
-// arguments.
-func gallerySQL(q GalleryQuery) (string, []any) {
+// arguments: the results' ids alone with idsOnly, else their columns.
+func gallerySQL(q GalleryQuery, idsOnly bool) (string, []any) {
 	where, args := galleryWhere(q)
 	if c := q.After; c != nil {
 		// created_at <= ? alone is the index range; the rest breaks ties.
@@ -219,8 +247,11 @@ func gallerySQL(q GalleryQuery) (string, []any) {
 	case q.MemberID != 0:
 		from = `jobs INDEXED BY jobs_gallery_member`
 	}
-	query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + galleryPrompt(q) + ` FROM ` + from + `
-		WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	order := ` WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	if idsOnly {
+		return `SELECT id FROM ` + from + order, append(args, q.Limit)
+	}
+	query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + galleryPrompt(q) + ` FROM ` + from + order
 	return query, append(append([]any{q.Viewer.UserID}, args...), q.Limit)
 }
 

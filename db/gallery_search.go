@@ -25,7 +25,10 @@ import (
 // tile shows or a filter tests changes (gallery_versions.tiles), and a
 // page tests the filters and the viewer's rule on them in memory. The
 // viewer's stars are read for each page; "starred only" and the API's
-// prompts read each chunk of results in SQL instead.
+// prompts read each chunk of results in SQL instead. A dated page (no
+// search) reads its ids from the gallery's indexes and its tiles from the
+// same cache: the driver's calls for a tile's columns cost as much as
+// finding the page.
 const (
 	// rankWindow is how many of a search's newest matches are ranked.
 	rankWindow = 5_000
@@ -33,9 +36,9 @@ const (
 	// and how many ids in all (8 bytes each).
 	searchCacheLists = 64
 	searchCacheIDs   = 2_000_000
-	// tileCacheMax bounds the tiles kept (about 100 bytes each); past it
-	// they are all dropped and read again as pages need them.
-	tileCacheMax = 200_000
+	// tileCacheMax bounds the tiles kept (about 150 bytes each, 7 MB in
+	// all); past it they are all dropped and read again as pages need them.
+	tileCacheMax = 50_000
 	// searchBlock is how many ids of a list a page tests at a time.
 	searchBlock = 64
 )
@@ -81,7 +84,7 @@ func (d *DB) searchIDs(ctx context.Context, match string, newest bool, version i
 	var ids []int64
 	var err error
 	if newest {
-		ids, err = d.searchRead(ctx, `SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH ? ORDER BY rowid DESC`, match)
+		ids, err = d.readIDs(ctx, `SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH ? ORDER BY rowid DESC`, match)
 	} else {
 		ids, err = d.searchRanked(ctx, match)
 	}
@@ -105,12 +108,12 @@ func (d *DB) ForgetSearches() {
 // searchRanked reads match's newest rankWindow matches by rank, then the
 // older ones newest first.
 func (d *DB) searchRanked(ctx context.Context, match string) ([]int64, error) {
-	ids, err := d.searchRead(ctx, `SELECT rowid FROM (SELECT rowid, rank FROM jobs_fts WHERE jobs_fts MATCH ?
+	ids, err := d.readIDs(ctx, `SELECT rowid FROM (SELECT rowid, rank FROM jobs_fts WHERE jobs_fts MATCH ?
 		ORDER BY rowid DESC LIMIT `+strconv.Itoa(d.rankWindow())+`) ORDER BY rank, rowid DESC`, match)
 	if err != nil || len(ids) < d.rankWindow() {
 		return ids, err
 	}
-	older, err := d.searchRead(ctx, `SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH ? AND rowid < ? ORDER BY rowid DESC`,
+	older, err := d.readIDs(ctx, `SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH ? AND rowid < ? ORDER BY rowid DESC`,
 		match, slices.Min(ids))
 	return append(ids, older...), err
 }
@@ -123,7 +126,9 @@ func (d *DB) rankWindow() int {
 	return rankWindow
 }
 
-func (d *DB) searchRead(ctx context.Context, query string, args ...any) ([]int64, error) {
+// readIDs runs query, which reads one integer column, and returns its
+// values.
+func (d *DB) readIDs(ctx context.Context, query string, args ...any) ([]int64, error) {
 	st, oneUse, err := d.galleryStmts.get(ctx, d.sql, query)
 	if err != nil {
 		return nil, mapErr(err)
@@ -202,7 +207,7 @@ func (d *DB) gallerySearch(ctx context.Context, q GalleryQuery) ([]GalleryItem, 
 	block := make([]tileMemo, 0, searchBlock)
 	for start < len(ids) && len(out) < q.Limit {
 		part := ids[start:min(start+searchBlock, len(ids))]
-		if block, err = d.tilesOf(ctx, tilesV, part, block[:0]); err != nil {
+		if block, err = d.tilesOf(ctx, tilesV, part, block[:0], false); err != nil {
 			return nil, err
 		}
 		for i, t := range block {
@@ -253,8 +258,10 @@ type tileMemo struct {
 }
 
 // tilesOf appends the tiles of ids to out, in their order, reading those
-// not kept at version in one query and keeping them.
-func (d *DB) tilesOf(ctx context.Context, version int64, ids []int64, out []tileMemo) ([]tileMemo, error) {
+// not kept at version in one query and keeping them. With present (ids
+// the gallery's indexes just gave), a job kept as absent is read again:
+// the ids may have been read after it became present.
+func (d *DB) tilesOf(ctx context.Context, version int64, ids []int64, out []tileMemo, present bool) ([]tileMemo, error) {
 	c := &d.tiles
 	var missing []int64
 	c.mu.Lock()
@@ -263,7 +270,7 @@ func (d *DB) tilesOf(ctx context.Context, version int64, ids []int64, out []tile
 	}
 	for _, id := range ids {
 		t, ok := c.tiles[id]
-		if !ok {
+		if !ok || present && !t.present {
 			missing = append(missing, id)
 		}
 		out = append(out, t)
@@ -314,7 +321,7 @@ func (d *DB) starred(ctx context.Context, user int64, items []GalleryItem) error
 	for i, it := range items {
 		ids[i] = it.ID
 	}
-	stars, err := d.searchRead(ctx, `SELECT job_id FROM favorites
+	stars, err := d.readIDs(ctx, `SELECT job_id FROM favorites
 		WHERE user_id = ? AND job_id IN (SELECT value FROM json_each(?))`, user, jsonIDs(ids))
 	if err != nil {
 		return err

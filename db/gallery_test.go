@@ -259,12 +259,12 @@ func TestGalleryQueryPlans(t *testing.T) {
 			if _, err := d.Gallery(context.Background(), q); err != nil {
 				t.Fatal(err)
 			}
-			query, args := gallerySQL(q)
+			query, args := gallerySQL(q, true)
 			if q.Match != "" {
 				query, args = gallerySearchQuery(q)
 				args[1] = "[1,2,3,4,5,6,7,8,9]"
 			}
-			plan := d.plan(t, query, args...)
+			plan := d.plan(t, query, args...) + ";"
 			if !strings.Contains(plan, tc.want) {
 				t.Errorf("%s (analyzed %v):\n got %s\nwant %s", tc.name, analyzed, plan, tc.want)
 			}
@@ -538,6 +538,17 @@ func TestGallerySearchFollowsChanges(t *testing.T) {
 		}
 		return page
 	}
+	dated := func() []GalleryItem {
+		t.Helper()
+		page, err := d.Gallery(ctx, GalleryQuery{Viewer: v, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page
+	}
+	if got := ids(dated()); !slices.Equal(got, []int64{6, 5, 4, 3, 2, 1}) {
+		t.Fatalf("gallery %v", got)
+	}
 	first := search(false, nil)
 	if got := ids(first); !slices.Equal(got, []int64{6, 5, 4}) {
 		t.Fatalf("first page %v", got)
@@ -599,6 +610,12 @@ func TestGallerySearchFollowsChanges(t *testing.T) {
 		t.Errorf("after hiding, failing and deleting results: %v, want [2 1]", got)
 	} else if page[0].Mode != "replace" || page[0].ChargedCredits == nil || *page[0].ChargedCredits != 99 {
 		t.Errorf("a changed result's tile: %+v", page[0])
+	}
+	page = dated()
+	if got := ids(page); !slices.Equal(got, []int64{7, 2, 1}) { // 7 says horse now
+		t.Errorf("gallery after hiding, failing and deleting results: %v, want [7 2 1]", got)
+	} else if page[1].Mode != "replace" || page[1].ChargedCredits == nil || *page[1].ChargedCredits != 99 {
+		t.Errorf("a changed result's tile in the gallery: %+v", page[1])
 	}
 	if sv2, tv2 := version(); sv2 != sv || tv2 != tv+4 {
 		t.Errorf("versions %d, %d after 4 changes to tiles; want %d, %d", sv2, tv2, sv, tv+4)
