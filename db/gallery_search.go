@@ -44,7 +44,7 @@ const (
 )
 
 // searchCache keeps searches' lists of matching ids, each with the
-// search_version it was read at.
+// gallery_versions.search it was read at.
 type searchCache struct {
 	mu    sync.Mutex
 	lists map[searchKey]*searchList
