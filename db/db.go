@@ -52,6 +52,13 @@ type DB struct {
 	// at it.
 	stmtUsersVersion *sql.Stmt
 	members          membersCache
+	// The gallery's searches: gallery_versions, the lists of matches and
+	// the results' tiles read at them (gallery_search.go).
+	stmtGalleryVersions *sql.Stmt
+	searches            searchCache
+	tiles               tileCache
+	// testRankWindow replaces rankWindow in tests (0: rankWindow).
+	testRankWindow int
 }
 
 // DSN returns the modernc DSN for the database file at path: WAL, a busy
@@ -150,6 +157,7 @@ func (d *DB) prepare(ctx context.Context) error {
 		{&d.stmtJobRecord, jobRecordQuery},
 		{&d.stmtAllowance, allowanceQuery},
 		{&d.stmtUsersVersion, `SELECT n FROM users_version WHERE id = 1`},
+		{&d.stmtGalleryVersions, `SELECT search, tiles FROM gallery_versions WHERE id = 1`},
 	} {
 		st, err := d.sql.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -165,7 +173,8 @@ func (d *DB) Close() error {
 	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin, d.stmtBalance,
 		d.stmtCountRunning, d.stmtListMemberJobs, d.stmtListAllJobs, d.stmtJobEvents,
 		d.stmtListMemberCards, d.stmtListAllCards, d.stmtLedgerForJob, d.stmtSharesForJob,
-		d.stmtArchivedNeighbors, d.stmtIsFavorite, d.stmtAllowance, d.stmtUsersVersion, d.stmtJobPage, d.stmtJobRecord} {
+		d.stmtArchivedNeighbors, d.stmtIsFavorite, d.stmtAllowance, d.stmtUsersVersion, d.stmtJobPage, d.stmtJobRecord,
+		d.stmtGalleryVersions} {
 		if st != nil {
 			st.Close()
 		}

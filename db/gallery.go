@@ -25,9 +25,10 @@ type GalleryQuery struct {
 	// Favorites keeps the results Viewer starred.
 	Favorites bool
 	// Match is an FTS5 query over prompts, already made safe by the caller
-	// (each term a quoted string): only results whose prompt matches,
-	// newest (highest id) first.
-	Match string
+	// (each term a quoted string): only results whose prompt matches, best
+	// match first (bm25; see searchIDs), or newest first with Newest.
+	Match  string
+	Newest bool
 	// After continues after the last result of the previous page (nil: the
 	// first page). Its kind must fit the query: a search's with Match, a
 	// dated one without.
@@ -39,12 +40,13 @@ type GalleryQuery struct {
 }
 
 // GalleryCursor is where a gallery page ended: the last result's id and,
-// for a page in created_at order, its CreatedAt. A search goes by id alone
-// (Search), the order of the FTS index.
+// for a page in created_at order, its CreatedAt; for a search (Search),
+// its place in the search's list of matches (Pos, from 0).
 type GalleryCursor struct {
 	Search    bool
 	CreatedAt int64 // ms since the epoch
 	ID        int64
+	Pos       int
 }
 
 // GalleryItem is one result of a gallery page: the columns a tile shows,
@@ -63,6 +65,8 @@ type GalleryItem struct {
 	Hidden         bool
 	Favorite       bool   // Viewer starred it
 	Prompt         string // only with GalleryQuery.Prompts
+	// pos is a search result's place in the search's list (searchIDs).
+	pos int
 }
 
 // galleryColumns are GalleryItem's columns from jobs, in galleryRun's
@@ -88,7 +92,10 @@ func galleryPrompt(q GalleryQuery) string {
 // Cursor is where a page ending with it continues; search is set for a
 // search's pages.
 func (it GalleryItem) Cursor(search bool) GalleryCursor {
-	return GalleryCursor{Search: search, CreatedAt: ms(it.CreatedAt), ID: it.ID}
+	if search {
+		return GalleryCursor{Search: true, ID: it.ID, Pos: it.pos}
+	}
+	return GalleryCursor{CreatedAt: ms(it.CreatedAt), ID: it.ID}
 }
 
 // The gallery walks its partial covering indexes (migrations 0011, 0019)
@@ -98,17 +105,12 @@ func (it GalleryItem) Cursor(search bool) GalleryCursor {
 // (TestGalleryQueryPlans). Starred results are found from the viewer's
 // favorites (a primary-key range) and sorted.
 //
-// A search lists its matches newest first too, as the gallery does: FTS5
-// walks its index in rowid (job id) order from the newest, each match is
-// checked against the filters and the viewer in the narrow
-// jobs_gallery_hits, and the walk stops once the page is full. Ranking by
-// bm25 instead cost a pass over every match of each word (FTS5 counts a
-// word's documents for its IDF) and a length lookup per ranked match:
-// 4 ms of CPU for a word in 7% of 100k prompts, growing with the archive.
-// Prompts are a few words, and a member searching the team's results looks
-// for recent ones that say something ("robot", "warm light"), not the
-// prompt that says it most often; every word typed is required, and the
-// other filters narrow further.
+// A search's matches come from a list of every matching job id in the
+// order shown (searchIDs, kept between requests until the index changes);
+// a page walks that list from where the last one ended and checks a chunk
+// of ids at a time against the filters and the viewer in the narrow
+// jobs_gallery_hits, so pages, "load more" and the same search by
+// teammates cost what a dated page costs. See searchIDs for the orders.
 const (
 	galleryFavorite = `EXISTS (SELECT 1 FROM favorites WHERE favorites.user_id = ? AND favorites.job_id = jobs.id)`
 	galleryStarred  = `id IN (SELECT job_id FROM favorites WHERE favorites.user_id = ?)`
@@ -122,8 +124,36 @@ func (d *DB) Gallery(ctx context.Context, q GalleryQuery) ([]GalleryItem, error)
 	if q.After != nil && q.After.Search != (q.Match != "") {
 		return nil, apperr.Invalidf("This page link belongs to another search; start again from the first page.")
 	}
-	query, args := gallerySQL(q)
-	return d.galleryRun(ctx, query, args, q.Prompts)
+	if q.Match != "" {
+		return d.gallerySearch(ctx, q)
+	}
+	if q.Prompts {
+		query, args := gallerySQL(q, false)
+		return d.galleryRun(ctx, query, args, true)
+	}
+	// The page's ids from the index, their tiles from the tiles kept
+	// (tileCache): reading a tile's columns through the driver cost as
+	// much as finding them.
+	var searchV, tilesV int64
+	if err := d.stmtGalleryVersions.QueryRowContext(ctx).Scan(&searchV, &tilesV); err != nil {
+		return nil, mapErr(err)
+	}
+	query, args := gallerySQL(q, true)
+	ids, err := d.readIDs(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	tiles, err := d.tilesOf(ctx, tilesV, ids, make([]tileMemo, 0, len(ids)), true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]GalleryItem, 0, len(ids))
+	for _, t := range tiles {
+		if t.present { // absent: deleted since the ids were read
+			out = append(out, t.item)
+		}
+	}
+	return out, d.starred(ctx, q.Viewer.UserID, out)
 }
 
 // galleryRun runs one of the gallery's queries; prompts says whether it
@@ -166,16 +196,18 @@ func (d *DB) galleryRun(ctx context.Context, query string, args []any, prompts b
 	return out, mapErr(rows.Err())
 }
 
-// gallerySQL is Gallery's query for q, and its arguments.
-func gallerySQL(q GalleryQuery) (string, []any) {
+// galleryWhere is q's conditions but the cursor's, and their arguments:
+// the archived rule, the viewer's and the filters.
+func galleryWhere(q GalleryQuery) ([]string, []any) {
 	var where []string
 	var args []any
 	add := func(cond string, a ...any) {
 		where = append(where, cond)
 		args = append(args, a...)
 	}
-	add(archivedResult)
-	add(visibleToViewer, q.Viewer.UserID, q.Viewer.Admin)
+	// The filters first: SQLite tests the terms in this order on each
+	// index entry, and the archived rule, which every entry passes (the
+	// indexes hold archived results only), is three column reads.
 	if q.MemberID != 0 {
 		add(`user_id = ?`, q.MemberID)
 	}
@@ -194,22 +226,19 @@ func gallerySQL(q GalleryQuery) (string, []any) {
 	if q.Favorites {
 		add(galleryStarred, q.Viewer.UserID)
 	}
+	add(visibleToViewer, q.Viewer.UserID, q.Viewer.Admin)
+	add(archivedResult)
+	return where, args
+}
 
-	if q.Match != "" {
-		if c := q.After; c != nil {
-			// A rowid range FTS5 applies itself, walking on from there.
-			add(`jobs_fts.rowid < ?`, c.ID)
-		}
-		query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + galleryPrompt(q) + `
-			FROM jobs_fts CROSS JOIN jobs INDEXED BY jobs_gallery_hits ON jobs.id = jobs_fts.rowid
-			WHERE jobs_fts MATCH ? AND ` + strings.Join(where, ` AND `) + `
-			ORDER BY jobs_fts.rowid DESC LIMIT ?`
-		args = append([]any{q.Viewer.UserID, q.Match}, args...)
-		return query, append(args, q.Limit)
-	}
+// gallerySQL is Gallery's query for q without a search, and its
+// arguments: the results' ids alone with idsOnly, else their columns.
+func gallerySQL(q GalleryQuery, idsOnly bool) (string, []any) {
+	where, args := galleryWhere(q)
 	if c := q.After; c != nil {
 		// created_at <= ? alone is the index range; the rest breaks ties.
-		add(`created_at <= ? AND (created_at < ? OR id < ?)`, c.CreatedAt, c.CreatedAt, c.ID)
+		where = append(where, `created_at <= ? AND (created_at < ? OR id < ?)`)
+		args = append(args, c.CreatedAt, c.CreatedAt, c.ID)
 	}
 	from := `jobs INDEXED BY jobs_gallery`
 	switch {
@@ -218,8 +247,11 @@ func gallerySQL(q GalleryQuery) (string, []any) {
 	case q.MemberID != 0:
 		from = `jobs INDEXED BY jobs_gallery_member`
 	}
-	query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + galleryPrompt(q) + ` FROM ` + from + `
-		WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	order := ` WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	if idsOnly {
+		return `SELECT id FROM ` + from + order, append(args, q.Limit)
+	}
+	query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + galleryPrompt(q) + ` FROM ` + from + order
 	return query, append(append([]any{q.Viewer.UserID}, args...), q.Limit)
 }
 

@@ -1,12 +1,14 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -257,8 +259,12 @@ func TestGalleryQueryPlans(t *testing.T) {
 			if _, err := d.Gallery(context.Background(), q); err != nil {
 				t.Fatal(err)
 			}
-			query, args := gallerySQL(q)
-			plan := d.plan(t, query, args...)
+			query, args := gallerySQL(q, true)
+			if q.Match != "" {
+				query, args = gallerySearchQuery(q)
+				args[1] = "[1,2,3,4,5,6,7,8,9]"
+			}
+			plan := d.plan(t, query, args...) + ";"
 			if !strings.Contains(plan, tc.want) {
 				t.Errorf("%s (analyzed %v):\n got %s\nwant %s", tc.name, analyzed, plan, tc.want)
 			}
@@ -313,18 +319,22 @@ func TestGallerySearchPastHiddenMatches(t *testing.T) {
 		t.Errorf("search found %v, want %v", got, shown)
 	}
 	// The owner sees all 43, newest first.
-	page, err := d.Gallery(ctx, GalleryQuery{Viewer: Viewer{UserID: owner}, Match: MatchTerms("zebra", 8), Limit: 30})
+	page, err := d.Gallery(ctx, GalleryQuery{Viewer: Viewer{UserID: owner}, Match: MatchTerms("zebra", 8), Newest: true, Limit: 30})
 	if err != nil || !slices.Equal(ids(page), all[:30]) {
 		t.Fatalf("owner's search: %v, err %v; want %v", ids(page), err, all[:30])
 	}
 }
 
 // A search's pages, followed to the end, are every match the filters and
-// the viewer allow, newest first, each once: the same list as a plain
-// query of the whole FTS index joined with the jobs. Pages of 97 over 4,000
-// jobs, some of them not archived or hidden.
-func TestGallerySearchNewestFirst(t *testing.T) {
+// the viewer allow, each once, in the order asked for: the same list as a
+// plain query of the whole FTS index joined with the jobs, sorted here.
+// Best match: by bm25 (ties newest first) among the newest matches of the
+// index (a window of 500 here, so the longer searches cross it), then the
+// older ones newest first. Pages of 97 over 4,000 jobs, some of them not
+// archived or hidden.
+func TestGallerySearchOrders(t *testing.T) {
 	d := openInternal(t)
+	d.testRankWindow = 500
 	ctx := context.Background()
 	users := galleryUsers(t, d, 3)
 	words := strings.Fields("warm cold light dark neon rain snow forest")
@@ -352,14 +362,44 @@ func TestGallerySearchNewestFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// users[0] starred every third job.
+	if _, err := tx.Exec(`INSERT INTO favorites (user_id, job_id, created_at) SELECT ?, id, 0 FROM jobs WHERE id % 3 = 0`, users[0]); err != nil {
+		t.Fatal(err)
+	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	// want is every match, filtered in SQL, newest first.
+	// want is every match in the order asked for, then those the filters
+	// and the viewer allow (filtered in SQL).
 	want := func(q GalleryQuery) []int64 {
 		t.Helper()
+		type match struct {
+			id    int64
+			score float64
+		}
+		var all []match
+		rows, err := d.sql.Query(`SELECT rowid, bm25(jobs_fts) FROM jobs_fts WHERE jobs_fts MATCH ?`, q.Match)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var m match
+			if err := rows.Scan(&m.id, &m.score); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, m)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		slices.SortFunc(all, func(a, b match) int { return cmp.Compare(b.id, a.id) })
+		if !q.Newest {
+			window := all[:min(len(all), d.testRankWindow)]
+			slices.SortStableFunc(window, func(a, b match) int { return cmp.Compare(a.score, b.score) })
+		}
 		cond, args := `archive_state = 'archived' AND archive_path <> '' AND deleted_at IS NULL AND (hidden = 0 OR user_id = ? OR ? = 1)`,
-			[]any{q.Match, q.Viewer.UserID, q.Viewer.Admin}
+			[]any{q.Viewer.UserID, q.Viewer.Admin}
 		if q.MemberID != 0 {
 			cond += ` AND user_id = ?`
 			args = append(args, q.MemberID)
@@ -368,22 +408,39 @@ func TestGallerySearchNewestFirst(t *testing.T) {
 			cond += ` AND mode = ?`
 			args = append(args, q.Mode)
 		}
-		rows, err := d.sql.Query(`SELECT jobs.id FROM (SELECT rowid AS hid FROM jobs_fts WHERE jobs_fts MATCH ?) AS hits
-			JOIN jobs ON jobs.id = hits.hid WHERE `+cond+` ORDER BY jobs.id DESC`, args...)
+		if !q.From.IsZero() {
+			cond += ` AND created_at >= ?`
+			args = append(args, q.From.UnixMilli())
+		}
+		if !q.To.IsZero() {
+			cond += ` AND created_at < ?`
+			args = append(args, q.To.UnixMilli())
+		}
+		if q.Favorites {
+			cond += ` AND id IN (SELECT job_id FROM favorites WHERE user_id = ?)`
+			args = append(args, q.Viewer.UserID)
+		}
+		allowed := map[int64]bool{}
+		rows, err = d.sql.Query(`SELECT id FROM jobs WHERE `+cond, args...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rows.Close()
-		var out []int64
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, id)
+			allowed[id] = true
 		}
 		if err := rows.Err(); err != nil {
 			t.Fatal(err)
+		}
+		var out []int64
+		for _, m := range all {
+			if allowed[m.id] {
+				out = append(out, m.id)
+			}
 		}
 		return out
 	}
@@ -396,31 +453,206 @@ func TestGallerySearchNewestFirst(t *testing.T) {
 		{"admin", GalleryQuery{Viewer: Viewer{UserID: users[1], Admin: true}, Match: MatchTerms("rain", 8)}, 1000},
 		{"two words", GalleryQuery{Viewer: Viewer{UserID: users[2]}, Match: MatchTerms("neon snow", 8)}, 100},
 		{"member and mode", GalleryQuery{Viewer: Viewer{UserID: users[0]}, Match: MatchTerms("dark", 8), MemberID: users[1], Mode: "replace"}, 100},
+		{"dates", GalleryQuery{Viewer: Viewer{UserID: users[1]}, Match: MatchTerms("light", 8),
+			From: time.UnixMilli(1_000_000), To: time.UnixMilli(3_000_000)}, 300},
+		{"starred", GalleryQuery{Viewer: Viewer{UserID: users[0]}, Match: MatchTerms("snow", 8), Favorites: true}, 300},
+		{"prompts", GalleryQuery{Viewer: Viewer{UserID: users[2]}, Match: MatchTerms("cold", 8), Prompts: true}, 1000},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			want := want(tc.q)
-			if len(want) < tc.min {
-				t.Fatalf("the seed gives %d matches, fewer than the case needs (%d)", len(want), tc.min)
-			}
-			var got []int64
-			q := tc.q
-			q.Limit = 97
-			for range 100 {
-				page, err := d.Gallery(ctx, q)
-				if err != nil {
-					t.Fatal(err)
+		for _, newest := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, newest %v", tc.name, newest), func(t *testing.T) {
+				q := tc.q
+				q.Newest = newest
+				want := want(q)
+				if len(want) < tc.min {
+					t.Fatalf("the seed gives %d matches, fewer than the case needs (%d)", len(want), tc.min)
 				}
-				got = append(got, ids(page)...)
-				if len(page) < q.Limit {
-					break
+				var got []int64
+				q.Limit = 97
+				for range 100 {
+					page, err := d.Gallery(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, ids(page)...)
+					for _, it := range page {
+						if it.Favorite != (q.Viewer.UserID == users[0] && it.ID%3 == 0) {
+							t.Fatalf("result %d: favorite %v", it.ID, it.Favorite)
+						}
+						if q.Prompts && !strings.Contains(it.Prompt, "cold") || !q.Prompts && it.Prompt != "" {
+							t.Fatalf("result %d: prompt %q", it.ID, it.Prompt)
+						}
+					}
+					if len(page) < q.Limit {
+						break
+					}
+					c := page[len(page)-1].Cursor(true)
+					q.After = &c
 				}
-				c := page[len(page)-1].Cursor(true)
-				q.After = &c
-			}
-			if !slices.Equal(got, want) {
-				t.Errorf("pages gave %d results, want %d newest first\n got %v\nwant %v", len(got), len(want), got[:min(len(got), 20)], want[:min(len(want), 20)])
-			}
-		})
+				if !slices.Equal(got, want) {
+					t.Errorf("pages gave %d results, want %d\n got %v\nwant %v", len(got), len(want), got[:min(len(got), 20)], want[:min(len(want), 20)])
+				}
+			})
+		}
+	}
+}
+
+// A search's list is kept while the index is unchanged, and read again
+// after a prompt is added, changed or removed, by the store or by another
+// connection; a page link made before a change still continues after its
+// last result.
+func TestGallerySearchFollowsChanges(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "swapdesk.db")
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	other, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	users := galleryUsers(t, d, 2)
+	insert := func(db interface {
+		Exec(string, ...any) (sql.Result, error)
+	}, i int, prompt string) {
+		t.Helper()
+		_, err := db.Exec(`INSERT INTO jobs (user_id, idempotency_key, status, image_url, video_url, mode, resolution,
+				billed_seconds, estimate_credits, created_at, updated_at, archive_state, archive_path, prompt)
+			VALUES (?, printf('change-key-%08d', ?), 'succeeded', 'https://x/c.png', 'https://x/m.mp4', 'animate', '720p',
+				10, 20, ?, ?, 'archived', 'results/x.mp4', ?)`, users[0], i, i*1000, i*1000, prompt)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 6 {
+		insert(d.sql, i, "zebra crossing at night")
+	}
+	v := Viewer{UserID: users[0]}
+	search := func(newest bool, after *GalleryCursor) []GalleryItem {
+		t.Helper()
+		page, err := d.Gallery(ctx, GalleryQuery{Viewer: v, Match: MatchTerms("zebra", 8), Newest: newest, After: after, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page
+	}
+	dated := func() []GalleryItem {
+		t.Helper()
+		page, err := d.Gallery(ctx, GalleryQuery{Viewer: v, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page
+	}
+	if got := ids(dated()); !slices.Equal(got, []int64{6, 5, 4, 3, 2, 1}) {
+		t.Fatalf("gallery %v", got)
+	}
+	first := search(false, nil)
+	if got := ids(first); !slices.Equal(got, []int64{6, 5, 4}) {
+		t.Fatalf("first page %v", got)
+	}
+	version := func() (search, tiles int64) {
+		t.Helper()
+		if err := d.stmtGalleryVersions.QueryRow().Scan(&search, &tiles); err != nil {
+			t.Fatal(err)
+		}
+		return search, tiles
+	}
+	sv, _ := version()
+	ranked, err := d.searchIDs(ctx, MatchTerms("zebra", 8), false, sv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := d.searchIDs(ctx, MatchTerms("Zebra", 8), false, sv)
+	if &ranked[0] != &again[0] {
+		t.Error("an unchanged index read the list again")
+	}
+	// Another process adds a prompt that says it best (the shortest):
+	// it leads the list now, and the old page link still continues.
+	insert(other, 6, "zebra")
+	if got := ids(search(false, nil)); !slices.Equal(got, []int64{7, 6, 5}) {
+		t.Errorf("after an insert by another connection: %v, want [7 6 5]", got)
+	}
+	c := first[2].Cursor(true)
+	if got := ids(search(false, &c)); !slices.Equal(got, []int64{3, 2, 1}) {
+		t.Errorf("the old page link continued with %v, want [3 2 1]", got)
+	}
+	// A prompt changed and one removed.
+	if _, err := other.Exec(`UPDATE jobs SET prompt = 'horse' WHERE id = 7`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Exec(`DELETE FROM jobs WHERE id = 6`); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(search(true, nil)); !slices.Equal(got, []int64{5, 4, 3}) {
+		t.Errorf("after a change and a delete: %v, want [5 4 3]", got)
+	}
+	if got := ids(search(false, nil)); !slices.Equal(got, []int64{5, 4, 3}) {
+		t.Errorf("ranked, after a change and a delete: %v, want [5 4 3]", got)
+	}
+	// What a tile shows or a filter tests, changed by another process: the
+	// kept tiles are read again, the list is not.
+	sv, tv := version()
+	for _, change := range []string{
+		`UPDATE jobs SET hidden = 1, user_id = ? WHERE id = 5`, // another's, hidden
+		`UPDATE jobs SET archive_state = 'archive_failed' WHERE id = 4 AND ? > 0`,
+		`UPDATE jobs SET deleted_at = 1 WHERE id = 3 AND ? > 0`,
+		`UPDATE jobs SET charged_credits = 99, mode = 'replace' WHERE id = 2 AND ? > 0`,
+	} {
+		if _, err := other.Exec(change, users[1]); err != nil {
+			t.Fatal(change, err)
+		}
+	}
+	page := search(false, nil)
+	if got := ids(page); !slices.Equal(got, []int64{2, 1}) {
+		t.Errorf("after hiding, failing and deleting results: %v, want [2 1]", got)
+	} else if page[0].Mode != "replace" || page[0].ChargedCredits == nil || *page[0].ChargedCredits != 99 {
+		t.Errorf("a changed result's tile: %+v", page[0])
+	}
+	page = dated()
+	if got := ids(page); !slices.Equal(got, []int64{7, 2, 1}) { // 7 says horse now
+		t.Errorf("gallery after hiding, failing and deleting results: %v, want [7 2 1]", got)
+	} else if page[1].Mode != "replace" || page[1].ChargedCredits == nil || *page[1].ChargedCredits != 99 {
+		t.Errorf("a changed result's tile in the gallery: %+v", page[1])
+	}
+	if sv2, tv2 := version(); sv2 != sv || tv2 != tv+4 {
+		t.Errorf("versions %d, %d after 4 changes to tiles; want %d, %d", sv2, tv2, sv, tv+4)
+	}
+	// An update that changes no such column keeps them.
+	if _, err := other.Exec(`UPDATE jobs SET updated_at = updated_at + 1, hidden = hidden WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, tv2 := version(); tv2 != tv+4 {
+		t.Errorf("an update of nothing a tile shows moved the tiles' version")
+	}
+}
+
+// The search cache keeps at most searchCacheLists lists, dropping the
+// least recently used, and no list larger than its whole bound.
+func TestSearchCacheBounds(t *testing.T) {
+	var c searchCache
+	for i := range searchCacheLists + 3 {
+		c.put(searchKey{match: strconv.Itoa(i)}, &searchList{ids: []int64{1, 2, 3}})
+		if i == 1 {
+			c.lists[searchKey{match: "0"}].used = c.clock + 100 // 0 was used last
+		}
+	}
+	if len(c.lists) != searchCacheLists || c.ids != 3*searchCacheLists {
+		t.Errorf("%d lists, %d ids; want %d, %d", len(c.lists), c.ids, searchCacheLists, 3*searchCacheLists)
+	}
+	for _, k := range []string{"1", "2", "3"} {
+		if c.lists[searchKey{match: k}] != nil {
+			t.Errorf("list %s kept; the least recently used go first", k)
+		}
+	}
+	if c.lists[searchKey{match: "0"}] == nil {
+		t.Error("the list used last was dropped")
+	}
+	c.put(searchKey{match: "huge"}, &searchList{ids: make([]int64, searchCacheIDs+1)})
+	if c.lists[searchKey{match: "huge"}] != nil || c.ids > searchCacheIDs {
+		t.Errorf("a list over the bound was kept (%d ids held)", c.ids)
 	}
 }
 

@@ -91,6 +91,13 @@ func TestAPIGallery(t *testing.T) {
 	if got := walk("?q=warm&member=" + strconv.FormatInt(ana.ID, 10)); len(got) != 15 {
 		t.Errorf("search warm: %d results, want 15", len(got))
 	}
+	var warm []int64
+	for i := 0; i < 30; i += 2 {
+		warm = append(warm, ids[i])
+	}
+	if got := walk("?q=warm&sort=newest"); !slices.Equal(got, rev(warm...)) {
+		t.Errorf("search warm, newest first: %v, want %v", got, rev(warm...))
+	}
 	if got := walk("?fav=1"); len(got) != 0 {
 		t.Errorf("favorites: %v", got)
 	}
@@ -98,6 +105,10 @@ func TestAPIGallery(t *testing.T) {
 	p := wantProblem(t, c.do(req{method: http.MethodGet, path: "/api/v1/gallery?mode=dance&resolution=4k&from=yesterday&fav=2&member=999"}),
 		problem.Invalid)
 	if got := fieldsOf(p); got != "mode,resolution,fav,from,member" {
+		t.Errorf("fields %q", got)
+	}
+	p = wantProblem(t, c.do(req{method: http.MethodGet, path: "/api/v1/gallery?q=warm&sort=oldest", invalid: true}), problem.Invalid)
+	if got := fieldsOf(p); got != "sort" {
 		t.Errorf("fields %q", got)
 	}
 	res := c.do(req{method: http.MethodGet, path: "/api/v1/gallery"})

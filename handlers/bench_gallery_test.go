@@ -140,6 +140,13 @@ func BenchmarkGalleryVsHealthz(b *testing.B) {
 		{"dates", fixed("/gallery?mode=animate&from=2026-03-01&to=2026-03-31")},
 		{"search", func(n uint64) string { return "/gallery?q=" + galleryWords[n%uint64(len(galleryWords))] }},
 		{"search2", fixed("/gallery?q=" + url.QueryEscape("warm light"))},
+		{"search-newest", func(n uint64) string { return "/gallery?sort=newest&q=" + galleryWords[n%uint64(len(galleryWords))] }},
+		// A search no one made since the index last changed: its matches
+		// are ranked anew on every request.
+		{"search-first", func(n uint64) string {
+			app.store.ForgetSearches()
+			return "/gallery?q=" + galleryWords[n%uint64(len(galleryWords))]
+		}},
 	} {
 		b.Run("page="+pg.name, func(b *testing.B) {
 			b.StopTimer()

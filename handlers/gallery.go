@@ -46,17 +46,27 @@ const (
 
 // galleryFilter is the gallery's query string, as given.
 type galleryFilter struct {
-	Q, Member, Mode, Resolution, From, To, Fav, Cursor string
+	Q, Sort, Member, Mode, Resolution, From, To, Fav, Cursor string
 }
+
+// A search's orders (field sort): best match first, the default, or
+// newest first. Without a search the gallery is newest first either way.
+const (
+	gallerySortBest   = "best"
+	gallerySortNewest = "newest"
+)
 
 // bindGalleryFilter reads the gallery's query, as the page and the API
 // share it: the search trimmed, fav=0 (an unchecked box) as no filter.
 func bindGalleryFilter(c echo.Context) galleryFilter {
-	f := galleryFilter{Q: strings.TrimSpace(c.QueryParam(fields.Q)), Member: c.QueryParam(fields.Member), Mode: c.QueryParam(fields.Mode),
+	f := galleryFilter{Q: strings.TrimSpace(c.QueryParam(fields.Q)), Sort: c.QueryParam(fields.Sort), Member: c.QueryParam(fields.Member), Mode: c.QueryParam(fields.Mode),
 		Resolution: c.QueryParam(fields.Resolution), From: c.QueryParam(fields.From), To: c.QueryParam(fields.To),
 		Fav: c.QueryParam(fields.Fav), Cursor: c.QueryParam(fields.Cursor)}
 	if f.Fav == "0" { // the unchecked box: no filter
 		f.Fav = ""
+	}
+	if f.Sort == gallerySortBest { // the default, said aloud
+		f.Sort = ""
 	}
 	return f
 }
@@ -65,7 +75,7 @@ func bindGalleryFilter(c echo.Context) galleryFilter {
 // empty fields: the canonical form page links carry (and cursors sign).
 func (f galleryFilter) values() url.Values {
 	v := url.Values{}
-	for _, kv := range [][2]string{{fields.Q, f.Q}, {fields.Member, f.Member}, {fields.Mode, f.Mode},
+	for _, kv := range [][2]string{{fields.Q, f.Q}, {fields.Sort, f.Sort}, {fields.Member, f.Member}, {fields.Mode, f.Mode},
 		{fields.Resolution, f.Resolution}, {fields.From, f.From}, {fields.To, f.To}, {fields.Fav, f.Fav}} {
 		if kv[1] != "" {
 			v.Set(kv[0], kv[1])
@@ -105,7 +115,7 @@ func (s *Server) gallery(c echo.Context) error {
 		return err
 	}
 	m := views.GalleryPage{
-		Filter: views.GalleryFilter{Q: f.Q, Member: f.Member, Mode: f.Mode, Resolution: f.Resolution,
+		Filter: views.GalleryFilter{Q: f.Q, Sort: f.Sort, Member: f.Member, Mode: f.Mode, Resolution: f.Resolution,
 			From: f.From, To: f.To, Fav: f.Fav == "1"},
 		Filtered:    f.filtered(),
 		CSRF:        csrfToken(c),
@@ -185,6 +195,13 @@ func galleryQuery(f galleryFilter, v db.Viewer, member func(int64) bool) (q db.G
 		errs[fields.Q] = fmt.Sprintf("Search for at most %d characters (this search has %d).", gallerySearchMax, n)
 	} else if f.Q != "" {
 		q.Match = db.MatchTerms(f.Q, gallerySearchTerms)
+	}
+	switch f.Sort {
+	case "":
+	case gallerySortNewest:
+		q.Newest = true
+	default:
+		errs[fields.Sort] = "Order a search by best match (best) or newest first (newest)."
 	}
 	if f.Member != "" {
 		id, err := strconv.ParseInt(f.Member, 10, 64)
@@ -273,7 +290,7 @@ func (s *Server) cursorMAC(payload string, filter url.Values) []byte {
 func (s *Server) encodeCursor(c db.GalleryCursor, filter url.Values) string {
 	var payload string
 	if c.Search {
-		payload = "s.." + strconv.FormatInt(c.ID, 10)
+		payload = "s." + strconv.Itoa(c.Pos) + "." + strconv.FormatInt(c.ID, 10)
 	} else {
 		payload = "d." + strconv.FormatInt(c.CreatedAt, 10) + "." + strconv.FormatInt(c.ID, 10)
 	}
@@ -308,7 +325,8 @@ func (s *Server) decodeCursor(token string, filter url.Values) (db.GalleryCursor
 		c.CreatedAt, err = strconv.ParseInt(parts[1], 10, 64)
 	case "s":
 		c.Search = true
-		if parts[1] != "" {
+		c.Pos, err = strconv.Atoi(parts[1])
+		if c.Pos < 0 || c.Pos > 1<<31 {
 			err = errBadCursor
 		}
 	default:

@@ -304,6 +304,8 @@ func TestGalleryBadInput(t *testing.T) {
 		{"to=2026-11-31", 422, "YYYY-MM-DD"},
 		{"from=2026-11-05&to=2026-11-01", 422, "end date is before the start date"},
 		{"fav=2", 422, "fav=1"},
+		{"q=warm&sort=oldest", 422, "best match (best) or newest first (newest)"},
+		{"sort=" + url.QueryEscape(long), 422, "best match (best) or newest first (newest)"},
 		{"q=" + url.QueryEscape(long), 422, "at most 200 characters"},
 		{"cursor=garbage", 400, "page link is not valid"},
 		{"cursor=" + strings.Repeat("A", 5000), 400, "page link is not valid"},
@@ -428,6 +430,15 @@ func TestGalleryPagination(t *testing.T) {
 	if pages != 2 || !slices.Equal(got, warm) {
 		t.Errorf("search pages: %d, %v; want 2 pages of %v", pages, got, warm)
 	}
+	// The same prompts' lengths: best match is newest first too.
+	if got, pages = walk("/gallery?q=warm&sort=newest", true); pages != 2 || !slices.Equal(got, warm) {
+		t.Errorf("newest-first search pages: %d, %v; want 2 pages of %v", pages, got, warm)
+	}
+	// A search's page link belongs to its order.
+	searchNext, _ := c.get("/gallery?q=warm").doc.Find("li.gallery-more a").Attr("href")
+	su, _ := url.Parse(searchNext)
+	res := c.get("/gallery?q=warm&sort=newest&cursor=" + url.QueryEscape(su.Query().Get("cursor")))
+	wantStatus(t, res, http.StatusBadRequest)
 
 	// Tampering.
 	first := c.get("/gallery?mode=animate")
@@ -453,6 +464,47 @@ func TestGalleryPagination(t *testing.T) {
 		}
 		res = c.htmxGet("/gallery?" + q)
 		wantStatus(t, res, http.StatusBadRequest)
+	}
+}
+
+// A search lists the best matches first (bm25: here the prompts that are
+// mostly the word searched for), ties newest first; sort=newest lists
+// them newest first; the form shows the order it applied.
+func TestGallerySearchOrder(t *testing.T) {
+	app := newTestApp(t)
+	c, anaU := app.member("ana@example.com", 0)
+	ids := seedGallery(t, app,
+		galleryJob{owner: anaU.ID, prompt: "robot"},
+		galleryJob{owner: anaU.ID, prompt: "a robot dancing in the rain at night"},
+		galleryJob{owner: anaU.ID, prompt: "robot robot in a garden"},
+		galleryJob{owner: anaU.ID, prompt: "robot waves"},
+		galleryJob{owner: anaU.ID, prompt: "a knight in warm light"},
+	)
+	for _, tc := range []struct {
+		query string
+		want  []int64
+		order string
+	}{
+		{"q=robot", []int64{ids[0], ids[2], ids[3], ids[1]}, ""},
+		{"q=robot&sort=best", []int64{ids[0], ids[2], ids[3], ids[1]}, ""},
+		{"q=robot&sort=newest", []int64{ids[3], ids[2], ids[1], ids[0]}, "newest"},
+		{"q=robot+rain", []int64{ids[1]}, ""},
+		{"sort=newest", rev(ids...), "newest"}, // no search: newest first either way
+		{"sort=best", rev(ids...), ""},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			res := c.get("/gallery?" + tc.query)
+			wantStatus(t, res, http.StatusOK)
+			if got := tileIDs(t, res.doc); !slices.Equal(got, tc.want) {
+				t.Errorf("tiles %v, want %v", got, tc.want)
+			}
+			if v, _ := res.doc.Find("#gallery-sort option[selected]").Attr("value"); v != tc.order {
+				t.Errorf("order shown %q, want %q", v, tc.order)
+			}
+			if n := res.doc.Find("#gallery-sort option[selected]").Length(); tc.order == "" && n != 0 {
+				t.Errorf("%d options selected for the default order", n)
+			}
+		})
 	}
 }
 

@@ -32,6 +32,7 @@ type GalleryPage struct {
 // GalleryFilter is the filter form's values, as given.
 type GalleryFilter struct {
 	Q          string
+	Sort       string // "" (best match) or "newest": a search's order
 	Member     string
 	Mode       string
 	Resolution string
@@ -102,7 +103,7 @@ func (m GalleryPage) selected(field, value string) bool {
 
 func (m GalleryPage) problems() []string {
 	var out []string
-	for _, f := range []string{fields.Q, fields.Member, fields.Mode, fields.Resolution, fields.From, fields.To, fields.Fav} {
+	for _, f := range []string{fields.Q, fields.Sort, fields.Member, fields.Mode, fields.Resolution, fields.From, fields.To, fields.Fav} {
 		if msg := m.Errors[f]; msg != "" {
 			out = append(out, msg)
 		}

@@ -162,13 +162,25 @@ func TestBrowserGallery(t *testing.T) {
 	if err != nil {
 		t.Fatalf("search: %v (%d tiles)", err, count())
 	}
-	// Back: the filter without the search.
+	// The search's order: newest first, in place; the URL follows, once
+	// (SetValue fires input and change, as a person's choice does).
 	err = chromedp.Do(step,
+		chromedp.SetValue(chromedp.CSS("#gallery-sort"), "newest"),
+		waitJS(`location.search.includes("sort=newest") && location.search.includes("q=lantern") && !document.querySelector(".htmx-request") && `+tiles+` === 1`),
+	)
+	if err != nil {
+		t.Fatalf("search order: %v (%d tiles)", err, count())
+	}
+	// Back twice: the best-match search, then the filter without it.
+	err = chromedp.Do(step,
+		chromedp.NavigateBack(),
+		waitJS(`location.search.includes("q=lantern") && !location.search.includes("sort=") && `+tiles+` === 1`),
 		chromedp.NavigateBack(),
 		waitJS(`location.search === "?mode=replace" && `+tiles+` === 9`),
 	)
 	if err != nil {
-		t.Fatalf("back: %v (%d tiles, %s)", err, count(), "")
+		loc, _ := chromedp.Run(step, chromedp.Evaluate[string](`location.search`))
+		t.Fatalf("back: %v (%d tiles, at %s)", err, count(), loc)
 	}
 	// A star, instantly.
 	err = chromedp.Do(step,
