@@ -64,7 +64,10 @@ type TokenForm struct {
 	Scopes  []ScopeOption
 	Days    string
 	MaxDays int
-	Errors  map[string]string
+	// Errors by field; "" is about the form as a whole.
+	Errors map[string]string
+	// FormKey is the form's one-time key: posted again, it makes nothing.
+	FormKey string
 }
 
 // NewToken is a token just made: Secret is shown on this one answer and

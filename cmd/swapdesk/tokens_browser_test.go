@@ -45,7 +45,8 @@ func makeToken(t *testing.T, base, email, password, name string) {
 	}
 	doc := getDoc(t, c, base+"/account/tokens")
 	tok, _ := doc.Find(`input[name="csrf"]`).Attr("value")
-	res, err := c.PostForm(base+"/account/tokens", url.Values{fields.CSRF: {tok}, fields.Name: {name},
+	key, _ := doc.Find(`#token-form input[name="` + fields.Idem + `"]`).Attr("value")
+	res, err := c.PostForm(base+"/account/tokens", url.Values{fields.CSRF: {tok}, fields.Idem: {key}, fields.Name: {name},
 		fields.Scopes: {"jobs:read", "jobs:write", "gallery:read"}, fields.TokenDays: {"90"}})
 	if err != nil {
 		t.Fatal(err)
