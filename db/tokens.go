@@ -35,6 +35,10 @@ type APIToken struct {
 	Hash []byte
 	// Set by AllTokens only: the owner's email and name.
 	OwnerEmail, OwnerName string
+	// OwnerDisabled, set by TokensForUser and AllTokens: the owner is
+	// disabled, so the token does not work (TokenByHash refuses it) until
+	// they are enabled again.
+	OwnerDisabled bool
 }
 
 const tokenColumns = `t.id, t.user_id, t.name, t.scopes, t.prefix, t.created_at, t.expires_at, t.last_used_at,
@@ -171,13 +175,16 @@ func (d *DB) TouchToken(ctx context.Context, id int64, now time.Time) error {
 // TokensForUser returns member userID's tokens, newest first, revoked and
 // expired ones included.
 func (d *DB) TokensForUser(ctx context.Context, userID int64) ([]APIToken, error) {
-	return d.listTokens(ctx, `SELECT `+tokenColumns+`, '', '' FROM api_tokens t WHERE t.user_id = ? ORDER BY t.id DESC`, userID)
+	return d.listTokens(ctx, `SELECT `+tokenColumns+`, '', '', u.disabled_at IS NOT NULL
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = ? ORDER BY t.id DESC`, userID)
 }
 
 // AllTokens returns every member's tokens that are neither revoked nor
-// expired at now, newest first, with their owners' email and name.
+// expired at now, newest first, with their owners' email and name, a
+// disabled member's included (OwnerDisabled).
 func (d *DB) AllTokens(ctx context.Context, now time.Time) ([]APIToken, error) {
-	return d.listTokens(ctx, `SELECT `+tokenColumns+`, u.email, u.name FROM api_tokens t JOIN users u ON u.id = t.user_id
+	return d.listTokens(ctx, `SELECT `+tokenColumns+`, u.email, u.name, u.disabled_at IS NOT NULL
+		FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE t.revoked_at IS NULL AND t.expires_at > ? ORDER BY t.id DESC`, ms(now))
 }
 
@@ -190,11 +197,12 @@ func (d *DB) listTokens(ctx context.Context, query string, args ...any) ([]APITo
 	var out []APIToken
 	for rows.Next() {
 		var email, name string
-		t, err := scanToken(rows, &email, &name)
+		var disabled bool
+		t, err := scanToken(rows, &email, &name, &disabled)
 		if err != nil {
 			return nil, err
 		}
-		t.OwnerEmail, t.OwnerName = email, name
+		t.OwnerEmail, t.OwnerName, t.OwnerDisabled = email, name, disabled
 		out = append(out, t)
 	}
 	return out, mapErr(rows.Err())

@@ -43,7 +43,11 @@ func (s *Server) tokenRow(t db.APIToken) views.TokenRow {
 	switch {
 	case !t.RevokedAt.IsZero():
 		r.State = views.TokenRevoked
-	case s.cfg.Tokens.Active(t):
+	case !s.cfg.Tokens.Active(t):
+	case t.OwnerDisabled:
+		// It works again if the member is enabled: still revocable.
+		r.State = views.TokenOwnerDisabled
+	default:
 		r.State = views.TokenActive
 	}
 	return r

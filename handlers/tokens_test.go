@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -749,5 +750,80 @@ func TestTokenFormPostedTwiceMakesOneToken(t *testing.T) {
 	}
 	if list := app.tokensOf(u.ID); len(list) != 1 {
 		t.Errorf("%d tokens after refused forms, want 1", len(list))
+	}
+}
+
+// A disabled member's tokens do not work, and the admin's lists say so
+// ("Member disabled") rather than "active", keeping the revoke button: they
+// work again if the member is enabled. Expired and revoked stay what they
+// are.
+func TestAdminTokensShowDisabledMembers(t *testing.T) {
+	app := newTestApp(t)
+	ana, anaUser := app.member("ana@example.com", 0)
+	bo, _ := app.member("bo@example.com", 0)
+	admin := app.signedIn("admin@example.com", true)
+	ctx := context.Background()
+
+	ana.makeToken(tokenValues("short", "1", tokens.JobsRead))
+	app.clock.Advance(2 * 24 * time.Hour) // "short" has expired
+	secret, _ := ana.makeToken(tokenValues("ana's batch", "30", tokens.JobsRead))
+	ana.makeToken(tokenValues("gone", "30", tokens.JobsRead))
+	bo.makeToken(tokenValues("bo's bot", "30", tokens.GalleryRead))
+	for _, tk := range app.tokensOf(anaUser.ID) {
+		if tk.Name == "gone" {
+			if _, err := app.store.RevokeToken(ctx, db.Viewer{UserID: anaUser.ID}, tk.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := app.store.SetDisabled(ctx, anaUser.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.tokensAuth(secret); err == nil {
+		t.Fatal("a disabled member's token works")
+	}
+
+	// /admin/tokens: ana's marked, with its button; bo's not marked.
+	all := map[string]string{}
+	admin.get("/admin/tokens").doc.Find("tbody tr").Each(func(_ int, r *goquery.Selection) {
+		name := strings.TrimSpace(r.Find(`td[data-label="Name"]`).Text())
+		all[name] = strings.TrimSpace(r.Find(`td[data-label="Member"] .badge`).Text())
+		if r.Find(`form[action^="/admin/tokens/"]`).Length() != 1 {
+			t.Errorf("/admin/tokens: %q has no revoke button", name)
+		}
+	})
+	if want := map[string]string{"ana's batch": "Member disabled", "bo's bot": ""}; !reflect.DeepEqual(all, want) {
+		t.Errorf("/admin/tokens rows %q, want %q", all, want)
+	}
+
+	// The admin's page about ana: every token's state as it is.
+	memberStates := func() map[string]string {
+		got := map[string]string{}
+		admin.get("/admin/users/" + strconv.FormatInt(anaUser.ID, 10)).doc.Find("#member-tokens tbody tr").Each(func(_ int, r *goquery.Selection) {
+			name := strings.TrimSpace(r.Find(`td[data-label="Name"]`).Text())
+			state := strings.TrimSpace(r.Find(`td[data-label="State"] .badge`).Text())
+			got[name] = state
+			if revocable := state == "Active" || state == "Member disabled"; revocable != (r.Find("form").Length() == 1) {
+				t.Errorf("member page: %q (%s) revoke button %v", name, state, !revocable)
+			}
+		})
+		return got
+	}
+	if got, want := memberStates(), map[string]string{"short": "Expired", "ana's batch": "Member disabled", "gone": "Revoked"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("member page states %q, want %q", got, want)
+	}
+
+	// Enabled again: the token works and shows as active.
+	if err := app.store.SetDisabled(ctx, anaUser.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.tokensAuth(secret); err != nil {
+		t.Fatalf("re-enabled member's token: %v", err)
+	}
+	if got := memberStates()["ana's batch"]; got != "Active" {
+		t.Errorf("after enabling: %q, want Active", got)
+	}
+	if admin.get("/admin/tokens").doc.Find(`td[data-label="Member"] .badge`).Length() != 0 {
+		t.Error("/admin/tokens still marks a member after enabling")
 	}
 }
