@@ -225,3 +225,39 @@ func TestCreateOncePerFormKey(t *testing.T) {
 		t.Errorf("bad form keys made %d tokens", len(after)-len(before))
 	}
 }
+
+// One form posted several times at once (a double click without the
+// script) still makes one token: the lookup and the insert share a write
+// transaction.
+func TestCreateOncePerFormKeyConcurrently(t *testing.T) {
+	ctx := context.Background()
+	s, d, _, u := setup(t)
+	r := tokens.Request{Name: "burst", Scopes: []string{tokens.JobsRead}, FormKey: tokens.NewFormKey()}
+	const n = 8
+	results := make(chan tokens.Created, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			cr, err := s.Create(ctx, u.ID, u.ID, r, "")
+			results <- cr
+			errs <- err
+		}()
+	}
+	made, ids := 0, map[int64]bool{}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		cr := <-results
+		if !cr.Again {
+			made++
+		}
+		ids[cr.Token.ID] = true
+	}
+	if made != 1 || len(ids) != 1 {
+		t.Errorf("%d creates made a token, %d distinct tokens; want 1 and 1", made, len(ids))
+	}
+	if audit, _ := d.RecentAudit(ctx, 20); len(audit) != 1 {
+		t.Errorf("%d audit lines, want 1", len(audit))
+	}
+}
