@@ -35,6 +35,10 @@ type APIToken struct {
 	Hash []byte
 	// Set by AllTokens only: the owner's email and name.
 	OwnerEmail, OwnerName string
+	// OwnerDisabled, set by TokensForUser and AllTokens: the owner is
+	// disabled, so the token does not work (TokenByHash refuses it) until
+	// they are enabled again.
+	OwnerDisabled bool
 }
 
 const tokenColumns = `t.id, t.user_id, t.name, t.scopes, t.prefix, t.created_at, t.expires_at, t.last_used_at,
@@ -54,17 +58,32 @@ func scanToken(row interface{ Scan(...any) error }, more ...any) (APIToken, erro
 }
 
 // CreateToken records a token for member userID whose secret hashes to
-// tokenHash (32 bytes), and audits it, in one transaction. A disabled or
+// tokenHash (32 bytes), and audits it, in one transaction, with formKey:
+// the one-time key of the form that asked for it, kept in the audit line.
+// When actorID already made a token with formKey (a form posted again), it
+// returns that token and created == false, writing nothing. A disabled or
 // unknown member gets an error wrapping apperr.ErrNotFound and nothing is
 // written.
-func (d *DB) CreateToken(ctx context.Context, actorID int64, t APIToken, tokenHash []byte, ip string) (APIToken, error) {
+func (d *DB) CreateToken(ctx context.Context, actorID int64, t APIToken, tokenHash []byte, formKey, ip string) (out APIToken, created bool, err error) {
 	if len(tokenHash) != 32 {
-		return APIToken{}, fmt.Errorf("create token: token hash of %d bytes", len(tokenHash))
+		return APIToken{}, false, fmt.Errorf("create token: token hash of %d bytes", len(tokenHash))
 	}
-	var out APIToken
-	err := d.tx(ctx, func(tx *sql.Tx) error {
+	if formKey == "" || strings.ContainsAny(formKey, " \t\n") {
+		return APIToken{}, false, fmt.Errorf("create token: form key %q", formKey)
+	}
+	err = d.tx(ctx, func(tx *sql.Tx) error {
+		// Inside the write transaction, so two posts of one form cannot
+		// both miss and both create.
+		id, err := tokenByFormKey(ctx, tx, actorID, t.UserID, formKey)
+		if err != nil {
+			return err
+		}
+		if id != 0 {
+			out, err = scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens t WHERE t.id = ? AND t.user_id = ?`, id, t.UserID))
+			return err
+		}
 		var email string
-		err := tx.QueryRowContext(ctx, `SELECT email FROM users WHERE id = ? AND disabled_at IS NULL`, t.UserID).Scan(&email)
+		err = tx.QueryRowContext(ctx, `SELECT email FROM users WHERE id = ? AND disabled_at IS NULL`, t.UserID).Scan(&email)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("token for member %d: %w", t.UserID, apperr.ErrNotFound)
 		}
@@ -78,12 +97,48 @@ func (d *DB) CreateToken(ctx context.Context, actorID int64, t APIToken, tokenHa
 		if err != nil {
 			return err
 		}
+		created = true
 		return insertAudit(ctx, tx, now, AuditEntry{ActorID: actorID, Action: AuditTokenCreated,
 			Subject: email,
-			Detail:  fmt.Sprintf("member=%d token=%d name=%q prefix=%s scopes=%q expires=%s", t.UserID, out.ID, out.Name, out.Prefix, out.Scopes, out.ExpiresAt.UTC().Format(time.DateOnly)),
-			IP:      ip})
+			Detail: fmt.Sprintf(tokenCreatedDetail+" name=%q prefix=%s scopes=%q expires=%s", t.UserID, out.ID, formKey,
+				out.Name, out.Prefix, out.Scopes, out.ExpiresAt.UTC().Format(time.DateOnly)),
+			IP: ip})
 	})
-	return out, err
+	if err != nil {
+		return APIToken{}, false, err
+	}
+	return out, created, nil
+}
+
+// tokenCreatedDetail starts a token_created audit line's detail: the
+// member, the token and the form key, before the name (free text), so
+// they are read back exactly.
+const tokenCreatedDetail = "member=%d token=%d form=%s"
+
+// tokenByFormKey returns the id of the token actorID made for member
+// userID with formKey, or 0. The audit line is where the key is kept: it is
+// written with the token, in its transaction, and the actor's lines are
+// indexed (audit_log_actor).
+func tokenByFormKey(ctx context.Context, tx *sql.Tx, actorID, userID int64, formKey string) (int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT detail FROM audit_log
+		WHERE actor_id IS ? AND action = ? AND instr(detail, ?) > 0 ORDER BY id DESC`,
+		nullID(actorID), AuditTokenCreated, " form="+formKey+" ")
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var detail string
+		if err := rows.Scan(&detail); err != nil {
+			return 0, err
+		}
+		var member, id int64
+		var key string
+		if _, err := fmt.Sscanf(detail, tokenCreatedDetail, &member, &id, &key); err == nil && member == userID && key == formKey {
+			return id, nil
+		}
+	}
+	return 0, rows.Err()
 }
 
 // TokenByHash returns the token whose secret hashes to tokenHash and its
@@ -120,13 +175,16 @@ func (d *DB) TouchToken(ctx context.Context, id int64, now time.Time) error {
 // TokensForUser returns member userID's tokens, newest first, revoked and
 // expired ones included.
 func (d *DB) TokensForUser(ctx context.Context, userID int64) ([]APIToken, error) {
-	return d.listTokens(ctx, `SELECT `+tokenColumns+`, '', '' FROM api_tokens t WHERE t.user_id = ? ORDER BY t.id DESC`, userID)
+	return d.listTokens(ctx, `SELECT `+tokenColumns+`, '', '', u.disabled_at IS NOT NULL
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = ? ORDER BY t.id DESC`, userID)
 }
 
 // AllTokens returns every member's tokens that are neither revoked nor
-// expired at now, newest first, with their owners' email and name.
+// expired at now, newest first, with their owners' email and name, a
+// disabled member's included (OwnerDisabled).
 func (d *DB) AllTokens(ctx context.Context, now time.Time) ([]APIToken, error) {
-	return d.listTokens(ctx, `SELECT `+tokenColumns+`, u.email, u.name FROM api_tokens t JOIN users u ON u.id = t.user_id
+	return d.listTokens(ctx, `SELECT `+tokenColumns+`, u.email, u.name, u.disabled_at IS NOT NULL
+		FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE t.revoked_at IS NULL AND t.expires_at > ? ORDER BY t.id DESC`, ms(now))
 }
 
@@ -139,11 +197,12 @@ func (d *DB) listTokens(ctx context.Context, query string, args ...any) ([]APITo
 	var out []APIToken
 	for rows.Next() {
 		var email, name string
-		t, err := scanToken(rows, &email, &name)
+		var disabled bool
+		t, err := scanToken(rows, &email, &name, &disabled)
 		if err != nil {
 			return nil, err
 		}
-		t.OwnerEmail, t.OwnerName = email, name
+		t.OwnerEmail, t.OwnerName, t.OwnerDisabled = email, name, disabled
 		out = append(out, t)
 	}
 	return out, mapErr(rows.Err())

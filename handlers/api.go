@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"mime"
 	"net/http"
@@ -209,7 +210,11 @@ func fieldList(fe apperr.FieldErrors) []problem.FieldError {
 
 // apiRoute routes path's methods to their handlers behind mw, and answers
 // every other method there with a 405 problem naming the ones allowed.
+// Where GET is routed, HEAD is too, to the same handler (net/http drops the
+// body): HTTP asks it of every GET resource, clients such as curl -I use
+// it, and the OpenAPI document lists it for every GET route.
 func (s *Server) apiRoute(path string, handlers map[string]echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+	handlers = withHead(handlers)
 	var allowed []string
 	for m := range handlers {
 		allowed = append(allowed, m)
@@ -264,6 +269,7 @@ func (s *Server) apiAuth(scopes ...string) echo.MiddlewareFunc {
 // apiAuthByMethod is apiAuth with the scope chosen by the method (one
 // path, a read and a write).
 func (s *Server) apiAuthByMethod(scopes map[string]string) echo.MiddlewareFunc {
+	scopes = withHead(scopes)
 	mws := map[string]echo.MiddlewareFunc{}
 	for m, sc := range scopes {
 		mws[m] = s.apiAuth(sc)
@@ -281,6 +287,18 @@ func (s *Server) apiAuthByMethod(scopes map[string]string) echo.MiddlewareFunc {
 			return h(c)
 		}
 	}
+}
+
+// withHead returns m with HEAD given GET's value, when m has GET and no
+// HEAD: HEAD is GET without the body, under the same rules.
+func withHead[V any](m map[string]V) map[string]V {
+	g, ok := m[http.MethodGet]
+	if _, has := m[http.MethodHead]; !ok || has {
+		return m
+	}
+	out := maps.Clone(m)
+	out[http.MethodHead] = g
+	return out
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header

@@ -39,7 +39,7 @@ func TestAPIAuthRefusesBadTokensAlike(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Expired: made 2 days long, then the clock moves 3 days on.
-	cr, err := app.tokens.Create(ctx, u.ID, u.ID, tokens.Request{Name: "short", Scopes: tokens.AllScopes, Days: "2"}, "")
+	cr, err := app.tokens.Create(ctx, u.ID, u.ID, tokens.Request{Name: "short", Scopes: tokens.AllScopes, Days: "2", FormKey: tokens.NewFormKey()}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

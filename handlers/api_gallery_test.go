@@ -152,8 +152,8 @@ func TestAPIRoutesAnswerProblems(t *testing.T) {
 		}
 	}
 	for _, tt := range []struct{ method, path, allow string }{
-		{http.MethodPut, "/api/v1/jobs", "GET, POST"},
-		{http.MethodPatch, "/api/v1/jobs/1", "DELETE, GET"},
+		{http.MethodPut, "/api/v1/jobs", "GET, HEAD, POST"},
+		{http.MethodPatch, "/api/v1/jobs/1", "DELETE, GET, HEAD"},
 		{http.MethodPost, "/api/v1/me", "GET, HEAD"},
 		{http.MethodGet, "/api/v1/estimate", "POST"},
 		{http.MethodDelete, "/api/v1/gallery", "GET, HEAD"},

@@ -74,7 +74,7 @@ func (a *testApp) apiToken(t testing.TB, u db.User, scopes ...string) string {
 	if len(scopes) == 0 {
 		scopes = tokens.AllScopes
 	}
-	cr, err := a.tokens.Create(context.Background(), u.ID, u.ID, tokens.Request{Name: "test", Scopes: scopes, Days: "30"}, "127.0.0.1")
+	cr, err := a.tokens.Create(context.Background(), u.ID, u.ID, tokens.Request{Name: "test", Scopes: scopes, Days: "30", FormKey: tokens.NewFormKey()}, "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,8 +47,9 @@ func (s *Server) routes() {
 	e.Any(urls.RouteAPI, apiNotFound)
 	e.Any(urls.RouteAPI+"/*", apiNotFound)
 	only(e, urls.RouteAPIOpenAPI, s.openAPI, http.MethodGet, http.MethodHead)
+	// apiRoute answers HEAD wherever GET is routed.
 	get := func(h echo.HandlerFunc) map[string]echo.HandlerFunc {
-		return map[string]echo.HandlerFunc{http.MethodGet: h, http.MethodHead: h}
+		return map[string]echo.HandlerFunc{http.MethodGet: h}
 	}
 	s.apiRoute(urls.RouteAPIMe, get(s.apiMeGet), s.apiAuth())
 	s.apiRoute(urls.RouteAPIEstimate, map[string]echo.HandlerFunc{http.MethodPost: s.apiEstimateJob}, s.apiAuth(tokens.JobsWrite))

@@ -27,8 +27,9 @@ var scopeDescriptions = map[string]string{
 
 // tokenForm is the create form with the values as typed (scopes ticked as
 // asked, unknown ones dropped) and errs.
+// Each gets a new one-time form key: nothing was made with the last one.
 func tokenForm(name string, scopes []string, days string, errs map[string]string) views.TokenForm {
-	f := views.TokenForm{Name: name, Days: days, MaxDays: tokens.MaxDays, Errors: errs}
+	f := views.TokenForm{Name: name, Days: days, MaxDays: tokens.MaxDays, Errors: errs, FormKey: tokens.NewFormKey()}
 	for _, sc := range tokens.AllScopes {
 		f.Scopes = append(f.Scopes, views.ScopeOption{Value: sc, Description: scopeDescriptions[sc], Checked: slices.Contains(scopes, sc)})
 	}
@@ -42,7 +43,11 @@ func (s *Server) tokenRow(t db.APIToken) views.TokenRow {
 	switch {
 	case !t.RevokedAt.IsZero():
 		r.State = views.TokenRevoked
-	case s.cfg.Tokens.Active(t):
+	case !s.cfg.Tokens.Active(t):
+	case t.OwnerDisabled:
+		// It works again if the member is enabled: still revocable.
+		r.State = views.TokenOwnerDisabled
+	default:
 		r.State = views.TokenActive
 	}
 	return r
@@ -67,10 +72,11 @@ func (s *Server) renderAccountTokens(c echo.Context, status int, form views.Toke
 }
 
 // createToken makes a token (POST /account/tokens: name, scopes repeated,
-// days) and answers with the page showing its secret, this once: never in
-// a redirect or a flash cookie, and the answer is not stored by the
-// browser. Bad input re-shows the form with its messages (422) and writes
-// nothing.
+// days, the form's one-time key) and answers with the page showing its
+// secret, this once: never in a redirect or a flash cookie, and the answer
+// is not stored by the browser. Bad input re-shows the form with its
+// messages (422) and writes nothing. The same form posted again (a reload
+// of the answer) makes nothing and goes to the list, saying so.
 func (s *Server) createToken(c echo.Context) error {
 	v, err := formValues(c)
 	if err != nil {
@@ -78,13 +84,19 @@ func (s *Server) createToken(c echo.Context) error {
 	}
 	name, scopes, days := v.Get(fields.Name), v[fields.Scopes], v.Get(fields.TokenDays)
 	u := currentUser(c)
-	created, err := s.cfg.Tokens.Create(c.Request().Context(), u.ID, u.ID, tokens.Request{Name: name, Scopes: scopes, Days: days}, c.RealIP())
+	created, err := s.cfg.Tokens.Create(c.Request().Context(), u.ID, u.ID,
+		tokens.Request{Name: name, Scopes: scopes, Days: days, FormKey: v.Get(fields.Idem)}, c.RealIP())
 	if fe := fieldErrors(err); fe != nil {
 		return s.renderAccountTokens(c, http.StatusUnprocessableEntity,
 			tokenForm(truncate(name, tokens.MaxName*4+100), scopes, truncate(days, 40), fe), nil)
 	}
 	if err != nil {
 		return err
+	}
+	if created.Again {
+		addFlash(c, views.FlashInfo, fmt.Sprintf("This form was already used: your token “%s” (%s…) was made then, and its secret was shown once. "+
+			"It cannot be shown again; if you did not copy it, revoke it below and make a new one.", created.Token.Name, created.Token.Prefix))
+		return redirect(c, urls.AccountTokens())
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return s.renderAccountTokens(c, http.StatusOK, tokenForm("", nil, strconv.Itoa(tokens.DefaultDays), nil), &views.NewToken{

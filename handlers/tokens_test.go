@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -27,11 +28,32 @@ func tokenValues(name string, days string, scopes ...string) url.Values {
 	return url.Values{fields.Name: {name}, fields.Scopes: scopes, fields.TokenDays: {days}}
 }
 
+// postTokenForm posts v as the create form taken from a fresh
+// /account/tokens: its CSRF token and, unless v has one, its one-time key.
+func (c *client) postTokenForm(v url.Values) *response {
+	c.t.Helper()
+	form := c.get("/account/tokens").doc.Find("#token-form")
+	csrf, _ := form.Find(`input[name="` + fields.CSRF + `"]`).Attr("value")
+	key, _ := form.Find(`input[name="` + fields.Idem + `"]`).Attr("value")
+	if csrf == "" || key == "" {
+		c.t.Fatalf("the token form has no CSRF token (%q) or no one-time key (%q)", csrf, key)
+	}
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = vs
+	}
+	out.Set(fields.CSRF, csrf)
+	if !out.Has(fields.Idem) {
+		out.Set(fields.Idem, key)
+	}
+	return c.post("/account/tokens", out)
+}
+
 // makeToken creates a token through the form as c and returns the secret
 // shown on the answer.
 func (c *client) makeToken(v url.Values) (string, *response) {
 	c.t.Helper()
-	res := c.submit("/account/tokens", "/account/tokens", v)
+	res := c.postTokenForm(v)
 	wantStatus(c.t, res, http.StatusOK)
 	secret := res.doc.Find("#token-new textarea#token-secret").Text()
 	if !tokenSecret.MatchString(secret) {
@@ -211,7 +233,7 @@ func TestTokenCreateRefusesBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := app.mark()
-			res := ana.submit("/account/tokens", "/account/tokens", tt.form)
+			res := ana.postTokenForm(tt.form)
 			wantStatus(t, res, http.StatusUnprocessableEntity)
 			if msg := strings.TrimSpace(res.doc.Find("#" + tt.field + "-error").Text()); msg == "" {
 				t.Errorf("no message for %s", tt.field)
@@ -639,5 +661,169 @@ func TestDocsAPIPage(t *testing.T) {
 	}
 	if app.client().get("/login").doc.Find(`a[href="/docs/api"]`).Length() != 0 {
 		t.Error("the sign-in page links the API docs")
+	}
+}
+
+// Reloading the answer posts the same form again: it makes no second token
+// and writes no second audit line, goes to the list (303) saying what
+// happened, and never shows the secret again. A form without its one-time
+// key makes nothing and comes back renewed.
+func TestTokenFormPostedTwiceMakesOneToken(t *testing.T) {
+	app := newTestApp(t)
+	ana, u := app.member("ana@example.com", 0)
+	form := ana.get("/account/tokens").doc.Find("#token-form")
+	v := tokenValues("nightly batch", "30", tokens.JobsRead)
+	for _, name := range []string{fields.CSRF, fields.Idem} {
+		val, _ := form.Find(`input[name="` + name + `"]`).Attr("value")
+		if val == "" {
+			t.Fatalf("the form has no %s field", name)
+		}
+		v.Set(name, val)
+	}
+
+	before := app.mark()
+	first := ana.post("/account/tokens", v)
+	wantStatus(t, first, http.StatusOK)
+	secret := first.doc.Find("#token-secret").Text()
+	if !tokenSecret.MatchString(secret) {
+		t.Fatalf("no secret on the first answer: %q", secret)
+	}
+	for i := range 2 {
+		again := ana.post("/account/tokens", v)
+		wantStatus(t, again, http.StatusSeeOther)
+		if loc := again.Header.Get("Location"); loc != "/account/tokens" {
+			t.Errorf("post %d again: Location %q, want /account/tokens", i+2, loc)
+		}
+		if strings.Contains(again.body, secret) || strings.Contains(again.Header.Get("Set-Cookie"), secret) {
+			t.Errorf("post %d again: the secret is in the answer", i+2)
+		}
+		page := ana.get("/account/tokens")
+		flash := page.doc.Find("#flashes").Text()
+		if !strings.Contains(flash, "This form was already used") || !strings.Contains(flash, "nightly batch") || !strings.Contains(flash, "shown once") {
+			t.Errorf("post %d again: flash %q, want it to say the form was used and the secret shown once", i+2, flash)
+		}
+		if strings.Contains(page.body, secret) || page.doc.Find("#token-new").Length() != 0 {
+			t.Errorf("post %d again: the list shows the secret", i+2)
+		}
+		if page.doc.Find(`tbody tr td[data-label="Name"]`).Text() != "nightly batch" {
+			t.Errorf("post %d again: list %q", i+2, page.doc.Find("tbody").Text())
+		}
+	}
+	if list := app.tokensOf(u.ID); len(list) != 1 {
+		t.Errorf("%d tokens, want 1", len(list))
+	}
+	if got := app.auditSince(t, before); len(got) != 1 || got[0].Action != db.AuditTokenCreated {
+		t.Errorf("audited %+v, want one token_created", got)
+	}
+	if _, err := app.tokensAuth(secret); err != nil {
+		t.Errorf("the token does not work: %v", err)
+	}
+
+	// Each render has a key of its own.
+	k1, _ := ana.get("/account/tokens").doc.Find(`#token-form input[name="idem"]`).Attr("value")
+	k2, _ := ana.get("/account/tokens").doc.Find(`#token-form input[name="idem"]`).Attr("value")
+	if k1 == "" || k1 == k2 || k1 == v.Get(fields.Idem) {
+		t.Errorf("form keys %q, %q after %q: want new ones", k1, k2, v.Get(fields.Idem))
+	}
+
+	for _, key := range []string{"", "short", "<script>alert(1)</script>-long-enough"} {
+		before := app.mark()
+		bad := tokenValues("other", "30", tokens.JobsRead)
+		bad.Set(fields.Idem, key)
+		res := ana.postTokenForm(bad)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		if msg := res.doc.Find("#token-form-error").Text(); !strings.Contains(msg, "out of date") {
+			t.Errorf("key %q: form message %q", key, msg)
+		}
+		if renewed, _ := res.doc.Find(`#token-form input[name="idem"]`).Attr("value"); renewed == "" || renewed == key {
+			t.Errorf("key %q: the form came back with key %q", key, renewed)
+		}
+		if got, _ := res.doc.Find("#token-name").Attr("value"); got != "other" {
+			t.Errorf("key %q: name %q, want the value typed", key, got)
+		}
+		if res.doc.Find("#token-new").Length() != 0 {
+			t.Errorf("key %q: a token shown", key)
+		}
+		if got := app.auditSince(t, before); len(got) != 0 {
+			t.Errorf("key %q: audited %+v", key, got)
+		}
+	}
+	if list := app.tokensOf(u.ID); len(list) != 1 {
+		t.Errorf("%d tokens after refused forms, want 1", len(list))
+	}
+}
+
+// A disabled member's tokens do not work, and the admin's lists say so
+// ("Member disabled") rather than "active", keeping the revoke button: they
+// work again if the member is enabled. Expired and revoked stay what they
+// are.
+func TestAdminTokensShowDisabledMembers(t *testing.T) {
+	app := newTestApp(t)
+	ana, anaUser := app.member("ana@example.com", 0)
+	bo, _ := app.member("bo@example.com", 0)
+	admin := app.signedIn("admin@example.com", true)
+	ctx := context.Background()
+
+	ana.makeToken(tokenValues("short", "1", tokens.JobsRead))
+	app.clock.Advance(2 * 24 * time.Hour) // "short" has expired
+	secret, _ := ana.makeToken(tokenValues("ana's batch", "30", tokens.JobsRead))
+	ana.makeToken(tokenValues("gone", "30", tokens.JobsRead))
+	bo.makeToken(tokenValues("bo's bot", "30", tokens.GalleryRead))
+	for _, tk := range app.tokensOf(anaUser.ID) {
+		if tk.Name == "gone" {
+			if _, err := app.store.RevokeToken(ctx, db.Viewer{UserID: anaUser.ID}, tk.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := app.store.SetDisabled(ctx, anaUser.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.tokensAuth(secret); err == nil {
+		t.Fatal("a disabled member's token works")
+	}
+
+	// /admin/tokens: ana's marked, with its button; bo's not marked.
+	all := map[string]string{}
+	admin.get("/admin/tokens").doc.Find("tbody tr").Each(func(_ int, r *goquery.Selection) {
+		name := strings.TrimSpace(r.Find(`td[data-label="Name"]`).Text())
+		all[name] = strings.TrimSpace(r.Find(`td[data-label="Member"] .badge`).Text())
+		if r.Find(`form[action^="/admin/tokens/"]`).Length() != 1 {
+			t.Errorf("/admin/tokens: %q has no revoke button", name)
+		}
+	})
+	if want := map[string]string{"ana's batch": "Member disabled", "bo's bot": ""}; !reflect.DeepEqual(all, want) {
+		t.Errorf("/admin/tokens rows %q, want %q", all, want)
+	}
+
+	// The admin's page about ana: every token's state as it is.
+	memberStates := func() map[string]string {
+		got := map[string]string{}
+		admin.get("/admin/users/" + strconv.FormatInt(anaUser.ID, 10)).doc.Find("#member-tokens tbody tr").Each(func(_ int, r *goquery.Selection) {
+			name := strings.TrimSpace(r.Find(`td[data-label="Name"]`).Text())
+			state := strings.TrimSpace(r.Find(`td[data-label="State"] .badge`).Text())
+			got[name] = state
+			if revocable := state == "Active" || state == "Member disabled"; revocable != (r.Find("form").Length() == 1) {
+				t.Errorf("member page: %q (%s) revoke button %v", name, state, !revocable)
+			}
+		})
+		return got
+	}
+	if got, want := memberStates(), map[string]string{"short": "Expired", "ana's batch": "Member disabled", "gone": "Revoked"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("member page states %q, want %q", got, want)
+	}
+
+	// Enabled again: the token works and shows as active.
+	if err := app.store.SetDisabled(ctx, anaUser.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.tokensAuth(secret); err != nil {
+		t.Fatalf("re-enabled member's token: %v", err)
+	}
+	if got := memberStates()["ana's batch"]; got != "Active" {
+		t.Errorf("after enabling: %q, want Active", got)
+	}
+	if admin.get("/admin/tokens").doc.Find(`td[data-label="Member"] .badge`).Length() != 0 {
+		t.Error("/admin/tokens still marks a member after enabling")
 	}
 }

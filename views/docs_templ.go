@@ -136,7 +136,7 @@ func APIDocsPage(p Page, m APIDocs) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</code>; requests and answers are JSON, errors are <a href=\"#errors\">problem details</a>.</li></ol>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</code>; requests and answers are JSON, errors are <a href=\"#errors\">problem details</a>. Every GET route answers HEAD too (<code>curl -I</code>): the same status and headers, without the body.</li></ol>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

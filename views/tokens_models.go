@@ -7,6 +7,9 @@ const (
 	TokenActive  = "active"
 	TokenExpired = "expired"
 	TokenRevoked = "revoked"
+	// TokenOwnerDisabled: neither revoked nor expired, but its member is
+	// disabled, so it does not work until they are enabled again.
+	TokenOwnerDisabled = "member-disabled"
 )
 
 // TokenRow is one personal API token as a list shows it. Its secret is
@@ -20,7 +23,7 @@ type TokenRow struct {
 	ExpiresAt  time.Time
 	LastUsedAt time.Time // zero: never used
 	RevokedAt  time.Time // zero unless revoked
-	State      string    // TokenActive, TokenExpired or TokenRevoked
+	State      string    // TokenActive, TokenOwnerDisabled, TokenExpired or TokenRevoked
 	// The owner, on the admin's list of every member's tokens.
 	OwnerID               int64
 	OwnerName, OwnerEmail string
@@ -36,9 +39,14 @@ func (t TokenRow) StateLabel() string {
 		return "Active"
 	case TokenRevoked:
 		return "Revoked"
+	case TokenOwnerDisabled:
+		return "Member disabled"
 	}
 	return "Expired"
 }
+
+// Revocable: the token works, or would if its member were enabled again.
+func (t TokenRow) Revocable() bool { return t.State == TokenActive || t.State == TokenOwnerDisabled }
 
 // StateBadge is the badge class of the token's state.
 func (t TokenRow) StateBadge() string {
@@ -64,7 +72,10 @@ type TokenForm struct {
 	Scopes  []ScopeOption
 	Days    string
 	MaxDays int
-	Errors  map[string]string
+	// Errors by field; "" is about the form as a whole.
+	Errors map[string]string
+	// FormKey is the form's one-time key: posted again, it makes nothing.
+	FormKey string
 }
 
 // NewToken is a token just made: Secret is shown on this one answer and
@@ -85,7 +96,8 @@ type AccountTokens struct {
 	Created *NewToken // nil except on the answer to a create
 }
 
-// AdminTokens is /admin/tokens: every member's active tokens.
+// AdminTokens is /admin/tokens: every member's tokens neither revoked nor
+// expired, a disabled member's marked so.
 type AdminTokens struct {
 	Zone   Zone
 	Tokens []TokenRow

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"swapdesk/db"
 	"swapdesk/internal/browsertest"
 	"swapdesk/internal/fields"
+	"swapdesk/internal/tokens"
 )
 
 // grantClipboard lets the pages of origin read and write the clipboard
@@ -45,7 +47,8 @@ func makeToken(t *testing.T, base, email, password, name string) {
 	}
 	doc := getDoc(t, c, base+"/account/tokens")
 	tok, _ := doc.Find(`input[name="csrf"]`).Attr("value")
-	res, err := c.PostForm(base+"/account/tokens", url.Values{fields.CSRF: {tok}, fields.Name: {name},
+	key, _ := doc.Find(`#token-form input[name="` + fields.Idem + `"]`).Attr("value")
+	res, err := c.PostForm(base+"/account/tokens", url.Values{fields.CSRF: {tok}, fields.Idem: {key}, fields.Name: {name},
 		fields.Scopes: {"jobs:read", "jobs:write", "gallery:read"}, fields.TokenDays: {"90"}})
 	if err != nil {
 		t.Fatal(err)
@@ -129,40 +132,7 @@ func TestBrowserTokenShownOnceCopiedAndRevoked(t *testing.T) {
 
 	// Screenshots of the answer as it stands (not reloaded: a reload would
 	// post the form again), then of the admin's list and the docs.
-	sizes := []struct{ w, h int64 }{{1366, 900}, {390, 844}}
-	shoot := func(name string, navigate string) {
-		t.Helper()
-		for _, size := range sizes {
-			var opts []chromedp.EmulateViewportOption
-			if size.w < 640 {
-				opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch)
-			}
-			for _, scheme := range []string{"light", "dark"} {
-				if err := chromedp.Do(step, chromedp.EmulateViewport(size.w, size.h, opts...), colorScheme(scheme)); err != nil {
-					t.Fatal(err)
-				}
-				// Buttons fade their colours (.15 s) when the scheme changes.
-				time.Sleep(300 * time.Millisecond)
-				if navigate != "" {
-					if err := chromedp.Do(step, chromedp.Navigate(s.URL+navigate), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
-						t.Fatalf("%s: %v", name, err)
-					}
-				}
-				width, err := chromedp.Run(step, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if width > int(size.w) {
-					t.Errorf("%s is %d px wide at %d px", name, width, size.w)
-				}
-				png, err := chromedp.Run(step, chromedp.FullScreenshot(100))
-				if err != nil {
-					t.Fatal(err)
-				}
-				browsertest.SaveScreenshot(t, fmt.Sprintf("%s-%d-%s.png", name, size.w, scheme), png)
-			}
-		}
-	}
+	shoot := func(name, navigate string) { t.Helper(); shootTokenPage(t, step, s.URL, name, navigate) }
 	// The answer fits the narrowest phone too.
 	err = chromedp.Do(step, chromedp.EmulateViewport(360, 780, chromedp.EmulateMobile, chromedp.EmulateTouch))
 	if err != nil {
@@ -209,4 +179,127 @@ func TestBrowserTokenShownOnceCopiedAndRevoked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// shootTokenPage saves screenshots of the page at base+navigate (the page
+// as it stands when navigate is "") at 1366 and 390 px, light and dark,
+// and fails when it is wider than the window.
+func shootTokenPage(t *testing.T, step context.Context, base, name, navigate string) {
+	t.Helper()
+	sizes := []struct{ w, h int64 }{{1366, 900}, {390, 844}}
+	for _, size := range sizes {
+		var opts []chromedp.EmulateViewportOption
+		if size.w < 640 {
+			opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch)
+		}
+		for _, scheme := range []string{"light", "dark"} {
+			if err := chromedp.Do(step, chromedp.EmulateViewport(size.w, size.h, opts...), colorScheme(scheme)); err != nil {
+				t.Fatal(err)
+			}
+			// Buttons fade their colours (.15 s) when the scheme changes.
+			time.Sleep(300 * time.Millisecond)
+			if navigate != "" {
+				if err := chromedp.Do(step, chromedp.Navigate(base+navigate), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+			}
+			width, err := chromedp.Run(step, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if width > int(size.w) {
+				t.Errorf("%s is %d px wide at %d px", name, width, size.w)
+			}
+			png, err := chromedp.Run(step, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			browsertest.SaveScreenshot(t, fmt.Sprintf("%s-%d-%s.png", name, size.w, scheme), png)
+		}
+	}
+}
+
+// TestBrowserTokenFormPostedAgainAndDisabledMember: in a real browser the
+// token form posted a second time (as a reload of the answer does) makes
+// no second token and lands on the list saying so, without the secret; a
+// disabled member's token reads "Member disabled" on the admin's lists.
+// Screenshots of both at 1366 and 390 px, light and dark
+// (SWAPDESK_SCREENSHOT_DIR to keep them).
+func TestBrowserTokenFormPostedAgainAndDisabledMember(t *testing.T) {
+	ctx := browsertest.New(t)
+	dir := t.TempDir()
+	s := startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir})
+	step, cancel := browsertest.Step(ctx, 150*time.Second)
+	defer cancel()
+	err := chromedp.Do(step,
+		chromedp.EmulateViewport(1366, 900),
+		signInBrowser(s.URL, "admin@localhost", s.Password),
+		chromedp.Navigate(s.URL+"/account/tokens"),
+		chromedp.WaitVisible(chromedp.CSS("#tokens-empty")),
+		chromedp.SendKeys(chromedp.CSS("#token-name"), "nightly batch"),
+		chromedp.Click(chromedp.CSS(`input[name="scopes"][value="jobs:read"]`)),
+		// Keep the form as posted, to post it once more.
+		waitJS(`(sessionStorage.tokenForm = new URLSearchParams(new FormData(document.querySelector("#token-form"))).toString()) !== ""`),
+		chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#token-new")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := chromedp.Run(step, chromedp.Evaluate[string](`document.querySelector("#token-secret").value`))
+	if err != nil || !regexp.MustCompile(`^sd_[A-Za-z0-9_-]{43}$`).MatchString(secret) {
+		t.Fatalf("token shown: %q, %v", secret, err)
+	}
+	err = chromedp.Do(step,
+		waitJS(`(() => {
+			const f = document.createElement("form");
+			f.method = "post"; f.action = "/account/tokens";
+			for (const [k, v] of new URLSearchParams(sessionStorage.tokenForm)) {
+				const i = document.createElement("input"); i.type = "hidden"; i.name = k; i.value = v; f.appendChild(i);
+			}
+			document.body.appendChild(f); f.submit(); return true;
+		})()`),
+		waitJS(`location.pathname === "/account/tokens" && !document.querySelector("#token-new") && document.querySelector("#flashes") !== null && document.querySelector("#flashes").textContent.includes("already used")`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := chromedp.Run(step, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if regexp.MustCompile(regexp.QuoteMeta(secret[3:])).MatchString(html) {
+		t.Error("the token is shown a second time")
+	}
+	if n, err := chromedp.Run(step, chromedp.Evaluate[int](`document.querySelectorAll("tbody tr").length`)); err != nil || n != 1 {
+		t.Errorf("%d tokens listed, want 1 (%v)", n, err)
+	}
+	shootTokenPage(t, step, s.URL, "account-tokens-again", "")
+
+	// A member with a token, then disabled.
+	store, err := db.Open(context.Background(), dbPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.CreateUser(context.Background(), "bo@example.com", "Bo Disabled", db.RoleMember, "x")
+	if err == nil {
+		_, err = tokens.New(store, nil).Create(context.Background(), u.ID, u.ID,
+			tokens.Request{Name: "bo's bot", Scopes: tokens.AllScopes, FormKey: tokens.NewFormKey()}, "")
+	}
+	if err == nil {
+		err = store.SetDisabled(context.Background(), u.ID, true)
+	}
+	store.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(step,
+		chromedp.Navigate(s.URL+"/admin/tokens"),
+		waitJS(`[...document.querySelectorAll("tbody tr")].some(r => r.textContent.includes("bo's bot") && r.querySelector(".badge").textContent === "Member disabled")`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shootTokenPage(t, step, s.URL, "admin-tokens-disabled", "/admin/tokens")
+	shootTokenPage(t, step, s.URL, "member-tokens-disabled", "/admin/users/"+strconv.FormatInt(u.ID, 10)+"#member-tokens")
 }

@@ -58,7 +58,7 @@ var ErrUnauthorized = errors.New("unauthorized")
 
 // Store is what the service needs from the database.
 type Store interface {
-	CreateToken(ctx context.Context, actorID int64, t db.APIToken, tokenHash []byte, ip string) (db.APIToken, error)
+	CreateToken(ctx context.Context, actorID int64, t db.APIToken, tokenHash []byte, formKey, ip string) (db.APIToken, bool, error)
 	TokenByHash(ctx context.Context, tokenHash []byte, now time.Time) (db.APIToken, db.User, error)
 	TouchToken(ctx context.Context, id int64, now time.Time) error
 	TokensForUser(ctx context.Context, userID int64) ([]db.APIToken, error)
@@ -85,18 +85,55 @@ type Request struct {
 	Name   string
 	Scopes []string
 	Days   string // "" means DefaultDays
+	// FormKey is the asking form's one-time key (NewFormKey): a form
+	// posted again (a reload of the answer) makes no second token.
+	FormKey string
 }
 
 // Created is a new token: Secret is shown once and never stored.
 type Created struct {
 	Token  db.APIToken
 	Secret string
+	// Again: the form was used before; Token is the token it made then,
+	// and Secret is empty, because it cannot be shown again.
+	Again bool
 }
+
+// NewFormKey returns a new one-time key for a form that makes a token.
+func NewFormKey() string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// validFormKey: 16 to 64 base64url characters, as NewFormKey makes (and
+// the New swap form's key, newToken, too).
+func validFormKey(k string) bool {
+	if len(k) < 16 || len(k) > 64 {
+		return false
+	}
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// formOutOfDate is the message of a create without a good form key.
+const formOutOfDate = "This form was out of date, so no token was made. It has been renewed: check the values below and press Make token again."
 
 // Create makes a token for member userID (the actor is who asked: the
 // member), or returns an *apperr.Invalid naming each bad field, and then
-// writes nothing.
+// writes nothing. A missing or malformed form key is an *apperr.Invalid
+// without fields. A form key already used makes nothing: it returns the
+// token made then, with Again set and no secret.
 func (s *Service) Create(ctx context.Context, actorID, userID int64, r Request, ip string) (Created, error) {
+	if !validFormKey(r.FormKey) {
+		return Created{}, &apperr.Invalid{Message: formOutOfDate}
+	}
 	fe := apperr.FieldErrors{}
 	name := strings.TrimSpace(r.Name)
 	switch {
@@ -122,15 +159,18 @@ func (s *Service) Create(ctx context.Context, actorID, userID int64, r Request, 
 	}
 	secret := Prefix + base64.RawURLEncoding.EncodeToString(b)
 	hash := sha256.Sum256([]byte(secret))
-	t, err := s.store.CreateToken(ctx, actorID, db.APIToken{
+	t, created, err := s.store.CreateToken(ctx, actorID, db.APIToken{
 		UserID:    userID,
 		Name:      name,
 		Scopes:    strings.Join(scopes, " "),
 		Prefix:    secret[:shownPrefix],
 		ExpiresAt: s.now().Add(time.Duration(days) * 24 * time.Hour),
-	}, hash[:], ip)
+	}, hash[:], r.FormKey, ip)
 	if err != nil {
 		return Created{}, err
+	}
+	if !created {
+		return Created{Token: t, Again: true}, nil
 	}
 	return Created{Token: t, Secret: secret}, nil
 }

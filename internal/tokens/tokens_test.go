@@ -33,7 +33,7 @@ func setup(t *testing.T) (*tokens.Service, *db.DB, *clock, db.User) {
 func TestCreateAuthenticateRevoke(t *testing.T) {
 	ctx := context.Background()
 	s, d, c, u := setup(t)
-	cr, err := s.Create(ctx, u.ID, u.ID, tokens.Request{Name: " nightly ", Scopes: []string{tokens.GalleryRead, tokens.JobsRead, tokens.JobsRead}, Days: "30"}, "10.0.0.1")
+	cr, err := s.Create(ctx, u.ID, u.ID, tokens.Request{Name: " nightly ", Scopes: []string{tokens.GalleryRead, tokens.JobsRead, tokens.JobsRead}, Days: "30", FormKey: tokens.NewFormKey()}, "10.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestCreateAuthenticateRevoke(t *testing.T) {
 func TestAuthenticateRefusesAlike(t *testing.T) {
 	ctx := context.Background()
 	s, d, c, u := setup(t)
-	cr, err := s.Create(ctx, u.ID, u.ID, tokens.Request{Name: "a", Scopes: []string{tokens.JobsWrite}, Days: "1"}, "")
+	cr, err := s.Create(ctx, u.ID, u.ID, tokens.Request{Name: "a", Scopes: []string{tokens.JobsWrite}, Days: "1", FormKey: tokens.NewFormKey()}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +144,7 @@ func TestCreateRefusesBadInput(t *testing.T) {
 		{tokens.Request{Name: "a", Scopes: []string{tokens.JobsRead}, Days: "1.5"}, fields.TokenDays},
 		{tokens.Request{Name: "a", Scopes: []string{tokens.JobsRead}, Days: "never"}, fields.TokenDays},
 	} {
+		tc.r.FormKey = tokens.NewFormKey()
 		_, err := s.Create(ctx, u.ID, u.ID, tc.r, "")
 		var inv *apperr.Invalid
 		if !errors.As(err, &inv) || inv.Fields[tc.field] == "" {
@@ -154,7 +155,7 @@ func TestCreateRefusesBadInput(t *testing.T) {
 	if err := d.SetDisabled(ctx, u.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Create(ctx, u.ID, u.ID, tokens.Request{Name: "a", Scopes: []string{tokens.JobsRead}}, ""); !errors.Is(err, apperr.ErrNotFound) {
+	if _, err := s.Create(ctx, u.ID, u.ID, tokens.Request{Name: "a", Scopes: []string{tokens.JobsRead}, FormKey: tokens.NewFormKey()}, ""); !errors.Is(err, apperr.ErrNotFound) {
 		t.Fatalf("disabled member's create: %v", err)
 	}
 	if list, _ := s.ForUser(ctx, u.ID); len(list) != 0 {
@@ -162,5 +163,101 @@ func TestCreateRefusesBadInput(t *testing.T) {
 	}
 	if all, _ := s.AllActive(ctx); len(all) != 0 {
 		t.Fatalf("AllActive: %d", len(all))
+	}
+}
+
+// A form's one-time key makes one token: posted again it makes nothing and
+// returns the token made then, without its secret; another key, or the
+// same key from another member, makes another. No key, or a malformed one,
+// makes nothing.
+func TestCreateOncePerFormKey(t *testing.T) {
+	ctx := context.Background()
+	s, d, _, u := setup(t)
+	r := tokens.Request{Name: "nightly", Scopes: []string{tokens.JobsRead}, FormKey: tokens.NewFormKey()}
+	first, err := s.Create(ctx, u.ID, u.ID, r, "")
+	if err != nil || first.Again || first.Secret == "" {
+		t.Fatalf("first create: %+v, %v", first, err)
+	}
+	for _, again := range []tokens.Request{r, {Name: "renamed", Scopes: []string{tokens.GalleryRead}, FormKey: r.FormKey}} {
+		got, err := s.Create(ctx, u.ID, u.ID, again, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Again || got.Secret != "" || got.Token.ID != first.Token.ID || got.Token.Name != "nightly" {
+			t.Errorf("the form again (%q): %+v, want the first token, Again, no secret", again.Name, got)
+		}
+	}
+	if list, _ := s.ForUser(ctx, u.ID); len(list) != 1 {
+		t.Errorf("%d tokens, want 1", len(list))
+	}
+	if audit, _ := d.RecentAudit(ctx, 10); len(audit) != 1 {
+		t.Errorf("%d audit lines, want 1: %+v", len(audit), audit)
+	}
+
+	// The same key from another member, a new key: new tokens.
+	bo, _ := d.CreateUser(ctx, "bo@example.com", "Bo", db.RoleMember, "x")
+	if got, err := s.Create(ctx, bo.ID, bo.ID, r, ""); err != nil || got.Again || got.Secret == "" {
+		t.Errorf("another member, same key: %+v, %v", got, err)
+	}
+	r.FormKey = tokens.NewFormKey()
+	if got, err := s.Create(ctx, u.ID, u.ID, r, ""); err != nil || got.Again || got.Secret == "" {
+		t.Errorf("a new key: %+v, %v", got, err)
+	}
+
+	// A name that quotes a form key does not use that key up.
+	next := tokens.NewFormKey()
+	if _, err := s.Create(ctx, u.ID, u.ID, tokens.Request{Name: "x form=" + next + " y", Scopes: []string{tokens.JobsRead}, FormKey: tokens.NewFormKey()}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Create(ctx, u.ID, u.ID, tokens.Request{Name: "z", Scopes: []string{tokens.JobsRead}, FormKey: next}, ""); err != nil || got.Again {
+		t.Errorf("a key quoted in a name counted as used: %+v, %v", got, err)
+	}
+
+	before, _ := s.ForUser(ctx, u.ID)
+	for _, key := range []string{"", "short", strings.Repeat("a", 65), "has space in it, long enough", "ünïcödé-ünïcödé-ünï", "pct%20pct%20pct%20"} {
+		_, err := s.Create(ctx, u.ID, u.ID, tokens.Request{Name: "k", Scopes: []string{tokens.JobsRead}, FormKey: key}, "")
+		var inv *apperr.Invalid
+		if !errors.As(err, &inv) || len(inv.Fields) != 0 || inv.Message == "" {
+			t.Errorf("form key %q: %v, want an *apperr.Invalid with a message and no fields", key, err)
+		}
+	}
+	if after, _ := s.ForUser(ctx, u.ID); len(after) != len(before) {
+		t.Errorf("bad form keys made %d tokens", len(after)-len(before))
+	}
+}
+
+// One form posted several times at once (a double click without the
+// script) still makes one token: the lookup and the insert share a write
+// transaction.
+func TestCreateOncePerFormKeyConcurrently(t *testing.T) {
+	ctx := context.Background()
+	s, d, _, u := setup(t)
+	r := tokens.Request{Name: "burst", Scopes: []string{tokens.JobsRead}, FormKey: tokens.NewFormKey()}
+	const n = 8
+	results := make(chan tokens.Created, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			cr, err := s.Create(ctx, u.ID, u.ID, r, "")
+			results <- cr
+			errs <- err
+		}()
+	}
+	made, ids := 0, map[int64]bool{}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		cr := <-results
+		if !cr.Again {
+			made++
+		}
+		ids[cr.Token.ID] = true
+	}
+	if made != 1 || len(ids) != 1 {
+		t.Errorf("%d creates made a token, %d distinct tokens; want 1 and 1", made, len(ids))
+	}
+	if audit, _ := d.RecentAudit(ctx, 20); len(audit) != 1 {
+		t.Errorf("%d audit lines, want 1", len(audit))
 	}
 }
