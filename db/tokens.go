@@ -58,9 +58,9 @@ func scanToken(row interface{ Scan(...any) error }, more ...any) (APIToken, erro
 }
 
 // CreateToken records a token for member userID whose secret hashes to
-// tokenHash (32 bytes), and audits it, in one transaction, with formKey:
-// the one-time key of the form that asked for it, kept in the audit line.
-// When actorID already made a token with formKey (a form posted again), it
+// tokenHash (32 bytes), and audits it, in one transaction. formKey is the
+// one-time key of the form that asked for it ("" for none): when userID
+// already has a token made with it (a form posted again), CreateToken
 // returns that token and created == false, writing nothing. A disabled or
 // unknown member gets an error wrapping apperr.ErrNotFound and nothing is
 // written.
@@ -68,19 +68,16 @@ func (d *DB) CreateToken(ctx context.Context, actorID int64, t APIToken, tokenHa
 	if len(tokenHash) != 32 {
 		return APIToken{}, false, fmt.Errorf("create token: token hash of %d bytes", len(tokenHash))
 	}
-	if formKey == "" || strings.ContainsAny(formKey, " \t\n") {
-		return APIToken{}, false, fmt.Errorf("create token: form key %q", formKey)
-	}
+	key := sql.NullString{String: formKey, Valid: formKey != ""}
 	err = d.tx(ctx, func(tx *sql.Tx) error {
 		// Inside the write transaction, so two posts of one form cannot
-		// both miss and both create.
-		id, err := tokenByFormKey(ctx, tx, actorID, t.UserID, formKey)
-		if err != nil {
-			return err
-		}
-		if id != 0 {
-			out, err = scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens t WHERE t.id = ? AND t.user_id = ?`, id, t.UserID))
-			return err
+		// both miss and both create (and the unique index stands behind).
+		if key.Valid {
+			out, err = scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens t
+				WHERE t.user_id = ? AND t.form_key = ?`, t.UserID, key))
+			if err == nil || !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
 		}
 		var email string
 		err = tx.QueryRowContext(ctx, `SELECT email FROM users WHERE id = ? AND disabled_at IS NULL`, t.UserID).Scan(&email)
@@ -91,54 +88,22 @@ func (d *DB) CreateToken(ctx context.Context, actorID int64, t APIToken, tokenHa
 			return err
 		}
 		now := d.Now()
-		out, err = scanToken(tx.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, scopes, token_hash, prefix, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING `+strings.ReplaceAll(tokenColumns, "t.", ""),
-			t.UserID, t.Name, t.Scopes, tokenHash, t.Prefix, ms(now), ms(t.ExpiresAt)))
+		out, err = scanToken(tx.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, scopes, token_hash, prefix, created_at, expires_at, form_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+strings.ReplaceAll(tokenColumns, "t.", ""),
+			t.UserID, t.Name, t.Scopes, tokenHash, t.Prefix, ms(now), ms(t.ExpiresAt), key))
 		if err != nil {
 			return err
 		}
 		created = true
 		return insertAudit(ctx, tx, now, AuditEntry{ActorID: actorID, Action: AuditTokenCreated,
 			Subject: email,
-			Detail: fmt.Sprintf(tokenCreatedDetail+" name=%q prefix=%s scopes=%q expires=%s", t.UserID, out.ID, formKey,
-				out.Name, out.Prefix, out.Scopes, out.ExpiresAt.UTC().Format(time.DateOnly)),
-			IP: ip})
+			Detail:  fmt.Sprintf("member=%d token=%d name=%q prefix=%s scopes=%q expires=%s", t.UserID, out.ID, out.Name, out.Prefix, out.Scopes, out.ExpiresAt.UTC().Format(time.DateOnly)),
+			IP:      ip})
 	})
 	if err != nil {
 		return APIToken{}, false, err
 	}
 	return out, created, nil
-}
-
-// tokenCreatedDetail starts a token_created audit line's detail: the
-// member, the token and the form key, before the name (free text), so
-// they are read back exactly.
-const tokenCreatedDetail = "member=%d token=%d form=%s"
-
-// tokenByFormKey returns the id of the token actorID made for member
-// userID with formKey, or 0. The audit line is where the key is kept: it is
-// written with the token, in its transaction, and the actor's lines are
-// indexed (audit_log_actor).
-func tokenByFormKey(ctx context.Context, tx *sql.Tx, actorID, userID int64, formKey string) (int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT detail FROM audit_log
-		WHERE actor_id IS ? AND action = ? AND instr(detail, ?) > 0 ORDER BY id DESC`,
-		nullID(actorID), AuditTokenCreated, " form="+formKey+" ")
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var detail string
-		if err := rows.Scan(&detail); err != nil {
-			return 0, err
-		}
-		var member, id int64
-		var key string
-		if _, err := fmt.Sscanf(detail, tokenCreatedDetail, &member, &id, &key); err == nil && member == userID && key == formKey {
-			return id, nil
-		}
-	}
-	return 0, rows.Err()
 }
 
 // TokenByHash returns the token whose secret hashes to tokenHash and its

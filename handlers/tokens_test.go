@@ -726,7 +726,7 @@ func TestTokenFormPostedTwiceMakesOneToken(t *testing.T) {
 		t.Errorf("form keys %q, %q after %q: want new ones", k1, k2, v.Get(fields.Idem))
 	}
 
-	for _, key := range []string{"", "short", "<script>alert(1)</script>-long-enough"} {
+	for _, key := range []string{"short", "<script>alert(1)</script>-long-enough"} {
 		before := app.mark()
 		bad := tokenValues("other", "30", tokens.JobsRead)
 		bad.Set(fields.Idem, key)
@@ -750,6 +750,18 @@ func TestTokenFormPostedTwiceMakesOneToken(t *testing.T) {
 	}
 	if list := app.tokensOf(u.ID); len(list) != 1 {
 		t.Errorf("%d tokens after refused forms, want 1", len(list))
+	}
+	// A post without a key (the form's fields as DESIGN lists them, as
+	// before the form had one) makes a token, as it always did.
+	keyless := tokenValues("script", "30", tokens.JobsRead)
+	keyless.Set(fields.CSRF, ana.csrf("/account/tokens"))
+	res := ana.post("/account/tokens", keyless)
+	wantStatus(t, res, http.StatusOK)
+	if res.doc.Find("#token-new").Length() != 1 {
+		t.Error("a post without a form key showed no token")
+	}
+	if list := app.tokensOf(u.ID); len(list) != 2 {
+		t.Errorf("%d tokens after a post without a key, want 2", len(list))
 	}
 }
 

@@ -86,7 +86,8 @@ type Request struct {
 	Scopes []string
 	Days   string // "" means DefaultDays
 	// FormKey is the asking form's one-time key (NewFormKey): a form
-	// posted again (a reload of the answer) makes no second token.
+	// posted again (a reload of the answer) makes no second token. ""
+	// (a post without one, as before forms had it) makes a token each time.
 	FormKey string
 }
 
@@ -108,9 +109,12 @@ func NewFormKey() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// validFormKey: 16 to 64 base64url characters, as NewFormKey makes (and
-// the New swap form's key, newToken, too).
+// validFormKey: none, or 16 to 64 base64url characters, as NewFormKey
+// makes (and the New swap form's key, newToken, too).
 func validFormKey(k string) bool {
+	if k == "" {
+		return true
+	}
 	if len(k) < 16 || len(k) > 64 {
 		return false
 	}
@@ -122,13 +126,13 @@ func validFormKey(k string) bool {
 	return true
 }
 
-// formOutOfDate is the message of a create without a good form key.
+// formOutOfDate is the message of a create with a malformed form key.
 const formOutOfDate = "This form was out of date, so no token was made. It has been renewed: check the values below and press Make token again."
 
 // Create makes a token for member userID (the actor is who asked: the
 // member), or returns an *apperr.Invalid naming each bad field, and then
-// writes nothing. A missing or malformed form key is an *apperr.Invalid
-// without fields. A form key already used makes nothing: it returns the
+// writes nothing. A malformed form key is an *apperr.Invalid without
+// fields. A form key already used makes nothing: it returns the
 // token made then, with Again set and no secret.
 func (s *Service) Create(ctx context.Context, actorID, userID int64, r Request, ip string) (Created, error) {
 	if !validFormKey(r.FormKey) {
