@@ -127,33 +127,8 @@ func (d *DB) Gallery(ctx context.Context, q GalleryQuery) ([]GalleryItem, error)
 	if q.Match != "" {
 		return d.gallerySearch(ctx, q)
 	}
-	if q.Prompts {
-		query, args := gallerySQL(q, false)
-		return d.galleryRun(ctx, query, args, true)
-	}
-	// The page's ids from the index, their tiles from the tiles kept
-	// (tileCache): reading a tile's columns through the driver cost as
-	// much as finding them.
-	var searchV, tilesV int64
-	if err := d.stmtGalleryVersions.QueryRowContext(ctx).Scan(&searchV, &tilesV); err != nil {
-		return nil, mapErr(err)
-	}
-	query, args := gallerySQL(q, true)
-	ids, err := d.readIDs(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	tiles, err := d.tilesOf(ctx, tilesV, ids, make([]tileMemo, 0, len(ids)), true)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]GalleryItem, 0, len(ids))
-	for _, t := range tiles {
-		if t.present { // absent: deleted since the ids were read
-			out = append(out, t.item)
-		}
-	}
-	return out, d.starred(ctx, q.Viewer.UserID, out)
+	query, args := gallerySQL(q)
+	return d.galleryRun(ctx, query, args, q.Prompts)
 }
 
 // galleryRun runs one of the gallery's queries; prompts says whether it
@@ -232,8 +207,8 @@ func galleryWhere(q GalleryQuery) ([]string, []any) {
 }
 
 // gallerySQL is Gallery's query for q without a search, and its
-// arguments: the results' ids alone with idsOnly, else their columns.
-func gallerySQL(q GalleryQuery, idsOnly bool) (string, []any) {
+// arguments.
+func gallerySQL(q GalleryQuery) (string, []any) {
 	where, args := galleryWhere(q)
 	if c := q.After; c != nil {
 		// created_at <= ? alone is the index range; the rest breaks ties.
@@ -247,11 +222,8 @@ func gallerySQL(q GalleryQuery, idsOnly bool) (string, []any) {
 	case q.MemberID != 0:
 		from = `jobs INDEXED BY jobs_gallery_member`
 	}
-	order := ` WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY created_at DESC, id DESC LIMIT ?`
-	if idsOnly {
-		return `SELECT id FROM ` + from + order, append(args, q.Limit)
-	}
-	query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + galleryPrompt(q) + ` FROM ` + from + order
+	query := `SELECT ` + galleryColumns + `, ` + galleryFavorite + galleryPrompt(q) + ` FROM ` + from + `
+		WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	return query, append(append([]any{q.Viewer.UserID}, args...), q.Limit)
 }
 

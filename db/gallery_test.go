@@ -259,12 +259,12 @@ func TestGalleryQueryPlans(t *testing.T) {
 			if _, err := d.Gallery(context.Background(), q); err != nil {
 				t.Fatal(err)
 			}
-			query, args := gallerySQL(q, true)
+			query, args := gallerySQL(q)
 			if q.Match != "" {
 				query, args = gallerySearchQuery(q)
 				args[1] = "[1,2,3,4,5,6,7,8,9]"
 			}
-			plan := d.plan(t, query, args...) + ";"
+			plan := d.plan(t, query, args...)
 			if !strings.Contains(plan, tc.want) {
 				t.Errorf("%s (analyzed %v):\n got %s\nwant %s", tc.name, analyzed, plan, tc.want)
 			}
