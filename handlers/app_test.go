@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"swapdesk/db"
+	"swapdesk/db/dbtest"
 	"swapdesk/internal/accounts"
 	"swapdesk/internal/akool"
 	"swapdesk/internal/akoolsim"
@@ -99,8 +101,12 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	// mounted on it and calls it back (webhooks), as in serve.
 	var handler http.Handler
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	// app.New opens DataDir/swapdesk.db with db.Open, as serve does; it
+	// finds the migrated template there and has nothing to apply.
+	dataDir := t.TempDir()
+	dbtest.Template(t, filepath.Join(dataDir, "swapdesk.db"))
 	a, err := app.New(context.Background(), app.Config{
-		DataDir:                t.TempDir(),
+		DataDir:                dataDir,
 		LocalURL:               "http://" + srv.Listener.Addr().String(),
 		SessionKey:             "test-session-key-of-at-least-32-bytes!",
 		SecureCookies:          o.secure,
