@@ -20,15 +20,20 @@ import (
 	"swapdesk/internal/apperr"
 )
 
+// openTest opens a copy of the migrated template (see dbtest.Template)
+// and returns its path too.
 func openTest(t *testing.T) (*db.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "swapdesk.db")
+	dbtest.Template(t, path)
 	return dbtest.OpenFile(t, path), path
 }
 
 func TestMigrationsTwiceAreANoOp(t *testing.T) {
 	ctx := context.Background()
-	d, path := openTest(t)
+	// From an empty file, not the template: the first open migrates.
+	path := filepath.Join(t.TempDir(), "swapdesk.db")
+	d := dbtest.OpenFile(t, path)
 	v1, err := d.SchemaVersion(ctx)
 	if err != nil || v1 < 1 {
 		t.Fatalf("version after first open = %d, %v", v1, err)

@@ -3,25 +3,12 @@ package db
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
-
-// openInternal is dbtest.Open for this package's internal tests, which
-// cannot import dbtest: it imports db.
-func openInternal(t *testing.T) *DB {
-	t.Helper()
-	d, err := Open(context.Background(), filepath.Join(t.TempDir(), "swapdesk.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
-}
 
 // seedPlanJobs writes n jobs in one statement: most of users[0], a tenth
 // of users[1] and users[2]; most final, one in 500 queued (all of
