@@ -141,6 +141,10 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	handler = a.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
+	// The test has ended: a stalled link answers now, before srv.Close and
+	// Shutdown wait for the requests probing it (else each waits out the
+	// prober's timeout).
+	t.Cleanup(ms.release)
 	_, clientID, secret := a.Sandbox.Credentials()
 	return &testApp{t: t, store: a.Store, accts: a.Accounts, srv: srv, clock: clock, sim: a.Sandbox, media: ms,
 		tracker: a.Tracker, archiver: a.Archiver, mediaDir: a.MediaDir, simClientID: clientID, simSecret: secret,

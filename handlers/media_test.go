@@ -29,9 +29,10 @@ type mediaServer struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
 	hits map[string]int
-	// stall holds every request under /slow/ until the test ends: a link
-	// whose server never answers.
-	stall chan struct{}
+	// stall holds every request under /slow/ until the test ends (release
+	// closes it): a link whose server never answers.
+	stall   chan struct{}
+	release func()
 }
 
 func newMediaServer(t testing.TB) *mediaServer {
@@ -39,6 +40,7 @@ func newMediaServer(t testing.TB) *mediaServer {
 	png := mustRead(t, "../static/samples/character.png")
 	mp4 := mustRead(t, "../static/samples/motion.mp4")
 	ms := &mediaServer{hits: map[string]int{}, stall: make(chan struct{})}
+	ms.release = sync.OnceFunc(func() { close(ms.stall) })
 	mux := http.NewServeMux()
 	serve := func(body []byte, ctype string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -67,7 +69,7 @@ func newMediaServer(t testing.TB) *mediaServer {
 		mux.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ms.srv.Close)
-	t.Cleanup(func() { close(ms.stall) }) // first: Close waits for the stalled requests
+	t.Cleanup(ms.release) // first: Close waits for the stalled requests
 	return ms
 }
 
