@@ -131,7 +131,9 @@ func TestAPIBatchWithRetries(t *testing.T) {
 	}
 	t.Logf("429s waited out: %d", retried429)
 
-	// Poll each to its end with Prefer: wait while Akool works.
+	// Poll each to its end with Prefer: wait while Akool works and the
+	// archiver keeps the results (as serve's loops would: a wait ends when
+	// the job is final and archived, not at its 10 s deadline).
 	stop := make(chan struct{})
 	var driver sync.WaitGroup
 	driver.Go(func() {
@@ -146,6 +148,7 @@ func TestAPIBatchWithRetries(t *testing.T) {
 			clockMu.Unlock()
 			app.sim.Step()
 			app.tracker.PollDue(context.Background())
+			app.archiver.ArchiveDue(context.Background())
 		}
 	})
 	final := make(chan string, n)
