@@ -19,6 +19,7 @@ import (
 // says), then each job polled to its end with Prefer: wait. Exactly ten
 // jobs, ten holds, ten charges; the balance is the ledger's sum.
 func TestAPIBatchWithRetries(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	_, u := app.member("ana@example.com", 1000)
 	spec := app.loadAPISpec(t)

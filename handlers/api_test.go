@@ -12,6 +12,7 @@ import (
 // The served document is the embedded one, public, and describes every
 // route of the API.
 func TestAPIOpenAPIDocument(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	spec := app.loadAPISpec(t)
 	if !bytes.Equal(spec.raw, apidoc.JSON) {
@@ -59,6 +60,7 @@ func TestAPIOpenAPIDocument(t *testing.T) {
 }
 
 func TestAPIMe(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	_, u := app.member("ana@example.com", 100)
 	spec := app.loadAPISpec(t)

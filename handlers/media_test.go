@@ -137,6 +137,7 @@ func mustRead(t testing.TB, path string) []byte {
 // /media/:id serves only archived copies of jobs not deleted, answers HEAD,
 // and says 410 Gone (not 500) when the file has gone from the disk.
 func TestMediaRoute(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	ctx := context.Background()
@@ -186,6 +187,7 @@ func TestMediaRoute(t *testing.T) {
 // A result URL that is not a web address never reaches the page as a link
 // or a player source.
 func TestScriptResultURLIsNotRendered(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -210,6 +212,7 @@ func TestScriptResultURLIsNotRendered(t *testing.T) {
 // playing. The browser must revalidate every time (ETag + no-cache), and a
 // revalidation after the delete must not be told "not modified".
 func TestMediaRevalidatesSoADeleteTakesEffect(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -252,6 +255,7 @@ func TestMediaRevalidatesSoADeleteTakesEffect(t *testing.T) {
 // DATA_DIR/media/YYYY-MM/<job>.mp4 and the database holds that relative
 // path: they still play.
 func TestMediaServesTheOldLayout(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	job := app.submitted(c)
