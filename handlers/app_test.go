@@ -33,6 +33,13 @@ import (
 
 const testPassword = "correct horse battery"
 
+// testHashCost is the argon2id cost of the test apps' password hashes: the
+// real algorithm and code path, at 64 KiB and one pass instead of 19 MiB
+// and two. At the default cost hashing was a sixth of this package's CPU
+// time under -race (three or more hashes per test: the timing equaliser,
+// each account, each sign-in).
+var testHashCost = accounts.HashCost{Time: 1, MemoryKiB: 64}
+
 // testApp is the graph serve runs (app.New: the real router over a real
 // SQLite database in a temp dir, with the embedded Akool emulator, the
 // tracker and the archiver), served on loopback. One fake clock drives the
@@ -81,6 +88,9 @@ type appOptions struct {
 	// requests (the clock of these tests only moves when told).
 	apiRate  float64
 	apiBurst int
+	// defaultHashCost hashes passwords at the cost serve uses, for a test
+	// whose point is what happens while hashes are being computed.
+	defaultHashCost bool
 }
 
 func pollingOnly(o *appOptions) { o.noWebhooks = true }
@@ -90,6 +100,10 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	var o appOptions
 	for _, f := range opts {
 		f(&o)
+	}
+	hashCost := &testHashCost
+	if o.defaultHashCost {
+		hashCost = nil
 	}
 	clock := akoolsim.NewFakeClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	ms := newMediaServer(t)
@@ -126,6 +140,7 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 		ConfigureProbe:         o.probe,
 		APIRate:                cmp.Or(o.apiRate, -1),
 		APIBurst:               o.apiBurst,
+		PasswordHashCost:       hashCost,
 	})
 	if err != nil {
 		srv.Close()
