@@ -30,6 +30,7 @@ func openTest(t *testing.T) (*db.DB, string) {
 }
 
 func TestMigrationsTwiceAreANoOp(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	// From an empty file, not the template: the first open migrates.
 	path := filepath.Join(t.TempDir(), "swapdesk.db")
@@ -57,6 +58,7 @@ func TestMigrationsTwiceAreANoOp(t *testing.T) {
 }
 
 func TestRefusesDatabaseNewerThanBinary(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, path := openTest(t)
 	d.Close()
@@ -75,6 +77,7 @@ func TestRefusesDatabaseNewerThanBinary(t *testing.T) {
 }
 
 func TestPragmasApplyToEveryConnection(t *testing.T) {
+	t.Parallel()
 	_, path := openTest(t)
 	raw, err := sql.Open("sqlite", db.DSN(path))
 	if err != nil {
@@ -107,6 +110,7 @@ func TestPragmasApplyToEveryConnection(t *testing.T) {
 }
 
 func TestUserErrorsMapToSentinels(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	if _, err := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h"); err != nil {
@@ -128,6 +132,7 @@ func TestUserErrorsMapToSentinels(t *testing.T) {
 }
 
 func TestSessionVersionBumps(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
@@ -145,6 +150,7 @@ func TestSessionVersionBumps(t *testing.T) {
 }
 
 func TestSettingOrCreateKeepsFirstValue(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	calls := 0
@@ -163,6 +169,7 @@ func TestSettingOrCreateKeepsFirstValue(t *testing.T) {
 }
 
 func TestBackupWritesAReadableCopy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
@@ -193,6 +200,7 @@ func rawOpen(t *testing.T, path string) *sql.DB {
 // A data directory may contain characters that mean something in a URI; the
 // database must still land at exactly the path asked for.
 func TestOpenPathWithURICharacters(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, name := range []string{"has #hash", "has ?query", "has %25 percent", "all # ? % here"} {
 		t.Run(name, func(t *testing.T) {
@@ -231,6 +239,7 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 
 // Two processes starting on a fresh database at once must both come up.
 func TestConcurrentOpensOfAFreshDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "swapdesk.db")
 	const n = 6
@@ -269,6 +278,7 @@ func TestConcurrentOpensOfAFreshDatabase(t *testing.T) {
 
 // The database holds password hashes: only its owner may read it.
 func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "swapdesk.db")
@@ -296,6 +306,7 @@ func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
 }
 
 func TestRevokedSessionIsRefusedAndPrunedLater(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, path := openTest(t)
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -347,6 +358,7 @@ func TestRevokedSessionIsRefusedAndPrunedLater(t *testing.T) {
 // Every request runs the session query: it must stay two primary-key
 // lookups, however many sessions were revoked.
 func TestSessionUserQueryUsesPrimaryKeys(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, path := openTest(t)
 	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
@@ -389,6 +401,7 @@ func TestSessionUserQueryUsesPrimaryKeys(t *testing.T) {
 // (another process opening it too, switching it to WAL first) made Open
 // fail however long busy_timeout was. Open must wait for it instead.
 func TestOpenWaitsForAWriterOfAFreshDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "swapdesk.db")
 	// A writer in rollback-journal mode, as a fresh file starts, holding
@@ -431,6 +444,7 @@ func TestOpenWaitsForAWriterOfAFreshDatabase(t *testing.T) {
 // A session's user comes with their running-job count, as CountRunning
 // gives it, so a page needs no query of its own for its title.
 func TestSessionUserCarriesTheRunningCount(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")

@@ -56,6 +56,7 @@ func (d *DB) plan(t *testing.T, query string, args ...any) string {
 // -race the table has 5k jobs: the queries name their access paths, so
 // the plans do not depend on the size; the 100k run is the plain one.)
 func TestListQueryPlans(t *testing.T) {
+	t.Parallel()
 	jobs := 100_000
 	if raceDetector {
 		jobs = 5_000
@@ -135,6 +136,7 @@ func TestListQueryPlans(t *testing.T) {
 
 // Concurrent copies of one webhook are accepted once.
 func TestAcceptWebhookOncePerSignature(t *testing.T) {
+	t.Parallel()
 	d := openInternal(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
