@@ -11,6 +11,7 @@ import (
 // Migration 0008 fills each member's balance row from their ledger, and
 // CheckBalances finds a row that no longer matches it.
 func TestBalanceRowsAreBackfilledAndChecked(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, path := openTest(t)
 	ana, _ := d.CreateUser(ctx, "ana@example.com", "Ana", db.RoleMember, "h")
@@ -77,6 +78,7 @@ func TestBalanceRowsAreBackfilledAndChecked(t *testing.T) {
 // An update that finishes a job must carry what the credits service
 // decided: the store has no defaults of its own to fall back on.
 func TestFinalUpdateNeedsItsDecision(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")

@@ -20,15 +20,21 @@ import (
 	"swapdesk/internal/apperr"
 )
 
+// openTest opens a copy of the migrated template (see dbtest.Template)
+// and returns its path too.
 func openTest(t *testing.T) (*db.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "swapdesk.db")
+	dbtest.Template(t, path)
 	return dbtest.OpenFile(t, path), path
 }
 
 func TestMigrationsTwiceAreANoOp(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	d, path := openTest(t)
+	// From an empty file, not the template: the first open migrates.
+	path := filepath.Join(t.TempDir(), "swapdesk.db")
+	d := dbtest.OpenFile(t, path)
 	v1, err := d.SchemaVersion(ctx)
 	if err != nil || v1 < 1 {
 		t.Fatalf("version after first open = %d, %v", v1, err)
@@ -52,6 +58,7 @@ func TestMigrationsTwiceAreANoOp(t *testing.T) {
 }
 
 func TestRefusesDatabaseNewerThanBinary(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, path := openTest(t)
 	d.Close()
@@ -70,6 +77,7 @@ func TestRefusesDatabaseNewerThanBinary(t *testing.T) {
 }
 
 func TestPragmasApplyToEveryConnection(t *testing.T) {
+	t.Parallel()
 	_, path := openTest(t)
 	raw, err := sql.Open("sqlite", db.DSN(path))
 	if err != nil {
@@ -102,6 +110,7 @@ func TestPragmasApplyToEveryConnection(t *testing.T) {
 }
 
 func TestUserErrorsMapToSentinels(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	if _, err := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h"); err != nil {
@@ -123,6 +132,7 @@ func TestUserErrorsMapToSentinels(t *testing.T) {
 }
 
 func TestSessionVersionBumps(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
@@ -140,6 +150,7 @@ func TestSessionVersionBumps(t *testing.T) {
 }
 
 func TestSettingOrCreateKeepsFirstValue(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	calls := 0
@@ -158,6 +169,7 @@ func TestSettingOrCreateKeepsFirstValue(t *testing.T) {
 }
 
 func TestBackupWritesAReadableCopy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
@@ -188,6 +200,7 @@ func rawOpen(t *testing.T, path string) *sql.DB {
 // A data directory may contain characters that mean something in a URI; the
 // database must still land at exactly the path asked for.
 func TestOpenPathWithURICharacters(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, name := range []string{"has #hash", "has ?query", "has %25 percent", "all # ? % here"} {
 		t.Run(name, func(t *testing.T) {
@@ -226,6 +239,7 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 
 // Two processes starting on a fresh database at once must both come up.
 func TestConcurrentOpensOfAFreshDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "swapdesk.db")
 	const n = 6
@@ -264,6 +278,7 @@ func TestConcurrentOpensOfAFreshDatabase(t *testing.T) {
 
 // The database holds password hashes: only its owner may read it.
 func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "swapdesk.db")
@@ -291,6 +306,7 @@ func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
 }
 
 func TestRevokedSessionIsRefusedAndPrunedLater(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, path := openTest(t)
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -342,6 +358,7 @@ func TestRevokedSessionIsRefusedAndPrunedLater(t *testing.T) {
 // Every request runs the session query: it must stay two primary-key
 // lookups, however many sessions were revoked.
 func TestSessionUserQueryUsesPrimaryKeys(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, path := openTest(t)
 	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
@@ -384,6 +401,7 @@ func TestSessionUserQueryUsesPrimaryKeys(t *testing.T) {
 // (another process opening it too, switching it to WAL first) made Open
 // fail however long busy_timeout was. Open must wait for it instead.
 func TestOpenWaitsForAWriterOfAFreshDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "swapdesk.db")
 	// A writer in rollback-journal mode, as a fresh file starts, holding
@@ -426,6 +444,7 @@ func TestOpenWaitsForAWriterOfAFreshDatabase(t *testing.T) {
 // A session's user comes with their running-job count, as CountRunning
 // gives it, so a page needs no query of its own for its title.
 func TestSessionUserCarriesTheRunningCount(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")

@@ -18,6 +18,7 @@ import (
 // result), for the owner, another member and an admin, over shown, hidden,
 // unarchived, deleted and missing jobs.
 func TestJobPageAnswersWhatItsPartsWould(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, path := openTest(t)
 	var users [3]db.User
@@ -192,6 +193,7 @@ func TestJobPageAnswersWhatItsPartsWould(t *testing.T) {
 // against JobEvents, LedgerForJob and SharesForJob, with share links asked
 // for and not.
 func TestJobRecordAnswersWhatItsPartsWould(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, path := openTest(t)
 	u, err := d.CreateUser(ctx, "owner@example.com", "Owner", db.RoleMember, "h")

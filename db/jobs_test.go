@@ -12,6 +12,7 @@ import (
 // A job keeps the hash of the inputs its form token was used with, and can
 // be found by that token (its owner's only).
 func TestJobByIdempotencyKeyAndInputHash(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	ana, _ := d.CreateUser(ctx, "ana@example.com", "Ana", db.RoleMember, "h")

@@ -20,6 +20,7 @@ func newJob(userID int64, key string, credits int64) db.NewJob {
 }
 
 func TestConcurrentHoldsNeverOverdraw(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
@@ -61,6 +62,7 @@ func TestConcurrentHoldsNeverOverdraw(t *testing.T) {
 }
 
 func TestIdempotencyKeyCreatesOneJob(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
@@ -79,6 +81,7 @@ func TestIdempotencyKeyCreatesOneJob(t *testing.T) {
 }
 
 func TestRejectAndInterruptReleaseHolds(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
@@ -126,6 +129,7 @@ func TestRejectAndInterruptReleaseHolds(t *testing.T) {
 }
 
 func TestLedgerIsAppendOnly(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, path := openTest(t)
 	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")
@@ -144,6 +148,7 @@ func TestLedgerIsAppendOnly(t *testing.T) {
 }
 
 func TestGrantUnknownUser(t *testing.T) {
+	t.Parallel()
 	d, _ := openTest(t)
 	if _, err := d.Grant(context.Background(), 999, 0, db.LedgerGrant, 5, ""); !errors.Is(err, apperr.ErrNotFound) {
 		t.Errorf("grant to unknown user: %v", err)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestLoginAttemptsWindowAllOrNoneAndGiveBack(t *testing.T) {
+	t.Parallel()
 	d, _ := openTest(t)
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

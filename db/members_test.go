@@ -11,6 +11,7 @@ import (
 // Migration 0013 rebuilt the ledger for the kind 'allowance': the
 // append-only triggers and the amount CHECK came back with it.
 func TestRebuiltLedgerStaysAppendOnly(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, path := openTest(t)
 	u, _ := d.CreateUser(ctx, "a@example.com", "A", db.RoleMember, "h")

@@ -12,6 +12,7 @@ import (
 // Only archived results not deleted wait for a poster, and a deleted one
 // cannot be given one.
 func TestDueForPoster(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, owner, _ := archivedJobFixture(t)
 	due, err := d.DueForPoster(ctx, 10)
@@ -44,6 +45,7 @@ func TestDueForPoster(t *testing.T) {
 // The kept character image follows the visibility rule once archived, and
 // is its owner's and admins' before.
 func TestJobImageForViewer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, owner, other := archivedJobFixture(t)
 	if _, err := d.JobImageForViewer(ctx, db.Viewer{UserID: owner.id}, owner.job); !errors.Is(err, apperr.ErrNotFound) {

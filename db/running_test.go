@@ -12,6 +12,7 @@ import (
 // changes between open and final states both ways, soft deletes and
 // undeletes, a job moving to another member, and hard deletes.
 func TestRunningCountFollowsEveryChange(t *testing.T) {
+	t.Parallel()
 	d := openInternal(t)
 	ctx := context.Background()
 	var users [3]int64

@@ -11,6 +11,7 @@ import (
 // the search index in several segments; merging them leaves one, and every
 // search finds the same jobs in the same order.
 func TestMergeSearchIndex(t *testing.T) {
+	t.Parallel()
 	d := openInternal(t)
 	ctx := context.Background()
 	users := galleryUsers(t, d, 3)

@@ -16,6 +16,7 @@ import (
 // VisibleArchivedIn applies the one visibility rule to a batch: the same
 // answers as VisibleArchived, id by id, with unknown ids left out.
 func TestVisibleArchivedIn(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, owner, other := archivedJobFixture(t)
 	ids := []int64{owner.job, 999999, -1}
@@ -46,6 +47,7 @@ func TestVisibleArchivedIn(t *testing.T) {
 // A share answers only while it is unrevoked, unexpired and its job still
 // archived and not deleted; hiding the job does not stop it.
 func TestShareLifecycle(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, owner, other := archivedJobFixture(t)
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)

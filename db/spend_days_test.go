@@ -27,6 +27,7 @@ func dayEdges(end time.Time, n int, loc *time.Location) []time.Time {
 // included), for charges written before and after; edges that are not the
 // kept days' midnights read the charges.
 func TestSpendDaySumsMatchTheCharges(t *testing.T) {
+	t.Parallel()
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Skip(err)
@@ -133,6 +134,7 @@ func TestSpendDaySumsMatchTheCharges(t *testing.T) {
 // range into one row of UserID 0, so each range still adds up to
 // SpendByRange's.
 func TestSpendByRangeTopAddsUpToEveryMembersSpend(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, _ := openTest(t)
 	var ids []int64

@@ -3,25 +3,12 @@ package db
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
-
-// openInternal is dbtest.Open for this package's internal tests, which
-// cannot import dbtest: it imports db.
-func openInternal(t *testing.T) *DB {
-	t.Helper()
-	d, err := Open(context.Background(), filepath.Join(t.TempDir(), "swapdesk.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
-}
 
 // seedPlanJobs writes n jobs in one statement: most of users[0], a tenth
 // of users[1] and users[2]; most final, one in 500 queued (all of
@@ -69,6 +56,7 @@ func (d *DB) plan(t *testing.T, query string, args ...any) string {
 // -race the table has 5k jobs: the queries name their access paths, so
 // the plans do not depend on the size; the 100k run is the plain one.)
 func TestListQueryPlans(t *testing.T) {
+	t.Parallel()
 	jobs := 100_000
 	if raceDetector {
 		jobs = 5_000
@@ -148,6 +136,7 @@ func TestListQueryPlans(t *testing.T) {
 
 // Concurrent copies of one webhook are accepted once.
 func TestAcceptWebhookOncePerSignature(t *testing.T) {
+	t.Parallel()
 	d := openInternal(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)

@@ -14,6 +14,7 @@ import (
 // archived result unless its owner hid it; a hidden one only its owner and
 // admins; a deleted one nobody.
 func TestVisibleArchived(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, owner, other := archivedJobFixture(t)
 	job := owner.job

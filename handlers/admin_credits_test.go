@@ -32,6 +32,7 @@ var adminRoutes = []struct{ method, path string }{
 // audit log and the time zone setting; a member gets 403, a disabled
 // member and a stranger are sent to sign in, and nothing is written.
 func TestAdminCreditRoutesAuthorization(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	admin := app.signedIn("admin@example.com", true)
 	member := app.signedIn("member@example.com", false)
@@ -134,6 +135,7 @@ func statText(res *response, label string) string {
 // emulator's own: after two jobs, a grant and an interruption, in the
 // sandbox, through the real app.
 func TestCreditOverviewMatchesLedgerAndAkool(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	seedOverview(t, app)
 	admin := app.signedIn("admin@example.com", true)
@@ -190,6 +192,7 @@ func TestCreditOverviewMatchesLedgerAndAkool(t *testing.T) {
 // The Akool balance is fetched once a minute at most, however many times
 // the page is opened.
 func TestCreditOverviewCachesAkoolBalance(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	admin := app.signedIn("admin@example.com", true)
 	wantStatus(t, admin.get("/admin/credits"), http.StatusOK)
@@ -208,6 +211,7 @@ func TestCreditOverviewCachesAkoolBalance(t *testing.T) {
 // An Akool error is said plainly on the page, which still shows
 // everything else; it is not a 500.
 func TestCreditOverviewShowsAkoolErrorPlainly(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	app.sim.InjectCall(akoolsim.EndpointQuota, akoolsim.CallFault{Code: 1200, Count: akoolsim.Forever})
 	admin := app.signedIn("admin@example.com", true)
@@ -229,6 +233,7 @@ func TestCreditOverviewShowsAkoolErrorPlainly(t *testing.T) {
 }
 
 func TestCreditOverviewDaysAndGrouping(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	seedOverview(t, app)
 	admin := app.signedIn("admin@example.com", true)
@@ -334,6 +339,7 @@ func chartBars(doc svgDoc) (n int, titles []string) {
 // resolutions the chart has one bar per (day, resolution), each titled,
 // and the projection extrapolates the month at its pace.
 func TestSpendChartBarsAndProjection(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t) // the clock starts on 25 Nov 2026, 09:00 UTC
 	c, _ := app.member("ana@example.com", 1000)
 	run := func(res string) {
@@ -397,6 +403,7 @@ func readCSV(t *testing.T, res *response) [][]string {
 // The export has a header row, ISO 8601 times in the team's zone, the
 // overview's filters, and defused formulas.
 func TestLedgerCSV(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	ctx := context.Background()
 	_, ana := app.member("ana@example.com", 0)
@@ -520,6 +527,7 @@ func TestLedgerCSV(t *testing.T) {
 // The ledger on the page is paged newest first, and the next page goes on
 // where the first ended.
 func TestLedgerPaging(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	_, ana := app.member("ana@example.com", 0)
 	for i := range 60 {
@@ -554,6 +562,7 @@ func TestLedgerPaging(t *testing.T) {
 // month and shown on the pages; a zone that does not exist is refused at
 // the field and nothing is written.
 func TestTeamTimeZoneSetting(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	admin := app.signedIn("admin@example.com", true)
 	res := admin.get("/admin/credits")
@@ -613,6 +622,7 @@ func TestTeamTimeZoneSetting(t *testing.T) {
 
 // The audit log filters by who, what and when, newest first, paged.
 func TestAdminAuditLog(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	admin := app.signedIn("admin@example.com", true)
 	member := app.signedIn("member@example.com", false)

@@ -15,6 +15,7 @@ import (
 // Every bad token gets the same 401, whatever is wrong with it; a good
 // token without the scope a 403; nothing is written either way.
 func TestAPIAuthRefusesBadTokensAlike(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	_, u := app.member("ana@example.com", 100)
 	spec := app.loadAPISpec(t)
@@ -99,6 +100,7 @@ func TestAPIAuthRefusesBadTokensAlike(t *testing.T) {
 }
 
 func TestAPIScopes(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	_, u := app.member("ana@example.com", 100)
 	spec := app.loadAPISpec(t)
@@ -133,6 +135,7 @@ func TestAPIScopes(t *testing.T) {
 }
 
 func TestAPIRateLimitPerToken(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, func(o *appOptions) { o.apiRate, o.apiBurst = 1, 3 })
 	_, u := app.member("ana@example.com", 100)
 	spec := app.loadAPISpec(t)

@@ -19,6 +19,7 @@ import (
 // says), then each job polled to its end with Prefer: wait. Exactly ten
 // jobs, ten holds, ten charges; the balance is the ledger's sum.
 func TestAPIBatchWithRetries(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	_, u := app.member("ana@example.com", 1000)
 	spec := app.loadAPISpec(t)
@@ -131,7 +132,9 @@ func TestAPIBatchWithRetries(t *testing.T) {
 	}
 	t.Logf("429s waited out: %d", retried429)
 
-	// Poll each to its end with Prefer: wait while Akool works.
+	// Poll each to its end with Prefer: wait while Akool works and the
+	// archiver keeps the results (as serve's loops would: a wait ends when
+	// the job is final and archived, not at its 10 s deadline).
 	stop := make(chan struct{})
 	var driver sync.WaitGroup
 	driver.Go(func() {
@@ -146,6 +149,7 @@ func TestAPIBatchWithRetries(t *testing.T) {
 			clockMu.Unlock()
 			app.sim.Step()
 			app.tracker.PollDue(context.Background())
+			app.archiver.ArchiveDue(context.Background())
 		}
 	})
 	final := make(chan string, n)

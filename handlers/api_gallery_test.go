@@ -31,6 +31,7 @@ type apiGalleryPage struct {
 // The API's gallery is the page's: the same results, filters, search,
 // visibility and signed cursors.
 func TestAPIGallery(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	_, ana := app.member("ana@example.com", 0)
 	_, bo := app.member("bo@example.com", 0)
@@ -133,6 +134,7 @@ func TestAPIGallery(t *testing.T) {
 // Every answer under /api/v1 is a problem: unknown routes, other methods,
 // HEAD, and the OpenAPI document needs no token.
 func TestAPIRoutesAnswerProblems(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	_, u := app.member("ana@example.com", 0)
 	spec := app.loadAPISpec(t)

@@ -18,6 +18,7 @@ import (
 // A panic or an unexpected error under /api/v1 is a 500 problem carrying
 // the request id, and the cause is logged, not sent.
 func TestAPIPanicsAndErrorsAreInternalProblems(t *testing.T) {
+	t.Parallel()
 	var logged bytes.Buffer
 	s := New(Config{SessionKey: []byte("test-session-key-of-at-least-32-bytes!"), Log: slog.New(slog.NewTextHandler(&logged, nil)),
 		Registry: prometheus.NewRegistry()})
@@ -51,6 +52,7 @@ type echoErr string
 func (e echoErr) Error() string { return string(e) }
 
 func TestAPIPreferWaitHeader(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		headers []string
 		want    int

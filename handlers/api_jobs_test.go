@@ -37,6 +37,7 @@ type apiJobView struct {
 }
 
 func TestAPIEstimateIsTheFormsEstimate(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, unlimitedChecks)
 	_, u := app.member("ana@example.com", 100)
 	spec := app.loadAPISpec(t)
@@ -134,6 +135,7 @@ func TestAPIEstimateIsTheFormsEstimate(t *testing.T) {
 
 // The estimate shares the form's per-member limit on link checks.
 func TestAPIEstimateLimitedPerMember(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	_, u := app.member("ana@example.com", 100)
 	spec := app.loadAPISpec(t)
@@ -164,6 +166,7 @@ func TestAPIEstimateLimitedPerMember(t *testing.T) {
 }
 
 func TestAPICreateJobIsIdempotent(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	_, u := app.member("ana@example.com", 100)
 	spec := app.loadAPISpec(t)
@@ -237,6 +240,7 @@ func TestAPICreateJobIsIdempotent(t *testing.T) {
 // Retries that race make one job: the key is unique per member in the
 // jobs table, and the hold is written with the job.
 func TestAPICreateJobConcurrentRetriesMakeOneJob(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, unlimitedChecks)
 	_, u := app.member("ana@example.com", 1000)
 	spec := app.loadAPISpec(t)
@@ -283,6 +287,7 @@ func TestAPICreateJobConcurrentRetriesMakeOneJob(t *testing.T) {
 }
 
 func TestAPICreateJobRefusals(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	_, poor := app.member("poor@example.com", 5)
 	spec := app.loadAPISpec(t)
@@ -308,6 +313,7 @@ func TestAPICreateJobRefusals(t *testing.T) {
 // Every malformed request is a 400 (413 when too large) problem naming
 // what is wrong, and writes nothing.
 func TestAPIBadInput(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	_, u := app.member("ana@example.com", 100)
 	spec := app.loadAPISpec(t)
@@ -377,6 +383,7 @@ func (a *testApp) finish(t *testing.T, id int64) db.Job {
 }
 
 func TestAPIGetListDeleteJobs(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly, unlimitedChecks)
 	_, u := app.member("ana@example.com", 1000)
 	spec := app.loadAPISpec(t)
@@ -499,6 +506,7 @@ func TestAPIGetListDeleteJobs(t *testing.T) {
 }
 
 func TestAPIContentAndPoster(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c0, u := app.member("ana@example.com", 100)
 	spec := app.loadAPISpec(t)
@@ -545,6 +553,7 @@ func TestAPIContentAndPoster(t *testing.T) {
 // Prefer: wait answers as soon as the job is final and its video
 // archived, with Preference-Applied.
 func TestAPIPreferWait(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	_, u := app.member("ana@example.com", 100)
 	spec := app.loadAPISpec(t)

@@ -15,6 +15,7 @@ import (
 // route of the API, HEAD wherever GET is (TestAPIDocumentMatchesRouter
 // checks the same against the router itself).
 func TestAPIOpenAPIDocument(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	spec := app.loadAPISpec(t)
 	if !bytes.Equal(spec.raw, apidoc.JSON) {
@@ -62,6 +63,7 @@ func TestAPIOpenAPIDocument(t *testing.T) {
 }
 
 func TestAPIMe(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	_, u := app.member("ana@example.com", 100)
 	spec := app.loadAPISpec(t)

@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"swapdesk/db"
+	"swapdesk/db/dbtest"
 	"swapdesk/internal/accounts"
 	"swapdesk/internal/akool"
 	"swapdesk/internal/akoolsim"
@@ -30,6 +32,13 @@ import (
 )
 
 const testPassword = "correct horse battery"
+
+// testHashCost is the argon2id cost of the test apps' password hashes: the
+// real algorithm and code path, at 64 KiB and one pass instead of 19 MiB
+// and two. At the default cost hashing was a sixth of this package's CPU
+// time under -race (three or more hashes per test: the timing equaliser,
+// each account, each sign-in).
+var testHashCost = accounts.HashCost{Time: 1, MemoryKiB: 64}
 
 // testApp is the graph serve runs (app.New: the real router over a real
 // SQLite database in a temp dir, with the embedded Akool emulator, the
@@ -79,6 +88,9 @@ type appOptions struct {
 	// requests (the clock of these tests only moves when told).
 	apiRate  float64
 	apiBurst int
+	// defaultHashCost hashes passwords at the cost serve uses, for a test
+	// whose point is what happens while hashes are being computed.
+	defaultHashCost bool
 }
 
 func pollingOnly(o *appOptions) { o.noWebhooks = true }
@@ -88,6 +100,10 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	var o appOptions
 	for _, f := range opts {
 		f(&o)
+	}
+	hashCost := &testHashCost
+	if o.defaultHashCost {
+		hashCost = nil
 	}
 	clock := akoolsim.NewFakeClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	ms := newMediaServer(t)
@@ -99,8 +115,12 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	// mounted on it and calls it back (webhooks), as in serve.
 	var handler http.Handler
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	// app.New opens DataDir/swapdesk.db with db.Open, as serve does; it
+	// finds the migrated template there and has nothing to apply.
+	dataDir := t.TempDir()
+	dbtest.Template(t, filepath.Join(dataDir, "swapdesk.db"))
 	a, err := app.New(context.Background(), app.Config{
-		DataDir:                t.TempDir(),
+		DataDir:                dataDir,
 		LocalURL:               "http://" + srv.Listener.Addr().String(),
 		SessionKey:             "test-session-key-of-at-least-32-bytes!",
 		SecureCookies:          o.secure,
@@ -120,6 +140,7 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 		ConfigureProbe:         o.probe,
 		APIRate:                cmp.Or(o.apiRate, -1),
 		APIBurst:               o.apiBurst,
+		PasswordHashCost:       hashCost,
 	})
 	if err != nil {
 		srv.Close()
@@ -135,6 +156,10 @@ func newTestApp(t testing.TB, opts ...func(*appOptions)) *testApp {
 	handler = a.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
+	// The test has ended: a stalled link answers now, before srv.Close and
+	// Shutdown wait for the requests probing it (else each waits out the
+	// prober's timeout).
+	t.Cleanup(ms.release)
 	_, clientID, secret := a.Sandbox.Credentials()
 	return &testApp{t: t, store: a.Store, accts: a.Accounts, srv: srv, clock: clock, sim: a.Sandbox, media: ms,
 		tracker: a.Tracker, archiver: a.Archiver, mediaDir: a.MediaDir, simClientID: clientID, simSecret: secret,

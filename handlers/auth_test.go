@@ -19,6 +19,7 @@ import (
 )
 
 func TestLoginSuccessLandsOnDashboard(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	app.addUser("ana@example.com", "Ana", false)
 	c := app.client()
@@ -52,6 +53,7 @@ func TestLoginSuccessLandsOnDashboard(t *testing.T) {
 
 // Behind an https public URL the session cookie never travels in clear.
 func TestSessionCookieSecureBehindHTTPS(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, func(o *appOptions) { o.secure = true })
 	res := app.client().get("/login")
 	wantStatus(t, res, http.StatusOK)
@@ -70,6 +72,7 @@ func TestSessionCookieSecureBehindHTTPS(t *testing.T) {
 // timestamp moves). Each one that was judged leaves exactly one login_failed
 // audit entry; input refused unread (over-long) leaves none.
 func TestLoginFailuresGiveOneGenericAnswer(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	ana := app.addUser("ana@example.com", "Ana", false)
 	off := app.addUser("off@example.com", "Off", false)
@@ -121,6 +124,7 @@ func TestLoginFailuresGiveOneGenericAnswer(t *testing.T) {
 }
 
 func TestLoginRateLimitedPerAccountAndPerIP(t *testing.T) {
+	t.Parallel()
 	t.Run("per account", func(t *testing.T) {
 		app := newTestApp(t)
 		app.addUser("ana@example.com", "Ana", false)
@@ -150,8 +154,10 @@ func TestLoginRateLimitedPerAccountAndPerIP(t *testing.T) {
 
 // Parallel requests must not slip past the limit while the first ones are
 // still hashing: at most 5 wrong passwords are checked, the rest wait.
+// The hashes cost what they do in serve, so the burst overlaps them.
 func TestLoginRateLimitHoldsAgainstAParallelBurst(t *testing.T) {
-	app := newTestApp(t)
+	t.Parallel()
+	app := newTestApp(t, func(o *appOptions) { o.defaultHashCost = true })
 	app.addUser("ana@example.com", "Ana", false)
 	const n = 40
 	type attempt struct {
@@ -196,6 +202,7 @@ func TestLoginRateLimitHoldsAgainstAParallelBurst(t *testing.T) {
 // read from the right up to the first untrusted hop; otherwise the header is
 // ignored, so a client cannot pick its own address to dodge rate limits.
 func TestClientAddressFromTrustedProxiesOnly(t *testing.T) {
+	t.Parallel()
 	cidrs := func(list ...string) []*net.IPNet {
 		var out []*net.IPNet
 		for _, s := range list {
@@ -263,6 +270,7 @@ func TestClientAddressFromTrustedProxiesOnly(t *testing.T) {
 }
 
 func TestLogoutIsAPostThatEndsTheSession(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c := app.signedIn("ana@example.com", false)
 	if got := c.get("/logout").StatusCode; got < 400 {
@@ -284,6 +292,7 @@ func TestLogoutIsAPostThatEndsTheSession(t *testing.T) {
 // before (another tab, a stolen cookie) stops working, while the same
 // person's other sessions go on.
 func TestLogoutEndsCopiesOfTheSessionCookie(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c := app.signedIn("ana@example.com", false)
 	other := app.client()
@@ -304,6 +313,7 @@ func TestLogoutEndsCopiesOfTheSessionCookie(t *testing.T) {
 }
 
 func TestCSRFMissingOrWrongIs403AndChangesNothing(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	app.addUser("ana@example.com", "Ana", false)
 	tests := []struct {
@@ -373,6 +383,7 @@ func TestCSRFMissingOrWrongIs403AndChangesNothing(t *testing.T) {
 }
 
 func TestRequireUserRedirectsWithNext(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c := app.client()
 	res := c.get("/admin/users?x=1")
@@ -386,6 +397,7 @@ func TestRequireUserRedirectsWithNext(t *testing.T) {
 // page to the login, remembering the page the poll came from, not the
 // fragment it asked for.
 func TestExpiredSessionDuringHTMXRequestRemembersThePage(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	tests := []struct {
 		name, current, want string
@@ -414,6 +426,7 @@ func TestExpiredSessionDuringHTMXRequestRemembersThePage(t *testing.T) {
 }
 
 func TestOpenRedirectRefused(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	app.addUser("ana@example.com", "Ana", true)
 	tests := []struct{ next, want string }{
@@ -455,6 +468,7 @@ func TestOpenRedirectRefused(t *testing.T) {
 }
 
 func TestMemberGets403OnAdminPages(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	member := app.signedIn("ana@example.com", false)
 	res := member.get("/admin/users")
@@ -471,6 +485,7 @@ func TestMemberGets403OnAdminPages(t *testing.T) {
 }
 
 func TestUserTextIsEscaped(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	const evil = `<script>alert("x")</script>`
 	app.addUser("evil@example.com", evil, false)
@@ -499,6 +514,7 @@ func TestUserTextIsEscaped(t *testing.T) {
 }
 
 func TestDisabledOrPasswordChangedEndsSessions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("disabled", func(t *testing.T) {
 		app := newTestApp(t)
@@ -526,6 +542,7 @@ func TestDisabledOrPasswordChangedEndsSessions(t *testing.T) {
 }
 
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c := app.client()
 	// "/login/" is the trailing-slash redirect, answered before routing;
@@ -562,6 +579,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 }
 
 func TestTrailingSlashRedirect(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	res := app.client().get("/login/?next=%2Fjobs")
 	wantStatus(t, res, http.StatusPermanentRedirect)
@@ -573,6 +591,7 @@ func TestTrailingSlashRedirect(t *testing.T) {
 // The reference on an error page and in the logs is ours: whatever id a
 // client sends is not taken.
 func TestRequestIDsAreOurOwn(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c := app.client()
 	seen := map[string]bool{}
@@ -591,6 +610,7 @@ func TestRequestIDsAreOurOwn(t *testing.T) {
 }
 
 func TestErrorPagesNeverShowInternalErrors(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c := app.signedIn("ana@example.com", false)
 	res := c.get("/no/such/page")
@@ -614,6 +634,7 @@ func TestErrorPagesNeverShowInternalErrors(t *testing.T) {
 }
 
 func TestHealthzAndMetrics(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c := app.client()
 	res := c.get("/healthz")
@@ -641,6 +662,7 @@ func TestHealthzAndMetrics(t *testing.T) {
 // Clients choose the method freely; each made-up one must not become a
 // series of its own.
 func TestMetricsMethodLabelIsBounded(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c := app.client()
 	for _, m := range []string{"AAA1", "AAA2", "PROPFIND", "get", http.MethodDelete} {
@@ -665,6 +687,7 @@ func TestMetricsMethodLabelIsBounded(t *testing.T) {
 // The machine routes answer other methods with 405 and say what they allow,
 // instead of falling into the pages' CSRF check.
 func TestMachineRoutesRefuseOtherMethods(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c := app.client()
 	tests := []struct {
@@ -692,6 +715,7 @@ func TestMachineRoutesRefuseOtherMethods(t *testing.T) {
 }
 
 func TestStaticAssetsHashedAndCached(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c := app.client()
 	page := c.get("/login")
@@ -720,6 +744,7 @@ func TestStaticAssetsHashedAndCached(t *testing.T) {
 }
 
 func TestAuditRecordsLogins(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	app.addUser("ana@example.com", "Ana", false)
 	c := app.client()

@@ -175,6 +175,7 @@ func (d *loadDriver) run(b *testing.B, n int, path func(i uint64) string, want .
 // TestCardPollCallsNoAkool polls the card of a running and of a finished
 // job and checks the emulator saw no call at all.
 func TestCardPollCallsNoAkool(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, member := app.member("ana@example.com", 0)
 	_, other := app.member("bo@example.com", 0)

@@ -18,6 +18,7 @@ import (
 // their status comes from the apperr sentinel they unwrap to, their words
 // from apperr.Message, and nothing internal is shown.
 func TestErrorsMapThroughTheVocabulary(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		err     error

@@ -59,6 +59,7 @@ func (c *client) postAsync(path, tok string, form url.Values) <-chan int {
 // Without a per-member cap A's third probe takes the last slot (and B would
 // wait for it for the whole probe timeout).
 func TestOneMembersSlowLinksLeaveSlotsForOthers(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, func(o *appOptions) {
 		o.probe = func(p *media.ProberOptions) { p.MaxProbes, p.MemberWait = 3, time.Millisecond }
 	})

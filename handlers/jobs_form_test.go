@@ -17,6 +17,7 @@ import (
 // out-of-band messages are never marked, so a changed field's message
 // follows the estimate.
 func TestEmptySubmitMarksBothLinks(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 100)
 	res := c.submitJob(url.Values{fields.Mode: {"animate"}, fields.Resolution: {"720p"}, fields.Duration: {""}, fields.Prompt: {""}})
@@ -51,6 +52,7 @@ func TestEmptySubmitMarksBothLinks(t *testing.T) {
 // bad duration gets the same one, on submit and in the estimate, and the
 // hint states the same rule.
 func TestDurationMessagesAgree(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, unlimitedChecks) // many forms, one member, a frozen clock
 	c, _ := app.member("ana@example.com", 100)
 	const want = "The duration must be whole or decimal seconds from 1 to 120, like 12 or 12.5."
@@ -79,6 +81,7 @@ func TestDurationMessagesAgree(t *testing.T) {
 // estimate, so a phone, whose estimate panel comes after the form, shows it
 // before the button is pressed.
 func TestPriceNextToStartSwap(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 100)
 	page := c.get("/jobs/new")
@@ -106,6 +109,7 @@ func TestPriceNextToStartSwap(t *testing.T) {
 // offer is a link to the form with that duration (without JavaScript it
 // works as it is), and taking it prices 15 s with no further offer.
 func TestMoneySaverOffersTheShorterLength(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, withProbeSpy(&probeSpy{}))
 	c, _ := app.member("ana@example.com", 100)
 	v := app.jobValues()
@@ -168,6 +172,7 @@ func TestMoneySaverOffersTheShorterLength(t *testing.T) {
 // A refused estimate (too many) replaces the price by the button with the
 // notice: an old price must not stand next to Start swap for new values.
 func TestRefusedEstimateClearsThePriceByTheButton(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, func(o *appOptions) {
 		o.jobs = func(c *jobs.Config) { c.EstimateRate, c.EstimateBurst = 1, 1 }
 	})

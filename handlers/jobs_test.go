@@ -90,6 +90,7 @@ func (a *testApp) balance(userID int64) db.Balance {
 }
 
 func TestNewJobFormHasEveryField(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 50)
 	res := c.get("/jobs/new")
@@ -126,6 +127,7 @@ func TestNewJobFormHasEveryField(t *testing.T) {
 }
 
 func TestEstimateFollowsResolutionAndDuration(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 100)
 	tests := []struct {
@@ -190,6 +192,7 @@ func TestEstimateFollowsResolutionAndDuration(t *testing.T) {
 }
 
 func TestSubmitQueuesJobAndHoldsCredits(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 100)
 	v := app.jobValues()
@@ -228,6 +231,7 @@ func TestSubmitQueuesJobAndHoldsCredits(t *testing.T) {
 }
 
 func TestResubmitCreatesOneJob(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 100)
 	v := c.jobForm(app.jobValues())
@@ -249,6 +253,7 @@ func TestResubmitCreatesOneJob(t *testing.T) {
 }
 
 func TestSubmitBadInputWritesNothing(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, unlimitedChecks) // many forms, one member, a frozen clock
 	c, u := app.member("ana@example.com", 1000)
 	ms := app.media
@@ -325,6 +330,7 @@ func TestSubmitBadInputWritesNothing(t *testing.T) {
 }
 
 func TestSubmitEscapesWhatItEchoes(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 100)
 	v := app.jobValues()
@@ -338,6 +344,7 @@ func TestSubmitEscapesWhatItEchoes(t *testing.T) {
 }
 
 func TestSubmitWithoutEnoughCredits(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 9)
 	res := c.submitJob(app.jobValues()) // 30 credits at 720p
@@ -354,6 +361,7 @@ func TestSubmitWithoutEnoughCredits(t *testing.T) {
 }
 
 func TestAkoolRejectionReleasesHold(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 100)
 	app.sim.InjectCall(akoolsim.EndpointCreate, akoolsim.CallFault{Code: 1015})
@@ -376,6 +384,7 @@ func TestAkoolRejectionReleasesHold(t *testing.T) {
 }
 
 func TestJobsAreScopedToTheirOwner(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	ana, _ := app.member("ana@example.com", 100)
 	bo, _ := app.member("bo@example.com", 100)
@@ -394,6 +403,7 @@ func TestJobsAreScopedToTheirOwner(t *testing.T) {
 }
 
 func TestFiftyConcurrentSubmitsNeverOverdraw(t *testing.T) {
+	t.Parallel()
 	// About credits, not the per-member limit on checks.
 	app := newTestApp(t, unlimitedChecks)
 	c, u := app.member("ana@example.com", 300) // covers exactly 10 jobs of 30 credits
@@ -438,6 +448,7 @@ func TestFiftyConcurrentSubmitsNeverOverdraw(t *testing.T) {
 // 5xx, a hang) leaves it unknown, so the job is interrupted. Either way the
 // hold comes back.
 func TestCreateOutcomesWithoutAJob(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		fault      akoolsim.CallFault
@@ -513,6 +524,7 @@ func withProbeSpy(spy *probeSpy) func(*appOptions) {
 }
 
 func TestSubmitEveryFieldInvalidAtOnce(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 1000)
 	v := url.Values{
@@ -549,6 +561,7 @@ func TestSubmitEveryFieldInvalidAtOnce(t *testing.T) {
 // A video longer than 120 s is usable: the member is asked, next to the
 // duration, for a duration of at most 120.
 func TestSubmitVideoLongerThan120Seconds(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, withProbeSpy(&probeSpy{}))
 	c, _ := app.member("ana@example.com", 1000)
 	v := app.jobValues()
@@ -576,6 +589,7 @@ func TestSubmitVideoLongerThan120Seconds(t *testing.T) {
 // A malformed one-time token is the form's problem: 422 with a new token,
 // never a 500.
 func TestSubmitMalformedToken(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 100)
 	for _, tok := range []string{"short", strings.Repeat("z", 65)} {
@@ -601,6 +615,7 @@ func TestSubmitMalformedToken(t *testing.T) {
 // Submit at 720p, go Back, switch to 1080p, submit the same form again: the
 // member is told, and nothing is written or sent.
 func TestResubmitWithOtherInputsIsRefused(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 100)
 	v := c.jobForm(app.jobValues())
@@ -665,6 +680,7 @@ func TestResubmitWithOtherInputsIsRefused(t *testing.T) {
 // Browsers count a line break as one character but send CRLF: a prompt the
 // live counter shows as 500 / 500 is accepted, and Akool gets "\n".
 func TestSubmitPromptWithCRLFLineBreaks(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 100)
 	v := app.jobValues()
@@ -683,6 +699,7 @@ func TestSubmitPromptWithCRLFLineBreaks(t *testing.T) {
 // long, and comes back whole (it used to be cut at 8 KiB mid-character and
 // then called "not text").
 func TestSubmitLongCJKPromptIsKeptWhole(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 100)
 	prompt := strings.Repeat("猫が踊る", 750) // 3000 characters, 9000 bytes
@@ -704,6 +721,7 @@ func TestSubmitLongCJKPromptIsKeptWhole(t *testing.T) {
 // Each estimate may probe links, so a member's estimates are rate limited:
 // past the limit the panel says so (429) and nothing is checked.
 func TestEstimateRateLimit(t *testing.T) {
+	t.Parallel()
 	spy := &probeSpy{}
 	app := newTestApp(t, withProbeSpy(spy), func(o *appOptions) {
 		inner := o.jobs
@@ -763,6 +781,7 @@ func TestEstimateRateLimit(t *testing.T) {
 // A refused submit shows the check Submit made: each link is probed once,
 // not checked a second time to render the form.
 func TestRefusedSubmitProbesOnce(t *testing.T) {
+	t.Parallel()
 	spy := &probeSpy{}
 	app := newTestApp(t, withProbeSpy(spy))
 	c, _ := app.member("ana@example.com", 100)

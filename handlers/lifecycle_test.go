@@ -100,6 +100,7 @@ func (a *testApp) ledgerKinds(jobID int64) string {
 }
 
 func TestWebhookFinishesSettlesAndArchives(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -178,6 +179,7 @@ func TestWebhookFinishesSettlesAndArchives(t *testing.T) {
 }
 
 func TestPollingOnlyFinishesToo(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, u := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -198,6 +200,7 @@ func TestPollingOnlyFinishesToo(t *testing.T) {
 }
 
 func TestForgedAndReplayedWebhooks(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -271,6 +274,7 @@ func TestForgedAndReplayedWebhooks(t *testing.T) {
 // pulls the poll forward, the replays change nothing (no backoff reset, no
 // extra Akool calls) and are not stored.
 func TestReplayedWebhookForRunningJobChangesNothing(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -335,6 +339,7 @@ func TestReplayedWebhookForRunningJobChangesNothing(t *testing.T) {
 }
 
 func TestDuplicateAndOutOfOrderEventsSettleOnce(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -383,6 +388,7 @@ func TestDuplicateAndOutOfOrderEventsSettleOnce(t *testing.T) {
 }
 
 func TestAkoolFailureRefunds(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 100)
 	app.sim.FailNextJob("Failed to process the video. Please check your input resources.")
@@ -410,6 +416,7 @@ func TestAkoolFailureRefunds(t *testing.T) {
 }
 
 func TestUnknownToAkoolFailsWithMessage(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, u := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -426,6 +433,7 @@ func TestUnknownToAkoolFailsWithMessage(t *testing.T) {
 }
 
 func TestTransientPollErrorsRetry(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -444,6 +452,7 @@ func TestTransientPollErrorsRetry(t *testing.T) {
 }
 
 func TestResultExpiringBeforeArchiveEndsExpired(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, u := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -477,6 +486,7 @@ func TestResultExpiringBeforeArchiveEndsExpired(t *testing.T) {
 }
 
 func TestCardPollsUntilFinal(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -552,6 +562,7 @@ func TestCardPollsUntilFinal(t *testing.T) {
 // The title counts the signed-in person's running jobs on every page,
 // whatever the page shows; cards say which are theirs, for app.js.
 func TestTitleCountsOwnRunningJobs(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	ana, _ := app.member("ana@example.com", 100)
 	job := app.submitted(ana)
@@ -584,6 +595,7 @@ func TestTitleCountsOwnRunningJobs(t *testing.T) {
 }
 
 func TestJobsListScopedAndPaged(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, unlimitedChecks) // 23 forms each, on a frozen clock
 	ana, anaU := app.member("ana@example.com", 10_000)
 	bo, _ := app.member("bo@example.com", 10_000)
@@ -646,6 +658,7 @@ func (a *testApp) userID(email string) int64 {
 }
 
 func TestDeleteJob(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, u := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -689,6 +702,7 @@ func TestDeleteJob(t *testing.T) {
 }
 
 func TestRerunPrefillsTheForm(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 100)
 	v := app.jobValues()

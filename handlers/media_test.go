@@ -29,9 +29,10 @@ type mediaServer struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
 	hits map[string]int
-	// stall holds every request under /slow/ until the test ends: a link
-	// whose server never answers.
-	stall chan struct{}
+	// stall holds every request under /slow/ until the test ends (release
+	// closes it): a link whose server never answers.
+	stall   chan struct{}
+	release func()
 }
 
 func newMediaServer(t testing.TB) *mediaServer {
@@ -39,6 +40,7 @@ func newMediaServer(t testing.TB) *mediaServer {
 	png := mustRead(t, "../static/samples/character.png")
 	mp4 := mustRead(t, "../static/samples/motion.mp4")
 	ms := &mediaServer{hits: map[string]int{}, stall: make(chan struct{})}
+	ms.release = sync.OnceFunc(func() { close(ms.stall) })
 	mux := http.NewServeMux()
 	serve := func(body []byte, ctype string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -67,7 +69,7 @@ func newMediaServer(t testing.TB) *mediaServer {
 		mux.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ms.srv.Close)
-	t.Cleanup(func() { close(ms.stall) }) // first: Close waits for the stalled requests
+	t.Cleanup(ms.release) // first: Close waits for the stalled requests
 	return ms
 }
 
@@ -135,6 +137,7 @@ func mustRead(t testing.TB, path string) []byte {
 // /media/:id serves only archived copies of jobs not deleted, answers HEAD,
 // and says 410 Gone (not 500) when the file has gone from the disk.
 func TestMediaRoute(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	ctx := context.Background()
@@ -184,6 +187,7 @@ func TestMediaRoute(t *testing.T) {
 // A result URL that is not a web address never reaches the page as a link
 // or a player source.
 func TestScriptResultURLIsNotRendered(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -208,6 +212,7 @@ func TestScriptResultURLIsNotRendered(t *testing.T) {
 // playing. The browser must revalidate every time (ETag + no-cache), and a
 // revalidation after the delete must not be told "not modified".
 func TestMediaRevalidatesSoADeleteTakesEffect(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -250,6 +255,7 @@ func TestMediaRevalidatesSoADeleteTakesEffect(t *testing.T) {
 // DATA_DIR/media/YYYY-MM/<job>.mp4 and the database holds that relative
 // path: they still play.
 func TestMediaServesTheOldLayout(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	job := app.submitted(c)

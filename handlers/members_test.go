@@ -49,6 +49,7 @@ func memberRoutes(targetID int64) []struct {
 // members get 403 there; the signed out and the disabled are sent to sign
 // in; nothing but the admin's (or the member's own) request writes.
 func TestMembersAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	target := app.addUser("target@example.com", "Target", false)
 	admin := app.signedIn("boss@example.com", true)
@@ -145,6 +146,7 @@ func ledgerCount(t *testing.T, app *testApp, id int64) int {
 // TestMemberBadInputIsRefusedAtTheField: each bad value comes back 422
 // with a message at its field, and nothing is written.
 func TestMemberBadInputIsRefusedAtTheField(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	admin := app.signedIn("boss@example.com", true)
 	target := app.addUser("ana@example.com", "Ana", false)
@@ -236,6 +238,7 @@ func TestMemberBadInputIsRefusedAtTheField(t *testing.T) {
 // ends at once), enable, reset the password; each act is audited with the
 // admin, the member, the values and the client address.
 func TestAdminRunsAMember(t *testing.T) {
+	t.Parallel()
 	_, proxy, _ := net.ParseCIDR("127.0.0.1/32")
 	app := newTestApp(t, func(o *appOptions) { o.proxies = []*net.IPNet{proxy} })
 	admin := app.signedIn("boss@example.com", true)
@@ -338,6 +341,7 @@ func TestAdminRunsAMember(t *testing.T) {
 // one-time link; the member sets a password there and is signed in; the
 // link then says it was used; another link expires after 72 h.
 func TestSigninLinkWorksOnceAndExpires(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	admin := app.signedIn("boss@example.com", true)
 	add := func(email string) string {
@@ -383,6 +387,7 @@ func TestSigninLinkWorksOnceAndExpires(t *testing.T) {
 // TestChangePasswordKeepsThisSessionOnly: other sessions end, this one
 // goes on; a wrong current password changes nothing.
 func TestChangePasswordKeepsThisSessionOnly(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	here := app.signedIn("ana@example.com", false)
 	there := app.client()
@@ -410,6 +415,7 @@ func TestChangePasswordKeepsThisSessionOnly(t *testing.T) {
 // TestMembersListSortsAndWarns: the list sorts server-side by a query
 // parameter, and shows the allowance states members see as banners.
 func TestMembersListSortsAndWarns(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	ctx := context.Background()
 	admin := app.signedIn("boss@example.com", true)
@@ -474,6 +480,7 @@ func hasAudit(es []db.AuditEntry, action, subject, ip string) bool {
 // TestAccountLedgerPagesAndShowsTheChosenZone: /account pages the ledger
 // (25 lines, then older ones) and shows dates in the person's zone, named.
 func TestAccountLedgerPagesAndShowsTheChosenZone(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	ana := app.signedIn("ana@example.com", false)
 	u, _ := app.store.UserByEmail(context.Background(), "ana@example.com")

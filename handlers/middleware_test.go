@@ -68,6 +68,7 @@ func get(t *testing.T, url string) (*http.Response, string) {
 }
 
 func TestFailuresAreCountedLoggedAndAnswered(t *testing.T) {
+	t.Parallel()
 	srv, logs := newBareServer(t, func(e *echo.Echo) {
 		e.GET("/t/panic", func(echo.Context) error { panic("boom in a handler") })
 		e.GET("/t/unavailable", func(echo.Context) error { return echo.ErrServiceUnavailable })

@@ -35,6 +35,7 @@ func (a *testApp) archivedJob(t *testing.T, c *client) db.Job {
 // An archived file's size and checksum are an admin's business: a member's
 // history says only that the video was saved, an admin's shows them apart.
 func TestJobHistoryShowsFileDetailsToAdminsOnly(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	job := app.archivedJob(t, c)
@@ -65,6 +66,7 @@ func TestJobHistoryShowsFileDetailsToAdminsOnly(t *testing.T) {
 // "Swap started. 30 credits are held until it finishes." must not stay above
 // a card that says the job is done.
 func TestFinishedJobPageDropsTheRunningFlash(t *testing.T) {
+	t.Parallel()
 	t.Run("the card's final poll removes the flash out of band", func(t *testing.T) {
 		app := newTestApp(t, pollingOnly)
 		c, _ := app.member("ana@example.com", 100)
@@ -102,6 +104,7 @@ func TestFinishedJobPageDropsTheRunningFlash(t *testing.T) {
 // A failed job's card says that it failed, Akool's reason, and that the
 // credits held were returned, with the amount.
 func TestFailedCardSaysWhyAndWhatWasReturned(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	const reason = "Failed to process the video. Please check your input resources."
@@ -136,6 +139,7 @@ func TestFailedCardSaysWhyAndWhatWasReturned(t *testing.T) {
 // The result player shows the job's character image as its poster, which
 // the CSP's img-src allows.
 func TestResultPlayerHasAPoster(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	job := app.archivedJob(t, c)
@@ -159,6 +163,7 @@ func TestResultPlayerHasAPoster(t *testing.T) {
 // On a phone the members table stacks one card per member; each cell
 // carries its column's name for the label it shows there.
 func TestAdminUsersCellsNameTheirColumns(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	admin := app.signedIn("boss@example.com", true)
 	app.addUser("ana@example.com", "Ana", false)
@@ -185,6 +190,7 @@ func TestAdminUsersCellsNameTheirColumns(t *testing.T) {
 
 // An admin with no credits is told how to grant them, not to ask an admin.
 func TestEmptyDashboardSaysHowToGetCredits(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	for _, tt := range []struct {
 		email      string

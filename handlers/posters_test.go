@@ -62,6 +62,7 @@ func (a *testApp) putFrames(t *testing.T, job db.Job) db.Job {
 // sees a result unless its owner hid it; owner and admins always; nobody
 // without signing in; nobody once it is deleted.
 func TestFrameRoutesAuthorization(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	owner, ou := app.member("ana@example.com", 100)
 	other, _ := app.member("bo@example.com", 0)
@@ -129,6 +130,7 @@ func TestFrameRoutesAuthorization(t *testing.T) {
 // The poster falls back to the kept character image, then 404; the
 // preview has no fallback; a recorded file missing from the store is 404.
 func TestPosterFallbacks(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	png := string(mustRead(t, "../static/samples/character.png"))
@@ -180,6 +182,7 @@ func TestPosterFallbacks(t *testing.T) {
 // The character image of a job still running is its owner's (and admins')
 // to see: the team sees it once the result is in the gallery.
 func TestCharacterImageOfARunningJob(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	owner, _ := app.member("ana@example.com", 100)
 	other, _ := app.member("bo@example.com", 0)
@@ -199,6 +202,7 @@ func TestCharacterImageOfARunningJob(t *testing.T) {
 // image beside it, who made it, a named download, the two ways to start
 // again, and the results before and after it with the gallery's query.
 func TestResultPage(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	owner, ou := app.member("ana@example.com", 100)
 	other, _ := app.member("bo@example.com", 0)
@@ -273,6 +277,7 @@ func TestResultPage(t *testing.T) {
 // Without a kept image the page links the member's image and the player
 // has no poster from the store.
 func TestResultPageWithoutKeptImage(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	job := app.submitted(c)

@@ -17,6 +17,7 @@ import (
 // processing once a poll confirms it, and settles nothing; completion then
 // settles once.
 func TestProcessingWebhookFromTheSandbox(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, func(o *appOptions) { o.processingWebhooks = true })
 	c, u := app.member("ana@example.com", 100)
 	job := app.submitted(c)
@@ -54,6 +55,7 @@ func TestProcessingWebhookFromTheSandbox(t *testing.T) {
 // sandbox accept the job and fail it when processing ends; the member's
 // hold comes back and the card says why.
 func TestSandboxFailPrompt(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, u := app.member("ana@example.com", 100)
 	v := app.jobValues()

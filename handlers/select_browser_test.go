@@ -26,6 +26,7 @@ import (
 // components are put on a signed-in page of the real app (so the session
 // and its CSRF token are real) exactly as templ renders them.
 func TestBrowserSelectTwoAndDownloadZip(t *testing.T) {
+	t.Parallel()
 	ctx := browsertest.New(t)
 	app := newTestApp(t, pollingOnly)
 	ana, _ := app.member("ana@example.com", 200)

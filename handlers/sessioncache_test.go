@@ -14,6 +14,7 @@ import (
 // the same cookie, each caller its own copy; a changed cookie refused; an
 // expired one refused even when it was decoded before; flashes never kept.
 func TestDecodedCookiesAnswerAsTheCodec(t *testing.T) {
+	t.Parallel()
 	key := sha256.Sum256([]byte("hash"))
 	block := sha256.Sum256([]byte("block"))
 	sc := securecookie.New(key[:], block[:])

@@ -10,6 +10,7 @@ import (
 )
 
 func TestSessionSerializerRoundTrip(t *testing.T) {
+	t.Parallel()
 	in := map[any]any{
 		keyUserID:     int64(42),
 		keySessionVer: int64(3),
@@ -35,6 +36,7 @@ func TestSessionSerializerRoundTrip(t *testing.T) {
 }
 
 func TestSessionSerializerRefusesWhatItDidNotWrite(t *testing.T) {
+	t.Parallel()
 	for name, in := range map[string]any{
 		"unknown key":       map[any]any{"admin": true},
 		"wrong type":        map[any]any{keyUserID: "42"},
@@ -56,6 +58,7 @@ func TestSessionSerializerRefusesWhatItDidNotWrite(t *testing.T) {
 // A cookie from another key (or the old gob format) is a fresh session,
 // not an error page.
 func TestForeignCookieStartsAFreshSession(t *testing.T) {
+	t.Parallel()
 	a := newCookieStore([]byte("key-one-key-one-key-one-key-one-!"), false)
 	b := newCookieStore([]byte("key-two-key-two-key-two-key-two-!"), false)
 	req := httptest.NewRequest("GET", "/", nil)

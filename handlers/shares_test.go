@@ -53,6 +53,7 @@ func (a *testApp) shares(jobID int64) []db.Share {
 // the public page needs no session, shows no navigation, and serves the
 // video with Range.
 func TestShareLinkLifecycle(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	ana, _ := app.member("ana@example.com", 200)
 	job := app.archivedJob(t, ana)
@@ -153,6 +154,7 @@ func TestShareLinkLifecycle(t *testing.T) {
 // Bad lifetimes are refused with the message beside the field and nothing
 // written.
 func TestShareLinkBadDays(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	ana, _ := app.member("ana@example.com", 100)
 	job := app.archivedJob(t, ana)
@@ -177,6 +179,7 @@ func TestShareLinkBadDays(t *testing.T) {
 
 // Who may make a link: the owner and admins, of an archived result only.
 func TestShareLinkAuthorization(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	ana, _ := app.member("ana@example.com", 200)
 	job := app.archivedJob(t, ana)
@@ -214,6 +217,7 @@ func TestShareLinkAuthorization(t *testing.T) {
 // (set here in SQL and on disk as the poster maker and the submit path
 // would: they are other branches' work).
 func TestSharePosterFallsBackToTheCharacterImage(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	ana, _ := app.member("ana@example.com", 100)
 	job := app.archivedJob(t, ana)

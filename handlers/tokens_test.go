@@ -109,6 +109,7 @@ func tokenColumns(t *testing.T, app *testApp) []string {
 // not cached, it is not in a redirect or a flash, the next visit does not
 // show it, and the database keeps only its hash.
 func TestTokenCreateShowsTheSecretOnce(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	ana, u := app.member("ana@example.com", 0)
 
@@ -210,6 +211,7 @@ func TestTokenCreateShowsTheSecretOnce(t *testing.T) {
 // Every bad field re-shows the form with its message (422), the values as
 // typed, aria-invalid on the field, and nothing written.
 func TestTokenCreateRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	ana, u := app.member("ana@example.com", 0)
 	long := strings.Repeat("x", tokens.MaxName+1)
@@ -284,6 +286,7 @@ func contains(list []string, s string) bool {
 
 // A token's name is plain text on every page that shows it.
 func TestTokenNameIsEscaped(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	ana, _ := app.member("ana@example.com", 0)
 	admin := app.signedIn("admin@example.com", true)
@@ -306,6 +309,7 @@ func TestTokenNameIsEscaped(t *testing.T) {
 // admin's too, on the account route); an admin revokes anyone's from the
 // admin pages; each revoke is audited once.
 func TestTokenRevoke(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	ana, anaUser := app.member("ana@example.com", 0)
 	bo, _ := app.member("bo@example.com", 0)
@@ -429,6 +433,7 @@ func (a *testApp) tokensAuth(secret string) (tokens.Principal, error) {
 
 // Both POSTs need the session's CSRF token; without it nothing is written.
 func TestTokenFormsNeedCSRF(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	ana, u := app.member("ana@example.com", 0)
 	admin := app.signedIn("admin@example.com", true)
@@ -470,6 +475,7 @@ func TestTokenFormsNeedCSRF(t *testing.T) {
 // owner, linked from the admin navigation; expired and revoked ones are
 // left out there but stay on the owner's own list.
 func TestAdminTokensPage(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	ana, anaUser := app.member("ana@example.com", 0)
 	bo, _ := app.member("bo@example.com", 0)
@@ -541,6 +547,7 @@ func TestAdminTokensPage(t *testing.T) {
 // The audit log names token actions for people (and keeps the recorded
 // name), in its table and its filter.
 func TestAuditLabelsTokenActions(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	ana, u := app.member("ana@example.com", 0)
 	admin := app.signedIn("admin@example.com", true)
@@ -572,6 +579,7 @@ func TestAuditLabelsTokenActions(t *testing.T) {
 // with its status, the limits; linked from the footer, /account and the
 // tokens page.
 func TestDocsAPIPage(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	ana, _ := app.member("ana@example.com", 0)
 	if res := app.client().get("/docs/api"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {

@@ -35,6 +35,7 @@ func refusedCount(t *testing.T, reg *prometheus.Registry, reason string) float64
 // minute; after a quiet minute they are logged one by one again. The test
 // runs the summary timer itself and moves a fake clock.
 func TestRefusedWebhooksAreLoggedAtABoundedRate(t *testing.T) {
+	t.Parallel()
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
 	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)

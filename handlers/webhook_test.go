@@ -33,6 +33,7 @@ func (b *lockedBuffer) String() string {
 // A flood of forged webhooks is counted in full but logged in a few lines;
 // a genuine webhook after it is still accepted.
 func TestForgedWebhookFloodIsCountedNotLogged(t *testing.T) {
+	t.Parallel()
 	logs := &lockedBuffer{}
 	app := newTestApp(t, pollingOnly, func(o *appOptions) {
 		o.log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))

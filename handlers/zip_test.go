@@ -84,6 +84,7 @@ func entryName(j db.Job) string {
 // The zip holds what the member may see of the selection, each video as
 // stored, and a manifest whose formula-like cells are neutralised.
 func TestGalleryZipContents(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	ana, _ := app.member("ana@example.com", 200)
 	bo, boUser := app.member("bo@example.com", 200)
@@ -149,6 +150,7 @@ func TestGalleryZipContents(t *testing.T) {
 // hidden one, another member nothing (422, as for a deleted or unknown
 // id: no hint which), a visitor the sign-in page.
 func TestGalleryZipAuthorization(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	ana, anaUser := app.member("ana@example.com", 200)
 	hidden := app.archivedJob(t, ana)
@@ -199,6 +201,7 @@ func TestGalleryZipAuthorization(t *testing.T) {
 // A request is bounded: at most 500 ids (10,000 is refused with a clear
 // message), every id a number, at least one.
 func TestGalleryZipBounds(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	ana, _ := app.member("ana@example.com", 100)
 	job := app.archivedJob(t, ana)
@@ -242,6 +245,7 @@ func TestGalleryZipBounds(t *testing.T) {
 // When the store fails after the zip has started, the download is cut off:
 // the client sees a broken transfer, not a zip that looks complete.
 func TestGalleryZipStoreFailsMidStream(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	ana, _ := app.member("ana@example.com", 100)
 	older := app.archivedJob(t, ana)

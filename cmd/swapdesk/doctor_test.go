@@ -13,6 +13,7 @@ import (
 )
 
 func TestDoctorReportsBalancesThatDifferFromTheLedger(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{"SWAPDESK_DATA_DIR": dir}
 	ctx := context.Background()

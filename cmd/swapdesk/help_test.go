@@ -15,6 +15,7 @@ import (
 // -h, --help and help work at every level, print to standard output,
 // succeed, and list what there is at that level.
 func TestHelpAtEveryLevel(t *testing.T) {
+	t.Parallel()
 	top := []string{"Commands:", "serve", "user add", "user unlock", "sandbox", "media", "backup", "version", "help"}
 	user := []string{"Subcommands:", "add", "list", "passwd", "disable", "grant", "unlock"}
 	tests := []struct {
@@ -73,6 +74,7 @@ func TestHelpAtEveryLevel(t *testing.T) {
 // flag, the environment variable when it came from there, the command
 // and subcommand as written.
 func TestErrorsNameWhatWasTyped(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "a-file")
 	os.WriteFile(file, []byte("x"), 0o600)
 	taken, err := net.Listen("tcp", "127.0.0.1:0")

@@ -68,6 +68,7 @@ func get(t *testing.T, c *http.Client, u string, header ...string) (*http.Respon
 // archive into the bucket, play with Range (a redirect to a signed URL that
 // the server answers with 206), delete (the object goes too).
 func TestWalkthroughWithS3Media(t *testing.T) {
+	t.Parallel()
 	s3 := storagetest.NewS3(t, "swapdesk-media")
 	dir := t.TempDir()
 	vars := map[string]string{"SWAPDESK_DATA_DIR": dir,
@@ -150,6 +151,7 @@ func TestWalkthroughWithS3Media(t *testing.T) {
 // Issue 8: a kill -9 mid-archive left its temp file in the media directory
 // for good. Start-up removes what unfinished writes left, and nothing else.
 func TestServeRemovesUnfinishedMediaWrites(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	media := filepath.Join(dir, "media")
 	files := map[string]bool{ // name: kept
@@ -274,6 +276,7 @@ func (c *cancelOnOpen) Open(ctx context.Context, key string) (storage.Reader, er
 // interrupted mid-copy leaves no partial object and the next run finishes
 // the job, skipping what is there.
 func TestMediaMigrateToS3AndBack(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	want := seedArchive(t, dir)
 	s3 := storagetest.NewS3(t, "moved")
@@ -346,6 +349,7 @@ func TestMediaMigrateToS3AndBack(t *testing.T) {
 }
 
 func TestMediaMigrateBadInput(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	newDatabase(t, dir)
 	for _, tt := range []struct {

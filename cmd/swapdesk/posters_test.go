@@ -16,6 +16,7 @@ import (
 // swapdesk media posters makes the posters that failed (or all, with
 // --all) and says how it went.
 func TestMediaPostersCommand(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg is not on PATH; install it to run this test")
 	}

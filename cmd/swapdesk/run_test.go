@@ -128,6 +128,7 @@ func status(t *testing.T, c *http.Client, u string) int {
 }
 
 func TestFirstRunPrintsAdminLoginThatWorks(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir})
 	if s.Password == "" || !strings.HasPrefix(s.URL, "http://127.0.0.1:") {
@@ -152,6 +153,7 @@ func TestFirstRunPrintsAdminLoginThatWorks(t *testing.T) {
 // must not have created the first admin, or its password, printed only on
 // a successful start, would be lost for good.
 func TestFailedStartKeepsTheFirstAdminForTheNextStart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -181,6 +183,7 @@ func TestFailedStartKeepsTheFirstAdminForTheNextStart(t *testing.T) {
 
 // Two servers on one data directory would process the same jobs twice.
 func TestSecondServeOnOneDataDirIsRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startServe(t, map[string]string{"SWAPDESK_DATA_DIR": dir})
 	// Cancelled already: should the lock not hold, this serve stops at once
@@ -204,6 +207,7 @@ func TestSecondServeOnOneDataDirIsRefused(t *testing.T) {
 }
 
 func TestAdminFromEnvironment(t *testing.T) {
+	t.Parallel()
 	s := startServe(t, map[string]string{
 		"SWAPDESK_DATA_DIR":       t.TempDir(),
 		"SWAPDESK_ADMIN_EMAIL":    "boss@example.com",
@@ -215,6 +219,7 @@ func TestAdminFromEnvironment(t *testing.T) {
 }
 
 func TestSessionSurvivesRestartWithStoredKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{"SWAPDESK_DATA_DIR": dir, "SWAPDESK_ADMIN_EMAIL": "boss@example.com", "SWAPDESK_ADMIN_PASSWORD": "a long enough password"}
 	s := startServe(t, vars)
@@ -236,6 +241,7 @@ func TestSessionSurvivesRestartWithStoredKey(t *testing.T) {
 }
 
 func TestInvalidConfigStopsWithOneLineAndExit2(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "a-file")
 	os.WriteFile(file, []byte("x"), 0o600)
 	tests := []struct {
@@ -306,6 +312,7 @@ func TestInvalidConfigStopsWithOneLineAndExit2(t *testing.T) {
 // The public URL is normalised once, at start-up; whether the session
 // cookie is Secure follows from its scheme, whatever case it was typed in.
 func TestPublicURLNormalisedAndSecureCookies(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in, want string
 		secure   bool
@@ -334,6 +341,7 @@ func TestPublicURLNormalisedAndSecureCookies(t *testing.T) {
 }
 
 func TestTrustedProxiesSetting(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		env  string
@@ -368,6 +376,7 @@ func TestTrustedProxiesSetting(t *testing.T) {
 }
 
 func TestCLIUserAddThenLogin(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{"SWAPDESK_DATA_DIR": dir}
 	var out bytes.Buffer
@@ -412,6 +421,7 @@ func TestCLIUserAddThenLogin(t *testing.T) {
 }
 
 func TestCLIBadInput(t *testing.T) {
+	t.Parallel()
 	vars := map[string]string{"SWAPDESK_DATA_DIR": t.TempDir()}
 	newDatabase(t, vars["SWAPDESK_DATA_DIR"])
 	tests := []struct {
@@ -456,6 +466,7 @@ func newDatabase(t *testing.T, dir string) {
 // Run from the wrong directory, the admin commands must say so instead of
 // working on a new, empty database.
 func TestCLIRefusesAMissingDatabase(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		args []string
@@ -491,6 +502,7 @@ func TestCLIRefusesAMissingDatabase(t *testing.T) {
 // `user add` is how an operator makes the first admin before the first
 // serve, so it may create the database, and says where it did.
 func TestCLIUserAddAdminOnAFreshDataDir(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "fresh")
 	vars := map[string]string{"SWAPDESK_DATA_DIR": dir}
 	var out bytes.Buffer
@@ -525,6 +537,7 @@ func TestCLIUserAddAdminOnAFreshDataDir(t *testing.T) {
 }
 
 func TestCLIUserPasswdFromStdinThenLogin(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	vars := map[string]string{"SWAPDESK_DATA_DIR": dir}
 	ctx := context.Background()
@@ -558,6 +571,7 @@ func TestCLIUserPasswdFromStdinThenLogin(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"version"}, env(nil), nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
@@ -568,6 +582,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestCLIGrant(t *testing.T) {
+	t.Parallel()
 	vars := map[string]string{"SWAPDESK_DATA_DIR": t.TempDir()}
 	ctx := context.Background()
 	if err := run(ctx, []string{"user", "add", "--email", "mo@example.com", "--name", "Mo"}, env(vars), nil, io.Discard, io.Discard); err != nil {
@@ -588,6 +603,7 @@ func TestCLIGrant(t *testing.T) {
 // A crash between the hold and Akool's answer leaves a job submitting; the
 // next start marks it interrupted and gives the credits back.
 func TestStartUpInterruptsJobsLeftSubmitting(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ctx := context.Background()
 	store, err := db.Open(ctx, dbPath(dir))

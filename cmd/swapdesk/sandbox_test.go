@@ -21,6 +21,7 @@ import (
 // `swapdesk sandbox` by changing only the base URL and key, as a developer
 // would switch between the sandbox and Akool.
 func TestClientAgainstStandaloneSandbox(t *testing.T) {
+	t.Parallel()
 	const apiKey = "SANDBOXSECRETKEY0123456789abcdef" // 32 chars: also the webhook AES key
 	vars := map[string]string{"AKOOL_API_KEY": apiKey, "AKOOL_CLIENT_ID": "64db241f6d9e5c4bd136c187"}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -100,6 +101,7 @@ func TestClientAgainstStandaloneSandbox(t *testing.T) {
 }
 
 func TestSandboxBadFlags(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"sandbox", "--addr", "nope"},
 		{"sandbox", "--credits", "-1"},
@@ -184,6 +186,7 @@ func (sb *standalone) printed(t *testing.T, last string) map[string]string {
 }
 
 func TestSandboxCredentials(t *testing.T) {
+	t.Parallel()
 	const (
 		key32  = "0123456789abcdef0123456789abcdef"
 		key24  = "0123456789abcdef01234567"
@@ -229,6 +232,7 @@ func TestSandboxCredentials(t *testing.T) {
 // A clientId given without a key is kept: only the key is generated, and
 // the running sandbox accepts the given clientId at getToken.
 func TestSandboxKeepsTheGivenClientID(t *testing.T) {
+	t.Parallel()
 	const client = "64db241f6d9e5c4bd136c187"
 	sb := startSandbox(t, map[string]string{"AKOOL_CLIENT_ID": client})
 	got := sb.printed(t, "AKOOL_CLIENT_SECRET")
@@ -247,6 +251,7 @@ func TestSandboxKeepsTheGivenClientID(t *testing.T) {
 // --queue-delay 0s and --process-delay 0s mean no wait, not the emulator's
 // defaults (2 s and 20 s).
 func TestSandboxZeroDelays(t *testing.T) {
+	t.Parallel()
 	const apiKey = "SANDBOXSECRETKEY0123456789abcdef"
 	sb := startSandbox(t, map[string]string{"AKOOL_API_KEY": apiKey, "AKOOL_CLIENT_ID": "64db241f6d9e5c4bd136c187"},
 		"--queue-delay", "0s", "--process-delay", "0s")

@@ -16,6 +16,7 @@ import (
 // `user unlock` clears a lockout for good: the counts live in the database,
 // so the server sees the change without a restart.
 func TestCLIUserUnlock(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	vars := map[string]string{"SWAPDESK_DATA_DIR": dir}

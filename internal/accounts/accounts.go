@@ -59,23 +59,43 @@ type Service struct {
 	// dummyHash is checked for unknown emails so a miss costs as much time
 	// as a wrong password.
 	dummyHash string
+	// cost is the cost of the hashes the Service makes.
+	cost HashCost
 }
 
+// Option changes a Service as New makes it.
+type Option func(*Service)
+
+// WithHashCost makes the Service hash new passwords (and its timing
+// equaliser) at c instead of the default cost. It is for tests, which
+// hash hundreds of passwords under the race detector: a cheap hash is a
+// weak one, and serve never sets it.
+func WithHashCost(c HashCost) Option { return func(s *Service) { s.cost = c } }
+
 // New returns a Service over store. now may be nil for time.Now.
-func New(store Store, log *slog.Logger, now func() time.Time) *Service {
+func New(store Store, log *slog.Logger, now func() time.Time, opts ...Option) *Service {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h, _ := HashPassword("swapdesk-timing-equaliser")
-	return &Service{
+	s := &Service{
 		store: store, log: log, now: now,
 		hashing:       make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 		checkPassword: CheckPassword,
-		dummyHash:     h,
+		cost:          defaultHashCost,
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.dummyHash, _ = s.hashPassword("swapdesk-timing-equaliser")
+	return s
+}
+
+// hashPassword hashes password at the Service's cost.
+func (s *Service) hashPassword(password string) (string, error) {
+	return hashPassword(password, s.cost)
 }
 
 // NormalizeEmail trims and lower-cases an email address.
@@ -240,7 +260,7 @@ func (s *Service) createUser(ctx context.Context, actorID int64, ip string, n Ne
 	if err := n.Validate(); err != nil {
 		return db.User{}, err
 	}
-	hash, err := HashPassword(n.Password)
+	hash, err := s.hashPassword(n.Password)
 	if err != nil {
 		return db.User{}, err
 	}
@@ -272,7 +292,7 @@ func (s *Service) SetPassword(ctx context.Context, actorID int64, email, passwor
 	if err != nil {
 		return err
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hashPassword(password)
 	if err != nil {
 		return err
 	}

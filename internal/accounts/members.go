@@ -177,7 +177,7 @@ func (m *Members) newPasswordHash(pw string) (string, error) {
 	if msg, ok := fe["password"]; ok {
 		return "", apperr.Fields(apperr.FieldErrors{FieldNew: msg})
 	}
-	return HashPassword(pw)
+	return m.hashPassword(pw)
 }
 
 // ErrLastAdminRole and ErrLastAdminDisable are the answers when a change
@@ -234,7 +234,7 @@ func (m *Members) ResetPassword(ctx context.Context, a Actor, memberID int64) (s
 		return "", err
 	}
 	pw := GeneratePassword()
-	hash, err := HashPassword(pw)
+	hash, err := m.hashPassword(pw)
 	if err != nil {
 		return "", err
 	}

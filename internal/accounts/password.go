@@ -23,17 +23,32 @@ const (
 
 var errBadHash = errors.New("malformed password hash")
 
-// HashPassword returns an encoded argon2id hash of password in the PHC string
-// format ($argon2id$v=19$m=...,t=...,p=...$salt$key).
+// HashCost is the argon2id cost of new password hashes: passes over
+// memory, and KiB of memory. A check reads the cost from the hash it
+// checks, so hashes made at any cost keep working.
+type HashCost struct {
+	Time, MemoryKiB uint32
+}
+
+// defaultHashCost is the cost of every hash Swapdesk makes, unless a test
+// builds its Service WithHashCost.
+var defaultHashCost = HashCost{Time: argonTime, MemoryKiB: argonMemory}
+
+// HashPassword returns an encoded argon2id hash of password at the default
+// cost in the PHC string format ($argon2id$v=19$m=...,t=...,p=...$salt$key).
 func HashPassword(password string) (string, error) {
+	return hashPassword(password, defaultHashCost)
+}
+
+func hashPassword(password string, c HashCost) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("read salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(password), salt, c.Time, c.MemoryKiB, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		argon2.Version, c.MemoryKiB, c.Time, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // CheckPassword reports whether password matches encoded. It returns an error

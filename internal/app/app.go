@@ -115,6 +115,10 @@ type Config struct {
 	// ConfigureJobs, when set, may change the jobs service's configuration
 	// just before the service is made.
 	ConfigureJobs func(*jobs.Config)
+	// PasswordHashCost, when set, is the argon2id cost of the password
+	// hashes accounts make (default accounts' own). Handler tests set a
+	// cheap one; serve never does.
+	PasswordHashCost *accounts.HashCost
 }
 
 // SettingError is a configuration value New could not use; cmd reports it
@@ -201,7 +205,11 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	accts := accounts.New(store, log, cfg.Now)
+	var acctOpts []accounts.Option
+	if cfg.PasswordHashCost != nil {
+		acctOpts = append(acctOpts, accounts.WithHashCost(*cfg.PasswordHashCost))
+	}
+	accts := accounts.New(store, log, cfg.Now, acctOpts...)
 	a.Accounts = accts
 
 	assets, err := static.New()
