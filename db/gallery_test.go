@@ -83,6 +83,7 @@ func seedVisible(i int64, users []int64, v Viewer) bool {
 }
 
 func TestGalleryFiltersAndPages(t *testing.T) {
+	t.Parallel()
 	d := openInternal(t)
 	ctx := context.Background()
 	users := galleryUsers(t, d, 3)
@@ -195,6 +196,7 @@ func TestGalleryFiltersAndPages(t *testing.T) {
 
 // FTS syntax typed into the search box is searched for as text.
 func TestMatchTermsAreSafe(t *testing.T) {
+	t.Parallel()
 	d := openInternal(t)
 	ctx := context.Background()
 	users := galleryUsers(t, d, 1)
@@ -221,6 +223,7 @@ func TestMatchTermsAreSafe(t *testing.T) {
 // walks the FTS index in rowid order (no sort) and checks each match in
 // jobs_gallery_hits.
 func TestGalleryQueryPlans(t *testing.T) {
+	t.Parallel()
 	n := 100_000
 	if raceDetector {
 		n = 5_000
@@ -278,6 +281,7 @@ func TestGalleryQueryPlans(t *testing.T) {
 // A search walks past the newest matches when the viewer may not see them
 // (here 40 of 43 are hidden from the viewer), and still finds the rest.
 func TestGallerySearchPastHiddenMatches(t *testing.T) {
+	t.Parallel()
 	d := openInternal(t)
 	ctx := context.Background()
 	users := galleryUsers(t, d, 2)
@@ -333,6 +337,7 @@ func TestGallerySearchPastHiddenMatches(t *testing.T) {
 // older ones newest first. Pages of 97 over 4,000 jobs, some of them not
 // archived or hidden.
 func TestGallerySearchOrders(t *testing.T) {
+	t.Parallel()
 	d := openInternal(t)
 	d.testRankWindow = 500
 	ctx := context.Background()
@@ -501,6 +506,7 @@ func TestGallerySearchOrders(t *testing.T) {
 // connection; a page link made before a change still continues after its
 // last result.
 func TestGallerySearchFollowsChanges(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "swapdesk.db")
 	d, err := Open(ctx, path)
@@ -632,6 +638,7 @@ func TestGallerySearchFollowsChanges(t *testing.T) {
 // The search cache keeps at most searchCacheLists lists, dropping the
 // least recently used, and no list larger than its whole bound.
 func TestSearchCacheBounds(t *testing.T) {
+	t.Parallel()
 	var c searchCache
 	for i := range searchCacheLists + 3 {
 		c.put(searchKey{match: strconv.Itoa(i)}, &searchList{ids: []int64{1, 2, 3}})
@@ -660,6 +667,7 @@ func TestSearchCacheBounds(t *testing.T) {
 // any change to what it shows, made through the store or by another
 // connection (the CLI, say).
 func TestGalleryMembersFollowChanges(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "swapdesk.db")
 	d, err := Open(ctx, path)

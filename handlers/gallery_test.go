@@ -98,6 +98,7 @@ func rev(ids ...int64) []int64 {
 // with poster, length, settings, who, when, credits and star; hidden ones
 // only to their owner and admins; deleted, failed and unsaved ones never.
 func TestGalleryTiles(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	ana, anaU := app.member("ana@example.com", 0)
 	bo, boU := app.member("bo@example.com", 0)
@@ -181,6 +182,7 @@ func TestGalleryTiles(t *testing.T) {
 }
 
 func TestGalleryEmpty(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 0)
 	res := c.get("/gallery")
@@ -196,6 +198,7 @@ func TestGalleryEmpty(t *testing.T) {
 
 // Every filter, alone and together, in the URL of a plain GET form.
 func TestGalleryFilters(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, anaU := app.member("ana@example.com", 0)
 	_, boU := app.member("bo@example.com", 0)
@@ -285,6 +288,7 @@ func TestGalleryFilters(t *testing.T) {
 // Bad filters answer a clear message (422, or 400 for a bad page link)
 // and never a 500; FTS syntax is searched for as text.
 func TestGalleryBadInput(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, anaU := app.member("ana@example.com", 0)
 	seedGallery(t, app, galleryJob{owner: anaU.ID, prompt: "warm light"})
@@ -355,6 +359,7 @@ func TestGalleryBadInput(t *testing.T) {
 // "load more" with htmx; a changed cursor, or one moved to another filter,
 // is a 400, never a 500 or a wrong page.
 func TestGalleryPagination(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, anaU := app.member("ana@example.com", 0)
 	var seed []galleryJob
@@ -471,6 +476,7 @@ func TestGalleryPagination(t *testing.T) {
 // mostly the word searched for), ties newest first; sort=newest lists
 // them newest first; the form shows the order it applied.
 func TestGallerySearchOrder(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, anaU := app.member("ana@example.com", 0)
 	ids := seedGallery(t, app,
@@ -511,6 +517,7 @@ func TestGallerySearchOrder(t *testing.T) {
 // Stars: instant with htmx (the button swaps itself), a 303 back without;
 // only on results the member may see; bad values write nothing.
 func TestGalleryFavorites(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, anaU := app.member("ana@example.com", 0)
 	_, boU := app.member("bo@example.com", 0)
@@ -607,6 +614,7 @@ func TestGalleryFavorites(t *testing.T) {
 // the owner, another member, an admin and someone signed out, with the
 // result shown, hidden, and deleted.
 func TestGalleryAuthorization(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	owner, ownerU := app.member("ana@example.com", 100)
 	other, _ := app.member("bo@example.com", 0)
@@ -712,6 +720,7 @@ func boolDigit(b bool) string {
 // The jobs list and the dashboard show a finished result's poster as a
 // small lazy thumbnail.
 func TestJobThumbnails(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, pollingOnly)
 	c, _ := app.member("ana@example.com", 100)
 	job := app.archivedJob(t, c)
@@ -734,6 +743,7 @@ func TestJobThumbnails(t *testing.T) {
 // The member filter's options (built once per member list) follow a new
 // member at once: they are listed, and filtering on them is no error.
 func TestGalleryMemberFilterFollowsNewMembers(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t)
 	c, _ := app.member("ana@example.com", 0)
 	res := c.get("/gallery")
