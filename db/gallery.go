@@ -131,21 +131,35 @@ func (d *DB) Gallery(ctx context.Context, q GalleryQuery) ([]GalleryItem, error)
 	return d.galleryRun(ctx, query, args, q.Prompts)
 }
 
+// galleryQuery runs query, prepared once and kept (galleryStmts); done
+// closes the rows and, past the cache's bound, the statement.
+func (d *DB) galleryQuery(ctx context.Context, query string, args []any) (rows *sql.Rows, done func(), err error) {
+	st, oneUse, err := d.galleryStmts.get(ctx, d.sql, query)
+	if err != nil {
+		return nil, nil, mapErr(err)
+	}
+	if rows, err = st.QueryContext(ctx, args...); err != nil {
+		if oneUse {
+			st.Close()
+		}
+		return nil, nil, mapErr(err)
+	}
+	return rows, func() {
+		rows.Close()
+		if oneUse {
+			st.Close()
+		}
+	}, nil
+}
+
 // galleryRun runs one of the gallery's queries; prompts says whether it
 // reads the prompt column.
 func (d *DB) galleryRun(ctx context.Context, query string, args []any, prompts bool) ([]GalleryItem, error) {
-	st, oneUse, err := d.galleryStmts.get(ctx, d.sql, query)
+	rows, done, err := d.galleryQuery(ctx, query, args)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, err
 	}
-	if oneUse {
-		defer st.Close()
-	}
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
+	defer done()
 	out := make([]GalleryItem, 0, 32)
 	// One set of scan targets for every row, as ListJobCards.
 	var it GalleryItem

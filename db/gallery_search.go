@@ -128,18 +128,11 @@ func (d *DB) rankWindow() int {
 // readIDs runs query, which reads one integer column, and returns its
 // values.
 func (d *DB) readIDs(ctx context.Context, query string, args ...any) ([]int64, error) {
-	st, oneUse, err := d.galleryStmts.get(ctx, d.sql, query)
+	rows, done, err := d.galleryQuery(ctx, query, args)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, err
 	}
-	if oneUse {
-		defer st.Close()
-	}
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
+	defer done()
 	var ids []int64
 	for rows.Next() {
 		var id int64
