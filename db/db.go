@@ -57,6 +57,7 @@ type DB struct {
 	stmtGalleryVersions *sql.Stmt
 	searches            searchCache
 	tiles               tileCache
+	stars               starCache
 	// testRankWindow replaces rankWindow in tests (0: rankWindow).
 	testRankWindow int
 }
@@ -157,7 +158,7 @@ func (d *DB) prepare(ctx context.Context) error {
 		{&d.stmtJobRecord, jobRecordQuery},
 		{&d.stmtAllowance, allowanceQuery},
 		{&d.stmtUsersVersion, `SELECT n FROM users_version WHERE id = 1`},
-		{&d.stmtGalleryVersions, `SELECT search, tiles FROM gallery_versions WHERE id = 1`},
+		{&d.stmtGalleryVersions, `SELECT search, tiles, favorites FROM gallery_versions WHERE id = 1`},
 	} {
 		st, err := d.sql.PrepareContext(ctx, p.query)
 		if err != nil {

@@ -180,8 +180,8 @@ func (c *searchCache) put(key searchKey, l *searchList) {
 // the cursor, keeping the results the filters and the viewer allow, in the
 // list's order, until the page is full.
 func (d *DB) gallerySearch(ctx context.Context, q GalleryQuery) ([]GalleryItem, error) {
-	var searchV, tilesV int64
-	if err := d.stmtGalleryVersions.QueryRowContext(ctx).Scan(&searchV, &tilesV); err != nil {
+	var searchV, tilesV, starsV int64
+	if err := d.stmtGalleryVersions.QueryRowContext(ctx).Scan(&searchV, &tilesV, &starsV); err != nil {
 		return nil, mapErr(err)
 	}
 	ids, err := d.searchIDs(ctx, q.Match, q.Newest, searchV)
@@ -214,7 +214,7 @@ func (d *DB) gallerySearch(ctx context.Context, q GalleryQuery) ([]GalleryItem, 
 		}
 		start += len(part)
 	}
-	return out, d.starred(ctx, q.Viewer.UserID, out)
+	return out, d.starred(ctx, q.Viewer.UserID, starsV, out)
 }
 
 // allows reports whether q's filters and viewer let it through: the rule
@@ -302,24 +302,73 @@ func (d *DB) tilesOf(ctx context.Context, version int64, ids []int64, out []tile
 	return out, nil
 }
 
-// starred marks the results of items that user starred, in one query.
-func (d *DB) starred(ctx context.Context, user int64, items []GalleryItem) error {
+// starred marks the results of items that user starred, from the user's
+// stars read at gallery_versions.favorites version.
+func (d *DB) starred(ctx context.Context, user, version int64, items []GalleryItem) error {
 	if len(items) == 0 {
 		return nil
 	}
-	ids := make([]int64, len(items))
-	for i, it := range items {
-		ids[i] = it.ID
-	}
-	stars, err := d.readIDs(ctx, `SELECT job_id FROM favorites
-		WHERE user_id = ? AND job_id IN (SELECT value FROM json_each(?))`, user, jsonIDs(ids))
+	stars, err := d.starsOf(ctx, version, user)
 	if err != nil {
 		return err
 	}
 	for i := range items {
-		items[i].Favorite = slices.Contains(stars, items[i].ID)
+		_, items[i].Favorite = slices.BinarySearch(stars, items[i].ID)
 	}
 	return nil
+}
+
+// starCache keeps members' starred job ids, each member's sorted, read at
+// gallery_versions.favorites version: a page marks its tiles' stars in
+// memory instead of a lookup per tile (a quarter of a dated page's query).
+// A star given or taken by anyone moves the version and every member's
+// stars are read again, one indexed range each, as their pages need them.
+type starCache struct {
+	mu      sync.Mutex
+	version int64
+	users   map[int64][]int64
+	ids     int // ids held in all
+}
+
+// starCacheIDs bounds the stars kept (8 bytes each); past it they are all
+// dropped and read again as pages need them.
+const starCacheIDs = 1_000_000
+
+// starsOf returns the ids of the jobs user starred, ascending, read at
+// version or later. The slice is shared: callers must not modify it.
+func (d *DB) starsOf(ctx context.Context, version, user int64) ([]int64, error) {
+	c := &d.stars
+	c.mu.Lock()
+	if c.version == version && c.users != nil {
+		if ids, ok := c.users[user]; ok {
+			c.mu.Unlock()
+			return ids, nil
+		}
+	}
+	c.mu.Unlock()
+	ids, err := d.readIDs(ctx, `SELECT job_id FROM favorites WHERE user_id = ? ORDER BY job_id`, user)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Read at version or later: kept only while no later version was seen
+	// (a later one starts a new map).
+	if c.version != version || c.users == nil {
+		if c.version > version && c.users != nil {
+			return ids, nil
+		}
+		c.version, c.users, c.ids = version, map[int64][]int64{}, 0
+	}
+	if c.ids+len(ids) > starCacheIDs {
+		clear(c.users)
+		c.ids = 0
+	}
+	if len(ids) <= starCacheIDs {
+		c.users[user] = ids
+		c.ids += len(ids)
+	}
+	return ids, nil
 }
 
 // gallerySearchSQL pages through ids from start reading each chunk with

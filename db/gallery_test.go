@@ -262,7 +262,7 @@ func TestGalleryQueryPlans(t *testing.T) {
 			if _, err := d.Gallery(context.Background(), q); err != nil {
 				t.Fatal(err)
 			}
-			query, args := gallerySQL(q)
+			query, args := datedSQL(q)
 			if q.Match != "" {
 				query, args = gallerySearchQuery(q)
 				args[1] = "[1,2,3,4,5,6,7,8,9]"
@@ -561,7 +561,8 @@ func TestGallerySearchFollowsChanges(t *testing.T) {
 	}
 	version := func() (search, tiles int64) {
 		t.Helper()
-		if err := d.stmtGalleryVersions.QueryRow().Scan(&search, &tiles); err != nil {
+		var stars int64
+		if err := d.stmtGalleryVersions.QueryRow().Scan(&search, &tiles, &stars); err != nil {
 			t.Fatal(err)
 		}
 		return search, tiles
@@ -633,6 +634,80 @@ func TestGallerySearchFollowsChanges(t *testing.T) {
 	if _, tv2 := version(); tv2 != tv+4 {
 		t.Errorf("an update of nothing a tile shows moved the tiles' version")
 	}
+}
+
+// A page's stars are the viewer's own, kept between pages and read again
+// after any star is given or taken, by the store or by another process,
+// on dated pages and searches alike.
+func TestGalleryStarsFollowChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "swapdesk.db")
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	other, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	users := galleryUsers(t, d, 2)
+	for i := range 4 {
+		_, err := d.sql.Exec(`INSERT INTO jobs (user_id, idempotency_key, status, image_url, video_url, mode, resolution,
+				billed_seconds, estimate_credits, created_at, updated_at, archive_state, archive_path, prompt)
+			VALUES (?, printf('star-key-%08d', ?), 'succeeded', 'https://x/c.png', 'https://x/m.mp4', 'animate', '720p',
+				10, 20, ?, ?, 'archived', 'results/x.mp4', 'a fox')`, users[i%2], i, i*1000, i*1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	starred := func(user int64, match string) string {
+		t.Helper()
+		page, err := d.Gallery(ctx, GalleryQuery{Viewer: Viewer{UserID: user}, Match: match, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, it := range page {
+			if it.Favorite {
+				s = append(s, strconv.FormatInt(it.ID, 10))
+			}
+		}
+		return strings.Join(s, ",")
+	}
+	both := func(user int64, want string) {
+		t.Helper()
+		for _, match := range []string{"", MatchTerms("fox", 8)} {
+			if got := starred(user, match); got != want {
+				t.Errorf("user %d's stars (search %q): %q, want %q", user, match, got, want)
+			}
+		}
+	}
+	both(users[0], "")
+	if err := d.SetFavorite(ctx, Viewer{UserID: users[0]}, 3, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetFavorite(ctx, Viewer{UserID: users[0]}, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	both(users[0], "3,1")
+	both(users[1], "")
+	// Another process stars for users[1] and takes users[0]'s star on 3.
+	if _, err := other.Exec(`INSERT INTO favorites (user_id, job_id, created_at) VALUES (?, 4, 0)`, users[1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Exec(`DELETE FROM favorites WHERE user_id = ? AND job_id = 3`, users[0]); err != nil {
+		t.Fatal(err)
+	}
+	both(users[0], "1")
+	both(users[1], "4")
+	if err := d.SetFavorite(ctx, Viewer{UserID: users[0]}, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	both(users[0], "")
+	both(users[1], "4")
 }
 
 // The search cache keeps at most searchCacheLists lists, dropping the
