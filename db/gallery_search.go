@@ -24,10 +24,9 @@ import (
 // seek each; the tiles read are kept too (tileCache), until any column a
 // tile shows or a filter tests changes (gallery_versions.tiles), and a
 // page tests the filters and the viewer's rule on them in memory. The
-// viewer's stars are read for each page; "starred only" and the API's
-// prompts read each chunk of results in SQL instead. (A dated page reads
-// its tiles in its one query: reading its ids, then its tiles from this
-// cache and its stars was slower, 3 statements instead of 1.)
+// viewer's stars come from starCache; "starred only" and the API's
+// prompts read each chunk of results in SQL instead. Dated pages take
+// their tiles and stars from the same caches (galleryDated).
 const (
 	// rankWindow is how many of a search's newest matches are ranked.
 	rankWindow = 5_000
