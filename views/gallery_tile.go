@@ -25,71 +25,12 @@ import (
 // places.
 func galleryTilesFast(tiles []GalleryTile) templ.Component {
 	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		tw := htmlWriter{w: w}
-		if sw, ok := w.(io.StringWriter); ok {
-			tw.sw = sw
-		}
+		tw := newHTMLWriter(w)
 		for i := range tiles {
 			tw.tile(&tiles[i])
 		}
-		return tw.err
+		return tw.flush()
 	})
-}
-
-// htmlWriter writes hand-rendered markup (galleryTilesFast, ListCard) to w,
-// keeping the first error.
-type htmlWriter struct {
-	w   io.Writer
-	sw  io.StringWriter
-	err error
-	num [24]byte
-}
-
-func (tw *htmlWriter) raw(s string) {
-	if tw.err != nil || s == "" {
-		return
-	}
-	if tw.sw != nil {
-		_, tw.err = tw.sw.WriteString(s)
-		return
-	}
-	_, tw.err = io.WriteString(tw.w, s)
-}
-
-// esc writes s escaped as html.EscapeString (and so templ.EscapeString)
-// escapes it: & ' < > " as &amp; &#39; &lt; &gt; &#34;.
-func (tw *htmlWriter) esc(s string) {
-	start := 0
-	for i := 0; i < len(s); i++ {
-		var rep string
-		switch s[i] {
-		case '&':
-			rep = "&amp;"
-		case '\'':
-			rep = "&#39;"
-		case '<':
-			rep = "&lt;"
-		case '>':
-			rep = "&gt;"
-		case '"':
-			rep = "&#34;"
-		default:
-			continue
-		}
-		tw.raw(s[start:i])
-		tw.raw(rep)
-		start = i + 1
-	}
-	tw.raw(s[start:])
-}
-
-// time writes t in UTC with layout (digits and fixed text: nothing to
-// escape).
-func (tw *htmlWriter) time(t time.Time, layout string) {
-	if tw.err != nil {
-		return
-	}
-	_, tw.err = tw.w.Write(t.UTC().AppendFormat(tw.num[:0], layout))
 }
 
 func (tw *htmlWriter) tile(t *GalleryTile) {
@@ -181,10 +122,7 @@ func (tw *htmlWriter) star(s Star, id string) {
 // value selected marked.
 func optionList(opts []Option, selected string) templ.Component {
 	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		hw := htmlWriter{w: w}
-		if sw, ok := w.(io.StringWriter); ok {
-			hw.sw = sw
-		}
+		hw := newHTMLWriter(w)
 		for _, o := range opts {
 			hw.raw(`<option value="`)
 			hw.esc(o.Value)
@@ -196,6 +134,6 @@ func optionList(opts []Option, selected string) templ.Component {
 			hw.esc(o.Label)
 			hw.raw(`</option>`)
 		}
-		return hw.err
+		return hw.flush()
 	})
 }

@@ -23,12 +23,9 @@ func ListCard(c JobCard) templ.Component {
 		return Card(c)
 	}
 	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		tw := htmlWriter{w: w}
-		if sw, ok := w.(io.StringWriter); ok {
-			tw.sw = sw
-		}
+		tw := newHTMLWriter(w)
 		tw.listCard(c)
-		return tw.err
+		return tw.flush()
 	})
 }
 
