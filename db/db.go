@@ -58,6 +58,7 @@ type DB struct {
 	searches            searchCache
 	tiles               tileCache
 	stars               starCache
+	memberLists         memberCache
 	// testRankWindow replaces rankWindow in tests (0: rankWindow).
 	testRankWindow int
 }

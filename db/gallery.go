@@ -127,6 +127,11 @@ func (d *DB) Gallery(ctx context.Context, q GalleryQuery) ([]GalleryItem, error)
 	if q.Match != "" {
 		return d.gallerySearch(ctx, q)
 	}
+	if q.MemberID != 0 && !readsTiles(q) {
+		if page, ok, err := d.galleryMember(ctx, q); ok || err != nil {
+			return page, err
+		}
+	}
 	query, args := datedSQL(q)
 	if readsTiles(q) {
 		return d.galleryRun(ctx, query, args, q.Prompts)

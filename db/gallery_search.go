@@ -194,8 +194,20 @@ func (d *DB) gallerySearch(ctx context.Context, q GalleryQuery) ([]GalleryItem, 
 	if q.Favorites || q.Prompts {
 		return d.gallerySearchSQL(ctx, q, ids, start)
 	}
+	out, err := d.walkTiles(ctx, q, tilesV, ids, start)
+	if err != nil {
+		return nil, err
+	}
+	return out, d.starred(ctx, q.Viewer.UserID, starsV, out)
+}
+
+// walkTiles walks ids from start, keeping the results whose tiles (read at
+// version tilesV) q's filters and viewer allow, in the list's order, until
+// the page is full.
+func (d *DB) walkTiles(ctx context.Context, q GalleryQuery, tilesV int64, ids []int64, start int) ([]GalleryItem, error) {
 	out := make([]GalleryItem, 0, q.Limit)
 	block := make([]tileMemo, 0, searchBlock)
+	var err error
 	for start < len(ids) && len(out) < q.Limit {
 		part := ids[start:min(start+searchBlock, len(ids))]
 		if block, err = d.tilesOf(ctx, tilesV, part, block[:0]); err != nil {
@@ -213,7 +225,7 @@ func (d *DB) gallerySearch(ctx context.Context, q GalleryQuery) ([]GalleryItem, 
 		}
 		start += len(part)
 	}
-	return out, d.starred(ctx, q.Viewer.UserID, starsV, out)
+	return out, nil
 }
 
 // allows reports whether q's filters and viewer let it through: the rule

@@ -1,0 +1,165 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// Every dated page, walked to its end with each filter the gallery has,
+// for an owner, another member and an admin, lists exactly what one SQL
+// query over jobs finds, in its order (ties of created_at broken by id):
+// the member lists kept in memory (memberCache) and the index walks alike;
+// and again after changes made behind the store's back by another
+// connection (a hide, a failed archive, a delete, a mode changed, a new
+// result with the same created_at as others).
+func TestGalleryDatedPagesMatchSQL(t *testing.T) {
+	t.Parallel()
+	d := openInternal(t)
+	ctx := context.Background()
+	users := galleryUsers(t, d, 3)
+	rng := rand.New(rand.NewPCG(5, 6))
+	modes, resolutions := []string{"animate", "replace"}, []string{"480p", "720p", "1080p"}
+	insert := func(db interface {
+		Exec(string, ...any) (sql.Result, error)
+	}, i int, user int64, created int64, archived string, hidden bool) {
+		t.Helper()
+		path := "results/x.mp4"
+		if archived != "archived" {
+			path = ""
+		}
+		_, err := db.Exec(`INSERT INTO jobs (user_id, idempotency_key, status, image_url, video_url, mode, resolution,
+				billed_seconds, estimate_credits, created_at, updated_at, archive_state, archive_path, hidden)
+			VALUES (?, printf('dated-key-%08d', ?), 'succeeded', 'https://x/c.png', 'https://x/m.mp4', ?, ?,
+				10, 20, ?, ?, ?, ?, ?)`, user, i, modes[rng.IntN(2)], resolutions[rng.IntN(3)],
+			created, created, archived, path, hidden)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := d.sql.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1500 {
+		archived := "archived"
+		if rng.IntN(9) == 0 {
+			archived = "archive_failed"
+		}
+		// Runs of equal created_at: the cursor's tie-break is tested.
+		insert(tx, i, users[rng.IntN(len(users))], int64(i/3)*1000, archived, rng.IntN(8) == 0)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	want := func(q GalleryQuery) []int64 {
+		t.Helper()
+		cond, args := `archive_state = 'archived' AND archive_path <> '' AND deleted_at IS NULL AND (hidden = 0 OR user_id = ? OR ? = 1)`,
+			[]any{q.Viewer.UserID, q.Viewer.Admin}
+		for _, f := range []struct {
+			on   bool
+			cond string
+			arg  any
+		}{
+			{q.MemberID != 0, `user_id = ?`, q.MemberID},
+			{q.Mode != "", `mode = ?`, q.Mode},
+			{q.Resolution != "", `resolution = ?`, q.Resolution},
+			{!q.From.IsZero(), `created_at >= ?`, q.From.UnixMilli()},
+			{!q.To.IsZero(), `created_at < ?`, q.To.UnixMilli()},
+		} {
+			if f.on {
+				cond += ` AND ` + f.cond
+				args = append(args, f.arg)
+			}
+		}
+		var out []int64
+		rows, err := d.sql.Query(`SELECT id FROM jobs NOT INDEXED WHERE `+cond+` ORDER BY created_at DESC, id DESC`, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, id)
+		}
+		return out
+	}
+	walk := func(q GalleryQuery) []int64 {
+		t.Helper()
+		var out []int64
+		q.Limit = 7
+		for range 1000 {
+			page, err := d.Gallery(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, ids(page)...)
+			if len(page) < q.Limit {
+				return out
+			}
+			c := page[len(page)-1].Cursor(false)
+			q.After = &c
+		}
+		t.Fatal("no end")
+		return nil
+	}
+	viewers := []Viewer{{UserID: users[0]}, {UserID: users[1]}, {UserID: users[2], Admin: true}}
+	check := func(when string) {
+		t.Helper()
+		n := 0
+		for _, v := range viewers {
+			for _, member := range []int64{0, users[0], users[1]} {
+				for _, mode := range []string{"", "replace"} {
+					for _, res := range []string{"", "720p"} {
+						for _, dates := range [][2]int64{{0, 0}, {100_000, 300_000}, {0, 250_000}, {420_000, 0}} {
+							q := GalleryQuery{Viewer: v, MemberID: member, Mode: mode, Resolution: res}
+							if dates[0] != 0 {
+								q.From = time.UnixMilli(dates[0])
+							}
+							if dates[1] != 0 {
+								q.To = time.UnixMilli(dates[1])
+							}
+							got, want := walk(q), want(q)
+							if !slices.Equal(got, want) {
+								t.Errorf("%s: %+v:\n got %v\nwant %v", when, q, got, want)
+							}
+							n += len(want)
+						}
+					}
+				}
+			}
+		}
+		if n < 5000 {
+			t.Fatalf("%s: only %d results in all: the seed is too small to test anything", when, n)
+		}
+	}
+	check("seeded")
+	var path string
+	if err := d.sql.QueryRow(`SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for i, change := range []string{
+		fmt.Sprintf(`UPDATE jobs SET hidden = 1 - hidden WHERE user_id = %d AND id %% 5 = 0`, users[0]),
+		`UPDATE jobs SET archive_state = 'archive_failed' WHERE id % 11 = 0`,
+		`UPDATE jobs SET deleted_at = 1 WHERE id % 13 = 0`,
+		`UPDATE jobs SET mode = 'replace' WHERE id % 17 = 0`,
+	} {
+		if _, err := other.Exec(change); err != nil {
+			t.Fatal(change, err)
+		}
+		insert(other, 2000+i, users[0], 300_000, "archived", false) // ties with three others
+		check(change)
+	}
+}
