@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -59,6 +60,11 @@ type DB struct {
 	tiles               tileCache
 	stars               starCache
 	memberLists         memberCache
+	team                teamCache
+	// closing ends with Close; background is the work Close waits for.
+	closing    context.Context
+	close      context.CancelFunc
+	background sync.WaitGroup
 	// testRankWindow replaces rankWindow in tests (0: rankWindow).
 	testRankWindow int
 }
@@ -110,6 +116,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	sqldb.SetMaxIdleConns(8)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	d := &DB{sql: sqldb, Now: time.Now}
+	d.closing, d.close = context.WithCancel(context.Background())
 	if err := d.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, err
@@ -172,6 +179,8 @@ func (d *DB) prepare(ctx context.Context) error {
 
 // Close closes the database.
 func (d *DB) Close() error {
+	d.close()
+	d.background.Wait()
 	for _, st := range []*sql.Stmt{d.stmtUserByID, d.stmtUserForSession, d.stmtJobForMember, d.stmtJobForAdmin, d.stmtBalance,
 		d.stmtCountRunning, d.stmtListMemberJobs, d.stmtListAllJobs, d.stmtJobEvents,
 		d.stmtListMemberCards, d.stmtListAllCards, d.stmtLedgerForJob, d.stmtSharesForJob,

@@ -98,19 +98,21 @@ func (it GalleryItem) Cursor(search bool) GalleryCursor {
 	return GalleryCursor{CreatedAt: ms(it.CreatedAt), ID: it.ID}
 }
 
-// The gallery walks its partial covering indexes (migrations 0011, 0019)
-// in the order it shows, newest first: the team's in jobs_gallery, one
-// member's in jobs_gallery_member, so a page reads about as many index
-// entries as it shows, and no job row, whatever the statistics say
-// (TestGalleryQueryPlans). Starred results are found from the viewer's
-// favorites (a primary-key range) and sorted.
+// A dated page walks a list of results kept in memory (gallery_lists.go):
+// the team's, or one member's. Until the team's list is read, and for
+// "starred only" and the API's prompts, it walks the gallery's partial
+// covering indexes (migrations 0011, 0019) in the order it shows, newest
+// first: the team's in jobs_gallery, one member's in jobs_gallery_member,
+// so a page reads about as many index entries as it shows, and no job row,
+// whatever the statistics say (TestGalleryQueryPlans). Starred results are
+// found from the viewer's favorites (a primary-key range) and sorted.
 //
 // A search's matches come from a list of every matching job id in the
 // order shown (searchIDs, kept between requests until the index changes);
-// a page walks that list from where the last one ended and checks a chunk
-// of ids at a time against the filters and the viewer in the narrow
-// jobs_gallery_hits, so pages, "load more" and the same search by
-// teammates cost what a dated page costs. See searchIDs for the orders.
+// a page walks that list from where the last one ended and tests the kept
+// tiles against the filters and the viewer, so pages, "load more" and the
+// same search by teammates cost what a dated page costs. See searchIDs for
+// the orders.
 const (
 	galleryFavorite = `EXISTS (SELECT 1 FROM favorites WHERE favorites.user_id = ? AND favorites.job_id = jobs.id)`
 	galleryStarred  = `id IN (SELECT job_id FROM favorites WHERE favorites.user_id = ?)`
@@ -127,8 +129,8 @@ func (d *DB) Gallery(ctx context.Context, q GalleryQuery) ([]GalleryItem, error)
 	if q.Match != "" {
 		return d.gallerySearch(ctx, q)
 	}
-	if q.MemberID != 0 && !readsTiles(q) {
-		if page, ok, err := d.galleryMember(ctx, q); ok || err != nil {
+	if !readsTiles(q) {
+		if page, ok, err := d.galleryListed(ctx, q); ok || err != nil {
 			return page, err
 		}
 	}
@@ -158,8 +160,9 @@ func datedSQL(q GalleryQuery) (string, []any) {
 const galleryDatedColumns = `id,
 	(SELECT tiles FROM gallery_versions WHERE id = 1), (SELECT favorites FROM gallery_versions WHERE id = 1)`
 
-// galleryDated is Gallery for a page in created_at order: the index walk
-// finds the page's ids (filters and the viewer's rule in SQL), and their
+// galleryDated is Gallery for a page in created_at order that no list kept
+// serves: the index walk finds the page's ids (filters and the viewer's
+// rule in SQL), and their
 // tiles and stars come from memory (tileCache, starCache), read when a
 // change has moved their version. Reading only the ids costs a third of
 // reading the tiles and each tile's star with them.

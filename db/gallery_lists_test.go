@@ -13,10 +13,11 @@ import (
 // Every dated page, walked to its end with each filter the gallery has,
 // for an owner, another member and an admin, lists exactly what one SQL
 // query over jobs finds, in its order (ties of created_at broken by id):
-// the member lists kept in memory (memberCache) and the index walks alike;
-// and again after changes made behind the store's back by another
-// connection (a hide, a failed archive, a delete, a mode changed, a new
-// result with the same created_at as others).
+// from the index walks before the team's list is read, and from the lists
+// kept in memory (memberCache, teamCache) once it is; and again after
+// changes made behind the store's back by another connection (a hide, a
+// failed archive, a delete, a mode changed, a new result with the same
+// created_at as others).
 func TestGalleryDatedPagesMatchSQL(t *testing.T) {
 	t.Parallel()
 	d := openInternal(t)
@@ -140,6 +141,25 @@ func TestGalleryDatedPagesMatchSQL(t *testing.T) {
 			t.Fatalf("%s: only %d results in all: the seed is too small to test anything", when, n)
 		}
 	}
+	// The team's list, read in the background, serves pages once it is
+	// read at the version they see.
+	teamReady := func() {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			var sv, tv, fv int64
+			if err := d.stmtGalleryVersions.QueryRow().Scan(&sv, &tv, &fv); err != nil {
+				t.Fatal(err)
+			}
+			if d.teamResults(tv) != nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the team's list was not read")
+			}
+		}
+	}
+	check("seeded, before the team's list")
+	teamReady()
 	check("seeded")
 	var path string
 	if err := d.sql.QueryRow(`SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
@@ -160,6 +180,8 @@ func TestGalleryDatedPagesMatchSQL(t *testing.T) {
 			t.Fatal(change, err)
 		}
 		insert(other, 2000+i, users[0], 300_000, "archived", false) // ties with three others
+		check(change + ", before the team's list is read again")
+		teamReady()
 		check(change)
 	}
 }

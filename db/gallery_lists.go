@@ -1,0 +1,203 @@
+package db
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+)
+
+// A dated page walks a list of results newest first kept in memory, and
+// tests the filters and the viewer's rule on the tiles kept (tileCache),
+// as a search's pages do: one member's list for the member filter
+// (memberCache), the team's for any other page (teamCache). A page is then
+// one statement (gallery_versions) and map lookups, where the index walk
+// it replaces tested every index entry against the filters in SQL — six
+// for each result shown with a mode and a resolution chosen — and read
+// each shown one's columns. "Starred only" and the API's prompts stay in
+// SQL (readsTiles).
+//
+// Both lists are read again when a tile changes (gallery_versions.tiles).
+// A member's list (hundreds or thousands of ids) is read on the request
+// that needs it. The team's (100,000 ids: 30 ms) is read in the
+// background: until it is, pages walk the index as before.
+const (
+	// memberCacheIDs bounds the member lists' ids kept in all (16 bytes
+	// each with their times); past it they are dropped and read again as
+	// pages need them. A member with more results is paged in SQL.
+	memberCacheIDs = 1_000_000
+	// teamListMax bounds the team's list (16 bytes an id); a larger
+	// gallery is paged in SQL.
+	teamListMax = 2_000_000
+	// teamRebuildFactor spaces the team list's readings: the next starts
+	// no sooner than this many times the last one's duration after it
+	// ended, so a burst of changes costs at most a tenth of a core.
+	teamRebuildFactor = 10
+)
+
+// datedList is results newest first (created_at, then id, descending):
+// ids[i] was made at created[i] (ms), as read at gallery_versions.tiles
+// version.
+type datedList struct {
+	version      int64
+	ids, created []int64
+}
+
+// readDated reads a list of results with query, which selects id,
+// created_at and the tiles' version, newest first, at most max of them;
+// nil when there are more.
+func (d *DB) readDated(ctx context.Context, query string, max int, args ...any) (*datedList, error) {
+	rows, done, err := d.galleryQuery(ctx, query, append(args, max+1))
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	l := &datedList{}
+	for rows.Next() {
+		var id, created int64
+		if err := rows.Scan(&id, &created, &l.version); err != nil {
+			return nil, mapErr(err)
+		}
+		l.ids = append(l.ids, id)
+		l.created = append(l.created, created)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(err)
+	}
+	if len(l.ids) > max {
+		return nil, nil
+	}
+	return l, nil
+}
+
+// datedColumns are a list's columns: the version is read by the same
+// statement, so it is the one the ids were read at.
+const datedColumns = `SELECT id, created_at, (SELECT tiles FROM gallery_versions WHERE id = 1)`
+
+// memberCache keeps members' lists, all read at one version.
+type memberCache struct {
+	mu      sync.Mutex
+	version int64
+	lists   map[int64]*datedList
+	ids     int
+}
+
+// memberResults returns member's list at version, or nil when it is larger
+// than the cache's whole bound. The list is shared: callers must not
+// modify it.
+func (d *DB) memberResults(ctx context.Context, version, member int64) (*datedList, error) {
+	c := &d.memberLists
+	c.mu.Lock()
+	if c.version == version && c.lists != nil {
+		if l, ok := c.lists[member]; ok {
+			c.mu.Unlock()
+			return l, nil
+		}
+	}
+	c.mu.Unlock()
+	l, err := d.readDated(ctx, datedColumns+` FROM jobs INDEXED BY jobs_gallery_member
+		WHERE user_id = ? AND `+archivedResult+` ORDER BY created_at DESC, id DESC LIMIT ?`, memberCacheIDs, member)
+	if err != nil || l == nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case l.version < c.version && c.lists != nil:
+		return l, nil // an older reading than the lists kept
+	case l.version != c.version || c.lists == nil:
+		c.version, c.lists, c.ids = l.version, map[int64]*datedList{}, 0
+	case c.ids+len(l.ids) > memberCacheIDs:
+		clear(c.lists)
+		c.ids = 0
+	}
+	c.lists[member] = l
+	c.ids += len(l.ids)
+	return l, nil
+}
+
+// teamCache keeps the team's list, read in the background.
+type teamCache struct {
+	mu       sync.Mutex
+	list     *datedList
+	reading  bool
+	notUntil time.Time // no reading starts before
+}
+
+// teamResults returns the team's list when one read at version is kept;
+// otherwise nil, and a reading starts in the background unless one is
+// under way or the last ended too recently.
+func (d *DB) teamResults(version int64) *datedList {
+	c := &d.team
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.list != nil && c.list.version == version {
+		return c.list
+	}
+	if c.reading || time.Now().Before(c.notUntil) || d.closing.Err() != nil {
+		return nil
+	}
+	c.reading = true
+	d.background.Add(1)
+	go func() {
+		defer d.background.Done()
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(d.closing, time.Minute)
+		l, _ := d.readDated(ctx, datedColumns+` FROM jobs INDEXED BY jobs_gallery
+			WHERE `+archivedResult+` ORDER BY created_at DESC, id DESC LIMIT ?`, teamListMax)
+		cancel()
+		// An error or a gallery past the bound keeps no list; pages walk
+		// the index, and the next reading waits its turn as after any.
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.reading = false
+		c.notUntil = time.Now().Add(teamRebuildFactor * time.Since(start))
+		if l != nil && (c.list == nil || l.version >= c.list.version) {
+			c.list = l
+		}
+	}()
+	return nil
+}
+
+// galleryListed is Gallery for a dated page from a list kept in memory:
+// the member's with q.MemberID, the team's otherwise. ok is false when no
+// list serves it and the page must be read in SQL.
+func (d *DB) galleryListed(ctx context.Context, q GalleryQuery) (page []GalleryItem, ok bool, err error) {
+	var searchV, tilesV, starsV int64
+	if err := d.stmtGalleryVersions.QueryRowContext(ctx).Scan(&searchV, &tilesV, &starsV); err != nil {
+		return nil, false, mapErr(err)
+	}
+	var l *datedList
+	if q.MemberID != 0 {
+		if l, err = d.memberResults(ctx, tilesV, q.MemberID); err != nil {
+			return nil, false, err
+		}
+	} else {
+		l = d.teamResults(tilesV)
+	}
+	if l == nil {
+		return nil, false, nil
+	}
+	// The list is newest first: the page starts after the cursor and
+	// before To, and ends at From.
+	start, end := 0, len(l.ids)
+	if c := q.After; c != nil {
+		start = sort.Search(len(l.ids), func(i int) bool {
+			return l.created[i] < c.CreatedAt || (l.created[i] == c.CreatedAt && l.ids[i] < c.ID)
+		})
+	}
+	if !q.To.IsZero() {
+		start = max(start, sort.Search(len(l.created), func(i int) bool { return l.created[i] < ms(q.To) }))
+	}
+	if !q.From.IsZero() {
+		end = sort.Search(len(l.created), func(i int) bool { return l.created[i] < ms(q.From) })
+	}
+	if start >= end {
+		return []GalleryItem{}, true, nil
+	}
+	out, err := d.walkTiles(ctx, q, l.version, l.ids[:end], start)
+	if err != nil {
+		return nil, false, err
+	}
+	return out, true, d.starred(ctx, q.Viewer.UserID, starsV, out)
+}
