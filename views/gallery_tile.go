@@ -17,10 +17,10 @@ import (
 // and templ's runtime spent about 50 allocations and 3–5 µs on each (every
 // attribute value boxed, formatted and escaped on its own, every text
 // expression through fmt.Sprint, a context per nested component): a third
-// of the page's CPU. Here each value is escaped straight into the page
-// buffer with html.EscapeString's rules, the id is formatted once, and one
-// writer serves the whole list (a component per tile cost two allocations
-// each). TestGalleryTileFastMatchesTempl renders tiles both ways, hostile
+// of the page's CPU. Here each value is escaped straight into one buffer
+// (htmlWriter) with html.EscapeString's rules, the id is formatted once,
+// and the whole list is written in one piece (a component per tile cost
+// two allocations each). TestGalleryTileFastMatchesTempl renders tiles both ways, hostile
 // text included, and wants the same bytes: change the markup in both
 // places.
 func galleryTilesFast(tiles []GalleryTile) templ.Component {
