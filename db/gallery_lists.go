@@ -2,77 +2,140 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"slices"
 	"sort"
 	"sync"
 	"time"
 )
 
-// A dated page walks a list of results newest first kept in memory, and
-// tests the filters and the viewer's rule on the tiles kept (tileCache),
-// as a search's pages do: one member's list for the member filter
-// (memberCache), the team's for any other page (teamCache). A page is then
-// one statement (gallery_versions) and map lookups, where the index walk
-// it replaces tested every index entry against the filters in SQL — six
-// for each result shown with a mode and a resolution chosen — and read
+// A dated page walks a list of results newest first kept in memory: one
+// member's list for the member filter (memberCache), the team's for any
+// other page (teamCache). Each entry holds what the filters and the
+// viewer's rule test (owner, mode, resolution, hidden, time), so a page is
+// one statement (gallery_versions), a walk in memory however selective its
+// filters, and the tiles of the results it shows (tileCache). The index
+// walk it replaces tested every index entry against the filters in SQL —
+// six for each result shown with a mode and a resolution chosen — and read
 // each shown one's columns. "Starred only" and the API's prompts stay in
 // SQL (readsTiles).
 //
 // Both lists are read again when a tile changes (gallery_versions.tiles).
-// A member's list (hundreds or thousands of ids) is read on the request
-// that needs it. The team's (100,000 ids: 30 ms) is read in the
-// background: until it is, pages walk the index as before.
+// A member's list (hundreds or thousands of results) is read on the
+// request that needs it. The team's (100,000 results: ~60 ms) is read in
+// the background: until it is, pages walk the index as before.
 const (
-	// memberCacheIDs bounds the member lists' ids kept in all (16 bytes
-	// each with their times); past it they are dropped and read again as
-	// pages need them. A member with more results is paged in SQL.
+	// memberCacheIDs bounds the member lists' results kept in all (27
+	// bytes each); past it they are dropped and read again as pages need
+	// them. A member with more results is paged in SQL.
 	memberCacheIDs = 1_000_000
-	// teamListMax bounds the team's list (16 bytes an id); a larger
+	// teamListMax bounds the team's list (27 bytes a result); a larger
 	// gallery is paged in SQL.
-	teamListMax = 2_000_000
+	teamListMax = 1_000_000
 	// teamRebuildFactor spaces the team list's readings: the next starts
 	// no sooner than this many times the last one's duration after it
 	// ended, so a burst of changes costs at most a tenth of a core.
 	teamRebuildFactor = 10
 )
 
-// datedList is results newest first (created_at, then id, descending):
-// ids[i] was made at created[i] (ms), as read at gallery_versions.tiles
-// version.
+// datedList is results newest first (created_at, then id, descending),
+// as read at gallery_versions.tiles version: result i is ids[i], made by
+// users[i] at created[i] (ms), with attrs[i]. Modes and resolutions are
+// kept once each, in modes and resolutions.
 type datedList struct {
-	version      int64
-	ids, created []int64
+	version             int64
+	ids, created, users []int64
+	attrs               []listAttrs
+	modes, resolutions  []string
 }
 
-// readDated reads a list of results with query, which selects id,
-// created_at and the tiles' version, newest first, at most max of them;
-// nil when there are more.
-func (d *DB) readDated(ctx context.Context, query string, max int, args ...any) (*datedList, error) {
+// listAttrs are a result's mode and resolution (indexes in its list's
+// modes and resolutions) and whether it is hidden.
+type listAttrs struct {
+	mode, resolution uint8
+	hidden           bool
+}
+
+// datedColumns are a list's columns: the version is read by the same
+// statement, so it is the one the results were read at.
+const datedColumns = `SELECT id, created_at, user_id, mode, resolution, hidden,
+	(SELECT tiles FROM gallery_versions WHERE id = 1)`
+
+// readDated reads a list of results with query, which selects
+// datedColumns newest first, at most max of them (one more is asked for);
+// nil when there are more, or more than 256 modes or resolutions. seen is
+// a version read before: an empty list, which reads no version, is one
+// read at seen or later.
+func (d *DB) readDated(ctx context.Context, seen int64, query string, max int, args ...any) (*datedList, error) {
 	rows, done, err := d.galleryQuery(ctx, query, append(args, max+1))
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	l := &datedList{}
+	l := &datedList{version: seen}
+	intern := func(known *[]string, b []byte) (uint8, bool) {
+		for i, k := range *known {
+			if k == string(b) {
+				return uint8(i), true
+			}
+		}
+		if len(*known) == 256 {
+			return 0, false
+		}
+		*known = append(*known, string(b))
+		return uint8(len(*known) - 1), true
+	}
+	var id, created, user int64
+	var mode, res sql.RawBytes
+	var hidden bool
 	for rows.Next() {
-		var id, created int64
-		if err := rows.Scan(&id, &created, &l.version); err != nil {
+		if err := rows.Scan(&id, &created, &user, &mode, &res, &hidden, &l.version); err != nil {
 			return nil, mapErr(err)
+		}
+		m, ok1 := intern(&l.modes, mode)
+		r, ok2 := intern(&l.resolutions, res)
+		if !ok1 || !ok2 || len(l.ids) == max {
+			return nil, nil
 		}
 		l.ids = append(l.ids, id)
 		l.created = append(l.created, created)
+		l.users = append(l.users, user)
+		l.attrs = append(l.attrs, listAttrs{mode: m, resolution: r, hidden: hidden})
 	}
-	if err := rows.Err(); err != nil {
-		return nil, mapErr(err)
-	}
-	if len(l.ids) > max {
-		return nil, nil
-	}
-	return l, nil
+	return l, mapErr(rows.Err())
 }
 
-// datedColumns are a list's columns: the version is read by the same
-// statement, so it is the one the ids were read at.
-const datedColumns = `SELECT id, created_at, (SELECT tiles FROM gallery_versions WHERE id = 1)`
+// page returns the ids of the results from start to end (exclusive) that
+// q's filters and viewer allow, in order, at most q.Limit of them.
+func (l *datedList) page(q *GalleryQuery, start, end int) []int64 {
+	find := func(known []string, v string) int {
+		if v == "" {
+			return -1 // any
+		}
+		if i := slices.Index(known, v); i >= 0 {
+			return i
+		}
+		return -2 // none
+	}
+	mode, res := find(l.modes, q.Mode), find(l.resolutions, q.Resolution)
+	if mode == -2 || res == -2 {
+		return nil
+	}
+	v := q.Viewer
+	out := make([]int64, 0, q.Limit)
+	for i := start; i < end && len(out) < q.Limit; i++ {
+		a, user := l.attrs[i], l.users[i]
+		switch {
+		case a.hidden && user != v.UserID && !v.Admin,
+			q.MemberID != 0 && user != q.MemberID,
+			mode >= 0 && int(a.mode) != mode,
+			res >= 0 && int(a.resolution) != res:
+			continue
+		}
+		out = append(out, l.ids[i])
+	}
+	return out
+}
 
 // memberCache keeps members' lists, all read at one version.
 type memberCache struct {
@@ -95,7 +158,7 @@ func (d *DB) memberResults(ctx context.Context, version, member int64) (*datedLi
 		}
 	}
 	c.mu.Unlock()
-	l, err := d.readDated(ctx, datedColumns+` FROM jobs INDEXED BY jobs_gallery_member
+	l, err := d.readDated(ctx, version, datedColumns+` FROM jobs INDEXED BY jobs_gallery_member
 		WHERE user_id = ? AND `+archivedResult+` ORDER BY created_at DESC, id DESC LIMIT ?`, memberCacheIDs, member)
 	if err != nil || l == nil {
 		return nil, err
@@ -143,7 +206,7 @@ func (d *DB) teamResults(version int64) *datedList {
 		defer d.background.Done()
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(d.closing, time.Minute)
-		l, _ := d.readDated(ctx, datedColumns+` FROM jobs INDEXED BY jobs_gallery
+		l, _ := d.readDated(ctx, version, datedColumns+` FROM jobs INDEXED BY jobs_gallery
 			WHERE `+archivedResult+` ORDER BY created_at DESC, id DESC LIMIT ?`, teamListMax)
 		cancel()
 		// An error or a gallery past the bound keeps no list; pages walk
@@ -192,12 +255,19 @@ func (d *DB) galleryListed(ctx context.Context, q GalleryQuery) (page []GalleryI
 	if !q.From.IsZero() {
 		end = sort.Search(len(l.created), func(i int) bool { return l.created[i] < ms(q.From) })
 	}
-	if start >= end {
+	ids := l.page(&q, start, end)
+	if len(ids) == 0 {
 		return []GalleryItem{}, true, nil
 	}
-	out, err := d.walkTiles(ctx, q, l.version, l.ids[:end], start)
+	tiles, err := d.tilesOf(ctx, l.version, ids, make([]tileMemo, 0, len(ids)))
 	if err != nil {
 		return nil, false, err
+	}
+	out := make([]GalleryItem, 0, len(tiles))
+	for _, t := range tiles {
+		if t.present {
+			out = append(out, t.item)
+		}
 	}
 	return out, true, d.starred(ctx, q.Viewer.UserID, starsV, out)
 }
