@@ -22,7 +22,7 @@ import (
 //
 // Both lists are read again when a tile changes (gallery_versions.tiles).
 // A member's list (hundreds or thousands of results) is read on the
-// request that needs it. The team's (100,000 results: ~60 ms) is read in
+// request that needs it. The team's (100,000 results: 120–170 ms) is read in
 // the background: until it is, pages walk the index as before.
 const (
 	// memberCacheIDs bounds the member lists' results kept in all (27
