@@ -58,8 +58,8 @@ type DB struct {
 	stmtGalleryVersions *sql.Stmt
 	searches            searchCache
 	tiles               tileCache
-	stars               starCache
-	memberLists         memberCache
+	stars               versionedCache[[]int64]    // by member (starsOf)
+	memberLists         versionedCache[*datedList] // by member (memberResults)
 	team                teamCache
 	// closing ends with Close; background is the work Close waits for.
 	closing    context.Context

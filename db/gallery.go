@@ -163,7 +163,7 @@ const galleryDatedColumns = `id,
 // galleryDated is Gallery for a page in created_at order that no list kept
 // serves: the index walk finds the page's ids (filters and the viewer's
 // rule in SQL), and their
-// tiles and stars come from memory (tileCache, starCache), read when a
+// tiles and stars come from memory (tileCache, starsOf), read when a
 // change has moved their version. Reading only the ids costs a third of
 // reading the tiles and each tile's star with them.
 func (d *DB) galleryDated(ctx context.Context, q GalleryQuery, query string, args []any) ([]GalleryItem, error) {

@@ -10,7 +10,7 @@ import (
 )
 
 // A dated page walks a list of results newest first kept in memory: one
-// member's list for the member filter (memberCache), the team's for any
+// member's list for the member filter (d.memberLists), the team's for any
 // other page (teamCache). Each entry holds what the filters and the
 // viewer's rule test (owner, mode, resolution, hidden, time), so a page is
 // one statement (gallery_versions), a walk in memory however selective its
@@ -137,45 +137,19 @@ func (l *datedList) page(q *GalleryQuery, start, end int) []int64 {
 	return out
 }
 
-// memberCache keeps members' lists, all read at one version.
-type memberCache struct {
-	mu      sync.Mutex
-	version int64
-	lists   map[int64]*datedList
-	ids     int
-}
-
-// memberResults returns member's list at version, or nil when it is larger
-// than the cache's whole bound. The list is shared: callers must not
-// modify it.
+// memberResults returns member's list at version, from d.memberLists or
+// read, or nil when it is larger than the cache's whole bound. The list is
+// shared: callers must not modify it.
 func (d *DB) memberResults(ctx context.Context, version, member int64) (*datedList, error) {
-	c := &d.memberLists
-	c.mu.Lock()
-	if c.version == version && c.lists != nil {
-		if l, ok := c.lists[member]; ok {
-			c.mu.Unlock()
-			return l, nil
-		}
+	if l, ok := d.memberLists.get(version, member); ok {
+		return l, nil
 	}
-	c.mu.Unlock()
 	l, err := d.readDated(ctx, version, datedColumns+` FROM jobs INDEXED BY jobs_gallery_member
 		WHERE user_id = ? AND `+archivedResult+` ORDER BY created_at DESC, id DESC LIMIT ?`, memberCacheIDs, member)
 	if err != nil || l == nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch {
-	case l.version < c.version && c.lists != nil:
-		return l, nil // an older reading than the lists kept
-	case l.version != c.version || c.lists == nil:
-		c.version, c.lists, c.ids = l.version, map[int64]*datedList{}, 0
-	case c.ids+len(l.ids) > memberCacheIDs:
-		clear(c.lists)
-		c.ids = 0
-	}
-	c.lists[member] = l
-	c.ids += len(l.ids)
+	d.memberLists.put(l.version, member, l, len(l.ids), memberCacheIDs)
 	return l, nil
 }
 

@@ -14,13 +14,13 @@ import (
 // for an owner, another member and an admin, lists exactly what one SQL
 // query over jobs finds, in its order (ties of created_at broken by id):
 // from the index walks before the team's list is read, and from the lists
-// kept in memory (memberCache, teamCache) once it is; and again after
+// kept in memory (d.memberLists, d.team) once it is; and again after
 // changes made behind the store's back by another connection (a hide, a
 // failed archive, a delete, a mode changed, a new result with the same
 // created_at as others).
 func TestGalleryDatedPagesMatchSQL(t *testing.T) {
 	t.Parallel()
-	d := openInternal(t)
+	d, other := openShared(t)
 	ctx := context.Background()
 	users := galleryUsers(t, d, 3)
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -103,20 +103,7 @@ func TestGalleryDatedPagesMatchSQL(t *testing.T) {
 				args = append(args, f.arg)
 			}
 		}
-		var out []int64
-		rows, err := d.sql.Query(`SELECT id FROM jobs NOT INDEXED WHERE `+cond+` ORDER BY created_at DESC, id DESC`, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, id)
-		}
-		return out
+		return queryIDs(t, d.sql, `SELECT id FROM jobs NOT INDEXED WHERE `+cond+` ORDER BY created_at DESC, id DESC`, args...)
 	}
 	walk := func(q GalleryQuery) []int64 {
 		t.Helper()
@@ -170,15 +157,6 @@ func TestGalleryDatedPagesMatchSQL(t *testing.T) {
 	check("seeded, before the team's list")
 	teamReady()
 	check("seeded")
-	var path string
-	if err := d.sql.QueryRow(`SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
-		t.Fatal(err)
-	}
-	other, err := sql.Open("sqlite", DSN(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
 	for i, change := range []string{
 		fmt.Sprintf(`UPDATE jobs SET hidden = 1 - hidden WHERE user_id = %d AND id %% 5 = 0`, users[0]),
 		`UPDATE jobs SET archive_state = 'archive_failed' WHERE id % 11 = 0`,
@@ -192,5 +170,47 @@ func TestGalleryDatedPagesMatchSQL(t *testing.T) {
 		check(change + ", before the team's list is read again")
 		teamReady()
 		check(change)
+	}
+}
+
+// A versioned cache keeps values read at one version: a newer reading
+// replaces them all, an older one is not kept, and past its bound it
+// starts again; a value larger than the bound is never kept.
+func TestVersionedCache(t *testing.T) {
+	t.Parallel()
+	var c versionedCache[string]
+	if _, ok := c.get(0, 1); ok {
+		t.Fatal("an empty cache had a value")
+	}
+	c.put(5, 1, "a", 2, 10)
+	c.put(5, 2, "b", 2, 10)
+	if v, ok := c.get(5, 1); !ok || v != "a" {
+		t.Errorf("get(5, 1) = %q, %v", v, ok)
+	}
+	if _, ok := c.get(4, 1); ok {
+		t.Error("a value kept at 5 answered for 4")
+	}
+	c.put(4, 3, "old", 1, 10) // read at an older version: not kept
+	if _, ok := c.get(4, 3); ok {
+		t.Error("an older reading was kept")
+	}
+	if _, ok := c.get(5, 2); !ok {
+		t.Error("an older reading dropped the newer values")
+	}
+	c.put(6, 3, "c", 1, 10) // newer: the rest go
+	if _, ok := c.get(6, 1); ok {
+		t.Error("a value of version 5 survived version 6")
+	}
+	if v, ok := c.get(6, 3); !ok || v != "c" {
+		t.Errorf("get(6, 3) = %q, %v", v, ok)
+	}
+	c.put(6, 4, "d", 9, 10) // 1 + 9 fits
+	c.put(6, 5, "e", 1, 10) // past the bound: starts again
+	if _, ok := c.get(6, 4); ok || c.size != 1 {
+		t.Errorf("past the bound: %d units kept, value 4 still there: %v", c.size, ok)
+	}
+	c.put(6, 6, "huge", 11, 10)
+	if _, ok := c.get(6, 6); ok || c.size > 10 {
+		t.Errorf("a value over the bound was kept (%d units)", c.size)
 	}
 }

@@ -25,7 +25,7 @@ import (
 // seek each; the tiles read are kept too (tileCache), until any column a
 // tile shows or a filter tests changes (gallery_versions.tiles), and a
 // page tests the filters and the viewer's rule on them in memory. The
-// viewer's stars come from starCache; "starred only" and the API's
+// viewer's stars come from d.stars (starsOf); "starred only" and the API's
 // prompts read each chunk of results in SQL instead. Dated pages take
 // their tiles and stars from the same caches (galleryListed).
 const (
@@ -332,56 +332,25 @@ func (d *DB) starred(ctx context.Context, user, version int64, items []GalleryIt
 	return nil
 }
 
-// starCache keeps members' starred job ids, each member's sorted, read at
-// gallery_versions.favorites version: a page marks its tiles' stars in
-// memory instead of a lookup per tile (a quarter of a dated page's query).
-// A star given or taken by anyone moves the version and every member's
-// stars are read again, one indexed range each, as their pages need them.
-type starCache struct {
-	mu      sync.Mutex
-	version int64
-	users   map[int64][]int64
-	ids     int // ids held in all
-}
-
-// starCacheIDs bounds the stars kept (8 bytes each); past it they are all
-// dropped and read again as pages need them.
+// stars keeps members' starred job ids, each member's sorted, read at
+// gallery_versions.favorites version (d.stars): a page marks its tiles'
+// stars in memory instead of a lookup per tile (a quarter of a dated
+// page's query). A star given or taken by anyone moves the version and
+// every member's stars are read again, one indexed range each, as their
+// pages need them. starCacheIDs bounds the stars kept (8 bytes each).
 const starCacheIDs = 1_000_000
 
 // starsOf returns the ids of the jobs user starred, ascending, read at
 // version or later. The slice is shared: callers must not modify it.
 func (d *DB) starsOf(ctx context.Context, version, user int64) ([]int64, error) {
-	c := &d.stars
-	c.mu.Lock()
-	if c.version == version && c.users != nil {
-		if ids, ok := c.users[user]; ok {
-			c.mu.Unlock()
-			return ids, nil
-		}
+	if ids, ok := d.stars.get(version, user); ok {
+		return ids, nil
 	}
-	c.mu.Unlock()
 	ids, err := d.readIDs(ctx, `SELECT job_id FROM favorites WHERE user_id = ? ORDER BY job_id`, user)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	// Read at version or later: kept only while no later version was seen
-	// (a later one starts a new map).
-	if c.version != version || c.users == nil {
-		if c.version > version && c.users != nil {
-			return ids, nil
-		}
-		c.version, c.users, c.ids = version, map[int64][]int64{}, 0
-	}
-	if c.ids+len(ids) > starCacheIDs {
-		clear(c.users)
-		c.ids = 0
-	}
-	if len(ids) <= starCacheIDs {
-		c.users[user] = ids
-		c.ids += len(ids)
-	}
+	d.stars.put(version, user, ids, len(ids), starCacheIDs)
 	return ids, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +62,46 @@ func galleryUsers(t testing.TB, d *DB, n int) []int64 {
 		ids = append(ids, u.ID)
 	}
 	return ids
+}
+
+// openShared opens a store on a new database and a second pool on the
+// same file, as another process (the CLI) would.
+func openShared(t *testing.T) (*DB, *sql.DB) {
+	t.Helper()
+	d := openInternal(t)
+	var path string
+	if err := d.sql.QueryRow(`SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return d, other
+}
+
+// queryIDs runs query, which selects one integer column, and returns its
+// values.
+func queryIDs(t *testing.T, db *sql.DB, query string, args ...any) []int64 {
+	t.Helper()
+	rows, err := db.Query(query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func ids(items []GalleryItem) []int64 {
@@ -426,20 +465,8 @@ func TestGallerySearchOrders(t *testing.T) {
 			args = append(args, q.Viewer.UserID)
 		}
 		allowed := map[int64]bool{}
-		rows, err = d.sql.Query(`SELECT id FROM jobs WHERE `+cond, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
+		for _, id := range queryIDs(t, d.sql, `SELECT id FROM jobs WHERE `+cond, args...) {
 			allowed[id] = true
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
 		}
 		var out []int64
 		for _, m := range all {
@@ -508,17 +535,7 @@ func TestGallerySearchOrders(t *testing.T) {
 func TestGallerySearchFollowsChanges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "swapdesk.db")
-	d, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	other, err := sql.Open("sqlite", DSN(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	d, other := openShared(t)
 	users := galleryUsers(t, d, 2)
 	insert := func(db interface {
 		Exec(string, ...any) (sql.Result, error)
@@ -642,17 +659,7 @@ func TestGallerySearchFollowsChanges(t *testing.T) {
 func TestGalleryStarsFollowChanges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "swapdesk.db")
-	d, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	other, err := sql.Open("sqlite", DSN(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	d, other := openShared(t)
 	users := galleryUsers(t, d, 2)
 	for i := range 4 {
 		_, err := d.sql.Exec(`INSERT INTO jobs (user_id, idempotency_key, status, image_url, video_url, mode, resolution,
@@ -744,17 +751,7 @@ func TestSearchCacheBounds(t *testing.T) {
 func TestGalleryMembersFollowChanges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "swapdesk.db")
-	d, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	other, err := sql.Open("sqlite", DSN(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	d, other := openShared(t)
 	names := func() string {
 		t.Helper()
 		ms, err := d.GalleryMembers(ctx)

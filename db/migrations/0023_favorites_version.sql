@@ -1,4 +1,4 @@
--- A gallery page keeps each member's stars between requests (db.starCache)
+-- A gallery page keeps each member's stars between requests (db.DB.starsOf)
 -- instead of looking up the viewer's star for every tile it shows.
 -- gallery_versions.favorites counts the changes to favorites, in the same
 -- transaction as the change, whichever process makes it; stars read at an
