@@ -288,7 +288,9 @@ func TestInvalidConfigStopsWithOneLineAndExit2(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			vars := map[string]string{"SWAPDESK_DATA_DIR": t.TempDir()}
+			// Any free port: a setting checked after the listener opens
+			// must not depend on :8080 being free on the machine.
+			vars := map[string]string{"SWAPDESK_DATA_DIR": t.TempDir(), "SWAPDESK_ADDR": "127.0.0.1:0"}
 			for k, v := range tt.vars {
 				vars[k] = v
 			}
