@@ -166,7 +166,7 @@ func (d *DB) prepare(ctx context.Context) error {
 		{&d.stmtJobRecord, jobRecordQuery},
 		{&d.stmtAllowance, allowanceQuery},
 		{&d.stmtUsersVersion, `SELECT n FROM users_version WHERE id = 1`},
-		{&d.stmtGalleryVersions, `SELECT search, tiles, favorites FROM gallery_versions WHERE id = 1`},
+		{&d.stmtGalleryVersions, `SELECT search, tiles, favorites, lists FROM gallery_versions WHERE id = 1`},
 	} {
 		st, err := d.sql.PrepareContext(ctx, p.query)
 		if err != nil {

@@ -20,7 +20,9 @@ import (
 // each shown one's columns. "Starred only" and the API's prompts stay in
 // SQL (readsTiles).
 //
-// Both lists are read again when a tile changes (gallery_versions.tiles).
+// Both lists are read again when what they hold changes
+// (gallery_versions.lists, migration 0024): a result entering or leaving
+// the gallery, or its owner, mode, resolution, time or hidden flag.
 // A member's list (hundreds or thousands of results) is read on the
 // request that needs it. The team's (100,000 results: 120–170 ms) is read in
 // the background: until it is, pages walk the index as before.
@@ -39,7 +41,7 @@ const (
 )
 
 // datedList is results newest first (created_at, then id, descending),
-// as read at gallery_versions.tiles version: result i is ids[i], made by
+// as read at gallery_versions.lists version: result i is ids[i], made by
 // users[i] at created[i] (ms), with attrs[i]. Modes and resolutions are
 // kept once each, in modes and resolutions.
 type datedList struct {
@@ -59,7 +61,7 @@ type listAttrs struct {
 // datedColumns are a list's columns: the version is read by the same
 // statement, so it is the one the results were read at.
 const datedColumns = `SELECT id, created_at, user_id, mode, resolution, hidden,
-	(SELECT tiles FROM gallery_versions WHERE id = 1)`
+	(SELECT lists FROM gallery_versions WHERE id = 1)`
 
 // readDated reads a list of results with query, which selects
 // datedColumns newest first, at most max of them (one more is asked for);
@@ -200,17 +202,17 @@ func (d *DB) teamResults(version int64) *datedList {
 // the member's with q.MemberID, the team's otherwise. ok is false when no
 // list serves it and the page must be read in SQL.
 func (d *DB) galleryListed(ctx context.Context, q GalleryQuery) (page []GalleryItem, ok bool, err error) {
-	var searchV, tilesV, starsV int64
-	if err := d.stmtGalleryVersions.QueryRowContext(ctx).Scan(&searchV, &tilesV, &starsV); err != nil {
-		return nil, false, mapErr(err)
+	v, err := d.galleryVersions(ctx)
+	if err != nil {
+		return nil, false, err
 	}
 	var l *datedList
 	if q.MemberID != 0 {
-		if l, err = d.memberResults(ctx, tilesV, q.MemberID); err != nil {
+		if l, err = d.memberResults(ctx, v.lists, q.MemberID); err != nil {
 			return nil, false, err
 		}
 	} else {
-		l = d.teamResults(tilesV)
+		l = d.teamResults(v.lists)
 	}
 	if l == nil {
 		return nil, false, nil
@@ -233,7 +235,9 @@ func (d *DB) galleryListed(ctx context.Context, q GalleryQuery) (page []GalleryI
 	if len(ids) == 0 {
 		return []GalleryItem{}, true, nil
 	}
-	tiles, err := d.tilesOf(ctx, l.version, ids, make([]tileMemo, 0, len(ids)))
+	// Every id is in the gallery at v (a list at v.lists holds what is):
+	// their tiles are those kept at v.tiles.
+	tiles, err := d.tilesOf(ctx, v.tiles, ids, make([]tileMemo, 0, len(ids)))
 	if err != nil {
 		return nil, false, err
 	}
@@ -243,5 +247,5 @@ func (d *DB) galleryListed(ctx context.Context, q GalleryQuery) (page []GalleryI
 			out = append(out, t.item)
 		}
 	}
-	return out, true, d.starred(ctx, q.Viewer.UserID, starsV, out)
+	return out, true, d.starred(ctx, q.Viewer.UserID, v.favorites, out)
 }

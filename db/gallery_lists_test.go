@@ -42,23 +42,7 @@ func TestGalleryDatedPagesMatchSQL(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The team's list, read in the background, serves pages once it is
-	// read at the version they see.
-	teamReady := func() {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-			var sv, tv, fv int64
-			if err := d.stmtGalleryVersions.QueryRow().Scan(&sv, &tv, &fv); err != nil {
-				t.Fatal(err)
-			}
-			if d.teamResults(tv) != nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the team's list was not read")
-			}
-		}
-	}
+	teamReady := func() { t.Helper(); waitTeamList(t, d) }
 	// An empty gallery (a failed archive moved its version): an empty
 	// page, from the index and from the list.
 	insert(d.sql, 9999, users[0], 0, "archive_failed", false)
@@ -211,5 +195,105 @@ func TestVersionedCache(t *testing.T) {
 	c.put(6, 6, "huge", 11, 10)
 	if _, ok := c.get(6, 6); ok || c.size > 10 {
 		t.Errorf("a value over the bound was kept (%d units)", c.size)
+	}
+}
+
+// waitTeamList waits until the team's list, read in the background, is
+// kept at the lists' current version, and returns it.
+func waitTeamList(t *testing.T, d *DB) *datedList {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		v, err := d.galleryVersions(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l := d.teamResults(v.lists); l != nil {
+			return l
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the team's list was not read")
+		}
+	}
+}
+
+// The lists are read again only when what they hold changes: a credit
+// settled, a length probed or a job submitted moves the tiles' version
+// only, and the pages show the new values from the lists kept; a hide
+// moves the lists' version, and the lists are read again.
+func TestGalleryListsFollowTheirColumns(t *testing.T) {
+	t.Parallel()
+	d, other := openShared(t)
+	ctx := context.Background()
+	users := galleryUsers(t, d, 2)
+	for i := range 5 {
+		_, err := d.sql.Exec(`INSERT INTO jobs (user_id, idempotency_key, status, image_url, video_url, mode, resolution,
+				billed_seconds, estimate_credits, charged_credits, created_at, updated_at, archive_state, archive_path)
+			VALUES (?, printf('cols-key-%08d', ?), 'succeeded', 'https://x/c.png', 'https://x/m.mp4', 'animate', '720p',
+				10, 20, 20, ?, ?, 'archived', 'results/x.mp4')`, users[0], i, (i+1)*1000, (i+1)*1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	viewer := Viewer{UserID: users[1]}
+	page := func(member int64) []GalleryItem {
+		t.Helper()
+		items, err := d.Gallery(ctx, GalleryQuery{Viewer: viewer, MemberID: member, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return items
+	}
+	team := waitTeamList(t, d)
+	page(users[0])
+	v0, _ := d.galleryVersions(ctx)
+	member, ok := d.memberLists.get(v0.lists, users[0])
+	if !ok {
+		t.Fatal("the member's list was not kept")
+	}
+	for _, change := range []string{
+		`UPDATE jobs SET charged_credits = 99, video_duration = 12.5 WHERE id = 3`,
+		`INSERT INTO jobs (user_id, idempotency_key, status, image_url, video_url, mode, resolution, billed_seconds,
+			estimate_credits, created_at, updated_at) VALUES (1, 'queued-job-key-0001', 'queued', 'https://x/c.png',
+			'https://x/m.mp4', 'animate', '720p', 10, 20, 9000, 9000)`,
+	} {
+		if _, err := other.Exec(change); err != nil {
+			t.Fatal(change, err)
+		}
+	}
+	v1, _ := d.galleryVersions(ctx)
+	if v1.lists != v0.lists || v1.tiles != v0.tiles+2 {
+		t.Errorf("versions %+v after a settlement and a submission, from %+v: want the tiles' moved by 2, the lists' not", v1, v0)
+	}
+	for _, m := range []int64{0, users[0]} {
+		items := page(m)
+		if got := ids(items); !slices.Equal(got, []int64{5, 4, 3, 2, 1}) {
+			t.Fatalf("member %d: %v", m, got)
+		}
+		if it := items[2]; it.ChargedCredits == nil || *it.ChargedCredits != 99 || it.Length != 12.5 {
+			t.Errorf("member %d: result 3 after its settlement: %+v", m, it)
+		}
+	}
+	if l := d.teamResults(v1.lists); l != team {
+		t.Error("the team's list was read again after a change to no column it holds")
+	}
+	if l, _ := d.memberLists.get(v1.lists, users[0]); l != member {
+		t.Error("the member's list was read again after a change to no column it holds")
+	}
+	// Hidden by its owner: gone from the other member's pages, from
+	// lists read again.
+	if _, err := other.Exec(`UPDATE jobs SET hidden = 1 WHERE id = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if v2, _ := d.galleryVersions(ctx); v2.lists != v1.lists+1 {
+		t.Errorf("a hide moved the lists' version from %d to %d", v1.lists, v2.lists)
+	}
+	if got := ids(page(users[0])); !slices.Equal(got, []int64{5, 4, 3, 1}) {
+		t.Errorf("the member's page after a hide: %v", got)
+	}
+	if l := waitTeamList(t, d); l == team {
+		t.Error("the team's list was not read again after a hide")
+	}
+	if got := ids(page(0)); !slices.Equal(got, []int64{5, 4, 3, 1}) {
+		t.Errorf("the team's page after a hide: %v", got)
 	}
 }

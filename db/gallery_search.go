@@ -182,10 +182,11 @@ func (c *searchCache) put(key searchKey, l *searchList) {
 // the cursor, keeping the results the filters and the viewer allow, in the
 // list's order, until the page is full.
 func (d *DB) gallerySearch(ctx context.Context, q GalleryQuery) ([]GalleryItem, error) {
-	var searchV, tilesV, starsV int64
-	if err := d.stmtGalleryVersions.QueryRowContext(ctx).Scan(&searchV, &tilesV, &starsV); err != nil {
-		return nil, mapErr(err)
+	v, err := d.galleryVersions(ctx)
+	if err != nil {
+		return nil, err
 	}
+	searchV, tilesV, starsV := v.search, v.tiles, v.favorites
 	ids, err := d.searchIDs(ctx, q.Match, q.Newest, searchV)
 	if err != nil {
 		return nil, err
@@ -425,4 +426,17 @@ func resumeAt(ids []int64, c *GalleryCursor) int {
 		return i + 1
 	}
 	return min(max(c.Pos+1, 0), len(ids))
+}
+
+// galleryVersions are gallery_versions' counters (migrations 0021, 0023,
+// 0024): what the kept lists, tiles and stars were read at.
+type galleryVersions struct {
+	search, tiles, favorites, lists int64
+}
+
+// galleryVersions reads the counters, in one statement.
+func (d *DB) galleryVersions(ctx context.Context) (galleryVersions, error) {
+	var v galleryVersions
+	err := d.stmtGalleryVersions.QueryRowContext(ctx).Scan(&v.search, &v.tiles, &v.favorites, &v.lists)
+	return v, mapErr(err)
 }

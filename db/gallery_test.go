@@ -578,11 +578,11 @@ func TestGallerySearchFollowsChanges(t *testing.T) {
 	}
 	version := func() (search, tiles int64) {
 		t.Helper()
-		var stars int64
-		if err := d.stmtGalleryVersions.QueryRow().Scan(&search, &tiles, &stars); err != nil {
+		v, err := d.galleryVersions(ctx)
+		if err != nil {
 			t.Fatal(err)
 		}
-		return search, tiles
+		return v.search, v.tiles
 	}
 	sv, _ := version()
 	ranked, err := d.searchIDs(ctx, MatchTerms("zebra", 8), false, sv)
